@@ -219,10 +219,9 @@ def carry_to_current(
 
     ordered = [code_column, *[c for c in table.columns if c != code_column]]
     out = out[[c for c in ordered if c in out.columns]]
-    for column in table.columns:
-        if column in out.columns and column != code_column:
-            if table[column].dtype != out[column].dtype and column in counts + list(rates):
-                out[column] = pd.to_numeric(out[column], errors="coerce")
+    for column in [*counts, *rates]:
+        if column in out.columns and table[column].dtype != out[column].dtype:
+            out[column] = pd.to_numeric(out[column], errors="coerce")
     out = out.sort_values(code_column, ignore_index=True)
     report.rows_out = len(out)
     return out, report

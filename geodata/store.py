@@ -15,7 +15,7 @@ import os
 import tempfile
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -94,8 +94,8 @@ class Store:
     def write(self, dataset: str, frame: pd.DataFrame, manifest: Manifest) -> Path:
         """Write ``frame`` atomically with its manifest; return the file path."""
         manifest.dataset = dataset
-        manifest.rows = int(len(frame))
-        manifest.built_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        manifest.rows = len(frame)
+        manifest.built_at = datetime.now(UTC).isoformat(timespec="seconds")
         target = self.path(dataset)
         fd, tmp_name = tempfile.mkstemp(prefix=f".{dataset}.", suffix=".tmp", dir=self.root)
         os.close(fd)
@@ -135,7 +135,9 @@ class Store:
             )
         metadata = pq.read_schema(path).metadata or {}
         if b"geo" in metadata:
-            return gpd.read_parquet(path, columns=columns, bbox=bbox)
+            geo = json.loads(metadata[b"geo"])
+            if columns is None or any(c in columns for c in geo.get("columns", {})):
+                return gpd.read_parquet(path, columns=columns, bbox=bbox)
         return pd.read_parquet(path, columns=columns)
 
     def is_fresh(self, dataset: str, input_sha256: str, builder_version: str = "1") -> bool:

@@ -1,0 +1,79 @@
+# Diagnostic territorial du logement d'insertion — commandes du projet.
+# `make run` et `make test` suffisent sur une machine neuve : chaque cible installe ce qui lui manque.
+
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+SYSTEM_STAMP := $(VENV)/.system-installed
+# Local folder holding the official files under their published names (offline transport).
+SHARED_DATA ?= $(wildcard ../shared/data)
+export DIAG_SOURCE_DIR ?= $(if $(SHARED_DATA),$(abspath $(SHARED_DATA)),)
+HOST ?= 127.0.0.1
+PORT ?= 8501
+# Debian packages: Chromium for the end-to-end tests and screenshots, poppler for PDF checks,
+# pango and fonts for WeasyPrint (PDF reports).
+APT_PACKAGES := chromium chromium-driver poppler-utils libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core
+
+.PHONY: install system data run test bench lint import report clean help
+
+help:
+	@echo "make run     installe, construit les données et lance l'application (http://$(HOST):$(PORT))"
+	@echo "make test    installe, construit les données et lance les tests"
+	@echo "make data    construit le stock local (DIAG_SOURCE_DIR=$(DIAG_SOURCE_DIR))"
+	@echo "make bench   mesures de temps et de mémoire (lignes « bench nom valeur unité »)"
+	@echo "make lint    vérification ruff"
+	@echo "make import FILE=chemin/fichier.csv   importe un fichier d'opérateurs"
+	@echo "make report TERRITOIRE=dep:59 FORMAT=pdf OUT=rapport_nord.pdf"
+
+install: $(STAMP)
+
+$(STAMP): requirements.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	@touch $(STAMP)
+
+# System packages (apt-get, as root or through sudo); skipped when already present.
+system: $(SYSTEM_STAMP)
+
+$(SYSTEM_STAMP):
+	@mkdir -p $(VENV)
+	@if command -v chromium >/dev/null && command -v pdftoppm >/dev/null; then \
+		echo "Paquets système déjà présents."; \
+	else \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $(APT_PACKAGES); \
+	fi
+	@touch $(SYSTEM_STAMP)
+
+data: install
+	$(PY) -m geodata build
+	@if [ -f connectors/__main__.py ]; then $(PY) -m connectors refresh $(if $(DIAG_SOURCE_DIR),--from-dir $(DIAG_SOURCE_DIR),); fi
+	@if [ -f geodata/registry/__main__.py ]; then $(PY) -m geodata.registry demo; fi
+
+run: install data
+	$(PY) -m streamlit run streamlit_app.py --server.address $(HOST) --server.port $(PORT) \
+		--server.headless true --browser.gatherUsageStats false
+
+test: install system data
+	$(PY) -m pytest
+
+bench: install data
+	$(PY) -m tests.benchmarks
+
+lint: install
+	$(PY) -m ruff check .
+
+import: install
+	@test -n "$(FILE)" || { echo "Indiquez le fichier : make import FILE=chemin/fichier.csv"; exit 2; }
+	$(PY) -m geodata.registry import "$(FILE)"
+
+report: install data
+	@test -n "$(TERRITOIRE)" || { echo "Indiquez le territoire : make report TERRITOIRE=dep:59 FORMAT=pdf OUT=rapport.pdf"; exit 2; }
+	$(PY) -m diagnostics report "$(TERRITOIRE)" --format $(or $(FORMAT),pdf) $(if $(OUT),--out "$(OUT)",)
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -1,0 +1,51 @@
+"""Numbers, percentages and dates in French format (« 1 234,5 », « 12,3 % »).
+
+The thousands separator is the narrow no-break space (U+202F) recommended by French typography;
+it never breaks a number across lines in the app or in a PDF.
+"""
+
+from __future__ import annotations
+
+import math
+from numbers import Number
+
+THOUSANDS = "\u202f"
+MISSING = "—"
+
+
+def _is_missing(value) -> bool:
+    if value is None:
+        return True
+    try:
+        return bool(value != value) or (isinstance(value, float) and math.isnan(value))
+    except (TypeError, ValueError):
+        return str(value) in {"<NA>", "nan", "NaT"}
+
+
+def fr_number(value, decimals: int = 0, missing: str = MISSING) -> str:
+    """``1234.5 → "1 235"``; ``fr_number(1234.5, 1) → "1 234,5"``; missing → « — »."""
+    if _is_missing(value):
+        return missing
+    if not isinstance(value, Number):
+        try:
+            value = float(value)
+        except (TypeError, ValueError):
+            return str(value)
+    text = f"{float(value):,.{decimals}f}"
+    return text.replace(",", THOUSANDS).replace(".", ",")
+
+
+def fr_percent(value, decimals: int = 1, missing: str = MISSING, scale: float = 1.0) -> str:
+    """``12.34 → "12,3 %"`` (``scale=100`` when the value is a share between 0 and 1)."""
+    if _is_missing(value):
+        return missing
+    return f"{fr_number(float(value) * scale, decimals)}\u00a0%"
+
+
+def fr_signed(value, decimals: int = 1, unit: str = "", missing: str = MISSING) -> str:
+    """``2.5 → "+2,5"``, ``-1 → "−1,0"`` (true minus sign)."""
+    if _is_missing(value):
+        return missing
+    sign = "+" if value > 0 else "\u2212" if value < 0 else ""
+    suffix = f"\u00a0{unit}" if unit else ""
+    return f"{sign}{fr_number(abs(value), decimals)}{suffix}"

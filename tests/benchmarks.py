@@ -1,0 +1,93 @@
+"""``make bench``: speed and memory figures, one line each: ``bench <name> <value> <unit>``.
+
+Run from the project root with the venv python (``python -m tests.benchmarks``). Each section
+measures what its issue promises; targets are in the README. No figure here is asserted: they are
+printed so that runs can be compared.
+"""
+
+from __future__ import annotations
+
+import gc
+import importlib
+import resource
+import sys
+import tempfile
+import time
+import tracemalloc
+from collections.abc import Callable
+from pathlib import Path
+
+import settings
+
+SHARED_DATA = (settings.PROJECT_ROOT / ".." / "shared" / "data").resolve()
+
+
+def line(name: str, value: float, unit: str) -> str:
+    text = f"bench {name} {value:.3f} {unit}" if isinstance(value, float) else f"bench {name} {value} {unit}"
+    print(text, flush=True)
+    return text
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def bench_reference() -> None:
+    from geodata.build import build_reference
+    from geodata.store import Store
+
+    with tempfile.TemporaryDirectory() as tmp:
+        store = Store(Path(tmp))
+        tracemalloc.start()
+        start = time.perf_counter()
+        build_reference(store, force=True)
+        line("reference_build_s", time.perf_counter() - start, "s")
+        _, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        line("reference_build_peak_python_mb", peak / 1e6, "MB")
+        gc.collect()
+        start = time.perf_counter()
+        communes = store.read("communes")
+        line("read_communes_s", time.perf_counter() - start, "s")
+        start = time.perf_counter()
+        store.read("communes_grossier")
+        line("read_communes_coarse_s", time.perf_counter() - start, "s")
+        coarse = store.read("communes_grossier")[["code", "name", "geometry"]]
+        line("geojson_france_coarse_mb", len(coarse.to_json(drop_id=True).encode()) / 1e6, "MB")
+        medium = store.read("communes_moyen")
+        dep = medium[medium["dep_code"] == "59"][["code", "name", "geometry"]]
+        line("geojson_dep59_medium_mb", len(dep.to_json(drop_id=True).encode()) / 1e6, "MB")
+        del communes
+    line("reference_peak_rss_mb", peak_rss_mb(), "MB")
+
+
+def _optional(module: str, function: str) -> Callable[[], list[str]] | None:
+    try:
+        return getattr(importlib.import_module(module), function)
+    except (ImportError, AttributeError):
+        return None
+
+
+def main() -> int:
+    print("# Géographie de référence", flush=True)
+    bench_reference()
+    sections = [
+        ("Connecteurs", "connectors.refresh", "bench_refresh", {"from_dir": SHARED_DATA}),
+        ("Registre des opérateurs", "geodata.registry.bench", "bench_import", {}),
+        ("Modèle de besoin", "models.bench_need", "bench_need", {}),
+        ("Offre et écarts", "models.bench_gap", "bench_gap", {}),
+        ("Rapports", "diagnostics.bench_report", "bench_report", {}),
+        ("Application", "tests.bench_app", "bench_app", {}),
+    ]
+    for title, module, function, kwargs in sections:
+        bench = _optional(module, function)
+        if bench is None:
+            continue
+        print(f"# {title}", flush=True)
+        for text in bench(**kwargs):
+            print(text, flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,53 @@
+"""Shared test fixtures.
+
+Tests read the real official files in ``../shared/data`` (never copied into the repository) and
+the reference geography from the local store built by ``make data``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import settings
+from geodata.store import Store
+
+PROJECT_ROOT = settings.PROJECT_ROOT
+SHARED = (PROJECT_ROOT / ".." / "shared").resolve()
+SHARED_DATA = SHARED / "data"
+API_FIXTURES = SHARED / "fixtures" / "api"
+LOCAL_FIXTURES = PROJECT_ROOT / "tests" / "fixtures"
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    if not SHARED_DATA.exists():
+        pytest.skip("../shared/data absent : fichiers officiels indisponibles")
+    return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def api_fixtures() -> Path:
+    return API_FIXTURES
+
+
+@pytest.fixture(scope="session")
+def store() -> Store:
+    """The project's local store (built by `make data`, which `make test` runs first)."""
+    store = Store()
+    if not store.exists("communes"):
+        from geodata.build import build_reference
+
+        build_reference(store)
+    return store
+
+
+@pytest.fixture(scope="session")
+def communes(store):
+    return store.read("communes")
+
+
+@pytest.fixture(scope="session")
+def passage(store):
+    return store.read("cog_passage")

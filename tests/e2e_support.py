@@ -1,0 +1,141 @@
+"""End-to-end support: a real Streamlit server and a real headless Chromium (Debian's).
+
+Playwright drives ``/usr/bin/chromium`` (installed by ``make system``); it never downloads a
+browser of its own. Screenshots are saved in ``test-artifacts/`` for a human to look at.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import settings
+
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--disable-dev-shm-usage",
+]
+ARTIFACTS = settings.PROJECT_ROOT / "test-artifacts"
+
+# Every folium map drawn inside the streamlit-folium iframes (vector paths or canvas).
+MAP_DRAWN_JS = """() => {
+  const frames = Array.from(document.querySelectorAll('iframe'));
+  let drawn = 0;
+  for (const f of frames) {
+    try {
+      const d = f.contentDocument;
+      if (!d) continue;
+      const c = d.querySelector('.leaflet-container');
+      if (c && (c.querySelector('path') || c.querySelector('canvas'))) drawn += 1;
+    } catch (e) {}
+  }
+  return drawn;
+}"""
+SCRIPT_DONE_JS = """() => {
+  const app = document.querySelector('[data-testid="stApp"]');
+  return !!app && app.getAttribute('data-test-script-state') === 'notRunning';
+}"""
+
+
+def chromium_available() -> bool:
+    return Path(CHROMIUM).exists() or shutil.which("chromium") is not None
+
+
+def free_port() -> int:
+    with contextlib.closing(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextlib.contextmanager
+def streamlit_server(app: str = "streamlit_app.py", env: dict | None = None) -> Iterator[str]:
+    """Start the app on a free local port; yield its URL; stop it (its own process group)."""
+    port = free_port()
+    log = ARTIFACTS / f"streamlit_{port}.log"
+    ARTIFACTS.mkdir(exist_ok=True)
+    command = [
+        sys.executable, "-m", "streamlit", "run", app, "--server.address", "127.0.0.1",
+        "--server.port", str(port), "--server.headless", "true",
+        "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none",
+    ]
+    with open(log, "w") as handle:
+        process = subprocess.Popen(
+            command, cwd=settings.PROJECT_ROOT, stdout=handle, stderr=subprocess.STDOUT,
+            env={**os.environ, **(env or {})}, start_new_session=True,
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise RuntimeError(f"Streamlit s'est arrêté : {log.read_text()[-2000:]}")
+            try:
+                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=1) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                time.sleep(0.3)
+        else:
+            raise RuntimeError(f"Streamlit ne répond pas : {log.read_text()[-2000:]}")
+        yield url
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, 15)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(timeout=10)
+
+
+def launch_browser(playwright):
+    return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+
+
+def wait_for_app(page, min_maps: int = 0, timeout_s: float = 60) -> None:
+    """Wait until the script run is over and ``min_maps`` folium maps have drawn."""
+    deadline = time.monotonic() + timeout_s
+    stable = 0
+    while time.monotonic() < deadline:
+        done = page.evaluate(SCRIPT_DONE_JS)
+        maps = page.evaluate(MAP_DRAWN_JS) if min_maps else 0
+        stable = stable + 1 if done and maps >= min_maps else 0
+        if stable >= 3:
+            return
+        time.sleep(0.25)
+    raise TimeoutError(f"L'application n'a pas fini de s'afficher en {timeout_s} s")
+
+
+def screenshot(page, name: str) -> Path:
+    ARTIFACTS.mkdir(exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
+
+
+def map_feature_count(page) -> int:
+    """Number of GeoJSON features drawn in the folium maps (canvas or SVG), -1 without map."""
+    return page.evaluate(
+        """() => {
+          let total = -1;
+          for (const f of document.querySelectorAll('iframe')) {
+            const w = f.contentWindow;
+            if (!w || !w.L) continue;
+            for (const key of Object.keys(w)) {
+              const m = w[key];
+              if (key.startsWith('map_') && m instanceof w.L.Map) {
+                total = Math.max(total, 0);
+                m.eachLayer(l => { if (l.feature) total += 1; });
+              }
+            }
+          }
+          return total;
+        }"""
+    )

@@ -1,0 +1,29 @@
+"""French number formats."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+from diagnostics.formatting import fr_number, fr_percent, fr_signed
+
+
+def test_numbers():
+    assert fr_number(1234.5, 1) == "1\u202f234,5"
+    assert fr_number(1234567) == "1\u202f234\u202f567"
+    assert fr_number(0.5, 2) == "0,50"
+    assert fr_number(-1234.56, 1) == "-1\u202f234,6"
+
+
+def test_missing_is_a_dash_not_zero():
+    for value in (None, math.nan, pd.NA, float("nan")):
+        assert fr_number(value) == "—"
+        assert fr_percent(value) == "—"
+
+
+def test_percent_and_signed():
+    assert fr_percent(12.34) == "12,3\u00a0%"
+    assert fr_percent(0.123, scale=100) == "12,3\u00a0%"
+    assert fr_signed(2.5) == "+2,5"
+    assert fr_signed(-1, unit="pts") == "\u22121,0\u00a0pts"

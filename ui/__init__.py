@@ -1,0 +1,1 @@
+"""The Streamlit interface (pages, cached data access, shared state). French on screen."""
