@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import folium
 import geopandas as gpd
 import mapclassify
 import numpy as np
@@ -11,6 +12,7 @@ from streamlit_folium import st_folium
 
 from diagnostics import webmap
 from diagnostics.formatting import fr_number
+from geodata import insets
 from ui import data, state
 from ui.picker import territory_picker
 
@@ -33,7 +35,7 @@ def _density_classes(values: pd.Series, k: int = 6) -> tuple[list[float], list[s
 def build_map_html_inputs(spec: str | None) -> tuple[gpd.GeoDataFrame, str]:
     """The frame to draw and its level ("departements" or "communes")."""
     if spec is None:
-        frame = data.layer("departements_grossier").copy()
+        frame = insets.with_overseas_insets(data.layer("departements_grossier"), "code")
         frame["label"] = frame["name"] + " (" + frame["code"] + ")"
         return frame, "departements"
     territory = state.resolve(spec)
@@ -57,9 +59,16 @@ def make_map(frame: gpd.GeoDataFrame, level: str):
     breaks, labels = _density_classes(frame["density"].astype(float))
     colours = webmap.class_colours(frame["density"], breaks, "neutre")
     bounds = frame.total_bounds
-    fmap = webmap.offline_map(bounds=None if level == "departements" else bounds)
     if level == "departements":
-        fmap.fit_bounds([[41.3, -5.2], [51.1, 9.6]])
+        fmap = webmap.offline_map(location=[46.4, 0.2], zoom_start=5.75, zoom_snap=0.25)
+        boxes = insets.inset_frames(frame.assign(dep_code=frame["code"]))
+        folium.GeoJson(
+            boxes.to_json(), name="outre-mer",
+            style_function=lambda _f: {"color": "#777", "weight": 1, "fill": False, "dashArray": "3"},
+            interactive=False,
+        ).add_to(fmap)
+    else:
+        fmap = webmap.offline_map(bounds=bounds, zoom_snap=0.25)
     layer = webmap.choropleth_layer(
         frame,
         "density",
@@ -80,6 +89,7 @@ def make_map(frame: gpd.GeoDataFrame, level: str):
             note=SOURCE_NOTE,
             missing=webmap.MISSING_COLOUR in set(colours),
         ),
+        position="topright" if level == "departements" else "bottomright",
     )
     return fmap
 
