@@ -51,7 +51,8 @@ def etalab_cog_file(source_dir: Path | None) -> tuple[Path | None, str]:
 
     try:
         obtained = obtain("etalab_cog", from_dir=source_dir)
-    except SourceUnavailable as exc:
+    except (SourceUnavailable, OSError, RuntimeError) as exc:
+        # RuntimeError also covers a blocked socket (tests) or a broken network stack.
         log.warning("Table de passage sans les anciens codes Etalab : %s", exc)
         return None, f"indisponible ({exc})"
     return obtained.path, obtained.transport
