@@ -11,11 +11,18 @@ TERRITORY_KEY = "territory_spec"
 
 
 def current_spec() -> str | None:
+    if TERRITORY_KEY not in st.session_state:
+        # A shared link (?territoire=dep:59) opens on that territory.
+        st.session_state[TERRITORY_KEY] = st.query_params.get("territoire") or None
     return st.session_state.get(TERRITORY_KEY)
 
 
 def set_spec(spec: str | None) -> None:
     st.session_state[TERRITORY_KEY] = spec
+    if spec:
+        st.query_params["territoire"] = spec
+    else:
+        st.query_params.pop("territoire", None)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
