@@ -1,0 +1,170 @@
+"""Siting suggestions: where N new places of a type would cover the most unmet need.
+
+Greedy maximum coverage (Church & ReVelle 1974, greedy heuristic): the places are cut into
+sites of ``site_size`` places (``access.yaml``, ``siting.site_size``; the last site takes the
+remainder). At each step the candidate commune whose site would answer the most unmet need
+within reach is chosen — a site answers at most its places, and at most the unmet need of the
+communes whose catchment reaches it —; the need it answers is taken from those communes in
+proportion to their unmet need, and the next site is placed. The greedy choice is within a
+factor ``1 − 1/e`` of the optimum for maximum coverage. When several candidates answer as
+much (need far above the places), the one with the most unmet need within reach wins, then the
+first in code order, so that the suggestion is reproducible; a commune may receive several
+sites when its unmet need stays the largest.
+
+Unmet need per commune comes from the gap: the positive part of the total gap for the housing
+types, or of ``need − places allocated`` of the type for accompaniment. A commune whose need is
+unknown counts for nothing (noted).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import sparse
+
+from models import accessibility as acc
+from models import decay
+from models import supply as sup
+from models.gap import GapError, GapModel
+
+
+@dataclass
+class Pick:
+    """One chosen site."""
+
+    candidate: int
+    places: float
+    need_covered: float
+    allocation: dict[int, float]  # demand position → households answered
+
+
+def greedy_max_coverage(
+    unmet: np.ndarray,
+    reach: sparse.csr_matrix,
+    places: float,
+    site_size: float,
+) -> list[Pick]:
+    """Greedy choice of sites on arrays.
+
+    Parameters
+    ----------
+    unmet
+        ``(N,)`` unmet need per demand location (NaN counts as 0).
+    reach
+        ``(C, N)`` candidate → demand locations in reach (non-zero = in reach).
+    places
+        Places to open in total.
+    site_size
+        Places of one site.
+    """
+    if places <= 0 or site_size <= 0:
+        raise GapError("Implantation : le nombre de places et la taille d'un site doivent être > 0.")
+    remaining = np.nan_to_num(np.asarray(unmet, dtype=float), nan=0.0).clip(min=0.0)
+    binary = sparse.csr_matrix(reach, copy=True)
+    binary.data = (binary.data != 0).astype(float)
+    binary.eliminate_zeros()
+    full, rest = divmod(float(places), float(site_size))
+    sizes = [float(site_size)] * int(full) + ([rest] if rest > 1e-9 else [])
+    picks: list[Pick] = []
+    for size in sizes:
+        reachable = binary @ remaining
+        gain = np.minimum(size, reachable)
+        if gain.size == 0 or gain.max() <= 0:
+            break
+        # Most need answered; among equals, the most unmet need within reach (the densest
+        # need), then the first in code order.
+        best = int(np.lexsort((np.arange(len(gain)), -reachable, -gain))[0])
+        start, end = binary.indptr[best], binary.indptr[best + 1]
+        columns = binary.indices[start:end]
+        share = gain[best] / reachable[best]
+        answered = remaining[columns] * share
+        remaining[columns] -= answered
+        picks.append(
+            Pick(best, size, float(gain[best]),
+                 {int(c): float(a) for c, a in zip(columns, answered, strict=True) if a > 0})
+        )
+    return picks
+
+
+def unmet_need(frame: pd.DataFrame, offer_type: str, total_types: Iterable[str]) -> pd.Series:
+    """Unmet need per commune (indexed by code) for an offer type, from a gap frame."""
+    if offer_type in set(total_types):
+        values = frame["gap_households"]
+    else:
+        values = frame["need_households"] - frame[f"places_allocated_{offer_type}"]
+    return pd.Series(values.clip(lower=0).to_numpy(), index=frame["code"].astype(str))
+
+
+def suggest_sites(
+    model: GapModel,
+    offer_type: str,
+    places: float,
+    codes: list[str],
+    site_size: float | None = None,
+    fca: acc.FloatingCatchment | None = None,
+    within_territory_only: bool = True,
+) -> pd.DataFrame:
+    """Communes of the territory ``codes`` where new places of ``offer_type`` would answer the
+    most unmet need, in order, with the need answered by each.
+
+    ``fca`` is a scenario's state (``Scenario.fca``) to site on top of a what-if.
+    """
+    offer = sup.offer_family(offer_type)
+    if offer is None:
+        raise GapError(f"Implantation : type d'offre « {offer_type} » non reconnu.")
+    site_size = float(site_size or model.config["siting"]["site_size"])
+    candidates = np.sort(model.positions(codes))
+    candidates = candidates[model.locations.valid[candidates]]
+    pairs = acc.distance_pairs(model.locations, candidates, decay.uniform)
+    demand_rows = np.unique(pairs.demand)
+    if within_territory_only:
+        demand_rows = np.intersect1d(demand_rows, candidates)
+    frame = model.frame(model.locations.codes[demand_rows], fca=fca)
+    unmet = unmet_need(frame, offer, [model.types[t] for t in model.total_types]).to_numpy()
+    column = pd.Index(demand_rows).get_indexer(pairs.demand)
+    keep = column >= 0
+    reach = sparse.csr_matrix(
+        (np.ones(int(keep.sum())), (pairs.provider[keep], column[keep])),
+        shape=(len(candidates), len(demand_rows)),
+    )
+    picks = greedy_max_coverage(unmet, reach, places, site_size)
+    names = model.communes["name"].to_numpy() if "name" in model.communes else None
+    total_unmet = float(np.nansum(unmet))
+    rows, answered = [], 0.0
+    for rank, pick in enumerate(picks, start=1):
+        position = candidates[pick.candidate]
+        answered += pick.need_covered
+        reached = sorted(pick.allocation.items(), key=lambda kv: -kv[1])
+        rows.append(
+            {
+                "rank": rank,
+                "code": model.locations.codes[position],
+                "name": names[position] if names is not None else "",
+                "offer_type": offer,
+                "places": pick.places,
+                "need_covered": pick.need_covered,
+                "communes_reached": len(reached),
+                "main_communes": ", ".join(
+                    str(model.locations.codes[demand_rows[c]]) for c, _ in reached[:5]
+                ),
+                "unmet_remaining": total_unmet - answered,
+            }
+        )
+    out = pd.DataFrame(rows, columns=["rank", "code", "name", "offer_type", "places",
+                                      "need_covered", "communes_reached", "main_communes",
+                                      "unmet_remaining"])
+    placed = float(out["places"].sum()) if len(out) else 0.0
+    out.attrs["note_fr"] = (
+        f"{placed:g} places sur {float(places):g} placées ; "
+        f"besoin non couvert à portée : {total_unmet:.1f} ménages avant, "
+        f"{total_unmet - answered:.1f} après."
+    )
+    if frame["need_households"].isna().any():
+        out.attrs["note_fr"] += (
+            f" {int(frame['need_households'].isna().sum())} commune(s) au besoin inconnu "
+            "ne sont pas comptées."
+        )
+    return out
