@@ -44,6 +44,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 import requests
+from tqdm import tqdm
 
 import settings
 from connectors import datagouv, http
@@ -367,13 +368,20 @@ def _stream_to(
     sha = hashlib.sha256()
     other = _hasher(checksum[0]) if checksum else None
     size = 0
-    with open(path, "wb") as handle:
+    declared = response.headers.get("Content-Length")
+    total = int(declared) if declared and declared.isdigit() else None
+    progress = tqdm(
+        total=total, unit="o", unit_scale=True, unit_divisor=1024, leave=False,
+        desc=f"téléchargement {path.name[:40]}", disable=None,  # hidden when not a terminal
+    )
+    with open(path, "wb") as handle, progress:
         for chunk in response.iter_content(CHUNK_BYTES):
             handle.write(chunk)
             sha.update(chunk)
             if other is not None:
                 other.update(chunk)
             size += len(chunk)
+            progress.update(len(chunk))
         handle.flush()
         os.fsync(handle.fileno())
     return {
