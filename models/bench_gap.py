@@ -58,7 +58,7 @@ def synthetic_inputs(store: Store, n_sites: int = N_SITES, seed: int = 2025) -> 
     """Real communes, need ≈ 2 % of the population (whole households), seeded sites."""
     columns = ["code", "name", "dep_code", "epci_code", "x_metric", "y_metric", "metric_crs",
                "population"]
-    communes = pd.read_parquet(store.path("communes"), columns=columns)
+    communes = store.read("communes", columns=columns)
     rng = np.random.default_rng(seed)
     population = communes["population"].astype(float).fillna(0.0).to_numpy()
     need = np.floor(population * 0.02)
@@ -76,7 +76,7 @@ def synthetic_inputs(store: Store, n_sites: int = N_SITES, seed: int = 2025) -> 
     })
     density = None
     if store.exists("grille_densite_2025"):
-        grid = pd.read_parquet(store.path("grille_densite_2025"), columns=["code", "density_7"])
+        grid = store.read("grille_densite_2025", columns=["code", "density_7"])
         density = pd.Series(grid["density_7"].to_numpy(), index=grid["code"].astype(str))
     return g.GapInputs(
         communes=communes, need=need_frame,

