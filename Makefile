@@ -13,8 +13,10 @@ export DIAG_SOURCE_DIR ?= $(if $(SHARED_DATA),$(abspath $(SHARED_DATA)),)
 HOST ?= 127.0.0.1
 PORT ?= 8501
 # Debian packages: Chromium for the end-to-end tests and screenshots, poppler for PDF checks,
-# pango and fonts for WeasyPrint (PDF reports).
-APT_PACKAGES := chromium chromium-driver poppler-utils libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core
+# pango and fonts for WeasyPrint (PDF reports), PostgreSQL/PostGIS for the registry's tests on a
+# throw-away server (the registry itself uses SQLite unless DATABASE_URL is set).
+APT_PACKAGES := chromium chromium-driver poppler-utils libpango-1.0-0 libpangoft2-1.0-0 \
+	fonts-dejavu-core postgresql-15 postgresql-15-postgis-3
 
 .PHONY: install system data run test bench lint import report clean help
 
@@ -40,12 +42,15 @@ system: $(SYSTEM_STAMP)
 
 $(SYSTEM_STAMP):
 	@mkdir -p $(VENV)
-	@if command -v chromium >/dev/null && command -v pdftoppm >/dev/null; then \
+	@missing=$$(for p in $(APT_PACKAGES); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null \
+		| grep -q "ok installed" || echo $$p; done); \
+	if [ -z "$$missing" ]; then \
 		echo "Paquets système déjà présents."; \
 	else \
+		echo "Installation des paquets Debian : $$missing"; \
 		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 		$$SUDO apt-get update -qq && \
-		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $(APT_PACKAGES); \
+		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
 	@touch $(SYSTEM_STAMP)
 

@@ -1,0 +1,74 @@
+"""Benchmark of the import: a 10,000-site file, timed and its peak memory measured.
+
+The import runs in a child process so that its peak resident memory is its own (the parent may
+have loaded anything before). Sites come from the demo generator (fictional, real communes,
+three quarters with coordinates to check against the commune outlines); no geocoder is used,
+so the figure does not depend on the network.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import settings
+from geodata.registry.demo import OPERATORS, demo_csv, demo_frame
+
+_CHILD = """
+import json, resource, sys, time
+from pathlib import Path
+start = time.perf_counter()
+from geodata.registry.importer import import_file
+from geodata.registry.repository import Registry
+registry = Registry(Path(sys.argv[2]))
+result = import_file(Path(sys.argv[1]), registry, geocoder=None, user="bench",
+                     rejects_dir=Path(sys.argv[3]))
+seconds = time.perf_counter() - start
+peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print(json.dumps({"seconds": seconds, "peak_mb": peak_mb, "imported": result.imported,
+                  "rejected": result.rejected, "sites": registry.count_sites()}))
+"""
+
+
+def bench_file(n: int, folder: Path) -> Path:
+    """A CSV of ``n`` fictional sites (deterministic)."""
+    per_scale = sum(op.sites for op in OPERATORS)
+    frame = demo_frame(scale=math.ceil(n / per_scale) + 0.5)
+    frame = frame.sample(n=n, random_state=0) if len(frame) > n else frame
+    path = folder / f"bench_{n}_sites_FICTIF.csv"
+    path.write_bytes(demo_csv(frame))
+    return path
+
+
+def measure_import(n: int = 10_000) -> dict:
+    """Import ``n`` sites into a fresh SQLite registry in a child process; its figures."""
+    with tempfile.TemporaryDirectory(prefix="bench-registre-") as tmp:
+        folder = Path(tmp)
+        path = bench_file(n, folder)
+        completed = subprocess.run(
+            [sys.executable, "-c", _CHILD, str(path), str(folder / "registre.gpkg"),
+             str(folder / "rejets")],
+            cwd=settings.PROJECT_ROOT, capture_output=True, text=True, check=False,
+        )
+        if completed.returncode != 0:
+            raise RuntimeError(f"Benchmark d'import en échec : {completed.stderr[-2000:]}")
+        return json.loads(completed.stdout.strip().splitlines()[-1])
+
+
+def bench_import(n: int = 10_000) -> list[str]:
+    """Lines ``bench registry_import_10k_s <s> s`` and ``… _peak_mb <MB> MB``."""
+    figures = measure_import(n)
+    label = f"{n // 1000}k" if n % 1000 == 0 else str(n)
+    return [
+        f"bench registry_import_{label}_s {figures['seconds']:.2f} s",
+        f"bench registry_import_{label}_peak_mb {figures['peak_mb']:.0f} MB",
+    ]
+
+
+if __name__ == "__main__":
+    for line in bench_import(int(sys.argv[1]) if len(sys.argv) > 1 else 10_000):
+        print(line)

@@ -1,0 +1,412 @@
+"""Import a member file into the registry: read, match columns, validate, locate, store.
+
+Every data row of the file ends either imported (new or updated) or rejected with a French
+reason naming the row and the field. Rejected rows are written, with their original cells, a
+``ligne_source`` and a ``motif_rejet`` column, to a CSV file that can be corrected and imported
+again. The database write is one transaction: a file is imported whole or not at all.
+
+``prepare_import`` does everything but the write (the app uses it for a preview with an explicit
+column mapping); ``import_file`` prepares and writes.
+"""
+
+from __future__ import annotations
+
+import getpass
+import hashlib
+import logging
+import os
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import lru_cache
+from pathlib import Path
+
+import pandas as pd
+
+import settings
+from geodata.registry.columns import ColumnMatch, match_columns
+from geodata.registry.communes import CommuneIndex, carry_codes, parse_code_list
+from geodata.registry.geocoding import CommuneShapes, Geocoder, GeocodeReport, geocode_sites
+from geodata.registry.identity import duplicates_within, operator_id, site_id
+from geodata.registry.readers import RawTable, ReadError, read_table
+from geodata.registry.repository import ImportBatch, ImportCounts, Registry, now_iso
+from geodata.registry.schema import (
+    INPUT_FIELD_BY_NAME,
+    REJECT_REASON_COLUMN,
+    REJECT_ROW_COLUMN,
+    SITE_COLUMNS,
+)
+from geodata.registry.validation import Defaults, reason_fr, validate
+from geodata.store import Store
+
+log = logging.getLogger(__name__)
+
+AUTO = "auto"
+OUTCOME_NEW = "importé"
+OUTCOME_UPDATED = "mis à jour"
+OUTCOME_REJECTED = "rejeté"
+
+
+class ImportFileError(ValueError):
+    """The file as a whole cannot be imported (French message); nothing was written."""
+
+
+@dataclass
+class PreparedImport:
+    """A file read, validated and located, not yet written."""
+
+    file_name: str
+    file_sha256: str
+    raw: RawTable
+    match: ColumnMatch
+    sites: pd.DataFrame  # SITE_COLUMNS (without timestamps) + row_label, pos
+    coverage: pd.DataFrame
+    rejects: dict[int, str]  # row position -> French reason
+    duplicates_within: int
+    geocoding: GeocodeReport
+
+    @property
+    def rows_read(self) -> int:
+        return len(self.raw)
+
+    def rejects_frame(self) -> pd.DataFrame:
+        """Rejected rows with their original cells, their source row and the reason."""
+        positions = sorted(self.rejects)
+        original = [c for c in self.raw.frame.columns if not c.startswith("_geometrie_")]
+        frame = self.raw.frame.iloc[positions][original].copy()
+        frame = frame.drop(
+            columns=[c for c in (REJECT_ROW_COLUMN, REJECT_REASON_COLUMN) if c in frame]
+        )
+        if self.raw.forced_columns:  # GeoJSON: keep the point so the row can be re-imported
+            frame["longitude"] = self.raw.frame.iloc[positions]["_geometrie_lon"].to_numpy()
+            frame["latitude"] = self.raw.frame.iloc[positions]["_geometrie_lat"].to_numpy()
+        frame.insert(0, REJECT_ROW_COLUMN, [self.raw.row_labels[p] for p in positions])
+        frame[REJECT_REASON_COLUMN] = [self.rejects[p] for p in positions]
+        return frame.reset_index(drop=True)
+
+
+@dataclass
+class ImportResult:
+    """What happened to the file and to each of its rows."""
+
+    file_name: str
+    file_sha256: str
+    rows_read: int
+    imported: int
+    updated: int
+    unchanged: int
+    rejected: int
+    duplicates: int
+    rejects_path: Path | None
+    outcomes: pd.DataFrame  # one row per data row of the file
+    import_id: int | None = None
+    messages: list[str] = field(default_factory=list)
+    empty_rows: list[int] = field(default_factory=list)
+
+    def summary_line(self) -> str:
+        return (
+            f"importés: {self.imported}, mis à jour: {self.updated}, "
+            f"rejetés: {self.rejected}, doublons: {self.duplicates}"
+        )
+
+
+@lru_cache(maxsize=2)
+def _reference(root: str, stamp: float) -> tuple[CommuneIndex, CommuneShapes]:
+    store = Store(root)
+    return CommuneIndex.from_store(store), CommuneShapes.from_store(store)
+
+
+def reference_for(store: Store | None = None) -> tuple[CommuneIndex, CommuneShapes]:
+    """Commune lookups and outlines from the store (cached while the store is unchanged)."""
+    store = store or Store()
+    path = store.path("communes")
+    if not path.exists():
+        raise ImportFileError(
+            f"Géographie de référence absente de {store.root} : lancez `make data` d'abord."
+        )
+    stamp = path.stat().st_mtime + store.path("cog_passage").stat().st_mtime
+    return _reference(str(store.root), stamp)
+
+
+def default_geocoder() -> Geocoder | None:
+    """The BAN client of ``connectors.ban`` when available, else None (offline)."""
+    try:
+        from connectors.ban import BanClient
+    except ImportError as error:
+        log.warning("Client BAN indisponible (%s) : géocodage désactivé", error)
+        return None
+    return BanClient()
+
+
+def prepare_import(
+    source: Path | str | bytes,
+    name: str | None = None,
+    *,
+    defaults: Defaults | None = None,
+    mapping: dict[str, str] | None = None,
+    sheet: str | None = None,
+    geocoder: Geocoder | None = None,
+    cache=None,
+    store: Store | None = None,
+) -> PreparedImport:
+    """Read, validate and locate a file (no database write)."""
+    data = source if isinstance(source, bytes) else Path(source).read_bytes()
+    name = name or (Path(source).name if not isinstance(source, bytes) else "fichier")
+    sha256 = hashlib.sha256(data).hexdigest()
+    try:
+        raw = read_table(data, name, sheet, frozenset(mapping or {}))
+    except ReadError as error:
+        raise ImportFileError(str(error)) from error
+    explicit = {column: f for f, column in raw.forced_columns.items()}
+    explicit.update(mapping or {})
+    try:
+        match = match_columns(list(raw.frame.columns), explicit)
+    except ValueError as error:
+        raise ImportFileError(str(error)) from error
+    defaults = defaults or Defaults()
+    _check_columns(name, raw, match, defaults)
+    index, shapes = reference_for(store)
+
+    validated = validate(raw, match, index, defaults)
+    carried_cache: dict[str, str | None] = {}
+
+    def carry(code: str) -> str | None:
+        if code not in carried_cache:
+            mapping_, _, _ = carry_codes([code], index)
+            carried_cache[code] = mapping_.get(code)
+        return carried_cache[code]
+
+    located, geo_rejects, report = geocode_sites(
+        validated.rows, shapes, carry, geocoder=geocoder, cache=cache
+    )
+    sites = _site_table(located, index, name, sha256)
+    duplicates = duplicates_within(sites)
+    sites = sites[~sites["pos"].isin(list(duplicates))].reset_index(drop=True)
+
+    rejects: dict[int, str] = {}
+    for position, problems in {**validated.rejects, **geo_rejects}.items():
+        rejects[position] = reason_fr(raw.row_labels[position], problems)
+    for position, problem in duplicates.items():
+        rejects[position] = reason_fr(raw.row_labels[position], [problem])
+    coverage = _coverage_table(sites, index)
+    return PreparedImport(
+        file_name=name, file_sha256=sha256, raw=raw, match=match, sites=sites,
+        coverage=coverage, rejects=rejects, duplicates_within=len(duplicates), geocoding=report,
+    )
+
+
+def import_file(
+    source: Path | str | bytes,
+    registry: Registry | None = None,
+    *,
+    name: str | None = None,
+    operator: str | None = None,
+    network: str | None = None,
+    siren: str | None = None,
+    fictional: bool = False,
+    mapping: dict[str, str] | None = None,
+    sheet: str | None = None,
+    geocoder: Geocoder | str | None = AUTO,
+    user: str | None = None,
+    rejects_dir: Path | None = None,
+    store: Store | None = None,
+) -> ImportResult:
+    """Import one file into the registry (all or nothing) and return what happened per row."""
+    registry = registry or Registry()
+    user = user or _current_user()
+    started = now_iso()
+    if geocoder == AUTO:
+        geocoder = default_geocoder()
+    defaults = Defaults(operator_name=operator, network=network, operator_siren=siren,
+                        fictional=fictional)
+    file_name = name or (Path(source).name if not isinstance(source, bytes) else "fichier")
+    try:
+        prepared = prepare_import(
+            source, file_name, defaults=defaults, mapping=mapping, sheet=sheet,
+            geocoder=geocoder, cache=registry, store=store,
+        )
+    except ImportFileError as error:
+        data = source if isinstance(source, bytes) else Path(source).read_bytes()
+        registry.log_failure(
+            ImportBatch(
+                sites=pd.DataFrame(), coverage=pd.DataFrame(), imported_by=user,
+                file_name=file_name, file_sha256=hashlib.sha256(data).hexdigest(),
+                file_format="", rows_read=0, rejected=0, duplicates_within=0,
+                operator_hint=operator,
+            ),
+            started, error,
+        )
+        raise
+    return write_prepared(prepared, registry, user=user, rejects_dir=rejects_dir,
+                          operator=operator, started=started)
+
+
+def write_prepared(
+    prepared: PreparedImport,
+    registry: Registry,
+    *,
+    user: str | None = None,
+    rejects_dir: Path | None = None,
+    operator: str | None = None,
+    started: str | None = None,
+) -> ImportResult:
+    """Write a prepared file into the registry (one transaction) and its rejects file."""
+    user = user or _current_user()
+    rejects_path = None
+    if prepared.rejects:
+        rejects_path = write_rejects(prepared, rejects_dir)
+    batch = ImportBatch(
+        sites=prepared.sites[[c for c in SITE_COLUMNS if c not in ("created_at", "updated_at",
+                                                                    "import_id")]],
+        coverage=prepared.coverage,
+        imported_by=user,
+        file_name=prepared.file_name,
+        file_sha256=prepared.file_sha256,
+        file_format=prepared.raw.file_format,
+        rows_read=prepared.rows_read,
+        rejected=len(prepared.rejects),
+        duplicates_within=prepared.duplicates_within,
+        rejects_path=str(rejects_path) if rejects_path else None,
+        operator_hint=operator,
+    )
+    counts = registry.apply_import(batch, started_at=started)
+    outcomes = _outcomes(prepared, counts)
+    messages = [
+        f"Fichier « {prepared.file_name} » : {prepared.raw.describe_fr()}.",
+        prepared.match.describe_fr() + ".",
+        prepared.geocoding.summary_fr() + ".",
+    ]
+    if counts.unchanged:
+        messages.append(f"Sites déjà présents et inchangés : {counts.unchanged}.")
+    if counts.previous_import_of_same_file:
+        previous = counts.previous_import_of_same_file
+        messages.append(
+            f"Ce fichier (même empreinte) avait déjà été importé le {previous['started_at']} "
+            f"par {previous['imported_by']} : les sites ont été mis à jour, sans doublon."
+        )
+    return ImportResult(
+        file_name=prepared.file_name,
+        file_sha256=prepared.file_sha256,
+        rows_read=prepared.rows_read,
+        imported=counts.inserted,
+        updated=counts.updated,
+        unchanged=counts.unchanged,
+        rejected=len(prepared.rejects),
+        duplicates=prepared.duplicates_within + len(counts.likely_duplicates),
+        rejects_path=rejects_path,
+        outcomes=outcomes,
+        import_id=counts.import_id,
+        messages=messages,
+        empty_rows=list(prepared.raw.empty_rows),
+    )
+
+
+def write_rejects(prepared: PreparedImport, folder: Path | None = None) -> Path:
+    """The rejected rows as a CSV (UTF-8 with BOM, ``;``) that Excel opens and the importer
+    re-reads (its ``ligne_source`` and ``motif_rejet`` columns are ignored on re-import)."""
+    folder = Path(folder) if folder else settings.data_dir() / "registre_rejets"
+    folder.mkdir(parents=True, exist_ok=True)
+    stem = Path(prepared.file_name).stem
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    path = folder / f"{stem}_rejets_{stamp}_{prepared.file_sha256[:8]}.csv"
+    tmp = path.with_suffix(".csv.tmp")
+    prepared.rejects_frame().to_csv(tmp, sep=";", index=False, encoding="utf-8-sig")
+    os.replace(tmp, path)
+    return path
+
+
+def _check_columns(name: str, raw: RawTable, match: ColumnMatch, defaults: Defaults) -> None:
+    columns = ", ".join(f"« {c} »" for c in raw.frame.columns if not c.startswith("_"))
+    problems = []
+    if "offer_type" not in match.fields:
+        problems.append("aucune colonne pour le champ « type d'offre »")
+    if "operator_name" not in match.fields and not defaults.operator_name:
+        problems.append(
+            "aucune colonne pour le champ « opérateur » (ajoutez-en une ou donnez l'option "
+            "--operator)"
+        )
+    if not any(f in match.fields for f in ("commune_code", "commune_name", "lon", "address",
+                                           "coverage_communes", "coverage_epci")):
+        problems.append(
+            "aucune colonne pour situer les sites (code commune, commune, coordonnées ou adresse)"
+        )
+    if problems:
+        raise ImportFileError(
+            f"Fichier « {name} » : " + " ; ".join(problems) + f". Colonnes lues : {columns}. "
+            "Vous pouvez indiquer la correspondance des colonnes (--colonne "
+            "\"Nom de colonne=champ\")."
+        )
+
+
+def _site_table(rows: pd.DataFrame, index: CommuneIndex, file_name: str, sha256: str):
+    out = rows.copy()
+    out["operator_id"] = [operator_id(n) for n in out["operator_name"]]
+    codes = out["commune_code"].tolist()
+    out["commune_name"] = [index.name_of(c) if isinstance(c, str) else None for c in codes]
+    out["dep_code"] = [index.dep_of(c) if isinstance(c, str) else None for c in codes]
+    records = out.to_dict("records")
+    out["site_id"] = [site_id(r) for r in records]
+    out["duplicate_of"] = None
+    out["source_file"] = file_name
+    out["source_sha256"] = sha256
+    out["source_row"] = out["row_number"]
+    out["opening_year"] = pd.array(out["opening_year"], dtype="Int64") if len(out) else []
+    out["capacity"] = pd.to_numeric(out["capacity"], errors="coerce").astype(float)
+    for column in SITE_COLUMNS:
+        if column not in out:
+            out[column] = None
+    return out[[*SITE_COLUMNS, "pos", "row_label"]]
+
+
+def _coverage_table(sites: pd.DataFrame, index: CommuneIndex) -> pd.DataFrame:
+    rows = []
+    for sid, communes, epci in sites[["site_id", "coverage_communes", "coverage_epci"]].itertuples(
+        index=False
+    ):
+        codes = set(parse_code_list(communes) if isinstance(communes, str) else [])
+        if isinstance(epci, str) and epci:
+            codes.update(index.epci_members(epci))
+        rows.extend((sid, code) for code in sorted(codes))
+    return pd.DataFrame(rows, columns=["site_id", "commune_code"]).drop_duplicates()
+
+
+def _outcomes(prepared: PreparedImport, counts: ImportCounts) -> pd.DataFrame:
+    sites = {record["pos"]: record for record in prepared.sites.to_dict("records")}
+    status_label = {"nouveau": OUTCOME_NEW, "modifié": OUTCOME_UPDATED,
+                    "inchangé": OUTCOME_UPDATED}
+    rows = []
+    for position, row_label in enumerate(prepared.raw.row_labels):
+        if position in prepared.rejects:
+            rows.append({
+                "ligne": row_label, "issue": OUTCOME_REJECTED, "site_id": None,
+                "detail": prepared.rejects[position], "commune_code": None,
+                "geocode_method": None, "doublon_de": None, "signalements": "",
+            })
+            continue
+        site = sites[position]
+        sid = site["site_id"]
+        duplicate = counts.likely_duplicates.get(sid)
+        flags = list(site["flags"]) + ([duplicate[1]] if duplicate else [])
+        rows.append({
+            "ligne": row_label,
+            "issue": status_label[counts.statuses[sid]],
+            "site_id": sid,
+            "detail": counts.statuses[sid],
+            "commune_code": site["commune_code"] if isinstance(site["commune_code"], str) else None,
+            "geocode_method": site["geocode_method"],
+            "doublon_de": duplicate[0] if duplicate else None,
+            "signalements": " | ".join(flags),
+        })
+    return pd.DataFrame(rows, dtype=object)
+
+
+def _current_user() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:  # no login name in some containers
+        return "inconnu"
+
+
+def field_labels() -> dict[str, str]:
+    """Schema field → French label (for the app's column-mapping form)."""
+    return {name: spec.label for name, spec in INPUT_FIELD_BY_NAME.items()}
+

@@ -1,0 +1,625 @@
+"""The registry database behind a small repository interface (SQLAlchemy Core).
+
+* SQLite by default: one file ``registre.gpkg`` in the data folder, WAL journal, a busy timeout
+  and ``BEGIN IMMEDIATE`` write transactions, so that two imports at once queue rather than
+  corrupt each other. The file is a valid GeoPackage (sites as a point layer).
+* PostgreSQL/PostGIS when ``DATABASE_URL`` is set (``postgresql://…``): the same tables, the
+  point in a ``geometry(Point, 4326)`` column, imports serialised by an advisory lock.
+
+An import is one transaction: all its sites, coverage rows, operators and its log entry are
+written together or not at all. A failed import is logged in a transaction of its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.types import UserDefinedType
+
+import settings
+from geodata.registry import gpkg
+from geodata.registry.identity import likely_duplicates
+from geodata.registry.schema import SITE_COLUMNS
+
+DEFAULT_FILE_NAME = "registre.gpkg"
+_ADVISORY_LOCK = 7_318_204_551  # any constant: "the registry import lock"
+_CHUNK = 500
+
+# Columns compared to decide whether a re-imported site changed.
+_TRACKED = [
+    c for c in SITE_COLUMNS
+    if c not in ("site_id", "created_at", "updated_at", "import_id", "source_file",
+                 "source_sha256", "source_row")
+]
+_FLOAT = {"lon", "lat", "geocode_score", "capacity"}
+_INT = {"opening_year", "source_row", "import_id"}
+_BOOL = {"fictional"}
+
+
+class RegistryError(RuntimeError):
+    """The registry database cannot be opened or written (French message)."""
+
+
+class _GpkgPoint(UserDefinedType):
+    """A GeoPackage point column (bytes already encoded by :func:`gpkg.point_blobs`)."""
+
+    cache_ok = True
+
+    def get_col_spec(self, **kw) -> str:
+        return "POINT"
+
+
+class _PostgisPoint(UserDefinedType):
+    """A PostGIS point column, written from WKB bytes."""
+
+    cache_ok = True
+
+    def get_col_spec(self, **kw) -> str:
+        return "geometry(Point,4326)"
+
+    def bind_expression(self, bindvalue):
+        return sa.func.ST_GeomFromWKB(bindvalue, 4326)
+
+
+def _site_column(name: str) -> sa.Column:
+    if name in _FLOAT:
+        return sa.Column(name, sa.Float)
+    if name in _INT:
+        return sa.Column(name, sa.Integer)
+    if name in _BOOL:
+        return sa.Column(name, sa.Boolean, nullable=False, default=False)
+    return sa.Column(name, sa.Text)
+
+
+def build_tables(dialect: str) -> tuple[sa.MetaData, dict[str, sa.Table]]:
+    metadata = sa.MetaData()
+    point = _PostgisPoint() if dialect == "postgresql" else _GpkgPoint()
+    operators = sa.Table(
+        "operators", metadata,
+        sa.Column("operator_id", sa.Text, primary_key=True),
+        sa.Column("name", sa.Text, nullable=False),
+        sa.Column("network", sa.Text),
+        sa.Column("siren", sa.Text),
+        sa.Column("created_at", sa.Text),
+        sa.Column("updated_at", sa.Text),
+    )
+    sites = sa.Table(
+        "sites", metadata,
+        sa.Column("fid", sa.Integer, primary_key=True, autoincrement=True),
+        *[
+            sa.Column("site_id", sa.Text, nullable=False, unique=True) if c == "site_id"
+            else _site_column(c)
+            for c in SITE_COLUMNS
+        ],
+        sa.Column("geom", point),
+    )
+    coverage = sa.Table(
+        "site_coverage", metadata,
+        sa.Column("site_id", sa.Text, primary_key=True),
+        sa.Column("commune_code", sa.Text, primary_key=True),
+    )
+    imports = sa.Table(
+        "imports", metadata,
+        sa.Column("import_id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("imported_by", sa.Text),
+        sa.Column("started_at", sa.Text),
+        sa.Column("finished_at", sa.Text),
+        sa.Column("file_name", sa.Text),
+        sa.Column("file_sha256", sa.Text),
+        sa.Column("file_format", sa.Text),
+        sa.Column("operator_hint", sa.Text),
+        sa.Column("rows_read", sa.Integer),
+        sa.Column("imported", sa.Integer),
+        sa.Column("updated", sa.Integer),
+        sa.Column("unchanged", sa.Integer),
+        sa.Column("rejected", sa.Integer),
+        sa.Column("duplicates", sa.Integer),
+        sa.Column("rejects_path", sa.Text),
+        sa.Column("status", sa.Text),
+        sa.Column("message", sa.Text),
+    )
+    cache = sa.Table(
+        "geocode_cache", metadata,
+        sa.Column("cache_key", sa.Text, primary_key=True),
+        sa.Column("longitude", sa.Float),
+        sa.Column("latitude", sa.Float),
+        sa.Column("result_label", sa.Text),
+        sa.Column("result_score", sa.Float),
+        sa.Column("result_type", sa.Text),
+        sa.Column("result_id", sa.Text),
+        sa.Column("result_citycode", sa.Text),
+        sa.Column("result_status", sa.Text),
+        sa.Column("fetched_at", sa.Text),
+    )
+    sa.Index("ix_sites_commune", sites.c.commune_code)
+    sa.Index("ix_coverage_commune", coverage.c.commune_code)
+    return metadata, {
+        "operators": operators, "sites": sites, "site_coverage": coverage, "imports": imports,
+        "geocode_cache": cache,
+    }
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def default_url() -> str:
+    """``DATABASE_URL`` when set, else the SQLite/GeoPackage file in the data folder."""
+    url = settings.database_url()
+    if url:
+        return url
+    return f"sqlite:///{settings.data_dir() / DEFAULT_FILE_NAME}"
+
+
+def normalize_url(url: str) -> str:
+    """Use psycopg 3 for PostgreSQL URLs given without a driver."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+@dataclass
+class ImportBatch:
+    """What one file brings, ready to be written."""
+
+    sites: pd.DataFrame  # SITE_COLUMNS except created_at, updated_at, import_id
+    coverage: pd.DataFrame  # site_id, commune_code
+    imported_by: str
+    file_name: str
+    file_sha256: str
+    file_format: str
+    rows_read: int
+    rejected: int
+    duplicates_within: int
+    rejects_path: str | None = None
+    operator_hint: str | None = None
+
+
+@dataclass
+class ImportCounts:
+    import_id: int
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    likely_duplicates: dict[str, tuple[str, str]] = field(default_factory=dict)
+    statuses: dict[str, str] = field(default_factory=dict)  # site_id -> nouveau/modifié/inchangé
+    previous_import_of_same_file: dict[str, Any] | None = None
+
+
+class Registry:
+    """The operators' sites, their coverage, the import log and the geocoding cache."""
+
+    def __init__(self, url: str | Path | None = None, echo: bool = False) -> None:
+        if isinstance(url, Path):
+            url = f"sqlite:///{url}"
+        self.url = normalize_url(url or default_url())
+        self.dialect = sa.engine.make_url(self.url).get_backend_name()
+        if self.dialect not in ("sqlite", "postgresql"):
+            raise RegistryError(
+                f"Base du registre : « {self.dialect} » non prise en charge (SQLite ou PostgreSQL)."
+            )
+        if self.dialect == "sqlite":
+            database = sa.engine.make_url(self.url).database
+            if database and database != ":memory:":
+                Path(database).parent.mkdir(parents=True, exist_ok=True)
+            self.engine = sa.create_engine(
+                self.url, echo=echo, connect_args={"timeout": 120}, poolclass=sa.pool.NullPool
+            )
+            _configure_sqlite(self.engine)
+        else:
+            self.engine = sa.create_engine(self.url, echo=echo, pool_pre_ping=True)
+        self.metadata, self.tables = build_tables(self.dialect)
+        self.ensure_schema()
+
+    @property
+    def path(self) -> Path | None:
+        """The SQLite/GeoPackage file, None on PostgreSQL."""
+        if self.dialect != "sqlite":
+            return None
+        return Path(sa.engine.make_url(self.url).database)
+
+    def describe_fr(self) -> str:
+        if self.dialect == "sqlite":
+            return f"registre SQLite/GeoPackage {self.path}"
+        safe = sa.engine.make_url(self.url).render_as_string(hide_password=True)
+        return f"registre PostgreSQL/PostGIS {safe}"
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+    # -- transactions --------------------------------------------------------------------------
+    @contextmanager
+    def write_transaction(self) -> Iterator[sa.Connection]:
+        """One write transaction, serialised with every other writer of the registry."""
+        with self.engine.connect() as conn:
+            conn.execution_options(registry_write=True)
+            with conn.begin():
+                if self.dialect == "postgresql":
+                    conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _ADVISORY_LOCK})
+                yield conn
+
+    def ensure_schema(self) -> None:
+        try:
+            with self.write_transaction() as conn:
+                if self.dialect == "postgresql":
+                    conn.execute(sa.text("CREATE EXTENSION IF NOT EXISTS postgis"))
+                else:
+                    for ddl in gpkg.METADATA_DDL:
+                        conn.exec_driver_sql(ddl)
+                    conn.exec_driver_sql(f"PRAGMA application_id = {gpkg.APPLICATION_ID}")
+                    conn.exec_driver_sql(f"PRAGMA user_version = {gpkg.USER_VERSION}")
+                    for row in gpkg.SRS_ROWS:
+                        conn.exec_driver_sql(
+                            "INSERT OR IGNORE INTO gpkg_spatial_ref_sys VALUES (?, ?, ?, ?, ?, ?)",
+                            row,
+                        )
+                self.metadata.create_all(conn)
+                if self.dialect == "sqlite":
+                    statements = gpkg.register_statements(
+                        {"sites": "Sites des opérateurs (registre de l'offre)"},
+                        {
+                            "operators": "Opérateurs", "site_coverage": "Communes couvertes",
+                            "imports": "Journal des imports",
+                            "geocode_cache": "Cache du géocodage BAN",
+                        },
+                    )
+                    for sql, params in statements:
+                        conn.execute(sa.text(sql), params)
+        except sa.exc.OperationalError as error:
+            raise RegistryError(
+                f"Impossible d'ouvrir le {self.describe_fr()} : {error.orig}"
+            ) from error
+        except sa.exc.SQLAlchemyError as error:
+            hint = ""
+            if self.dialect == "postgresql" and "postgis" in str(error).lower():
+                hint = (
+                    " L'extension PostGIS est-elle installée sur le serveur (paquet Debian "
+                    "postgresql-15-postgis-3) ?"
+                )
+            raise RegistryError(
+                f"Impossible de préparer le {self.describe_fr()} : {error}.{hint}"
+            ) from error
+
+    # -- import ----------------------------------------------------------------------------------
+    def apply_import(self, batch: ImportBatch, started_at: str | None = None) -> ImportCounts:
+        """Write a file's sites in one transaction and log it; nothing is written on error."""
+        started_at = started_at or now_iso()
+        sites_t = self.tables["sites"]
+        try:
+            with self.write_transaction() as conn:
+                previous = self._previous_import(conn, batch.file_sha256)
+                log_id = self._insert_log(conn, batch, started_at, status="en cours")
+                ids = batch.sites["site_id"].tolist()
+                existing = self._existing(conn, ids)
+                communes = sorted({c for c in batch.sites["commune_code"] if isinstance(c, str)})
+                neighbours = self._sites_in_communes(conn, communes)
+                duplicates = likely_duplicates(batch.sites, neighbours)
+                stamp = now_iso()
+                frame = batch.sites.copy()
+                frame["duplicate_of"] = [
+                    duplicates.get(s, (None, None))[0] for s in frame["site_id"]
+                ]
+                frame["flags"] = [
+                    _join_flags(f, duplicates.get(s, (None, None))[1])
+                    for f, s in zip(frame["flags"], frame["site_id"], strict=True)
+                ]
+                frame["import_id"] = log_id
+                frame["updated_at"] = stamp
+                records = _records(frame)
+                geometry = self._geometry(frame)
+                new_rows, changed_rows = [], []
+                unchanged = 0
+                statuses: dict[str, str] = {}
+                for record, geom in zip(records, geometry, strict=True):
+                    record["geom"] = geom
+                    old = existing.get(record["site_id"])
+                    if old is None:
+                        record["created_at"] = stamp
+                        new_rows.append(record)
+                        statuses[record["site_id"]] = "nouveau"
+                    elif _changed(old, record):
+                        record["created_at"] = old["created_at"]
+                        changed_rows.append(record)
+                        statuses[record["site_id"]] = "modifié"
+                    else:
+                        unchanged += 1
+                        statuses[record["site_id"]] = "inchangé"
+                if new_rows:
+                    conn.execute(sites_t.insert(), new_rows)
+                if changed_rows:
+                    update = (
+                        sites_t.update()
+                        .where(sites_t.c.site_id == sa.bindparam("b_site_id"))
+                        .values({c: sa.bindparam(c) for c in [*SITE_COLUMNS, "geom"]
+                                 if c != "site_id"})
+                    )
+                    conn.execute(update, [{**r, "b_site_id": r["site_id"]} for r in changed_rows])
+                self._write_coverage(conn, ids, batch.coverage)
+                self._upsert_operators(conn, frame, stamp)
+                counts = ImportCounts(
+                    import_id=log_id,
+                    inserted=len(new_rows),
+                    updated=len(changed_rows) + unchanged,
+                    unchanged=unchanged,
+                    likely_duplicates=duplicates,
+                    statuses=statuses,
+                    previous_import_of_same_file=previous,
+                )
+                conn.execute(
+                    self.tables["imports"].update()
+                    .where(self.tables["imports"].c.import_id == log_id)
+                    .values(
+                        finished_at=now_iso(), imported=counts.inserted, updated=counts.updated,
+                        unchanged=unchanged,
+                        duplicates=batch.duplicates_within + len(duplicates), status="réussi",
+                    )
+                )
+                if self.dialect == "sqlite":
+                    conn.exec_driver_sql(
+                        "UPDATE gpkg_contents SET last_change = "
+                        "strftime('%Y-%m-%dT%H:%M:%fZ','now') WHERE table_name = 'sites'"
+                    )
+            return counts
+        except Exception as error:
+            self.log_failure(batch, started_at, error)
+            raise
+
+    def log_failure(self, batch: ImportBatch, started_at: str, error: BaseException) -> None:
+        """Record a failed import in its own transaction (best effort)."""
+        try:
+            with self.write_transaction() as conn:
+                self._insert_log(
+                    conn, batch, started_at, status="échoué",
+                    message=f"{type(error).__name__} : {str(error)[:500]}",
+                )
+        except Exception:  # the database itself is unreachable: the caller reports the error
+            pass
+
+    def _insert_log(self, conn, batch: ImportBatch, started_at: str, status: str,
+                    message: str | None = None) -> int:
+        table = self.tables["imports"]
+        result = conn.execute(
+            table.insert().values(
+                imported_by=batch.imported_by, started_at=started_at, finished_at=now_iso(),
+                file_name=batch.file_name, file_sha256=batch.file_sha256,
+                file_format=batch.file_format, operator_hint=batch.operator_hint,
+                rows_read=batch.rows_read, imported=0, updated=0, unchanged=0,
+                rejected=batch.rejected, duplicates=batch.duplicates_within,
+                rejects_path=batch.rejects_path, status=status, message=message,
+            ).returning(table.c.import_id)
+        )
+        return int(result.scalar_one())
+
+    def _previous_import(self, conn, sha256: str) -> dict[str, Any] | None:
+        table = self.tables["imports"]
+        row = conn.execute(
+            sa.select(table.c.import_id, table.c.started_at, table.c.imported_by)
+            .where(table.c.file_sha256 == sha256, table.c.status == "réussi")
+            .order_by(table.c.import_id.desc()).limit(1)
+        ).mappings().first()
+        return dict(row) if row else None
+
+    def _existing(self, conn, ids: list[str]) -> dict[str, dict[str, Any]]:
+        table = self.tables["sites"]
+        columns = [table.c[c] for c in [*_TRACKED, "site_id", "created_at"]]
+        out: dict[str, dict[str, Any]] = {}
+        for start in range(0, len(ids), _CHUNK):
+            chunk = ids[start : start + _CHUNK]
+            for row in conn.execute(sa.select(*columns).where(table.c.site_id.in_(chunk))).mappings():
+                out[row["site_id"]] = dict(row)
+        return out
+
+    def _sites_in_communes(self, conn, communes: list[str]) -> pd.DataFrame:
+        table = self.tables["sites"]
+        wanted = ["site_id", "operator_name", "name", "address", "commune_code", "offer_family",
+                  "lon", "lat", "geocode_method", "source_file"]
+        rows: list[dict] = []
+        for start in range(0, len(communes), _CHUNK):
+            chunk = communes[start : start + _CHUNK]
+            query = sa.select(*[table.c[c] for c in wanted]).where(table.c.commune_code.in_(chunk))
+            rows.extend(dict(r) for r in conn.execute(query).mappings())
+        frame = pd.DataFrame(rows, columns=wanted)
+        frame["lon"] = pd.to_numeric(frame["lon"], errors="coerce")
+        frame["lat"] = pd.to_numeric(frame["lat"], errors="coerce")
+        return frame
+
+    def _write_coverage(self, conn, ids: list[str], coverage: pd.DataFrame) -> None:
+        table = self.tables["site_coverage"]
+        for start in range(0, len(ids), _CHUNK):
+            conn.execute(table.delete().where(table.c.site_id.in_(ids[start : start + _CHUNK])))
+        if len(coverage):
+            conn.execute(table.insert(), coverage[["site_id", "commune_code"]].to_dict("records"))
+
+    def _upsert_operators(self, conn, frame: pd.DataFrame, stamp: str) -> None:
+        table = self.tables["operators"]
+        ops = frame.drop_duplicates("operator_id")[
+            ["operator_id", "operator_name", "network", "operator_siren"]
+        ]
+        ids = ops["operator_id"].tolist()
+        known = {
+            r[0] for r in conn.execute(
+                sa.select(table.c.operator_id).where(table.c.operator_id.in_(ids))
+            )
+        } if ids else set()
+        fresh = [
+            {"operator_id": o, "name": n, "network": w, "siren": _none(s),
+             "created_at": stamp, "updated_at": stamp}
+            for o, n, w, s in ops.itertuples(index=False) if o not in known
+        ]
+        if fresh:
+            conn.execute(table.insert(), fresh)
+        for o, _, w, s in ops.itertuples(index=False):
+            if o in known:
+                values = {"network": w, "updated_at": stamp}
+                if _none(s):
+                    values["siren"] = s
+                conn.execute(table.update().where(table.c.operator_id == o).values(values))
+
+    def _geometry(self, frame: pd.DataFrame) -> list[bytes | None]:
+        lon = pd.to_numeric(frame["lon"], errors="coerce").to_numpy(dtype=float)
+        lat = pd.to_numeric(frame["lat"], errors="coerce").to_numpy(dtype=float)
+        if self.dialect == "postgresql":
+            return gpkg.point_wkb(lon, lat)
+        return gpkg.point_blobs(lon, lat)
+
+    # -- geocoding cache -------------------------------------------------------------------------
+    def get_many(self, keys: list[str]) -> dict[str, dict[str, Any]]:
+        table = self.tables["geocode_cache"]
+        out: dict[str, dict[str, Any]] = {}
+        with self.engine.connect() as conn:
+            for start in range(0, len(keys), _CHUNK):
+                query = sa.select(table).where(table.c.cache_key.in_(keys[start : start + _CHUNK]))
+                for row in conn.execute(query).mappings():
+                    entry = dict(row)
+                    out[entry.pop("cache_key")] = entry
+        return out
+
+    def put_many(self, entries: dict[str, dict[str, Any]]) -> None:
+        if not entries:
+            return
+        table = self.tables["geocode_cache"]
+        stamp = now_iso()
+        with self.write_transaction() as conn:
+            keys = list(entries)
+            for start in range(0, len(keys), _CHUNK):
+                conn.execute(table.delete().where(table.c.cache_key.in_(keys[start : start + _CHUNK])))
+            conn.execute(table.insert(), [
+                {"cache_key": k, **{c.name: v.get(c.name) for c in table.columns
+                                    if c.name not in ("cache_key", "fetched_at")},
+                 "fetched_at": stamp}
+                for k, v in entries.items()
+            ])
+
+    # -- reading ---------------------------------------------------------------------------------
+    def sites(self, where: sa.ColumnElement | None = None) -> gpd.GeoDataFrame:
+        """All sites (internal view, confidential ones included) as points in WGS84."""
+        table = self.tables["sites"]
+        query = sa.select(*[table.c[c] for c in SITE_COLUMNS]).order_by(table.c.site_id)
+        if where is not None:
+            query = query.where(where)
+        with self.engine.connect() as conn:
+            frame = pd.DataFrame(conn.execute(query).mappings().all(), columns=list(SITE_COLUMNS))
+        for column in _FLOAT:
+            frame[column] = pd.to_numeric(frame[column], errors="coerce").astype(float)
+        for column in ("opening_year", "source_row", "import_id"):
+            frame[column] = pd.to_numeric(frame[column], errors="coerce").astype("Int64")
+        frame["fictional"] = frame["fictional"].fillna(False).astype(bool)
+        geometry = gpd.points_from_xy(frame["lon"], frame["lat"], crs=settings.CRS_DISPLAY)
+        return gpd.GeoDataFrame(frame, geometry=geometry, crs=settings.CRS_DISPLAY)
+
+    def coverage(self) -> pd.DataFrame:
+        table = self.tables["site_coverage"]
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(table).order_by(table.c.site_id, table.c.commune_code)
+            ).mappings().all()
+        return pd.DataFrame(rows, columns=["site_id", "commune_code"])
+
+    def operators(self) -> pd.DataFrame:
+        return self._read_table("operators", "operator_id")
+
+    def import_log(self) -> pd.DataFrame:
+        return self._read_table("imports", "import_id")
+
+    def _read_table(self, name: str, order: str) -> pd.DataFrame:
+        table = self.tables[name]
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(table).order_by(table.c[order])).mappings().all()
+        return pd.DataFrame(rows, columns=[c.name for c in table.columns])
+
+    def count_sites(self) -> int:
+        table = self.tables["sites"]
+        with self.engine.connect() as conn:
+            return int(conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one())
+
+
+def _configure_sqlite(engine: sa.Engine) -> None:
+    """WAL, busy timeout, foreign keys; ``BEGIN IMMEDIATE`` for writes (SQLAlchemy recipe)."""
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record) -> None:
+        dbapi_connection.isolation_level = None  # transactions are begun below
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA busy_timeout = 120000")
+        cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute("PRAGMA synchronous = NORMAL")
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn) -> None:
+        if conn.get_execution_options().get("registry_write"):
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        else:
+            conn.exec_driver_sql("BEGIN")
+
+
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    columns = [c for c in SITE_COLUMNS if c not in ("created_at",)]
+    out = []
+    for values in frame.reindex(columns=columns).itertuples(index=False, name=None):
+        record = {}
+        for column, value in zip(columns, values, strict=True):
+            record[column] = _db_value(column, value)
+        out.append(record)
+    return out
+
+
+def _db_value(column: str, value: Any) -> Any:
+    if column == "flags":
+        if isinstance(value, list | tuple):
+            return " | ".join(value) or None
+        return _none(value)
+    value = _none(value)
+    if value is None:
+        return None
+    if column in _FLOAT:
+        return float(value)
+    if column in _INT:
+        return int(value)
+    if column in _BOOL:
+        return bool(value)
+    return str(value) if not isinstance(value, str) else value
+
+
+def _none(value: Any) -> Any:
+    if value is None:
+        return None
+    if isinstance(value, float) and np.isnan(value):
+        return None
+    if value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def _join_flags(flags: Any, extra: str | None) -> list[str]:
+    items = list(flags) if isinstance(flags, list | tuple) else ([] if flags is None else [flags])
+    return [*items, extra] if extra else items
+
+
+def _changed(old: dict[str, Any], new: dict[str, Any]) -> bool:
+    for column in _TRACKED:
+        a, b = _none(old.get(column)), new.get(column)
+        if column in _FLOAT and a is not None and b is not None:
+            if not np.isclose(float(a), float(b), rtol=0, atol=1e-9):
+                return True
+        elif column in _BOOL:
+            if bool(a) != bool(b):
+                return True
+        elif a != b:
+            return True
+    return False
+

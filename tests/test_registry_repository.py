@@ -1,0 +1,242 @@
+"""The registry database: the same tests on SQLite/GeoPackage and on a throw-away PostgreSQL.
+
+The PostgreSQL server is started for this module from the Debian binaries
+(``/usr/lib/postgresql/*/bin``, packages ``postgresql-15`` and ``postgresql-15-postgis-3``) in a
+temporary folder, listening on a unix socket only, as the ``postgres`` system user when the tests
+run as root (``initdb`` refuses root). The PostgreSQL tests are skipped, with the reason, when
+the binaries or PostGIS are absent.
+"""
+
+from __future__ import annotations
+
+import os
+import pwd
+import shutil
+import sqlite3
+import subprocess
+import tempfile
+import threading
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import sqlalchemy as sa
+
+from geodata.registry.importer import import_file, prepare_import, write_prepared
+from geodata.registry.repository import Registry, RegistryError
+
+FIXTURES = Path(__file__).parent / "fixtures" / "registry"
+LATIN1 = FIXTURES / "sites_desordre_latin1_fait_main.csv"
+GEOJSON = FIXTURES / "sites_fait_main.geojson"
+
+
+def _postgres_bin() -> Path | None:
+    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
+    return found[-1].parent if found else None
+
+
+@pytest.fixture(scope="module")
+def postgres_server():
+    """A throw-away PostgreSQL cluster; yields a function making a fresh database URL."""
+    bindir = _postgres_bin()
+    if bindir is None:
+        pytest.skip(
+            "PostgreSQL absent : aucun binaire dans /usr/lib/postgresql/*/bin "
+            "(paquets Debian postgresql-15 et postgresql-15-postgis-3)"
+        )
+    version = bindir.parent.name
+    if not Path(f"/usr/share/postgresql/{version}/extension/postgis.control").exists():
+        pytest.skip(f"PostGIS absent pour PostgreSQL {version} (paquet postgresql-{version}-postgis-3)")
+    base = Path(tempfile.mkdtemp(prefix="registre-pg-"))
+    run_as: dict = {}
+    if os.geteuid() == 0:  # initdb refuses to run as root
+        account = pwd.getpwnam("postgres") if _has_user("postgres") else pwd.getpwnam("nobody")
+        os.chown(base, account.pw_uid, account.pw_gid)
+        run_as = {"user": account.pw_uid, "group": account.pw_gid}
+    data, sockets = base / "data", base / "sock"
+    subprocess.run(["mkdir", "-p", str(sockets)], check=True, **run_as)
+    subprocess.run(
+        [str(bindir / "initdb"), "-D", str(data), "-U", "registre", "-A", "trust", "-E", "UTF8",
+         "--locale=C", "--no-sync"],
+        check=True, capture_output=True, **run_as,
+    )
+    options = f"-k {sockets} -c listen_addresses='' -c fsync=off -c full_page_writes=off"
+    subprocess.run(
+        [str(bindir / "pg_ctl"), "-D", str(data), "-o", options, "-l", str(base / "log"), "-w",
+         "start"],
+        check=True, capture_output=True, **run_as,
+    )
+    counter = iter(range(1000))
+    admin = sa.create_engine(
+        f"postgresql+psycopg://registre@/postgres?host={sockets}", isolation_level="AUTOCOMMIT"
+    )
+
+    def new_database() -> str:
+        name = f"registre_{next(counter)}"
+        with admin.connect() as conn:
+            conn.execute(sa.text(f"CREATE DATABASE {name}"))
+        return f"postgresql://registre@/{name}?host={sockets}"
+
+    try:
+        yield new_database
+    finally:
+        admin.dispose()
+        subprocess.run(
+            [str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"],
+            capture_output=True, **run_as,
+        )
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def _has_user(name: str) -> bool:
+    try:
+        pwd.getpwnam(name)
+    except KeyError:
+        return False
+    return True
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request, tmp_path, store) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'registre.gpkg'}"
+    return request.getfixturevalue("postgres_server")()
+
+
+def test_import_and_reimport_are_idempotent(database_url, tmp_path):
+    registry = Registry(database_url)
+    first = import_file(LATIN1, registry, geocoder=None, rejects_dir=tmp_path, user="alice")
+    sites = registry.sites()
+    second = import_file(LATIN1, registry, geocoder=None, rejects_dir=tmp_path, user="bob")
+    assert (second.imported, second.updated, second.unchanged) == (0, first.imported,
+                                                                   first.imported)
+    assert registry.count_sites() == first.imported
+    pd.testing.assert_frame_equal(registry.sites(), sites)
+    assert sorted(registry.sites()["site_id"]) == sorted(
+        first.outcomes.dropna(subset=["site_id"])["site_id"]
+    )
+    log = registry.import_log()
+    assert log["imported_by"].tolist() == ["alice", "bob"]
+    assert log["status"].tolist() == ["réussi", "réussi"]
+    assert log["file_sha256"].tolist() == [first.file_sha256] * 2
+    assert log[["imported", "updated", "rejected"]].values.tolist() == [
+        [first.imported, 0, first.rejected], [0, first.imported, first.rejected]
+    ]
+    assert log["started_at"].notna().all() and log["finished_at"].notna().all()
+    coverage = registry.coverage()
+    avdl = sites.set_index("source_id").loc["TN-11", "site_id"]
+    lille_metropole = coverage[coverage["site_id"] == avdl]["commune_code"]
+    assert "59350" in set(lille_metropole) and len(lille_metropole) > 90
+    registry.dispose()
+
+
+def test_a_failing_import_writes_nothing(database_url, tmp_path, monkeypatch):
+    registry = Registry(database_url)
+    import_file(GEOJSON, registry, geocoder=None, rejects_dir=tmp_path)
+    before = registry.sites()
+    coverage_before = registry.coverage()
+
+    def broken(self, conn, ids, coverage):
+        raise RuntimeError("panne simulée au milieu de l'import")
+
+    monkeypatch.setattr(Registry, "_write_coverage", broken)
+    with pytest.raises(RuntimeError, match="panne simulée"):
+        import_file(LATIN1, registry, geocoder=None, rejects_dir=tmp_path)
+    monkeypatch.undo()
+    pd.testing.assert_frame_equal(registry.sites(), before)
+    pd.testing.assert_frame_equal(registry.coverage(), coverage_before)
+    log = registry.import_log()
+    assert log["status"].tolist() == ["réussi", "échoué"]
+    assert "panne simulée" in log["message"].iloc[-1]
+    assert log["file_name"].iloc[-1] == LATIN1.name
+    again = import_file(LATIN1, registry, geocoder=None, rejects_dir=tmp_path)
+    assert again.imported > 0
+    registry.dispose()
+
+
+def test_two_imports_at_once_do_not_corrupt_each_other(database_url, tmp_path):
+    # Prepared first (reading and geocoding need no lock), then written at the same time by two
+    # threads with their own connections; the same file twice must not create duplicates.
+    prepared = {
+        "latin1": prepare_import(LATIN1, geocoder=None),
+        "geojson": prepare_import(GEOJSON, geocoder=None),
+        "latin1_bis": prepare_import(LATIN1, geocoder=None),
+    }
+    Registry(database_url).dispose()  # schema created once before the race
+    barrier = threading.Barrier(len(prepared))
+    results, errors = {}, []
+
+    def write(key):
+        registry = Registry(database_url)
+        try:
+            barrier.wait()
+            results[key] = write_prepared(prepared[key], registry, rejects_dir=tmp_path / key)
+        except Exception as error:  # reported below
+            errors.append(error)
+        finally:
+            registry.dispose()
+
+    threads = [threading.Thread(target=write, args=(key,)) for key in prepared]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not errors
+    registry = Registry(database_url)
+    n_latin1 = len(prepared["latin1"].sites)
+    n_geojson = len(prepared["geojson"].sites)
+    assert registry.count_sites() == n_latin1 + n_geojson
+    pair = sorted([results["latin1"].imported, results["latin1_bis"].imported])
+    assert pair == [0, n_latin1]
+    assert results["geojson"].imported == n_geojson
+    log = registry.import_log()
+    assert (log["status"] == "réussi").sum() == 3
+    assert registry.sites()["site_id"].is_unique
+    registry.dispose()
+
+
+def test_sqlite_registry_is_a_geopackage_in_wal_mode(tmp_path, store):
+    import pyogrio
+
+    path = tmp_path / "registre.gpkg"
+    registry = Registry(path)
+    import_file(GEOJSON, registry, geocoder=None, rejects_dir=tmp_path)
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert conn.execute("PRAGMA application_id").fetchone()[0] == 0x47504B47
+        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    layers = dict(pyogrio.list_layers(path))
+    assert layers["sites"] == "Point"
+    frame = pyogrio.read_dataframe(path, layer="sites")
+    assert frame.crs.to_epsg() == 4326
+    ours = registry.sites().set_index("site_id")
+    frame = frame.set_index("site_id").loc[ours.index]
+    located = ours["lon"].notna()
+    assert (frame.geometry[located].x.round(9) == ours.loc[located, "lon"].round(9)).all()
+    assert (frame.geometry[located].y.round(9) == ours.loc[located, "lat"].round(9)).all()
+    assert frame.geometry[~located].isna().all()
+    registry.dispose()
+
+
+def test_postgis_stores_the_points(postgres_server, tmp_path, store):
+    url = postgres_server()
+    registry = Registry(url)
+    import_file(GEOJSON, registry, geocoder=None, rejects_dir=tmp_path)
+    with registry.engine.connect() as conn:
+        rows = conn.execute(sa.text(
+            "SELECT site_id, ST_X(geom), ST_Y(geom), ST_SRID(geom), lon, lat FROM sites "
+            "WHERE geom IS NOT NULL"
+        )).all()
+    assert rows
+    for _, x, y, srid, lon, lat in rows:
+        assert (x, y, srid) == (pytest.approx(lon), pytest.approx(lat), 4326)
+    assert registry.describe_fr().startswith("registre PostgreSQL/PostGIS")
+    registry.dispose()
+
+
+def test_unreachable_database_gives_a_french_error(tmp_path):
+    url = f"postgresql://personne@/registre?host={tmp_path / 'pas-de-serveur'}"
+    with pytest.raises(RegistryError, match="Impossible d'ouvrir le registre PostgreSQL"):
+        Registry(url)
+    with pytest.raises(RegistryError, match="« mysql » non prise en charge"):
+        Registry("mysql://x@localhost/y")
