@@ -56,8 +56,9 @@ $(SYSTEM_STAMP):
 
 data: install
 	$(PY) -m geodata build
-	@if [ -f connectors/__main__.py ]; then $(PY) -m connectors refresh $(if $(DIAG_SOURCE_DIR),--from-dir $(DIAG_SOURCE_DIR),); fi
-	@if [ -f geodata/registry/__main__.py ]; then $(PY) -m geodata.registry demo; fi
+	$(PY) -m connectors refresh $(if $(DIAG_SOURCE_DIR),--from-dir $(DIAG_SOURCE_DIR),)
+	$(PY) -m geodata.registry demo
+	$(PY) -m models build
 
 run: install data
 	$(PY) -m streamlit run streamlit_app.py --server.address $(HOST) --server.port $(PORT) \

@@ -1,0 +1,143 @@
+"""Benchmarks of the reports (``make bench``): lines ``bench <name> <value> <unit>``.
+
+Target (issue): a département report in PDF in at most 20 s. Measured on Nord (59, 647
+communes), end to end (read the store and the registry, need and gap models, sections, static
+maps, WeasyPrint):
+
+* ``report_pdf_dep59_s``: the usual case, national need index already computed (it is cached on
+  disk per state of the store, so every report after the first one reuses it);
+* ``report_pdf_dep59_cold_s``: the first report after a change of the store (need index for all
+  France recomputed, about 15–20 s of it);
+* the other formats of the same diagnostic, and Creuse (23) for a small département.
+
+The store is the project's when it holds the sources (``make data``); otherwise the connectors
+build them from ``../shared/data`` into a temporary store. The registry is the project's when
+it exists, otherwise a temporary one holding the FICTIONAL demo offer.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import settings
+from geodata.store import Store
+
+NEEDED = (
+    "filosofi_2021_com", "filosofi_2019_com", "comparateur", "census_iris_2021",
+    "grille_densite_2025", "qpv2024_communes", "anct_programmes", "zonage_abc_2024",
+    "tlv_zone_tendue",
+)
+REFERENCE = ("communes", "communes_fin", "communes_moyen", "cog_passage", "departements",
+             "departements_moyen", "regions", "epci", "communes_contiguite")
+
+
+def _line(name: str, value: float, unit: str) -> str:
+    return f"bench {name} {value:.3f} {unit}"
+
+
+def _store(workdir: Path) -> Store:
+    store = Store()
+    if all(store.exists(d) for d in NEEDED):
+        return store
+    from connectors.refresh import refresh
+
+    source_dir = settings.source_dir() or (settings.PROJECT_ROOT.parent / "shared" / "data")
+    tmp = Store(workdir / "stock")
+    for dataset in REFERENCE:
+        for suffix in (".parquet", ".manifest.json"):
+            path = store.path(dataset).with_suffix(suffix)
+            if path.exists():
+                shutil.copy(path, tmp.root / path.name)
+    refresh(list(NEEDED), source_dir, store=tmp, reference_store=store, progress=False)
+    return tmp
+
+
+def _registry_url(workdir: Path) -> str:
+    from geodata.registry.repository import Registry, default_url
+
+    url = default_url()
+    if not url.startswith("sqlite:///") or Path(url.removeprefix("sqlite:///")).exists():
+        return url
+    from geodata.registry.demo import DEMO_FILE
+    from geodata.registry.importer import import_file
+
+    url = f"sqlite:///{workdir / 'registre_demo.gpkg'}"
+    registry = Registry(url)
+    try:
+        import_file(DEMO_FILE, registry, fictional=True, geocoder=None, user="bench")
+    finally:
+        registry.dispose()
+    return url
+
+
+def _timed(function: Callable[[], object]) -> tuple[float, object]:
+    start = time.perf_counter()
+    result = function()
+    return time.perf_counter() - start, result
+
+
+def bench_report() -> list[str]:
+    from diagnostics import model_results, report
+    from diagnostics.produce import build
+
+    lines: list[str] = []
+    with tempfile.TemporaryDirectory(prefix="bench_rapport_") as folder:
+        workdir = Path(folder)
+        store = _store(workdir)
+        url = _registry_url(workdir)
+
+        # Cold: the national need index computed from scratch (private cache folder).
+        previous = os.environ.get("DIAG_CACHE_DIR")
+        os.environ["DIAG_CACHE_DIR"] = str(workdir / "cache_froid")
+        model_results._CACHE.clear()
+        try:
+            cold, _ = _timed(lambda: report.render_pdf(build("dep:59", store, registry_url=url)))
+        finally:
+            if previous is None:
+                os.environ.pop("DIAG_CACHE_DIR", None)
+            else:
+                os.environ["DIAG_CACHE_DIR"] = previous
+        lines.append(_line("report_pdf_dep59_cold_s", cold, "s"))
+
+        # Usual: need index read from the on-disk cache (first call fills it if needed).
+        model_results.national_need(store)
+        model_results._CACHE.clear()
+        total, pdf = _timed(lambda: report.render_pdf(build("dep:59", store, registry_url=url)))
+        lines.append(_line("report_pdf_dep59_s", total, "s"))
+        lines.append(_line("report_pdf_dep59_mb", len(pdf) / 1e6, "MB"))
+
+        build_s, diag = _timed(lambda: build("dep:59", store, registry_url=url))
+        lines.append(_line("report_build_dep59_s", build_s, "s"))
+        maps_s, images = _timed(lambda: report.static_images(diag))
+        lines.append(_line("report_static_maps_dep59_s", maps_s, "s"))
+        pdf_s, _ = _timed(lambda: report.render_pdf(diag, images))
+        lines.append(_line("report_weasyprint_dep59_s", pdf_s, "s"))
+        html_s, html = _timed(lambda: report.render_html(diag, images))
+        lines.append(_line("report_html_dep59_s", html_s, "s"))
+        lines.append(_line("report_html_dep59_mb", len(html.encode("utf-8")) / 1e6, "MB"))
+        docx_s, _ = _timed(lambda: report.render_docx(diag, images))
+        lines.append(_line("report_docx_dep59_s", docx_s, "s"))
+
+        from diagnostics import exports
+
+        xlsx_s, _ = _timed(lambda: exports.xlsx_bytes(diag))
+        lines.append(_line("export_xlsx_dep59_s", xlsx_s, "s"))
+        gpkg_s, _ = _timed(lambda: exports.write_gpkg(diag, workdir / "nord.gpkg"))
+        lines.append(_line("export_gpkg_dep59_s", gpkg_s, "s"))
+        if diag.raster_writer is not None:
+            tif_s, _ = _timed(lambda: exports.write_geotiff(diag, workdir / "nord.tif"))
+            lines.append(_line("export_geotiff_dep59_s", tif_s, "s"))
+
+        creuse, _ = _timed(lambda: report.render_pdf(build("dep:23", store, registry_url=url)))
+        lines.append(_line("report_pdf_dep23_s", creuse, "s"))
+    return lines
+
+
+if __name__ == "__main__":
+    for text in bench_report():
+        print(text, flush=True)

@@ -1,0 +1,300 @@
+"""Levers the sector can use, per type of commune, derived from the territory's data.
+
+A lever is proposed for a commune only when a measured condition holds (vacancy above the
+national rate, need without a pension de famille within reach …); its text gives the figures
+that triggered it and the communes concerned. A lever whose data are missing is not proposed
+but reported as « non évaluable » with the missing source, never guessed.
+
+Types of commune come from the INSEE grille communale de densité (7 levels grouped in four),
+the reading grid of the State's « diagnostic territorial partagé à 360° »: pôles urbains,
+couronnes, petites villes et bourgs (centres ruraux), rural dispersé.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from diagnostics.formatting import fr_number, fr_percent
+
+COMMUNE_TYPES: dict[int, str] = {
+    1: "Pôles urbains",
+    2: "Pôles urbains",
+    3: "Couronnes urbaines",
+    4: "Petites villes et bourgs",
+    5: "Petites villes et bourgs",
+    6: "Rural dispersé",
+    7: "Rural dispersé",
+}
+TYPE_ORDER = ["Pôles urbains", "Couronnes urbaines", "Petites villes et bourgs", "Rural dispersé",
+              "Type inconnu"]
+
+# Thresholds (working assumptions, listed in « Méthode et sources »).
+VACANCY_MARGIN_PTS = 1.0  # vacancy above the national rate by at least this many points
+MIN_VACANT_DWELLINGS = 20  # ... and at least this many vacant dwellings
+MIN_NEED_HOUSEHOLDS = 10  # a lever answers a need: at least this many households in need
+HIGH_NEED_SCORE = 60  # or a need index at least this high
+COPRO_OLD_SHARE = 50.0  # co-ownerships built before 1975, percent of those of known period
+MIN_COPRO = 10
+
+
+@dataclass
+class Lever:
+    """One lever and where it applies."""
+
+    id: str
+    title: str
+    rationale: str
+    communes: pd.DataFrame  # code, name, commune_type, population, need, + trigger figures
+    figures: str = ""
+    evaluable: bool = True
+    reason: str = ""
+
+    @property
+    def count(self) -> int:
+        return len(self.communes)
+
+
+@dataclass
+class LeverRule:
+    id: str
+    title: str
+    rule_fr: str
+    requires: tuple[str, ...]
+    select: Callable[[pd.DataFrame, dict], pd.Series]
+    describe: Callable[[pd.DataFrame, dict], str]
+    sources: tuple[str, ...] = field(default_factory=tuple)
+    needs_offer: bool = False  # the rule reads the offer (gap model or registry)
+
+
+def commune_types(frame: pd.DataFrame) -> pd.Series:
+    """Type of each commune from ``density_7`` (« Type inconnu » when missing)."""
+    if "density_7" not in frame.columns:
+        return pd.Series("Type inconnu", index=frame.index)
+    level = pd.to_numeric(frame["density_7"], errors="coerce")
+    return level.map(COMMUNE_TYPES).fillna("Type inconnu")
+
+
+def need_measure(frame: pd.DataFrame) -> tuple[pd.Series, str]:
+    """Households in need per commune: the need model's estimate, else the published proxy."""
+    if "need_households" in frame.columns and frame["need_households"].notna().any():
+        return pd.to_numeric(frame["need_households"], errors="coerce"), "modèle de besoin"
+    if {"households_fiscal", "poverty_rate"} <= set(frame.columns):
+        proxy = frame["households_fiscal"] * frame["poverty_rate"] / 100.0
+        return proxy, "ménages pauvres (Filosofi 2021, communes où le taux est publié)"
+    return pd.Series(np.nan, index=frame.index), ""
+
+
+def _needy(frame: pd.DataFrame) -> pd.Series:
+    need = frame["_need"].fillna(0) >= MIN_NEED_HOUSEHOLDS
+    if "score" in frame.columns:
+        need |= frame["score"].fillna(0) >= HIGH_NEED_SCORE
+    return need
+
+
+def _no_offer_in_reach(frame: pd.DataFrame, offer_type: str) -> pd.Series:
+    column = f"providers_in_reach_{offer_type}"
+    if column in frame.columns:
+        return frame[column].fillna(0).eq(0)
+    return frame.get(f"_sites_{offer_type}", pd.Series(0, index=frame.index)).fillna(0).eq(0)
+
+
+def _vacancy(frame: pd.DataFrame, ctx: dict) -> pd.Series:
+    national = ctx.get("vacancy_rate", np.nan)
+    threshold = (national if np.isfinite(national) else 8.0) + VACANCY_MARGIN_PTS
+    high = frame["vacancy_rate"].ge(threshold) & frame["vacant_dwellings"].ge(MIN_VACANT_DWELLINGS)
+    if "private_vacancy_long_rate" in frame.columns:
+        long_term = frame["private_vacancy_long_rate"].ge(3.0)
+        high |= long_term & frame["private_vacant_long"].ge(MIN_VACANT_DWELLINGS)
+    return high & _needy(frame)
+
+
+def _vacancy_text(frame: pd.DataFrame, ctx: dict) -> str:
+    vacant = frame["vacant_dwellings"].sum()
+    return (
+        f"{fr_number(vacant)} logements vacants au recensement 2021 dans ces communes (taux "
+        f"{fr_percent(100 * vacant / frame['dwellings'].sum())}, France "
+        f"{fr_percent(ctx.get('vacancy_rate'))}) face à {fr_number(frame['_need'].sum())} ménages "
+        "en besoin : capter des logements vacants en intermédiation locative (mandat de gestion, "
+        "sous-location) et remettre en état les plus dégradés par bail à réhabilitation."
+    )
+
+
+def _copro(frame: pd.DataFrame, ctx: dict) -> pd.Series:
+    return (frame["copro_before_1975_share"].ge(COPRO_OLD_SHARE)
+            & frame["copro_count"].ge(MIN_COPRO) & _needy(frame))
+
+
+def _copro_text(frame: pd.DataFrame, ctx: dict) -> str:
+    return (
+        f"{fr_number(frame['copro_count'].sum())} copropriétés immatriculées, dont "
+        f"{fr_percent(100 * frame['copro_before_1975'].sum() / frame['copro_period_known'].sum())} "
+        "construites avant 1975 : portage de lots, maîtrise d'ouvrage d'insertion dans les "
+        "copropriétés fragiles, articulation avec les plans de sauvegarde et OPAH copropriétés."
+    )
+
+
+def _pension(frame: pd.DataFrame, ctx: dict) -> pd.Series:
+    centre = frame["_type"].eq("Petites villes et bourgs")
+    if "pvd" in frame.columns:
+        centre |= frame["pvd"].fillna(False).astype(bool)
+    return centre & _needy(frame) & _no_offer_in_reach(frame, "pension_de_famille")
+
+
+def _pension_text(frame: pd.DataFrame, ctx: dict) -> str:
+    pvd = int(frame["pvd"].fillna(False).astype(bool).sum()) if "pvd" in frame.columns else 0
+    return (
+        f"{fr_number(frame['_need'].sum())} ménages en besoin dans des centres ruraux sans pension "
+        "de famille à portée"
+        + (f" ({fr_number(pvd)} commune(s) « Petites villes de demain », dont l'opération de "
+           "revitalisation peut accueillir le projet)" if pvd else "")
+        + " : une pension de famille de 15 à 25 places en centre-bourg, près des services."
+    )
+
+
+def _accompaniment(frame: pd.DataFrame, ctx: dict) -> pd.Series:
+    return _needy(frame) & _no_offer_in_reach(frame, "accompagnement")
+
+
+def _accompaniment_text(frame: pd.DataFrame, ctx: dict) -> str:
+    return (
+        f"{fr_number(frame['_need'].sum())} ménages en besoin sans service d'accompagnement "
+        "(AVDL, FSL/ASLL) déclaré couvrant la commune : étendre l'accompagnement vers et dans le "
+        "logement, condition du maintien dans le logement des ménages relogés."
+    )
+
+
+def _tension(frame: pd.DataFrame, ctx: dict) -> pd.Series:
+    tense = frame["zone_abc"].isin(["Abis", "A", "B1"])
+    if "zone_tendue" in frame.columns:
+        tense |= frame["zone_tendue"].fillna(False).astype(bool)
+    return tense & _needy(frame)
+
+
+def _tension_text(frame: pd.DataFrame, ctx: dict) -> str:
+    return (
+        f"{fr_number(frame['_need'].sum())} ménages en besoin dans des communes en marché tendu "
+        "(zones Abis, A, B1 ou zone tendue) : résidences sociales et pensions de famille en "
+        "maîtrise d'ouvrage d'insertion, intermédiation locative avec garanties (Solibail, Louer "
+        "abordable), mobilisation du contingent PLAI."
+    )
+
+
+RULES: tuple[LeverRule, ...] = (
+    LeverRule(
+        "vacance", "Intermédiation locative et bail à réhabilitation",
+        f"taux de vacance (recensement 2021) supérieur d'au moins {fr_number(VACANCY_MARGIN_PTS)} point "
+        f"au taux national et au moins {MIN_VACANT_DWELLINGS} logements vacants (ou vacance privée "
+        f"de plus de 2 ans ≥ 3 % dans LOVAC), avec un besoin mesuré",
+        ("vacancy_rate", "vacant_dwellings", "dwellings"), _vacancy, _vacancy_text,
+        ("census_iris_2021", "lovac_com"),
+    ),
+    LeverRule(
+        "coproprietes", "Action sur les copropriétés dégradées",
+        f"au moins {MIN_COPRO} copropriétés immatriculées dont plus de {fr_number(COPRO_OLD_SHARE)} % "
+        "construites avant 1975 (RNIC), avec un besoin mesuré",
+        ("copro_before_1975_share", "copro_count"), _copro, _copro_text, ("rnic",),
+    ),
+    LeverRule(
+        "pension_de_famille", "Pensions de famille en centre rural",
+        "petite ville ou bourg rural (grille de densité niveaux 4–5) ou commune « Petites villes de "
+        "demain », avec un besoin mesuré et aucune pension de famille à portée",
+        ("density_7",), _pension, _pension_text, ("grille_densite_2025", "anct_programmes"),
+        needs_offer=True,
+    ),
+    LeverRule(
+        "accompagnement", "Accompagnement vers et dans le logement",
+        "besoin mesuré et aucun service d'accompagnement déclaré couvrant la commune",
+        (), _accompaniment, _accompaniment_text, (), needs_offer=True,
+    ),
+    LeverRule(
+        "marche_tendu", "Produire en marché tendu",
+        "commune en zone Abis, A ou B1 (zonage ABC 2024) ou en zone tendue, avec un besoin mesuré",
+        ("zone_abc",), _tension, _tension_text, ("zonage_abc_2024", "tlv_zone_tendue"),
+    ),
+)
+
+
+def prepare(frame: pd.DataFrame, sites_by_commune: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Add the commune type, the need measure and the registry's sites per family."""
+    out = frame.copy()
+    out["_type"] = commune_types(out)
+    out["_need"], _ = need_measure(out)
+    if sites_by_commune is not None and len(sites_by_commune):
+        wide = sites_by_commune.pivot_table(index="code", columns="offer_family", values="n_sites",
+                                            aggfunc="sum", fill_value=0)
+        for family in wide.columns:
+            out[f"_sites_{family}"] = out["code"].map(wide[family]).fillna(0)
+    return out
+
+
+def derive_levers(
+    frame: pd.DataFrame,
+    national: dict[str, float],
+    sites_by_commune: pd.DataFrame | None = None,
+    missing: dict[str, str] | None = None,
+) -> list[Lever]:
+    """The levers whose condition holds somewhere in ``frame`` (one row per commune).
+
+    Parameters
+    ----------
+    frame
+        Commune table with the report's indicators and, when available, the need model's
+        ``need_households``/``score`` and the gap model's ``providers_in_reach_<type>``.
+    national
+        National reference values (``vacancy_rate`` …).
+    sites_by_commune
+        ``code, offer_family, n_sites`` (registry), used when the gap model is absent.
+    missing
+        ``{dataset: reason}`` to explain a lever that cannot be evaluated.
+    """
+    missing = missing or {}
+    data = prepare(frame, sites_by_commune)
+    offer_known = sites_by_commune is not None or any(
+        c.startswith("providers_in_reach_") for c in data.columns
+    )
+    levers: list[Lever] = []
+    for rule in RULES:
+        absent = [c for c in rule.requires if c not in data.columns or data[c].isna().all()]
+        no_offer = rule.needs_offer and not offer_known
+        if absent or no_offer or not data["_need"].notna().any():
+            reasons = [missing[s] for s in rule.sources if s in missing]
+            if not data["_need"].notna().any():
+                reasons.append("besoin non mesuré (modèle de besoin et taux de pauvreté absents)")
+            if no_offer:
+                reasons.append(missing.get("registre", "offre des adhérents inconnue"))
+            levers.append(Lever(rule.id, rule.title, rule.rule_fr, data.iloc[0:0], evaluable=False,
+                                reason=" ; ".join(reasons) or "indicateurs absents : " + ", ".join(absent)))
+            continue
+        chosen = data[rule.select(data, national).fillna(False).astype(bool)]
+        if chosen.empty:
+            continue
+        columns = ["code", "name", "_type", "population", "_need"]
+        communes = chosen[[c for c in columns if c in chosen.columns]].rename(
+            columns={"_type": "commune_type", "_need": "need_households"}
+        ).sort_values("need_households", ascending=False)
+        levers.append(Lever(rule.id, rule.title, rule.rule_fr, communes.reset_index(drop=True),
+                            figures=rule.describe(chosen, national)))
+    return levers
+
+
+def levers_by_type(levers: list[Lever], frame: pd.DataFrame) -> pd.DataFrame:
+    """One row per type of commune: communes, population, need, and the levers that apply."""
+    data = prepare(frame)
+    grouped = data.groupby("_type").agg(
+        communes=("code", "size"), population=("population", "sum"),
+        need=("_need", lambda s: s.sum(min_count=1)),
+    )
+    applied: dict[str, list[str]] = {t: [] for t in grouped.index}
+    for lever in levers:
+        if not lever.evaluable:
+            continue
+        counts = lever.communes["commune_type"].value_counts()
+        for commune_type, n in counts.items():
+            applied.setdefault(commune_type, []).append(f"{lever.title} ({n})")
+    grouped["levers"] = [" ; ".join(applied.get(t, [])) for t in grouped.index]
+    order = [t for t in TYPE_ORDER if t in grouped.index]
+    return grouped.reindex(order).reset_index().rename(columns={"_type": "commune_type"})

@@ -1,0 +1,148 @@
+"""One call from a territory specification to files: used by the command line and the app.
+
+``produce("dep:59", ["pdf", "xlsx"], Path("sortie"))`` gathers the inputs once, builds the
+diagnostic once, draws the static maps once, and writes each requested format.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from diagnostics import exports, report
+from diagnostics.document import Diagnostic
+from diagnostics.inputs import gather
+from diagnostics.territory_diagnostic import build_diagnostic
+from geodata.store import Store
+
+REPORT_FORMATS = ("pdf", "html", "docx")
+DATA_FORMATS = ("xlsx", "csv", "gpkg", "tif")
+FORMATS = REPORT_FORMATS + DATA_FORMATS
+MIME_TYPES = {
+    "pdf": "application/pdf",
+    "html": "text/html",
+    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "csv": "text/csv",
+    "gpkg": "application/geopackage+sqlite3",
+    "tif": "image/tiff",
+}
+# Steps reported to a progress bar: gathering (6), building, maps, then one per format.
+GATHER_STEPS = 6
+
+
+class FormatError(ValueError):
+    """Unknown output format (French message)."""
+
+
+def check_formats(formats: Iterable[str]) -> list[str]:
+    chosen = []
+    for item in formats:
+        for fmt in re.split(r"[,\s]+", str(item).strip().lower()):
+            if not fmt:
+                continue
+            fmt = {"tiff": "tif", "geotiff": "tif", "htm": "html", "geopackage": "gpkg"}.get(fmt, fmt)
+            if fmt not in FORMATS:
+                raise FormatError(
+                    f"Format « {fmt} » inconnu : formats possibles {', '.join(FORMATS)}."
+                )
+            chosen.append(fmt)
+    if not chosen:
+        raise FormatError(f"Aucun format demandé (formats possibles : {', '.join(FORMATS)}).")
+    return list(dict.fromkeys(chosen))
+
+
+def default_file_name(diag: Diagnostic, fmt: str) -> str:
+    return f"diagnostic_{diag.slug}.{fmt}"
+
+
+@dataclass
+class Produced:
+    spec: str
+    diagnostic: Diagnostic
+    files: dict[str, list[Path]] = field(default_factory=dict)
+
+
+def build(
+    spec: str,
+    store: Store | None = None,
+    progress: Callable[[str], None] | None = None,
+    **gather_options,
+) -> Diagnostic:
+    """Gather the inputs of ``spec`` and build its diagnostic."""
+    step = progress or (lambda _label: None)
+    inputs = gather(spec, store, progress=step, **gather_options)
+    step("Assemblage du diagnostic")
+    return build_diagnostic(inputs)
+
+
+def render(diag: Diagnostic, fmt: str, images: dict[str, bytes] | None = None) -> bytes:
+    """The bytes of one report format (pdf, html, docx) or of an export (xlsx, csv)."""
+    if fmt == "pdf":
+        return report.render_pdf(diag, images)
+    if fmt == "html":
+        return report.render_html(diag, images).encode("utf-8")
+    if fmt == "docx":
+        return report.render_docx(diag, images)
+    if fmt == "xlsx":
+        return exports.xlsx_bytes(diag)
+    if fmt == "csv":
+        return exports.csv_bytes(diag.exports["communes"])
+    raise FormatError(f"Le format « {fmt} » s'écrit dans un fichier (utilisez write).")
+
+
+def write(diag: Diagnostic, fmt: str, path: Path, images: dict[str, bytes] | None = None) -> list[Path]:
+    """Write one format to ``path``; return the files written."""
+    path = Path(path)
+    if fmt in REPORT_FORMATS:
+        exports._atomic_bytes(path, render(diag, fmt, images))
+        return [path]
+    return exports.WRITERS[fmt](diag, path)
+
+
+def produce(
+    spec: str,
+    formats: Iterable[str],
+    out: Path,
+    *,
+    store: Store | None = None,
+    out_is_dir: bool | None = None,
+    progress: Callable[[str], None] | None = None,
+    **gather_options,
+) -> Produced:
+    """Build the diagnostic of ``spec`` and write every format.
+
+    ``out`` is the file to write when one format is asked and ``out_is_dir`` is false; it is a
+    folder otherwise (files named ``diagnostic_<territoire>.<format>``).
+    """
+    formats = check_formats(formats)
+    step = progress or (lambda _label: None)
+    diag = build(spec, store, progress=step, **gather_options)
+    images = None
+    if any(f in ("pdf", "html", "docx") for f in formats):
+        step("Cartes")
+        images = report.static_images(diag)
+    out = Path(out)
+    as_dir = out_is_dir if out_is_dir is not None else (len(formats) > 1 or out.is_dir())
+    produced = Produced(spec, diag)
+    for fmt in formats:
+        step(f"Écriture {fmt.upper()}")
+        target = out / default_file_name(diag, fmt) if as_dir else out
+        produced.files[fmt] = write(diag, fmt, target, images)
+    return produced
+
+
+def report_bytes(spec: str, fmt: str, store: Store | None = None, **gather_options) -> tuple[bytes, str, str]:
+    """``(content, file name, MIME type)`` of one format, for a download button."""
+    (fmt,) = check_formats([fmt])
+    diag = build(spec, store, **gather_options)
+    if fmt in ("gpkg", "tif"):
+        import tempfile
+
+        with tempfile.TemporaryDirectory() as folder:
+            files = write(diag, fmt, Path(folder) / default_file_name(diag, fmt))
+            return files[0].read_bytes(), default_file_name(diag, fmt), MIME_TYPES[fmt]
+    images = report.static_images(diag) if fmt in REPORT_FORMATS else None
+    return render(diag, fmt, images), default_file_name(diag, fmt), MIME_TYPES[fmt]

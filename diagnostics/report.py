@@ -1,0 +1,231 @@
+"""Render a :class:`~diagnostics.document.Diagnostic` as HTML, PDF or DOCX.
+
+* HTML: one self-contained file (styles, static maps as data URIs, the interactive Leaflet map
+  inlined in an ``iframe srcdoc``); it makes no external request.
+* PDF: the same HTML in print mode through WeasyPrint (A4, page numbers, table of contents with
+  page numbers, static maps with legend, scale bar and north arrow). WeasyPrint is given a URL
+  fetcher that refuses anything but ``data:`` URIs: the PDF never reaches the network either.
+* DOCX (python-docx): the same sections, tables and maps, for delegates to edit.
+
+Jinja2 autoescaping and python-docx's plain-text runs keep users' names (operators, sites) as
+text: ``<script>alert(1)</script>`` prints as such.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+from collections.abc import Callable
+from functools import cache
+from pathlib import Path
+
+import jinja2
+
+from diagnostics import document as doc
+from diagnostics.document import Diagnostic
+
+TEMPLATES = Path(__file__).with_name("templates")
+
+
+class ReportError(RuntimeError):
+    """A report cannot be rendered (French message)."""
+
+
+@cache
+def environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(TEMPLATES)),
+        autoescape=jinja2.select_autoescape(["html", "j2"], default=True),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.globals["kind"] = lambda block: type(block).__name__
+    return env
+
+
+def stylesheet() -> str:
+    return (TEMPLATES / "report.css").read_text(encoding="utf-8")
+
+
+def png_data_uri(png: bytes) -> str:
+    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+
+
+def static_images(diag: Diagnostic, dpi: int = 150) -> dict[str, bytes]:
+    from diagnostics.static_maps import render_maps
+
+    return render_maps(diag.maps(), diag.geo, diag.context, dpi=dpi)
+
+
+def render_html(
+    diag: Diagnostic,
+    images: dict[str, bytes] | None = None,
+    interactive: bool = True,
+    mode: str = "html",
+) -> str:
+    """The report as one HTML document (``mode`` "html" for screen, "pdf" for print)."""
+    if images is None:
+        images = static_images(diag)
+    map_page = ""
+    if interactive:
+        from diagnostics.interactive import interactive_map_html
+
+        map_page = interactive_map_html(diag)
+    template = environment().get_template("report.html.j2")
+    return template.render(
+        d=diag,
+        css=jinja2.utils.markupsafe.Markup(stylesheet()),
+        images={k: png_data_uri(v) for k, v in images.items()},
+        interactive=map_page,
+        mode=mode,
+    )
+
+
+def data_only_fetcher():
+    """WeasyPrint URL fetcher allowing only ``data:`` URIs (the PDF makes no network request)."""
+    from weasyprint.urls import URLFetcher
+
+    return URLFetcher(allowed_protocols={"data"}, allow_redirects=False, fail_on_errors=True)
+
+
+def render_pdf(diag: Diagnostic, images: dict[str, bytes] | None = None) -> bytes:
+    """The report as PDF bytes (A4, paginated, with table of contents)."""
+    import weasyprint
+
+    html = render_html(diag, images=images, interactive=False, mode="pdf")
+    return weasyprint.HTML(string=html, url_fetcher=data_only_fetcher()).write_pdf()
+
+
+# -- DOCX ---------------------------------------------------------------------------------------
+def _docx_table(document, table: doc.Table) -> None:
+    from docx.enum.text import WD_ALIGN_PARAGRAPH
+    from docx.shared import Pt
+
+    document.add_paragraph(table.title, style="Caption")
+    grid = document.add_table(rows=1, cols=len(table.columns))
+    grid.style = "Table Grid"
+    for cell, text in zip(grid.rows[0].cells, table.columns, strict=True):
+        cell.text = ""
+        run = cell.paragraphs[0].add_run(str(text))
+        run.bold = True
+        run.font.size = Pt(8)
+    for row in table.rows:
+        cells = grid.add_row().cells
+        for i, (cell, text) in enumerate(zip(cells, row, strict=True)):
+            cell.text = ""
+            run = cell.paragraphs[0].add_run(str(text))
+            run.font.size = Pt(8)
+            if table.numeric[i]:
+                cell.paragraphs[0].alignment = WD_ALIGN_PARAGRAPH.RIGHT
+    for extra in (table.note, table.source):
+        if extra:
+            paragraph = document.add_paragraph()
+            run = paragraph.add_run(extra)
+            run.italic = True
+            run.font.size = Pt(7.5)
+
+
+def _docx_toc(document) -> None:
+    """A Word table-of-contents field (updated by Word: « Mettre à jour la table »)."""
+    from docx.oxml import OxmlElement
+    from docx.oxml.ns import qn
+
+    paragraph = document.add_paragraph()
+    run = paragraph.add_run()
+    begin = OxmlElement("w:fldChar")
+    begin.set(qn("w:fldCharType"), "begin")
+    instruction = OxmlElement("w:instrText")
+    instruction.set(qn("xml:space"), "preserve")
+    instruction.text = 'TOC \\o "1-2" \\h \\z \\u'
+    separate = OxmlElement("w:fldChar")
+    separate.set(qn("w:fldCharType"), "separate")
+    placeholder = OxmlElement("w:t")
+    placeholder.text = "Sommaire : clic droit puis « Mettre à jour les champs » dans Word."
+    end = OxmlElement("w:fldChar")
+    end.set(qn("w:fldCharType"), "end")
+    for element in (begin, instruction, separate, placeholder, end):
+        run._r.append(element)
+
+
+def render_docx(diag: Diagnostic, images: dict[str, bytes] | None = None) -> bytes:
+    """The report as an editable Word document."""
+    from docx import Document
+    from docx.enum.section import WD_ORIENT
+    from docx.shared import Cm, Pt
+
+    if images is None:
+        images = static_images(diag)
+    document = Document()
+    section = document.sections[0]
+    section.orientation = WD_ORIENT.PORTRAIT
+    section.page_width, section.page_height = Cm(21), Cm(29.7)
+    for side in ("left_margin", "right_margin", "top_margin", "bottom_margin"):
+        setattr(section, side, Cm(1.8))
+    document.styles["Normal"].font.size = Pt(9.5)
+    document.core_properties.title = diag.title
+    document.core_properties.language = "fr-FR"
+    document.add_heading(diag.title, level=0)
+    document.add_paragraph(diag.subtitle)
+    document.add_paragraph(
+        "Document destiné à un public large. Données publiques sous Licence Ouverte / Etalab 2.0 ; "
+        "chaque figure cite son producteur et son millésime."
+    )
+    document.add_heading("Sommaire", level=1)
+    _docx_toc(document)
+    for number, part in enumerate(diag.sections, start=1):
+        document.add_page_break()
+        document.add_heading(f"{number}. {part.title}", level=1)
+        for block in part.blocks:
+            _docx_block(document, block, images)
+    buffer = io.BytesIO()
+    document.save(buffer)
+    return buffer.getvalue()
+
+
+def _docx_block(document, block, images: dict[str, bytes]) -> None:
+    from docx.shared import Cm, Pt
+
+    if isinstance(block, doc.Subtitle):
+        document.add_heading(block.text, level=2)
+    elif isinstance(block, doc.Paragraph):
+        if block.text:
+            document.add_paragraph(block.text)
+    elif isinstance(block, doc.Notice):
+        run = document.add_paragraph().add_run(block.text)
+        run.italic = True
+    elif isinstance(block, doc.Bullets):
+        if block.title:
+            document.add_paragraph().add_run(block.title).bold = True
+        for item in block.items:
+            document.add_paragraph(item, style="List Bullet")
+    elif isinstance(block, doc.KeyFigure):
+        paragraph = document.add_paragraph()
+        paragraph.add_run(block.value).bold = True
+        paragraph.add_run(f" {block.label}")
+    elif isinstance(block, doc.KeyMessage):
+        paragraph = document.add_paragraph()
+        if block.figure:
+            run = paragraph.add_run(f"{block.figure}  ")
+            run.bold = True
+            run.font.size = Pt(13)
+        paragraph.add_run(block.title).bold = True
+        document.add_paragraph(block.text)
+    elif isinstance(block, doc.Table):
+        _docx_table(document, block)
+    elif isinstance(block, doc.MapSpec):
+        document.add_paragraph(block.title, style="Caption")
+        png = images.get(block.key)
+        if png:
+            document.add_picture(io.BytesIO(png), width=Cm(16.5))
+        for extra in (block.note, block.source):
+            if extra:
+                run = document.add_paragraph().add_run(extra)
+                run.italic = True
+                run.font.size = Pt(7.5)
+
+
+RENDERERS: dict[str, Callable[..., bytes | str]] = {
+    "html": render_html,
+    "pdf": render_pdf,
+    "docx": render_docx,
+}

@@ -1,0 +1,1 @@
+"""Sections of the territory report, one module each (data in, document blocks out)."""

@@ -1,0 +1,133 @@
+"""Static maps for the PDF and DOCX reports (matplotlib + geopandas).
+
+Each map is drawn in the territory's metric CRS (Lambert-93, or the official local projection
+overseas) so that the scale bar (``matplotlib-scalebar``) is true; it has its legend (with the
+grey « donnée absente » class), a north arrow and the neighbouring départements in light grey
+for context. The result is PNG bytes, embedded in the documents. Figures are made without
+``pyplot`` (no global state): the app may draw several reports at once.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+
+import geopandas as gpd
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
+from matplotlib_scalebar.scalebar import ScaleBar
+
+import settings
+from diagnostics.document import MapSpec
+from diagnostics.webmap import MISSING_COLOUR
+
+DPI = 150
+WIDTH_IN = 6.9  # A4 text width at 2 cm margins
+HEIGHT_IN = 4.6
+LEGEND_CHARS = 36  # legend labels wrapped to stay inside the figure
+CONTEXT_FILL = "#eeeeee"
+CONTEXT_EDGE = "#9e9e9e"
+
+
+def metric_crs(geo: gpd.GeoDataFrame) -> str:
+    """The territory's metric CRS: the most frequent ``metric_crs`` of its communes."""
+    if "metric_crs" in geo.columns and geo["metric_crs"].notna().any():
+        return str(geo["metric_crs"].mode().iat[0])
+    return settings.CRS_METRIC
+
+
+@dataclass
+class MapBase:
+    """The geometry every map of a report shares, projected once."""
+
+    communes: gpd.GeoDataFrame  # code, geometry (metric)
+    context: gpd.GeoDataFrame
+    outline: gpd.GeoSeries
+    crs: str
+    bounds: tuple[float, float, float, float]
+
+
+def map_base(geo: gpd.GeoDataFrame, context: gpd.GeoDataFrame) -> MapBase:
+    crs = metric_crs(geo)
+    communes = geo[["code", "geometry"]].to_crs(crs)
+    outline = gpd.GeoSeries([communes.geometry.union_all()], crs=crs)
+    minx, miny, maxx, maxy = communes.total_bounds
+    pad_x, pad_y = (maxx - minx) * 0.04 + 500, (maxy - miny) * 0.04 + 500
+    bounds = (minx - pad_x, miny - pad_y, maxx + pad_x, maxy + pad_y)
+    ctx = context.to_crs(crs) if len(context) else context
+    return MapBase(communes, ctx, outline, crs, bounds)
+
+
+def _aspect_size(bounds: tuple[float, float, float, float]) -> tuple[float, float]:
+    """Figure size keeping the territory's shape, the legend on the right."""
+    minx, miny, maxx, maxy = bounds
+    ratio = (maxy - miny) / max(maxx - minx, 1.0)
+    map_width = WIDTH_IN * 0.62
+    height = min(max(map_width * ratio, 3.2), 6.2)
+    return WIDTH_IN, height
+
+
+def _north_arrow(ax) -> None:
+    ax.annotate(
+        "N", xy=(0.95, 0.95), xytext=(0.95, 0.83), xycoords="axes fraction",
+        ha="center", va="center", fontsize=10, fontweight="bold",
+        arrowprops={"facecolor": "black", "width": 3, "headwidth": 9, "headlength": 8},
+    )
+
+
+def render_map(spec: MapSpec, base: MapBase, dpi: int = DPI) -> bytes:
+    """PNG bytes of one map: choropleth, context, outline, points, legend, scale, north."""
+    fig = Figure(figsize=_aspect_size(base.bounds), dpi=dpi)
+    ax = fig.add_axes((0.0, 0.0, 0.62, 1.0))
+    minx, miny, maxx, maxy = base.bounds
+    if len(base.context):
+        base.context.plot(ax=ax, color=CONTEXT_FILL, edgecolor=CONTEXT_EDGE, linewidth=0.4)
+    colours = base.communes["code"].map(spec.colours).fillna(MISSING_COLOUR)
+    base.communes.plot(ax=ax, color=colours.tolist(), edgecolor="#ffffff", linewidth=0.15)
+    base.outline.boundary.plot(ax=ax, color="#222222", linewidth=0.8)
+    if spec.points is not None and len(spec.points):
+        pts = gpd.GeoDataFrame(
+            spec.points, geometry=gpd.points_from_xy(spec.points["lon"], spec.points["lat"]),
+            crs=settings.CRS_DISPLAY,
+        ).to_crs(base.crs)
+        ax.scatter(pts.geometry.x, pts.geometry.y, s=14, c=pts["colour"].tolist(),
+                   edgecolors="#000000", linewidths=0.4, zorder=5)
+    ax.set_xlim(minx, maxx)
+    ax.set_ylim(miny, maxy)
+    ax.set_aspect("equal")
+    ax.set_axis_off()
+    ax.add_artist(ScaleBar(1, "m", location="lower left", box_alpha=0.7, font_properties={"size": 7},
+                           length_fraction=0.25))
+    _north_arrow(ax)
+
+    handles = [Patch(facecolor=c, edgecolor="#777777", linewidth=0.5, label=_wrap(label, LEGEND_CHARS))
+               for label, c in spec.legend]
+    if spec.missing_label:
+        handles.append(Patch(facecolor=MISSING_COLOUR, edgecolor="#777777", linewidth=0.5,
+                             label=_wrap(spec.missing_label, LEGEND_CHARS)))
+    handles += [Line2D([0], [0], marker="o", linestyle="", markerfacecolor=c, markeredgecolor="#000",
+                       markersize=5, label=_wrap(label, LEGEND_CHARS)) for label, c in spec.points_legend]
+    legend_ax = fig.add_axes((0.63, 0.05, 0.37, 0.9))
+    legend_ax.set_axis_off()
+    legend_ax.legend(
+        handles=handles, loc="center left", frameon=False, fontsize=7,
+        title=_wrap(spec.legend_title, 34), title_fontsize=8, alignment="left",
+        labelspacing=0.5, handlelength=1.6,
+    )
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=dpi, facecolor="white")
+    return buffer.getvalue()
+
+
+def _wrap(text: str, width: int) -> str:
+    import textwrap
+
+    return "\n".join(textwrap.wrap(text, width)) or text
+
+
+def render_maps(specs: list[MapSpec], geo: gpd.GeoDataFrame, context: gpd.GeoDataFrame,
+                dpi: int = DPI) -> dict[str, bytes]:
+    """PNG of every map, keyed by ``MapSpec.key`` (the base geometry projected once)."""
+    base = map_base(geo, context)
+    return {spec.key: render_map(spec, base, dpi) for spec in specs}
