@@ -25,6 +25,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 from branca.element import MacroElement, Template
+from folium.elements import JSCSSMixin
 
 import settings
 
@@ -98,6 +99,8 @@ def offline_map(
         control_scale=True,
         **kwargs,
     )
+    # Without a tile layer Leaflet has no maximum zoom, which plugins (MarkerCluster) need.
+    fmap.options.setdefault("maxZoom", 18)
     js, css = leaflet_assets()
     fmap.default_js = list(js)
     fmap.default_css = list(css)
@@ -224,3 +227,331 @@ def write_standalone_html(fmap: folium.Map, path: Path) -> Path:
     """Save a map as one self-contained HTML file (no external request)."""
     fmap.save(str(path))
     return path
+
+
+# -- indexed choropleths: thousands of communes, re-coloured without reloading the map --------
+#
+# ``choropleth_layer`` embeds one style per feature: fine for a département, slow for all
+# France (34,875 communes). An :class:`IndexedGeoJson` embeds the outlines once, with rounded
+# coordinates and an index ``i`` per feature, and draws them on a canvas; its colours, tooltip
+# values and legend come from a :class:`LayerStyler` (class numbers per feature and a palette).
+# In the app the styler is passed to ``st_folium(feature_group_to_add=...)``: a weight change
+# sends only the new class numbers, and the map (outlines, view) stays as it is.
+
+def compact_geojson(
+    frame: gpd.GeoDataFrame,
+    decimals: int = 4,
+    properties: dict[str, str] | None = None,
+) -> str:
+    """A FeatureCollection as text, coordinates rounded, with an index property ``i``.
+
+    Parameters
+    ----------
+    frame
+        WGS84 outlines; row order gives the feature index ``i`` (0, 1, …).
+    decimals
+        Coordinate decimals: 4 (about 10 m) for a département, 3 (about 100 m) for the coarse
+        national outlines.
+    properties
+        ``{column: short property name}`` copied into each feature (e.g. ``{"name": "n"}``).
+    """
+    import shapely
+
+    geoms = shapely.transform(frame.geometry.values, lambda c: np.round(c, decimals))
+    texts = shapely.to_geojson(geoms)
+    props = properties or {}
+    columns = {short: frame[column].tolist() for column, short in props.items()}
+    parts = []
+    for i, text in enumerate(texts):
+        values = {"i": i, **{short: _json_value(col[i]) for short, col in columns.items()}}
+        geometry = text if text is not None else "null"
+        parts.append(
+            f'{{"type":"Feature","properties":{json.dumps(values, ensure_ascii=False)},'
+            f'"geometry":{geometry}}}'
+        )
+    return '{"type":"FeatureCollection","features":[' + ",".join(parts) + "]}"
+
+
+def _json_value(value):
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return None
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+class IndexedGeoJson(JSCSSMixin, MacroElement):
+    """Outlines drawn on a canvas, styled by a :class:`LayerStyler` (or plain outlines).
+
+    Parameters
+    ----------
+    key
+        Name of the layer for its stylers (``"communes"``).
+    data
+        Text of :func:`compact_geojson` (property ``n`` is the tooltip title when present), or
+        None when ``data_url`` is given.
+    data_url
+        Address of a script written by :func:`geojson_script` that defines the same data: the
+        browser caches it, and the map's own script stays small.
+    data_key
+        Name the script gives the data (default ``key``).
+    weight, line_colour, fill_opacity
+        Outline width and colour, fill opacity of styled features.
+    interactive
+        Tooltips, highlight and clicks (False for a background layer).
+    """
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        (function (map) {
+            var D = window.__diag = window.__diag || {layers: {}};
+            var opts = {{ this.options|tojson }};
+            var data = {% if this.data %}{{ this.data }}{% else -%}
+                (window.__diag_data || {})[opts.data_key]{% endif %};
+            D.data = D.data || {};
+            D.data[opts.data_key] = data;
+            var state = {classes: null, palette: [], tips: null, label: "", highlight: []};
+            var renderer = L.canvas({padding: 0.5, tolerance: 2});
+            function style(f) {
+                var i = f.properties.i;
+                var k = state.classes ? state.classes[i] : null;
+                var fill = (k === null || k === undefined) ? null :
+                    (k < 0 ? opts.missing : state.palette[k]);
+                var chosen = state.highlight.indexOf(f.properties.c) >= 0;
+                return {
+                    renderer: renderer,
+                    fill: opts.interactive || fill !== null,
+                    fillColor: fill || "#ffffff",
+                    fillOpacity: fill === null ? 0.0 : opts.fill_opacity,
+                    color: chosen ? "#000000" : opts.line_colour,
+                    weight: chosen ? opts.weight + 2.5 : opts.weight,
+                    interactive: opts.interactive
+                };
+            }
+            var layer = L.geoJson(data, {
+                renderer: renderer,
+                smoothFactor: opts.smooth,
+                interactive: opts.interactive,
+                style: style
+            }).addTo(map);
+            if (opts.interactive) {
+                layer.bindTooltip(function (l) {
+                    var p = l.feature.properties;
+                    var title = p.n ? (p.c ? p.n + " (" + p.c + ")" : p.n) : (p.c || "");
+                    var tip = state.tips ? state.tips[p.i] : null;
+                    var body = (tip !== null && tip !== undefined) ?
+                        "<br>" + state.label + " : <b>" + tip + "</b>" : "";
+                    return "<b>" + title + "</b>" + body;
+                }, {sticky: true, direction: "top", opacity: 0.95});
+                layer.on("mouseover", function (e) {
+                    e.propagatedFrom.setStyle({weight: opts.weight + 2, color: "#000000"});
+                });
+                layer.on("mouseout", function (e) {
+                    e.propagatedFrom.setStyle(style(e.propagatedFrom.feature));
+                });
+            }
+            D.layers[opts.key] = {layer: layer, state: state, style: style};
+        })({{ this._parent.get_name() }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(
+        self,
+        key: str,
+        data: str | None = None,
+        data_url: str | None = None,
+        data_key: str | None = None,
+        weight: float = 0.4,
+        line_colour: str = "#555555",
+        fill_opacity: float = 0.8,
+        interactive: bool = True,
+        smooth: float = 0.5,
+    ) -> None:
+        super().__init__()
+        if (data is None) == (data_url is None):
+            raise ValueError("IndexedGeoJson : donnez soit « data », soit « data_url ».")
+        self._name = "IndexedGeoJson"
+        self.data = data
+        self.default_js = [(f"diag_data_{data_key or key}", data_url)] if data_url else []
+        self.options = {
+            "key": key,
+            "data_key": data_key or key,
+            "weight": weight,
+            "line_colour": line_colour,
+            "fill_opacity": fill_opacity,
+            "interactive": interactive,
+            "smooth": smooth,
+            "missing": MISSING_COLOUR,
+        }
+
+
+def geojson_script(data_key: str, data: str) -> str:
+    """A script defining ``window.__diag_data[data_key]`` (for :class:`IndexedGeoJson`)."""
+    return (
+        "window.__diag_data = window.__diag_data || {};\n"
+        f"window.__diag_data[{json.dumps(data_key)}] = {data};\n"
+    )
+
+
+class LayerStyler(folium.FeatureGroup):
+    """Colours, tooltip values and legend of an :class:`IndexedGeoJson`, plus overlays.
+
+    A feature group (its children are overlays: sites, QPV…) whose script also re-styles the
+    indexed layer ``key`` in place. ``classes[i]`` is the palette index of feature ``i``
+    (-1: missing value, grey; None: not styled), ``tips[i]`` its formatted value; codes in
+    ``highlight`` get a thick outline (the chosen commune). When the styling is done the page
+    records ``window.__diag.styledAt`` (a time stamp, for the speed measurements).
+    """
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        var {{ this.get_name() }} = L.featureGroup({});
+        (function () {
+            var D = window.__diag;
+            var e = D && D.layers[{{ this.key|tojson }}];
+            var legend = {{ this.legend|tojson }};
+            if (e) {
+                e.state.classes = {{ this.classes|tojson }};
+                e.state.palette = {{ this.palette|tojson }};
+                e.state.tips = {{ this.tips|tojson }};
+                e.state.label = {{ this.label|tojson }};
+                e.state.highlight = {{ this.highlight|tojson }};
+                e.layer.eachLayer(function (l) {
+                    l.setStyle(e.style(l.feature));
+                    if (e.state.highlight.indexOf(l.feature.properties.c) >= 0) { l.bringToFront(); }
+                });
+                var drawn = function () {
+                    D.styledAt = Date.now();
+                    D.styledCount = (D.styledCount || 0) + 1;
+                };
+                if (window.requestAnimationFrame) { window.requestAnimationFrame(drawn); }
+                else { drawn(); }
+            }
+            var slots = document.querySelectorAll(".diag-legend-slot");
+            for (var s = 0; s < slots.length; s++) {
+                slots[s].innerHTML = legend;
+                slots[s].style.display = legend ? "block" : "none";
+            }
+        })();
+        {% endmacro %}
+        """
+    )
+
+    def __init__(
+        self,
+        key: str,
+        classes: Sequence[int | None] | None,
+        palette: Sequence[str],
+        tips: Sequence[str | None] | None = None,
+        label: str = "",
+        legend: str = "",
+        highlight: Sequence[str] = (),
+        name: str = "style",
+    ) -> None:
+        super().__init__(name=name, control=False)
+        # Keep folium's element name: streamlit-folium adds the group to the map by the
+        # variable name ``feature_group_<id>`` it expects.
+        self._name = "FeatureGroup"
+        self.key = key
+        self.classes = None if classes is None else [None if c is None else int(c) for c in classes]
+        self.palette = list(palette)
+        self.tips = None if tips is None else list(tips)
+        self.label = label
+        self.legend = legend
+        self.highlight = list(highlight)
+
+
+class IndexedOverlay(MacroElement):
+    """A second, non-interactive drawing of outlines already on the map (by ``data_key``),
+    coloured by ``classes`` (palette index per feature, -1 or None: not drawn). Added to a
+    :class:`LayerStyler`, it costs one small array, not the outlines again."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        (function (group) {
+            var D = window.__diag;
+            var data = D && D.data && D.data[{{ this.data_key|tojson }}];
+            if (!data) { return; }
+            var classes = {{ this.classes|tojson }};
+            var palette = {{ this.palette|tojson }};
+            function draw() {
+                // Its own pane, transparent to the mouse: the communes below keep their
+                // tooltips and clicks.
+                var map = group._map;
+                if (!map.getPane("diagOverlay")) {
+                    var pane = map.createPane("diagOverlay");
+                    pane.style.zIndex = 450;
+                    pane.style.pointerEvents = "none";
+                }
+                var renderer = L.canvas({padding: 0.5, pane: "diagOverlay"});
+                L.geoJson(data, {
+                    renderer: renderer,
+                    pane: "diagOverlay",
+                    interactive: false,
+                    filter: function (f) {
+                        var k = classes[f.properties.i];
+                        return k !== null && k !== undefined && k >= 0;
+                    },
+                    style: function (f) {
+                        var colour = palette[classes[f.properties.i]];
+                        return {renderer: renderer, fillColor: colour,
+                                fillOpacity: {{ this.opacity }}, color: colour,
+                                weight: {{ this.weight }}, interactive: false};
+                    }
+                }).addTo(group);
+            }
+            if (group._map) { draw(); } else { group.once("add", draw); }
+        })({{ this._parent.get_name() }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, data_key: str, classes: Sequence[int | None], palette: Sequence[str],
+                 opacity: float = 0.55, weight: float = 0.0) -> None:
+        super().__init__()
+        self._name = "IndexedOverlay"
+        self.data_key = data_key
+        self.classes = [None if c is None else int(c) for c in classes]
+        self.palette = list(palette)
+        self.opacity = float(opacity)
+        self.weight = float(weight)
+
+
+def add_legend_slot(fmap: folium.Map, position: str = "bottomright") -> None:
+    """An empty legend control that :class:`LayerStyler` fills (and empties)."""
+    fmap.add_child(_HtmlControl('<div class="diag-legend-slot" style="display:none"></div>', position))
+
+
+def class_indices(values: pd.Series, breaks: Sequence[float]) -> np.ndarray:
+    """Class number of each value given class upper bounds (-1 for a missing value)."""
+    numeric = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    edges = np.asarray(breaks, dtype=float)
+    idx = np.clip(np.searchsorted(edges, numeric, side="left"), 0, max(len(edges) - 1, 0))
+    return np.where(np.isnan(numeric), -1, idx).astype(int)
+
+
+def spread_palette(palette: str | Sequence[str], n: int) -> list[str]:
+    """``n`` colours spread over a palette (all of it when ``n`` is its length)."""
+    colours = PALETTES[palette] if isinstance(palette, str) else list(palette)
+    if n == len(colours):
+        return list(colours)
+    if n > len(colours):
+        return _interpolated(colours, n)
+    positions = np.linspace(0, len(colours) - 1, n).round().astype(int)
+    return [colours[p] for p in positions]
+
+
+def _interpolated(colours: Sequence[str], n: int) -> list[str]:
+    rgb = np.array([[int(c[i:i + 2], 16) for i in (1, 3, 5)] for c in colours], dtype=float)
+    positions = np.linspace(0, len(colours) - 1, n)
+    out = []
+    for p in positions:
+        lo = int(np.floor(p))
+        hi = min(lo + 1, len(colours) - 1)
+        mix = rgb[lo] + (rgb[hi] - rgb[lo]) * (p - lo)
+        out.append("#" + "".join(f"{round(v):02x}" for v in mix))
+    return out

@@ -74,6 +74,7 @@ def streamlit_server(app: str = "streamlit_app.py", env: dict | None = None) -> 
             env={**os.environ, **(env or {})}, start_new_session=True,
         )
     url = f"http://127.0.0.1:{port}"
+    failed = True  # the log is kept only when something failed
     try:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
@@ -88,11 +89,14 @@ def streamlit_server(app: str = "streamlit_app.py", env: dict | None = None) -> 
         else:
             raise RuntimeError(f"Streamlit ne répond pas : {log.read_text()[-2000:]}")
         yield url
+        failed = False
     finally:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, 15)
         with contextlib.suppress(subprocess.TimeoutExpired):
             process.wait(timeout=10)
+        if not failed:
+            log.unlink(missing_ok=True)
 
 
 def launch_browser(playwright):
@@ -139,3 +143,62 @@ def map_feature_count(page) -> int:
           return total;
         }"""
     )
+
+
+# -- the explorer's maps (ui/mapview.py): styled in place by a feature group ---------------------
+STYLE_STATE_JS = """() => {
+  for (const f of document.querySelectorAll('iframe')) {
+    const w = f.contentWindow;
+    if (!w || !w.__diag || !w.__diag.layers || !w.__diag.layers.main) continue;
+    const s = w.__diag.layers.main.state;
+    return {count: w.__diag.styledCount || 0, at: w.__diag.styledAt || 0,
+            classes: (s.classes || []).join(','), label: s.label, probe: w.__probe || 0,
+            features: w.__diag.layers.main.layer.getLayers().length};
+  }
+  return null;
+}"""
+MARK_FRAME_JS = """() => { for (const f of document.querySelectorAll('iframe')) {
+  if (f.contentWindow && f.contentWindow.__diag) f.contentWindow.__probe = 1; } }"""
+POINT_JS = """([lat, lon]) => {
+  for (const f of document.querySelectorAll('iframe')) {
+    const w = f.contentWindow;
+    if (!w || !w.map_div || !w.__diag) continue;
+    const p = w.map_div.latLngToContainerPoint([lat, lon]);
+    const r = f.getBoundingClientRect();
+    return {x: r.left + p.x, y: r.top + p.y};
+  }
+  return null;
+}"""
+NO_SKELETON_JS = "() => document.querySelectorAll('[data-testid=\"stSkeleton\"]').length === 0"
+
+
+def style_state(page) -> dict | None:
+    """Colours, label and feature count of the page's map (None before it is drawn)."""
+    return page.evaluate(STYLE_STATE_JS)
+
+
+def wait_styled(page, after: int = 0, timeout_s: float = 60) -> dict:
+    """Wait until the map has been styled more than ``after`` times."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        found = style_state(page)
+        if found and found["count"] > after:
+            return found
+        time.sleep(0.1)
+    raise TimeoutError("La carte n'a pas été colorée à temps")
+
+
+def click_map_at(page, lat: float, lon: float) -> None:
+    """Click the map at a geographic point (the map scrolled into view first)."""
+    page.locator("iframe").first.scroll_into_view_if_needed()
+    time.sleep(0.3)
+    point = page.evaluate(POINT_JS, [lat, lon])
+    if point is None:
+        raise RuntimeError("Carte introuvable sur la page")
+    page.mouse.click(point["x"], point["y"])
+
+
+def wait_rendered(page, min_maps: int = 0, timeout_s: float = 60) -> None:
+    """:func:`wait_for_app`, then until no element is still a loading placeholder."""
+    wait_for_app(page, min_maps=min_maps, timeout_s=timeout_s)
+    page.wait_for_function(NO_SKELETON_JS, timeout=timeout_s * 1000)

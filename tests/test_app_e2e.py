@@ -1,21 +1,46 @@
-"""End-to-end: the app in a real headless Chromium, offline (no CDN, no tile server)."""
+"""End-to-end: the explorer in a real headless Chromium, offline (no CDN, no tile server).
+
+Loads every page, chooses a territory, clicks a commune and reads its profile, changes the
+weights and checks the map was re-coloured in place, draws France commune by commune, and
+imports an operator's file with row errors. Screenshots go to ``test-artifacts/``.
+
+The server runs on a copy of the operators' registry (``DATABASE_URL`` to a temporary file), so
+the import test never writes into the project's registry.
+"""
 
 from __future__ import annotations
 
+import shutil
+
+import pandas as pd
 import pytest
 
+import settings
 from tests import e2e_support as e2e
+from ui import navigation
 
 pytestmark = pytest.mark.e2e
 
 sync_api = pytest.importorskip("playwright.sync_api")
 
+CREUSE_COMMUNES = 255  # COG 2025
+FRANCE_COMMUNES = 34_875
+GUERET = "23096"
+VIEWPORT = {"width": 1280, "height": 800}
+FIXTURE = settings.PROJECT_ROOT / "tests" / "fixtures" / "app" / "offre_avec_erreurs_fait_main.csv"
+
 
 @pytest.fixture(scope="module")
-def app_url(store):
+def app_url(store, tmp_path_factory):
     if not e2e.chromium_available():
         pytest.skip("Chromium absent : lancez `make system`")
-    with e2e.streamlit_server() as url:
+    if not store.exists("filosofi_2021_com"):
+        pytest.skip("sources statistiques absentes du stock : lancez `make data`")
+    registry = tmp_path_factory.mktemp("registre") / "registre.gpkg"
+    project_registry = store.root / "registre.gpkg"
+    if project_registry.exists():
+        shutil.copy(project_registry, registry)
+    with e2e.streamlit_server(env={"DATABASE_URL": f"sqlite:///{registry}"}) as url:
         yield url
 
 
@@ -27,27 +52,196 @@ def browser():
         browser.close()
 
 
-def test_france_map_draws_then_zooms_to_a_territory(app_url, browser):
-    page = browser.new_page(viewport={"width": 1400, "height": 900})
-    external = []
-    page.on("request", lambda r: external.append(r.url) if not r.url.startswith(
+@pytest.fixture
+def page(browser):
+    """A page that records script errors and any request leaving this machine."""
+    context = browser.new_context(viewport=VIEWPORT, locale="fr-FR")
+    page = context.new_page()
+    page.errors = []
+    page.external = []
+    page.on("pageerror", lambda error: page.errors.append(str(error)))
+    page.on("request", lambda r: page.external.append(r.url) if not r.url.startswith(
         ("http://127.0.0.1", "data:", "blob:", "about:")) else None)
+    yield page
+    context.close()
+
+
+def check_clean(page) -> None:
+    assert page.errors == [], page.errors
+    assert page.external == [], page.external
+
+
+def rep_point(store, code: str) -> tuple[float, float]:
+    frame = pd.read_parquet(store.path("communes"), columns=["code", "rep_lon", "rep_lat"])
+    row = frame[frame["code"] == code].iloc[0]
+    return float(row["rep_lat"]), float(row["rep_lon"])
+
+
+def test_france_map_draws_then_zooms_to_a_territory(app_url, page):
     page.goto(app_url)
     e2e.wait_for_app(page, min_maps=1)
+    assert e2e.wait_styled(page)["features"] == 101  # the départements of France
     e2e.screenshot(page, "carte_france")
-    assert e2e.map_feature_count(page) == 101  # the départements of France
-    assert page.get_by_text("Carte de France").is_visible()
+    assert page.locator("h1").first.inner_text() == "Carte de France"
 
     # Choose a territory through the search box (accents and case ignored).
     page.get_by_role("textbox", name="Rechercher un lieu").fill("creuse")
     page.keyboard.press("Enter")
     e2e.wait_for_app(page)
     page.get_by_role("button", name="Afficher ce lieu").click()
-    e2e.wait_for_app(page, min_maps=1)
     page.wait_for_function("() => document.querySelector('h1') && "
                            "document.querySelector('h1').innerText.includes('Creuse')")
     e2e.wait_for_app(page, min_maps=1)
+    state = e2e.wait_styled(page)
+    assert state["features"] == CREUSE_COMMUNES
+    assert e2e.map_feature_count(page) >= CREUSE_COMMUNES
     e2e.screenshot(page, "carte_creuse")
-    assert e2e.map_feature_count(page) == 255  # communes of Creuse (COG 2025)
-    assert external == [], external
-    page.close()
+    check_clean(page)
+
+
+@pytest.mark.parametrize("name", list(navigation.PAGES))
+def test_every_page_loads(app_url, page, name):
+    path = "" if name == "carte" else name
+    page.goto(f"{app_url}/{path}?territoire=dep:23&commune={GUERET}")
+    e2e.wait_rendered(page, min_maps=1 if name in ("carte", "presentation") else 0)
+    expected = {
+        "carte": "Creuse", "commune": "Guéret (23096)", "classement": "Classement — Creuse",
+        "comparer": "Comparer des communes ou des EPCI", "methode": "Méthode",
+        "scenarios": "Scénarios — Creuse",
+        "offre": "Offre des membres", "presentation": "Creuse",
+    }[name]
+    assert expected in page.locator("h1").first.inner_text()
+    if name in ("carte", "presentation"):
+        assert e2e.wait_styled(page)["features"] == CREUSE_COMMUNES
+    if name == "presentation":
+        page.set_viewport_size({"width": 1280, "height": 720})  # a projector
+        assert not page.locator('[data-testid="stSidebar"]').is_visible()
+        assert page.locator(".diag-message").count() == 3
+    e2e.screenshot(page, f"page_{name}")
+    check_clean(page)
+
+
+def test_click_a_commune_opens_its_profile(app_url, page, store):
+    page.goto(f"{app_url}/?territoire=dep:23")
+    e2e.wait_for_app(page, min_maps=1)
+    e2e.wait_styled(page)
+    page.evaluate(e2e.MARK_FRAME_JS)
+    e2e.click_map_at(page, *rep_point(store, GUERET))
+    page.wait_for_function(
+        "() => Array.from(document.querySelectorAll('h3')).some(h => h.innerText.includes('(23096)'))",
+        timeout=30_000,
+    )
+    e2e.wait_for_app(page, min_maps=1)
+    panel = page.locator("h3", has_text="Guéret (23096)")
+    assert panel.is_visible()
+    assert page.get_by_text("Rang national").first.is_visible()
+    assert e2e.style_state(page)["probe"] == 1  # the map was re-styled, not reloaded
+    e2e.screenshot(page, "carte_clic_commune")
+    page.get_by_role("button", name="Fiche complète").click()
+    page.wait_for_function("() => document.querySelector('h1') && "
+                           "document.querySelector('h1').innerText.includes('Guéret (23096)')")
+    e2e.wait_rendered(page)
+    assert page.get_by_text("Chiffres clés").is_visible()
+    assert page.get_by_text("Offre à portée").is_visible()
+    e2e.screenshot(page, "commune_gueret")
+
+    # Compare it with its EPCI.
+    page.get_by_role("link", name="Comparer").click()
+    e2e.wait_rendered(page)
+    page.get_by_role("button", name="+ Guéret (23096)").click()
+    e2e.wait_rendered(page)
+    page.get_by_role("button", name="+ Communauté d'agglomération du Grand Guéret (EPCI)").click()
+    e2e.wait_rendered(page)
+    assert page.locator("[data-testid=stDataFrame]").count() >= 1
+    e2e.screenshot(page, "comparer_gueret")
+    check_clean(page)
+
+
+def test_changing_the_weights_recolours_the_map(app_url, page):
+    page.goto(f"{app_url}/?territoire=dep:23")
+    e2e.wait_for_app(page, min_maps=1)
+    before = e2e.wait_styled(page)
+    page.evaluate(e2e.MARK_FRAME_JS)
+    e2e.screenshot(page, "poids_avant")
+    preset = page.get_by_role("combobox", name="Pondération de l'indice")
+    preset.click()
+    page.keyboard.type("ruralit")
+    page.keyboard.press("Enter")
+    after = e2e.wait_styled(page, before["count"])
+    assert after["classes"] != before["classes"]
+    assert after["probe"] == 1  # same map, re-coloured in place
+    e2e.wait_for_app(page, min_maps=1)
+    e2e.screenshot(page, "poids_apres")
+
+    # A slider on « Méthode », then back to the map: still the custom weights.
+    page.get_by_role("link", name="Méthode").click()
+    e2e.wait_rendered(page)
+    page.get_by_role("slider").first.focus()
+    page.keyboard.press("End")
+    e2e.wait_rendered(page)
+    assert page.get_by_text("personnalisé").first.is_visible()
+    page.get_by_role("link", name="Carte").click()
+    e2e.wait_for_app(page, min_maps=1)
+    custom = e2e.wait_styled(page)
+    assert custom["classes"] != after["classes"]
+    check_clean(page)
+
+
+def test_national_map_by_commune(app_url, page, store):
+    outlines = store.read("communes_grossier", columns=["code", "geometry"])
+    assert len(outlines) == FRANCE_COMMUNES
+    drawable = int(outlines.geometry.notna().sum())  # a few communes have no outline
+    page.goto(f"{app_url}/?echelle=communes")
+    e2e.wait_for_app(page, min_maps=1, timeout_s=120)
+    state = e2e.wait_styled(page, timeout_s=120)
+    assert state["features"] == drawable
+    assert state["label"] == "Indice de besoin"
+    e2e.screenshot(page, "carte_france_communes")
+    check_clean(page)
+
+
+def test_import_lists_row_errors_and_offers_the_rejects(app_url, page):
+    page.goto(f"{app_url}/offre")
+    e2e.wait_rendered(page)
+    page.locator('input[type="file"]').set_input_files(str(FIXTURE))
+    page.get_by_role("button", name="Vérifier le fichier").click()
+    page.get_by_text("Lignes rejetées").first.wait_for(timeout=60_000)
+    e2e.wait_rendered(page)
+    assert page.get_by_text("ligne 5 : champ « code commune »").first.is_visible() or \
+        page.locator("[data-testid=stDataFrame]").count() >= 1
+    assert page.get_by_role("button", name="Télécharger les lignes rejetées (CSV)").is_visible()
+    e2e.screenshot(page, "offre_verification")
+    page.get_by_role("button", name="Importer 2 site(s) dans le registre").click()
+    page.get_by_text("importés: 2").wait_for(timeout=60_000)
+    e2e.screenshot(page, "offre_import")
+    check_clean(page)
+
+
+def test_territory_report_download(app_url, page):
+    page.goto(f"{app_url}/?territoire=dep:23")
+    e2e.wait_rendered(page, min_maps=1)
+    page.get_by_role("button", name="Rapport et données").click()
+    page.get_by_role("combobox", name="Format").click()
+    page.keyboard.type("XLSX")
+    page.keyboard.press("Enter")
+    page.get_by_role("button", name="Préparer le fichier").click()
+    button = page.get_by_role("button", name="Télécharger diagnostic_creuse.xlsx")
+    button.wait_for(timeout=120_000)
+    with page.expect_download() as download:
+        button.click()
+    assert download.value.suggested_filename == "diagnostic_creuse.xlsx"
+    e2e.screenshot(page, "rapport_telechargement")
+    check_clean(page)
+
+
+def test_clicking_a_departement_of_france_opens_it(app_url, page, store):
+    page.goto(app_url)
+    e2e.wait_for_app(page, min_maps=1)
+    e2e.wait_styled(page)
+    e2e.click_map_at(page, *rep_point(store, GUERET))  # Guéret is in Creuse
+    page.wait_for_function("() => document.querySelector('h1') && "
+                           "document.querySelector('h1').innerText === 'Creuse'", timeout=30_000)
+    e2e.wait_for_app(page, min_maps=1)
+    assert e2e.wait_styled(page)["features"] == CREUSE_COMMUNES
+    assert "territoire=dep%3A23" in page.url or "territoire=dep:23" in page.url
+    check_clean(page)

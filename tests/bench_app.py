@@ -1,0 +1,152 @@
+"""Speed of the explorer measured in a real browser (``make bench`` calls :func:`bench_app`).
+
+Each figure is read in the browser itself: the map's styling script stamps
+``window.__diag.styledAt`` (``Date.now()``, on the animation frame that paints the styled map)
+and a load time is that stamp minus the page's ``performance.timeOrigin`` (the start of the
+navigation). Each load uses a fresh browser context, so the browser's cache is empty: the
+outlines are downloaded and parsed every time.
+
+* ``app_cold_start_s``: first page of a freshly started server (model results read from the
+  disk cache; the very first run of the need model on a machine takes about half a minute more);
+* ``app_first_map_dep_s``: a département's commune map (Nord, 648 communes), page loaded from
+  scratch, server caches warm but this département never drawn before, from the start of the
+  navigation; ``app_first_map_dep_after_load_s`` the same from the end of the page's own load
+  (Streamlit's scripts parsed, about 0.7 s here);
+* ``app_rescore_redraw_s``: from choosing another weight preset to the re-coloured map;
+* ``app_national_dep_s``, ``app_national_epci_s``: France by département, by EPCI;
+* ``app_national_communes_s``: France by commune (34,875 communes on a canvas, coverage-
+  simplified outlines served as a cached static script);
+* ``app_national_communes_outlines_mb``: size of that script.
+
+Targets (issue « explorer »): département ≤ 2 s, re-scoring ≤ 1 s, national view ≤ 3 s,
+national communes ≤ 5 s.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+
+from tests import e2e_support as e2e
+
+STYLED_JS = """() => {
+  for (const f of document.querySelectorAll('iframe')) {
+    const w = f.contentWindow;
+    if (w && w.__diag && w.__diag.styledAt) {
+      return {at: w.__diag.styledAt, count: w.__diag.styledCount || 0};
+    }
+  }
+  return null;
+}"""
+OUTLINES_SIZE_JS = """() => {
+  const sizes = performance.getEntriesByType('resource').filter(e => e.name.includes('/generated/'));
+  let best = 0;
+  for (const f of document.querySelectorAll('iframe')) {
+    try {
+      for (const e of f.contentWindow.performance.getEntriesByType('resource')) {
+        if (e.name.includes('/generated/view_')) best = Math.max(best, e.decodedBodySize || 0);
+      }
+    } catch (err) {}
+  }
+  return best;
+}"""
+VIEWPORT = {"width": 1280, "height": 800}
+# End of the page's own load (Streamlit's bundle parsed), from the navigation start, in ms.
+LOADED_JS = "() => performance.getEntriesByType('navigation')[0].loadEventEnd"
+
+
+def _line(name: str, value: float, unit: str) -> str:
+    return f"bench {name} {value:.3f} {unit}"
+
+
+def _wait_styled(page, after: int = 0, timeout_s: float = 180) -> dict:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        found = page.evaluate(STYLED_JS)
+        if found and found["count"] > after:
+            return found
+        time.sleep(0.05)
+    raise TimeoutError("La carte ne s'est pas colorée à temps.")
+
+
+def load_time(browser, url: str) -> tuple[float, object, object]:
+    """Seconds from navigation start to the styled map, in a fresh context (empty cache)."""
+    context = browser.new_context(viewport=VIEWPORT, locale="fr-FR")
+    page = context.new_page()
+    page.goto(url)
+    styled = _wait_styled(page)
+    origin = page.evaluate("() => performance.timeOrigin")
+    page.styled_after_load = (styled["at"] - origin - page.evaluate(LOADED_JS)) / 1000.0
+    return (styled["at"] - origin) / 1000.0, page, context
+
+
+def rescore_time(page) -> float:
+    """Choose another preset in the Carte sidebar; seconds until the map is re-coloured."""
+    e2e.wait_for_app(page, min_maps=1)
+    before = _wait_styled(page)
+    current = page.get_by_role("combobox", name="Pondération de l'indice")
+    shown = current.input_value() if current.count() else ""
+    target = "ruralité" if "ruralit" not in shown else "équilibré"
+    current.click()
+    page.keyboard.type(target[:6])
+    start = page.evaluate("() => Date.now()")
+    page.keyboard.press("Enter")
+    styled = _wait_styled(page, before["count"])
+    return (styled["at"] - start) / 1000.0
+
+
+def bench_app(repeat: int = 3) -> list[str]:
+    """The explorer's speed figures, as ``bench <name> <value> <unit>`` lines."""
+    if not e2e.chromium_available():
+        return ["# Application : Chromium absent (make system), mesures non faites"]
+    from playwright.sync_api import sync_playwright
+
+    lines: list[str] = []
+    with e2e.streamlit_server() as url, sync_playwright() as playwright:
+        browser = e2e.launch_browser(playwright)
+        try:
+            seconds, page, context = load_time(browser, f"{url}/?territoire=dep:23")
+            lines.append(_line("app_cold_start_s", seconds, "s"))
+            context.close()
+            for warm in ("dep:07", "dep:93"):  # warm the server's shared caches
+                _s, _p, ctx = load_time(browser, f"{url}/?territoire={warm}")
+                ctx.close()
+            first, first_page, ctx = load_time(browser, f"{url}/?territoire=dep:59")
+            after_load = first_page.styled_after_load
+            ctx.close()
+            lines.append(_line("app_first_map_dep_s", first, "s"))
+            lines.append(_line("app_first_map_dep_after_load_s", after_load, "s"))
+            again = []
+            for _ in range(repeat):
+                seconds, _p, ctx = load_time(browser, f"{url}/?territoire=dep:59")
+                again.append(seconds)
+                ctx.close()
+            lines.append(_line("app_map_dep_again_s", statistics.median(again), "s"))
+
+            _s, page, ctx = load_time(browser, f"{url}/?territoire=dep:59")
+            redraws = [rescore_time(page) for _ in range(repeat)]
+            ctx.close()
+            lines.append(_line("app_rescore_redraw_s", statistics.median(redraws), "s"))
+
+            for level, name in (("departements", "app_national_dep_s"),
+                                ("epci", "app_national_epci_s"),
+                                ("communes", "app_national_communes_s")):
+                times = []
+                size = 0
+                for _ in range(repeat if level != "communes" else 2):
+                    seconds, page, ctx = load_time(browser, f"{url}/?echelle={level}")
+                    times.append(seconds)
+                    if level == "communes":
+                        size = max(size, page.evaluate(OUTLINES_SIZE_JS) or 0)
+                    ctx.close()
+                lines.append(_line(name, statistics.median(times), "s"))
+                if level == "communes" and size:
+                    lines.append(_line("app_national_communes_outlines_mb", size / 1e6, "MB"))
+        finally:
+            browser.close()
+    return lines
+
+
+if __name__ == "__main__":
+    for text in bench_app():
+        print(text, flush=True)

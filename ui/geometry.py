@@ -1,0 +1,186 @@
+"""Display outlines of a map view, served to the browser as cached static scripts.
+
+A view is France by département, by EPCI or by commune (overseas départements in insets), or
+the communes of a territory. Its outlines are written once as a small JavaScript file under
+``static/generated/`` (Streamlit's static serving, ``/app/static/...``), named by a hash of its
+content: the browser keeps it in its cache, the map's own script stays small, and re-colouring
+the map never sends the outlines again. Without static serving, the outlines are inlined.
+
+Clicks come back from the map as a point; :meth:`ViewGeometry.code_at` finds the feature under
+it in the same outlines that were drawn.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import shapely
+import streamlit as st
+
+import settings
+from diagnostics import webmap
+from geodata import insets
+from ui import data
+
+STATIC_DIR = settings.PROJECT_ROOT / "static"
+GENERATED = STATIC_DIR / "generated"
+FINE_MAX_COMMUNES = 400  # above, the medium outlines
+KEEP_GENERATED = 300
+
+NATIONAL_LEVELS = {
+    "departements": "Départements",
+    "epci": "EPCI",
+    "communes": "Communes",
+}
+
+
+@dataclass
+class ViewGeometry:
+    """Outlines of one map view, in drawing order (feature ``i`` is row ``i``)."""
+
+    key: str  # unique per content
+    level: str  # "departements", "epci" or "communes"
+    frame: gpd.GeoDataFrame  # code, name, geometry (displayed: insets moved)
+    text: str  # compact GeoJSON
+    bounds: tuple[float, float, float, float]
+    national: bool
+    context: gpd.GeoDataFrame | None = None  # outlines around a territory (not interactive)
+    context_text: str | None = None
+
+    @property
+    def codes(self) -> pd.Index:
+        return pd.Index(self.frame["code"])
+
+    def code_at(self, lon: float, lat: float) -> str | None:
+        """Code of the feature under a clicked point (the nearest within 1 km otherwise)."""
+        point = shapely.Point(lon, lat)
+        hits = self.frame.sindex.query(point, predicate="intersects")
+        if len(hits):
+            return str(self.frame["code"].iat[int(hits[0])])
+        near = self.frame.sindex.nearest(point, max_distance=0.01, return_all=False)
+        if near.size:
+            return str(self.frame["code"].iat[int(near[1][0])])
+        return None
+
+
+@st.cache_resource(show_spinner="Préparation des contours…", max_entries=48)
+def national_view(level: str, store_key: str = "") -> ViewGeometry:
+    """France by ``level`` (``departements``, ``epci``, ``communes``), overseas in insets."""
+    if level not in NATIONAL_LEVELS:
+        raise ValueError(f"Échelle inconnue : « {level} ».")
+    layer = data.layer(f"{level}_grossier")
+    frame = layer[["code", "name", "geometry"] + (["dep_code"] if "dep_code" in layer else [])].copy()
+    if level == "departements":
+        frame["dep_code"] = frame["code"]
+    frame = insets.with_overseas_insets(frame, "dep_code").reset_index(drop=True)
+    decimals = 3 if level == "communes" else 4
+    text = webmap.compact_geojson(frame, decimals, {"name": "n", "code": "c"})
+    boxes = insets.inset_frames(frame)
+    context_text = webmap.compact_geojson(boxes, 3, {}) if len(boxes) else None
+    return ViewGeometry(
+        key=_digest(text), level=level, frame=frame[["code", "name", "geometry"]], text=text,
+        bounds=tuple(frame.total_bounds), national=True, context=boxes, context_text=context_text,
+    )
+
+
+@st.cache_resource(show_spinner="Préparation des contours…", max_entries=48)
+def territory_view(codes: tuple[str, ...], store_key: str = "") -> ViewGeometry:
+    """The communes ``codes`` (fine outlines up to 400 communes), with the départements around."""
+    level = "communes_fin" if len(codes) <= FINE_MAX_COMMUNES else "communes_moyen"
+    layer = data.layer(level)
+    frame = layer[layer["code"].isin(set(codes))][["code", "name", "geometry"]]
+    frame = frame.reset_index(drop=True)
+    text = webmap.compact_geojson(frame, 4, {"name": "n", "code": "c"})
+    bounds = tuple(frame.total_bounds) if len(frame) else (-5.0, 41.0, 10.0, 51.5)
+    deps = data.layer("departements_moyen")[["code", "name", "geometry"]]
+    minx, miny, maxx, maxy = bounds
+    pad_x, pad_y = (maxx - minx) * 0.3 + 0.1, (maxy - miny) * 0.3 + 0.1
+    around = deps.cx[minx - pad_x: maxx + pad_x, miny - pad_y: maxy + pad_y].reset_index(drop=True)
+    context_text = webmap.compact_geojson(around, 3, {"name": "n"}) if len(around) else None
+    return ViewGeometry(
+        key=_digest(text), level="communes", frame=frame, text=text, bounds=bounds,
+        national=False, context=around, context_text=context_text,
+    )
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def static_serving() -> bool:
+    try:
+        return bool(st.get_option("server.enableStaticServing"))
+    except Exception:  # outside a Streamlit server (tests, scripts)
+        return False
+
+
+def static_url(name: str) -> str:
+    """Address of ``static/<name>`` as served by Streamlit (base path included)."""
+    base = (st.get_option("server.baseUrlPath") or "").strip("/")
+    prefix = f"/{base}" if base else ""
+    return f"{prefix}/app/static/{name}"
+
+
+@st.cache_resource(show_spinner=False, max_entries=256)
+def script_file(name: str, _texts: dict[str, str]) -> str:
+    """Write the outlines ``_texts`` (``{data key: text}``) as ``static/generated/<name>.js``;
+    its address. ``name`` names the content (a hash of it), so the texts are not hashed again.
+    """
+    GENERATED.mkdir(parents=True, exist_ok=True)
+    ignore = GENERATED / ".gitignore"
+    if not ignore.exists():
+        ignore.write_text("# Fichiers produits par l'application (contours en cache).\n*\n")
+    file_name = f"{name}.js"
+    target = GENERATED / file_name
+    if not target.exists():
+        _write_atomic(target, "".join(webmap.geojson_script(k, t) for k, t in _texts.items()))
+        _prune()
+    return static_url(f"generated/{file_name}")
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    os.chmod(tmp, 0o644)
+    os.replace(tmp, path)
+
+
+def _prune() -> None:
+    files = sorted(GENERATED.glob("*.js"), key=lambda p: p.stat().st_mtime)  # not vendor/
+    for old in files[:-KEEP_GENERATED]:
+        old.unlink(missing_ok=True)
+
+
+def map_assets() -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """(default_js, default_css) of the app's maps: Leaflet and MarkerCluster inlined as data
+    URIs (measured faster here than separate requests to the static files)."""
+    js, css = webmap.leaflet_assets()
+    cluster_js, cluster_css = webmap.markercluster_assets()
+    return [*js, *cluster_js], [*css, *cluster_css]
+
+
+def view_script(view: ViewGeometry) -> str:
+    """Address of the static script holding the view's outlines (written once)."""
+    texts = {f"ctx_{view.key}": view.context_text, f"geo_{view.key}": view.text}
+    return script_file(f"view_{view.key}", {k: t for k, t in texts.items() if t})
+
+
+def view_layers(view: ViewGeometry, main: dict, context: dict) -> list[webmap.IndexedGeoJson]:
+    """The view's layers (context outlines, then the interactive ones), reading their outlines
+    from one cached static script when Streamlit serves static files, else inlined."""
+    parts = [("context", f"ctx_{view.key}", view.context_text, context),
+             ("main", f"geo_{view.key}", view.text, main)]
+    parts = [p for p in parts if p[2]]
+    if static_serving():
+        url = view_script(view)
+        return [webmap.IndexedGeoJson(key, data_url=url, data_key=data_key, **options)
+                for key, data_key, _text, options in parts]
+    return [webmap.IndexedGeoJson(key, data=text, data_key=data_key, **options)
+            for key, data_key, text, options in parts]

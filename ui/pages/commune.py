@@ -1,0 +1,294 @@
+"""Page « Commune »: one commune against its EPCI, its département and France.
+
+The need index with its main drivers in a sentence and the contribution of each indicator,
+imputed values flagged, the offer within reach by type, the members' sites (public view) and
+the change since 2019.
+"""
+
+from __future__ import annotations
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+
+from diagnostics.formatting import fr_number
+from ui import data, navigation, need, profile, state
+from ui import gap as gap_mod
+from ui import sites as sites_mod
+from ui.panels import households_text, imputed_notes, rank_text
+from ui.picker import communes_of
+from ui.tables import french
+from ui.variables import format_value
+
+
+def render() -> None:
+    code = _choose_commune()
+    if code is None:
+        return
+    communes = data.communes_table()
+    row = communes[communes["code"] == code].iloc[0]
+    model = need.need_model()
+    need_frame = need.scored(model, need.current_settings(model)) if model else None
+    bundle = gap_mod.gap_bundle(model) if model else None
+    gap_frame = bundle.frame if bundle else None
+
+    st.title(f"{row['name']} ({code})")
+    epci = row["epci_name"] if isinstance(row["epci_name"], str) else "sans EPCI"
+    st.caption(f"{row['dep_name']} ({row['dep_code']}) · {epci} · {row['reg_name']} · "
+               f"{fr_number(row['population'])} habitants (population municipale)")
+    actions = st.columns([1.2, 1, 1.6, 2.5])
+    if actions[0].button("Voir sur la carte", key="commune_to_map"):
+        navigation.go("carte")
+    if actions[1].button("Comparer", key="commune_compare"):
+        added = state.add_to_compare(f"com:{code}")
+        st.toast("Ajoutée à la comparaison." if added else
+                 f"La comparaison compte déjà {state.MAX_COMPARE} territoires.")
+    _report_button(actions[2], code, str(row["name"]))
+
+    _need_block(code, model, need_frame)
+    _gap_block(code, gap_frame, bundle, model)
+    st.subheader("Chiffres clés")
+    table = profile.key_figures(code, need_frame, gap_frame)
+    if table.empty:
+        st.info("Aucun indicateur disponible dans le stock local.")
+    else:
+        st.dataframe(table, hide_index=True, width="stretch", height=36 * (len(table) + 1) + 4)
+        st.caption("Les taux au-delà de la commune sont recalculés à partir des effectifs "
+                   "additionnés (ménages en besoin / ménages, logements vacants / logements…). "
+                   "« donnée absente » : valeur couverte par le secret statistique ou non "
+                   "publiée, jamais comptée comme zéro.")
+    _history_block(code)
+    _sites_block(code)
+
+
+MAX_LISTED = 1500  # beyond (a région, France), the commune is found by a search
+
+
+def _choose_commune() -> str | None:
+    """The chosen commune, or a way to choose one: a list of the territory's communes, or a
+    search box for a large territory."""
+    spec = state.current_spec()
+    code = state.selected_commune()
+    if spec and spec.startswith("com:") and code is None:
+        code = spec.removeprefix("com:")
+    candidates = communes_of(spec)
+    known = set(data.communes_table()["code"])
+    if code is not None and code not in known:
+        code = None
+    if len(candidates) > MAX_LISTED:
+        return code if code is not None else _search_commune()
+    candidates = candidates.sort_values("name")
+    options = dict(zip(candidates["code"], candidates["name"] + " (" + candidates["code"] + ")",
+                       strict=True))
+    if code is not None and code not in options:
+        row = data.communes_table().set_index("code").loc[code]
+        options = {code: f"{row['name']} ({code})", **options}
+    if not options:
+        st.info("Aucune commune dans ce territoire.")
+        return None
+    keys = list(options)
+    box = st.sidebar if code is not None else st
+    if code is None:
+        st.title("Profil d'une commune")
+    else:
+        box.markdown("### Commune")
+    chosen = box.selectbox(
+        "Commune affichée", keys, index=keys.index(code) if code in options else None,
+        format_func=options.get, placeholder="Choisissez une commune du territoire",
+        key="commune_choice",
+    )
+    if chosen is None:
+        st.info("Choisissez une commune ci-dessus, ou cliquez une commune sur la carte.")
+        return None
+    if chosen != code:
+        state.select_commune(chosen)
+    return chosen
+
+
+def _search_commune() -> str | None:
+    from geodata.territory import search_places
+
+    st.title("Profil d'une commune")
+    query = st.text_input("Rechercher une commune", key="commune_query",
+                          placeholder="ex. saint etienne, gueret")
+    if not query:
+        st.info("Tapez le nom d'une commune, ou cliquez une commune sur la carte.")
+        return None
+    found = search_places(query, data.communes_table(), limit=15)
+    if found.empty:
+        st.warning(f"Aucune commune ne correspond à « {query} ».")
+        return None
+    labels = dict(zip(found["label"], found["code"], strict=True))
+    choice = st.selectbox("Résultats", list(labels), key="commune_result")
+    if st.button("Afficher", key="commune_go", type="primary"):
+        state.select_commune(labels[choice])
+        st.rerun()
+    return None
+
+
+def _need_block(code: str, model, need_frame: pd.DataFrame | None) -> None:
+    st.subheader("Besoin")
+    if need_frame is None:
+        st.info(need.unavailable_reason() or need.NOT_COMPUTED)
+        return
+    found = need_frame[need_frame["code"] == code]
+    if found.empty:
+        st.info("Commune absente du modèle de besoin.")
+        return
+    r = found.iloc[0]
+    total = int(need_frame["status"].eq("calculé").sum())
+    columns = st.columns(4)
+    columns[0].metric("Indice de besoin (sur 100)", "—" if pd.isna(r["score"]) else fr_number(r["score"], 1))
+    columns[1].metric("Rang national", "—" if pd.isna(r["rank"]) else f"{fr_number(r['rank'])}e",
+                      help="1 = le besoin le plus fort de France.")
+    columns[2].metric("Ménages en besoin", fr_number(r["need_households"]),
+                      help="Ménages fiscaux × taux de pauvreté ; intervalle ci-dessous.")
+    columns[3].metric("Taux de pauvreté", format_value(r["poverty_rate"], "%", 1),
+                      help=f"Origine : {r.get('poverty_rate_method', '—')}.")
+    explanation = need.explanation_of(code)
+    if explanation:
+        st.info(explanation, icon=":material/lightbulb:")
+    settings = need.current_settings(model)
+    st.markdown(f"**Rang** : {rank_text(r, total, settings.label)} · **Ménages en besoin** : "
+                f"{households_text(r)}")
+    st.caption(f"Pondération : {settings.label} ; intervalles de rang : "
+               f"{r.get('intervals_settings', settings.label)} (analyse de sensibilité, "
+               "1 000 tirages de poids et de normalisation).")
+    for note in imputed_notes(r):
+        st.warning(note, icon=":material/info:")
+    contributions = _contributions(model, need_frame, r)
+    if contributions is not None:
+        chart = alt.Chart(contributions).mark_bar().encode(
+            x=alt.X("points:Q", title="Points d'indice"),
+            y=alt.Y("indicateur:N", sort="-x", title=None, axis=alt.Axis(labelLimit=320)),
+            color=alt.Color("série:N", title=None,
+                            scale=alt.Scale(range=["#e6550d", "#bdbdbd"])),
+            yOffset="série:N",
+            tooltip=["indicateur", "série", alt.Tooltip("points:Q", format=".1f")],
+        ).properties(height=28 * contributions["indicateur"].nunique() + 40)
+        st.markdown("**Contribution de chaque indicateur à l'indice** (commune et moyenne des "
+                    "communes de France)")
+        st.altair_chart(chart, width="stretch")
+
+
+def _contributions(model, need_frame: pd.DataFrame, row: pd.Series) -> pd.DataFrame | None:
+    columns = [c for c in need_frame.columns if c.startswith("contrib_")]
+    if not columns or pd.isna(row["score"]):
+        return None
+    scored = need_frame[need_frame["status"].eq("calculé")]
+    rows = []
+    for column in columns:
+        indicator = column.removeprefix("contrib_")
+        label = model.specs[indicator].label if indicator in model.specs else indicator
+        rows.append({"indicateur": label, "série": "commune", "points": float(row[column])})
+        rows.append({"indicateur": label, "série": "moyenne France",
+                     "points": float(scored[column].mean())})
+    return pd.DataFrame(rows).fillna(0.0)
+
+
+def _gap_block(code: str, gap_frame: pd.DataFrame | None, bundle, model) -> None:
+    st.subheader("Offre à portée")
+    if gap_frame is None:
+        st.info(gap_mod.unavailable_reason(model) if model else gap_mod.NOT_COMPUTED)
+        return
+    found = gap_frame[gap_frame["code"] == code]
+    if found.empty:
+        st.info("Commune absente du modèle d'écart.")
+        return
+    g = found.iloc[0]
+    columns = st.columns(4)
+    columns[0].metric("Places accessibles allouées", fr_number(g["places_allocated"], 1))
+    columns[1].metric("Écart (ménages)", fr_number(g["gap_households"]),
+                      help="Ménages en besoin moins les places allouées.")
+    columns[2].metric("Écart pour 1 000 ménages", fr_number(g["gap_per_1000"], 1))
+    certain = bool(g.get("class_certain", True))
+    columns[3].markdown(f"Classe d'écart<br>**{g['gap_class']}**"
+                        + ("" if certain else "<br><small>(incertaine : change selon la borne basse ou "
+                                              "haute du besoin)</small>"), unsafe_allow_html=True)
+    labels = sites_mod.offer_labels()
+    rows = []
+    for offer, label in labels.items():
+        if f"places_in_reach_{offer}" not in gap_frame.columns:
+            continue
+        rows.append({
+            "Type d'offre": label,
+            "Structures à portée": fr_number(g[f"providers_in_reach_{offer}"]),
+            "Places à portée": fr_number(g[f"places_in_reach_{offer}"], 1),
+            "Places allouées à la commune": fr_number(g[f"places_allocated_{offer}"], 1),
+        })
+    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+    radius = fr_number(g["catchment_m"] / 1000, 0)
+    st.caption(f"Rayon d'accès : {radius} km ({g.get('catchment_source', '')}). "
+               f"Méthode : {bundle.meta.get('method_fr', '')}, décroissance "
+               f"{bundle.meta.get('decay', '')}. Sources : " + " ; ".join(bundle.meta.get("sources", [])))
+    for note in bundle.meta.get("notes", []):
+        st.caption(f"ℹ️ {note}")
+
+
+def _history_block(code: str) -> None:
+    st.subheader("Évolution depuis 2019")
+    history = profile.income_history(code)
+    known = history.dropna(subset=["valeur"]) if len(history) else history
+    left, right = st.columns([3, 2])
+    with left:
+        if known.empty:
+            st.info("Niveau de vie médian non publié pour cette commune (secret statistique) ou "
+                    "millésimes Filosofi absents du stock.")
+        else:
+            chart = alt.Chart(known).mark_line(point=True).encode(
+                x=alt.X("année:N", title="Revenus de l'année"),
+                y=alt.Y("valeur:Q", title="Niveau de vie médian (€)", scale=alt.Scale(zero=False)),
+                color=alt.Color("territoire:N", title=None,
+                                scale=alt.Scale(range=["#d95f02", "#7570b3", "#1b9e77"])),
+                tooltip=["territoire", "année", alt.Tooltip("valeur:Q", format=",.0f")],
+            ).properties(height=240)
+            st.altair_chart(chart, width="stretch")
+            st.caption("Source : INSEE, Filosofi 2019, 2020 et 2021 (euros courants) — Licence "
+                       "Ouverte / Etalab 2.0. Département et France : moyenne des médianes "
+                       "communales pondérée par les ménages.")
+    with right:
+        change = profile.census_change(code)
+        if change.empty:
+            st.info("Recensements 2018 et 2021 absents du stock.")
+        else:
+            st.dataframe(change, hide_index=True, width="stretch")
+            st.caption("Source : INSEE, recensements 2018 (base du comparateur) et 2021 — "
+                       "Licence Ouverte / Etalab 2.0.")
+
+
+def _sites_block(code: str) -> None:
+    st.subheader("Sites des membres dans la commune")
+    registry = sites_mod.registry_sites()
+    if registry is None:
+        st.info(sites_mod.unavailable_reason() or sites_mod.NOT_AVAILABLE)
+        return
+    inside = sites_mod.in_territory(registry.sites, registry.coverage, [code])
+    view = sites_mod.public(inside)
+    if view is None or inside.empty:
+        st.caption("Aucun site des membres enregistré dans cette commune.")
+        return
+    st.caption(f"Sites situés dans la commune, tous niveaux de diffusion : "
+               f"{sites_mod.commune_total(view, code)} (les sites confidentiels sont comptés, "
+               "jamais nommés ; « < 3 » sous trois sites).")
+    shown = view.listed.copy()
+    if len(shown):
+        shown["name"] = [f"[{sites_mod.FICTIONAL_LABEL}] {n}" if f else n
+                         for n, f in zip(shown["name"], shown["fictional"].fillna(False), strict=True)]
+        table = shown[["name", "operator_name", "offer_type_label", "capacity", "capacity_unit",
+                       "status"]].rename(columns={
+            "name": "Site", "operator_name": "Opérateur", "offer_type_label": "Type",
+            "capacity": "Capacité", "capacity_unit": "Unité", "status": "Statut"})
+        st.dataframe(french(table), hide_index=True, width="stretch")
+    if view.fictional:
+        st.caption("FICTIF : sites de démonstration, pas des données réelles.")
+
+
+def _report_button(container, code: str, name: str) -> None:
+    """Download the commune's report when the reports module is installed."""
+    from ui.downloads import report_download
+
+    report_download(container, f"com:{code}", name)
+
+
+if __name__ == "__main__":
+    render()

@@ -1,0 +1,240 @@
+"""Page « Méthode »: weights (presets and sliders, instant re-scoring), normalisation,
+aggregation, catchment sizes; the pipeline log; sources and vintages of every indicator."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from diagnostics.formatting import fr_number
+from ui import data, need, state
+from ui import gap as gap_mod
+from ui.panels import CUSTOM
+from ui.picker import communes_of, territory_label
+from ui.tables import french
+
+WEIGHT_STEPS = [i / 4 for i in range(0, 21)]  # 0 to 5 by 0.25
+DIRECTIONS = {1: "plus élevé = plus de besoin", -1: "plus élevé = moins de besoin", 0: "contexte"}
+DENSITY_LABELS = {
+    1: "Grands centres urbains", 2: "Centres urbains intermédiaires", 3: "Ceintures urbaines",
+    4: "Petites villes", 5: "Bourgs ruraux", 6: "Rural à habitat dispersé",
+    7: "Rural à habitat très dispersé",
+}
+
+
+def render() -> None:
+    st.title("Méthode")
+    model = need.need_model()
+    if model is None:
+        st.warning(need.unavailable_reason() or need.NOT_COMPUTED)
+    else:
+        _weights(model)
+        _effect(model)
+    _catchment(model)
+    if model is not None:
+        _log(model)
+    _sources(model)
+
+
+# -- weights -------------------------------------------------------------------------------------
+def _weights_of(model: need.NeedModel, chosen: need.NeedSettings) -> dict[str, float]:
+    if isinstance(chosen.weights, str):
+        preset = model.presets[chosen.weights].weights
+        return {i: float(preset.get(i, 0.0)) for i in model.aggregated}
+    current = dict(chosen.weights)
+    return {i: float(current.get(i, 0.0)) for i in model.aggregated}
+
+
+def _step(value: float) -> float:
+    """The slider step closest to a weight (presets may use other values)."""
+    return min(WEIGHT_STEPS, key=lambda s: abs(s - float(value)))
+
+
+def _on_preset(model: need.NeedModel) -> None:
+    chosen = need.current_settings(model)
+    name = st.session_state["w_method_preset"]
+    if name == CUSTOM:
+        return
+    need.set_settings(need.NeedSettings(name, chosen.normalisation, chosen.aggregation))
+    for indicator, weight in _weights_of(model, need.current_settings(model)).items():
+        st.session_state[f"w_weight_{indicator}"] = _step(weight)
+
+
+def _on_slider(model: need.NeedModel) -> None:
+    chosen = need.current_settings(model)
+    weights = tuple(sorted(
+        (i, float(st.session_state.get(f"w_weight_{i}", 0.0))) for i in model.aggregated
+    ))
+    preset = chosen.weights if isinstance(chosen.weights, str) else None
+    if preset is not None and dict(weights) == _weights_of(model, chosen):
+        return
+    need.set_settings(need.NeedSettings(weights, chosen.normalisation, chosen.aggregation))
+
+
+def _on_method(model: need.NeedModel) -> None:
+    chosen = need.current_settings(model)
+    need.set_settings(need.NeedSettings(
+        chosen.weights, st.session_state["w_method_norm"], st.session_state["w_method_agg"]))
+
+
+def _weights(model: need.NeedModel) -> None:
+    from models import aggregate as agg
+    from models import normalise as norm
+
+    st.header("Pondération de l'indice de besoin")
+    chosen = need.current_settings(model)
+    presets = list(model.presets)
+    st.session_state["w_method_preset"] = chosen.weights if isinstance(chosen.weights, str) else CUSTOM
+    top = st.columns([2, 2, 2])
+    top[0].selectbox("Préréglage", [*presets, CUSTOM], key="w_method_preset",
+                     on_change=_on_preset, args=(model,))
+    if isinstance(chosen.weights, str):
+        top[0].caption(model.presets[chosen.weights].description)
+    st.session_state["w_method_norm"] = chosen.normalisation
+    top[1].selectbox("Normalisation", list(norm.METHODS), format_func=norm.METHODS.get,
+                     key="w_method_norm", on_change=_on_method, args=(model,))
+    st.session_state["w_method_agg"] = chosen.aggregation
+    top[2].radio("Agrégation", list(agg.AGGREGATIONS), format_func=agg.AGGREGATIONS.get,
+                 key="w_method_agg", on_change=_on_method, args=(model,))
+
+    weights = _weights_of(model, chosen)
+    st.caption("Poids relatifs (ramenés à une somme de 1) ; déplacer un curseur passe en poids "
+               "personnalisés et recalcule l'indice de toute la France instantanément.")
+    columns = st.columns(3)
+    for n, indicator in enumerate(model.aggregated):
+        spec = model.specs[indicator]
+        key = f"w_weight_{indicator}"
+        if key not in st.session_state:
+            st.session_state[key] = _step(weights[indicator])
+        columns[n % 3].select_slider(
+            spec.label, WEIGHT_STEPS, key=key, on_change=_on_slider, args=(model,),
+            format_func=lambda v: fr_number(v, 2),
+            help=f"{spec.definition} ({DIRECTIONS.get(spec.direction, '')}). Source : "
+                 f"{spec.producer or spec.source}, {spec.vintage}.",
+        )
+    unavailable = model.index.matrix.unavailable
+    if unavailable:
+        st.caption("Indicateurs indisponibles (source absente du stock) : "
+                   + " ; ".join(f"{k} ({v})" for k, v in unavailable.items()))
+
+
+def _effect(model: need.NeedModel) -> None:
+    chosen = need.current_settings(model)
+    frame = need.scored(model, chosen)
+    elapsed = model.timings.get(chosen)
+    spec = state.current_spec()
+    codes = set(communes_of(spec)["code"])
+    base = model.frame.set_index("code")
+    current = frame[frame["code"].isin(codes) & frame["status"].eq("calculé")]
+    top = current.nsmallest(10, "rank")
+    st.subheader(f"Effet sur le classement — {territory_label(spec)}")
+    timing = ("" if elapsed is None else
+              f" ; indice recalculé pour toute la France en {fr_number(elapsed * 1000, 0)} ms")
+    st.caption(f"Pondération : {chosen.label}{timing}.")
+    table = pd.DataFrame({
+        "Commune": top["name"].to_numpy(),
+        "Indice": top["score"].round(1).to_numpy(),
+        "Rang": top["rank"].astype(int).to_numpy(),
+        "Rang avec les réglages par défaut": base["rank"].reindex(top["code"]).to_numpy(),
+        "Intervalle 90 %": [f"{fr_number(a)}–{fr_number(b)}" for a, b in zip(
+            top["rank_p05"], top["rank_p95"], strict=True)],
+        "Intervalles calculés pour": top["intervals_settings"].to_numpy(),
+    })
+    st.dataframe(french(table, {"Indice": 1}), hide_index=True, width="stretch")
+    other = chosen != model.default and chosen not in model.sensitivity
+    if other and st.button("Recalculer les intervalles de rang pour ces réglages",
+                           help="Analyse de sensibilité de Monte-Carlo (1 000 tirages), quelques "
+                                "secondes."):
+        with st.spinner("Analyse de sensibilité en cours…"):
+            need.sensitivity_for(model, chosen)
+        st.rerun()
+
+
+# -- catchment -----------------------------------------------------------------------------------
+def _catchment(model) -> None:
+    st.header("Aires d'accès à l'offre")
+    current = gap_mod.catchment_settings()
+    config = gap_mod.base_config()
+    if current is None or config is None:
+        st.info(gap_mod.NOT_COMPUTED + " : paramètres d'accessibilité absents.")
+        return
+    defaults = {int(k): float(v) for k, v in config["catchment_m"]["by_density_7"].items()}
+    st.caption("Rayon dans lequel un ménage accède à une offre, selon la classe de densité de sa "
+               "commune (grille communale INSEE 2025). Hypothèses de travail à calibrer avec les "
+               f"réseaux ; méthode {config['gap']['method'].upper()}, décroissance "
+               f"« {config['decay']['method']} » (models/access.yaml).")
+    with st.form("catchment_form"):
+        columns = st.columns(4)
+        values = {}
+        for n, (level, metres) in enumerate(sorted(current.items())):
+            values[level] = columns[n % 4].number_input(
+                f"{level}. {DENSITY_LABELS.get(level, '')} (km)", min_value=1, max_value=100,
+                value=round(metres / 1000), step=1, key=f"w_catch_{level}",
+            )
+        apply, reset = st.columns(2)
+        applied = apply.form_submit_button("Appliquer et recalculer l'écart", type="primary")
+        restored = reset.form_submit_button("Revenir aux valeurs par défaut")
+    if applied:
+        gap_mod.set_catchment({k: v * 1000 for k, v in values.items()})
+        st.rerun()
+    if restored:
+        gap_mod.set_catchment(defaults)
+        for level in defaults:
+            st.session_state.pop(f"w_catch_{level}", None)
+        st.rerun()
+    if model is not None:
+        bundle = gap_mod.gap_bundle(model)
+        if bundle is None:
+            st.info(gap_mod.unavailable_reason(model))
+        else:
+            counts = bundle.frame["gap_class"].value_counts()
+            st.caption("Classes d'écart (France) : " + " ; ".join(
+                f"{label} : {fr_number(n)}" for label, n in counts.items()))
+
+
+# -- log and sources -------------------------------------------------------------------------------
+def _log(model: need.NeedModel) -> None:
+    st.header("Journal du calcul")
+    st.caption("Chaque étape du modèle de besoin avec ses paramètres et son résultat (réglages "
+               "par défaut ; une nouvelle pondération ne refait que les trois dernières).")
+    for entry in model.result.log:
+        seconds = entry.get("seconds")
+        title = entry["step"] + (f" ({fr_number(seconds, 2)} s)" if seconds is not None else "")
+        with st.expander(title):
+            st.markdown("**Paramètres**")
+            st.json(entry.get("parameters", {}), expanded=False)
+            if entry.get("result"):
+                st.markdown("**Résultat**")
+                st.json(entry["result"], expanded=False)
+
+
+def _sources(model) -> None:
+    st.header("Sources et millésimes")
+    if model is not None:
+        rows = [{
+            "Indicateur": spec.label, "Unité": spec.unit,
+            "Sens": DIRECTIONS.get(spec.direction, ""), "Producteur": spec.producer,
+            "Jeu": spec.source, "Millésime": spec.vintage, "Licence": spec.licence,
+            "Définition": spec.definition,
+        } for spec in model.specs.values()]
+        st.markdown("**Indicateurs du modèle de besoin**")
+        st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+    rows = []
+    for name in data.store().datasets():
+        manifest = data.manifest(name)
+        if manifest is None:
+            continue
+        rows.append({
+            "Jeu": name, "Source": manifest.source, "Producteur": manifest.producer,
+            "Millésime": manifest.vintage, "Licence": manifest.licence, "Lignes": manifest.rows,
+            "Construit le": manifest.built_at[:10], "Adresse": manifest.url,
+        })
+    st.markdown("**Jeux de données du stock local**")
+    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch",
+                 column_config={"Adresse": st.column_config.LinkColumn()})
+    st.caption("Toutes les données publiques sont réutilisées sous la Licence Ouverte / Etalab 2.0 "
+               "(mention du producteur et du millésime).")
+
+
+if __name__ == "__main__":
+    render()

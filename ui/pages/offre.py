@@ -1,0 +1,214 @@
+"""Page « Offre des membres »: import an operator's file into the registry.
+
+1. the file is read (CSV, XLSX or GeoJSON) and its columns matched to the registry's fields;
+   the user can correct every match;
+2. « Vérifier » validates and locates every row without writing: the rows that would be
+   rejected are listed with a French reason naming the row and the field, and can be
+   downloaded to be corrected;
+3. « Importer » writes the valid rows in one transaction (all or nothing).
+
+The page also shows the registry's content for the territory, by the public confidentiality
+rules (confidential sites counted, never named; totals under three sites « < 3 »).
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from diagnostics.formatting import fr_number
+from ui import sites as sites_mod
+from ui import state
+from ui.picker import communes_of, territory_label
+from ui.tables import french
+
+NONE = "— aucune —"
+
+
+def render() -> None:
+    st.title("Offre des membres")
+    registry = sites_mod.registry()
+    if registry is None:
+        st.warning(sites_mod.unavailable_reason() or sites_mod.NOT_AVAILABLE)
+        return
+    _content(registry)
+    st.header("Importer un fichier d'opérateur")
+    _import_form(registry)
+    _demo(registry)
+
+
+def _content(registry) -> None:
+    spec = state.current_spec()
+    found = sites_mod.registry_sites()
+    if found is None:
+        st.warning(sites_mod.unavailable_reason())
+        return
+    description = found.description[:1].upper() + found.description[1:]
+    st.caption(f"{description} : {fr_number(len(found.sites))} sites.")
+    if found.sites.empty:
+        st.info("Le registre est vide : importez un fichier ci-dessous, ou chargez l'offre de "
+                "démonstration (FICTIVE).")
+        return
+    codes = communes_of(spec)["code"].tolist()
+    inside = sites_mod.in_territory(found.sites, found.coverage, codes)
+    view = sites_mod.public(inside)
+    st.subheader(f"Sites — {territory_label(spec)}")
+    if view is None or inside.empty:
+        st.caption("Aucun site enregistré dans ce territoire.")
+        return
+    cols = st.columns(3)
+    cols[0].metric("Sites (tous niveaux)", sites_mod.count_text(len(inside)))
+    cols[1].metric("Sites nommés", sites_mod.count_text(len(view.listed)))
+    cols[2].metric("Sites confidentiels (comptés seulement)", sites_mod.count_text(view.hidden),
+                   help="Jamais nommés ni placés sur la carte ; « < 3 » sous trois sites.")
+    listed = view.listed.copy()
+    listed["name"] = [f"[{sites_mod.FICTIONAL_LABEL}] {n}" if f else n
+                      for n, f in zip(listed["name"], listed["fictional"].fillna(False), strict=True)]
+    shown = listed[["name", "operator_name", "network", "commune_name", "offer_type_label",
+                    "capacity", "capacity_unit", "status", "confidentiality"]].rename(columns={
+        "name": "Site", "operator_name": "Opérateur", "network": "Réseau", "commune_name": "Commune",
+        "offer_type_label": "Type", "capacity": "Capacité", "capacity_unit": "Unité",
+        "status": "Statut", "confidentiality": "Diffusion"})
+    st.dataframe(french(shown), hide_index=True, width="stretch", height=300)
+    if view.fictional:
+        st.caption(f"{sites_mod.FICTIONAL_LABEL} : données de démonstration, pas des sites réels.")
+    with st.expander("Journal des imports"):
+        st.dataframe(registry.import_log(), hide_index=True, width="stretch")
+
+
+def _import_form(registry) -> None:
+    from geodata.registry.columns import ColumnMappingError, match_columns
+    from geodata.registry.importer import ImportFileError, field_labels
+    from geodata.registry.readers import ReadError, read_table
+    from geodata.registry.schema import INPUT_FIELD_BY_NAME
+
+    upload = st.file_uploader("Fichier CSV, XLSX ou GeoJSON", type=["csv", "txt", "xlsx", "geojson", "json"],
+                              key="offre_file")
+    if upload is None:
+        return
+    content = upload.getvalue()
+    try:
+        raw = read_table(content, upload.name)
+    except ReadError as exc:
+        st.error(str(exc))
+        return
+    st.caption(f"« {upload.name} » : {raw.describe_fr()}.")
+    columns = [c for c in raw.frame.columns if not c.startswith("_")]
+    try:
+        auto = match_columns(columns)
+    except ColumnMappingError as exc:
+        st.error(str(exc))
+        return
+    labels = field_labels()
+    st.markdown("**Correspondance des colonnes** (reconnue automatiquement, modifiable)")
+    mapping: dict[str, str] = {}
+    grid = st.columns(3)
+    for n, (name, label) in enumerate(labels.items()):
+        spec = INPUT_FIELD_BY_NAME[name]
+        if name in raw.forced_columns:
+            continue
+        default = auto.fields.get(name)
+        options = [NONE, *columns]
+        chosen = grid[n % 3].selectbox(
+            f"{label}{' *' if spec.required else ''}", options,
+            index=options.index(default) if default in options else 0,
+            key=f"offre_map_{upload.name}_{name}", help=spec.description or None,
+        )
+        if chosen != NONE:
+            mapping[chosen] = name
+    duplicated = [c for c in mapping if list(mapping).count(c) > 1]
+    if duplicated:
+        st.error("Une colonne ne peut alimenter qu'un champ : " + ", ".join(duplicated))
+        return
+    with st.form("offre_defaults"):
+        cols = st.columns(3)
+        operator = cols[0].text_input("Opérateur (lignes sans opérateur)", key="offre_operator")
+        network = cols[1].text_input("Réseau (FAPIL, SOLIHA, UNAFO…)", key="offre_network")
+        fictional = cols[2].checkbox("Données fictives (démonstration)", key="offre_fictional")
+        geocode = cols[2].checkbox("Géocoder les adresses (BAN, réseau nécessaire)", key="offre_ban")
+        checked = st.form_submit_button("Vérifier le fichier", type="primary")
+    key = f"offre_prepared_{upload.file_id}"
+    if checked:
+        try:
+            with st.spinner("Vérification et localisation des lignes…"):
+                st.session_state[key] = _prepare(content, upload.name, mapping, operator, network,
+                                                 fictional, geocode)
+        except (ImportFileError, ColumnMappingError) as exc:
+            st.error(str(exc))
+            st.session_state.pop(key, None)
+            return
+    prepared = st.session_state.get(key)
+    if prepared is None:
+        return
+    _preview(prepared, registry, key, operator)
+
+
+def _prepare(content: bytes, name: str, mapping: dict[str, str], operator: str, network: str,
+             fictional: bool, geocode: bool):
+    from geodata.registry.importer import default_geocoder, prepare_import
+    from geodata.registry.validation import Defaults
+
+    defaults = Defaults(operator_name=operator or None, network=network or None,
+                        fictional=fictional)
+    geocoder = default_geocoder() if geocode else None
+    return prepare_import(content, name, defaults=defaults, mapping=mapping, geocoder=geocoder,
+                          cache=sites_mod.registry())
+
+
+def _preview(prepared, registry, key: str, operator: str) -> None:
+    from geodata.registry.importer import write_prepared
+
+    valid = len(prepared.sites)
+    rejected = len(prepared.rejects)
+    cols = st.columns(3)
+    cols[0].metric("Lignes lues", fr_number(prepared.rows_read))
+    cols[1].metric("Sites valides", fr_number(valid))
+    cols[2].metric("Lignes rejetées", fr_number(rejected))
+    st.caption(prepared.match.describe_fr() + ". " + prepared.geocoding.summary_fr() + ".")
+    if rejected:
+        rejects = prepared.rejects_frame()
+        st.markdown("**Lignes rejetées** (corrigez-les puis importez à nouveau le fichier des rejets)")
+        st.dataframe(rejects, hide_index=True, width="stretch", height=240)
+        st.download_button(
+            "Télécharger les lignes rejetées (CSV)",
+            rejects.to_csv(index=False, sep=";").encode("utf-8-sig"),
+            file_name=f"{prepared.file_name.rsplit('.', 1)[0]}_rejets.csv", mime="text/csv",
+            key=f"{key}_rejects", icon=":material/download:",
+        )
+    if valid and st.button(f"Importer {valid} site(s) dans le registre", type="primary",
+                           key=f"{key}_write"):
+        try:
+            with st.spinner("Écriture dans le registre…"):
+                result = write_prepared(prepared, registry, operator=operator or None)
+        except Exception as exc:  # one transaction: nothing was written
+            st.error(f"Import refusé, rien n'a été écrit : {exc}")
+            return
+        st.session_state.pop(key, None)
+        st.success(result.summary_line())
+        for message in result.messages:
+            st.caption(message)
+        sites_mod._fingerprint.clear()
+        st.dataframe(pd.DataFrame(result.outcomes), hide_index=True, width="stretch", height=240)
+
+
+def _demo(registry) -> None:
+    st.header("Offre de démonstration")
+    st.caption("130 sites FICTIFS de trois réseaux dans le Nord, la Creuse, l'Ardèche et la "
+               "Seine-Saint-Denis, pour essayer l'application sans données réelles.")
+    if st.button("Charger l'offre de démonstration (FICTIVE)", key="offre_demo"):
+        from geodata.registry.demo import DEMO_FILE
+        from geodata.registry.importer import import_file
+
+        try:
+            with st.spinner("Import de l'offre de démonstration…"):
+                result = import_file(DEMO_FILE, registry, fictional=True, geocoder=None,
+                                     user="démonstration")
+        except Exception as exc:  # the registry stays as it was
+            st.error(f"Import de démonstration impossible : {exc}")
+            return
+        sites_mod._fingerprint.clear()
+        st.success(result.summary_line())
+
+
+if __name__ == "__main__":
+    render()

@@ -1,0 +1,153 @@
+"""Page « Présentation »: a clean full-width view for joint meetings.
+
+One territory (the one chosen on the other pages), one map, three key messages in large type,
+no controls on screen (the side panel and the toolbar are hidden). Readable on a projector at
+1280×720.
+"""
+
+from __future__ import annotations
+
+import html
+
+import pandas as pd
+import streamlit as st
+
+from diagnostics.formatting import fr_number, fr_percent
+from ui import classify, data, mapview, navigation, need, state, variables
+from ui import gap as gap_mod
+from ui.geometry import national_view, territory_view
+from ui.picker import territory_label
+
+MAP_HEIGHT = 540
+HIDE_CONTROLS = """
+<style>
+[data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"],
+[data-testid="stSidebarNav"], [data-testid="collapsedControl"],
+header[data-testid="stHeader"], [data-testid="stToolbar"], [data-testid="stDecoration"] {
+  display: none !important;
+}
+.block-container, [data-testid="stMainBlockContainer"] {
+  padding-top: 0.8rem !important; padding-bottom: 0.5rem !important; max-width: 100% !important;
+}
+.diag-message { border-left: 6px solid #b2182b; padding: 0.2rem 0 0.2rem 0.9rem; margin-bottom: 1.1rem; }
+.diag-message .figure { font-size: 2.6rem; font-weight: 700; line-height: 1.1; color: #b2182b; }
+.diag-message .title { font-size: 1.45rem; font-weight: 600; line-height: 1.25; }
+.diag-message .text { font-size: 1.05rem; color: #333; line-height: 1.35; }
+.diag-message .source { font-size: 0.8rem; color: #666; }
+</style>
+"""
+
+
+def _names(frame: pd.DataFrame, n: int = 3) -> str:
+    names = frame["name"].head(n).tolist()
+    rest = len(frame) - len(names)
+    text = ", ".join(names)
+    return f"{text} et {fr_number(rest)} autre{'s' if rest > 1 else ''}" if rest > 0 else text
+
+
+def key_messages(codes: list[str], need_frame: pd.DataFrame | None,
+                 gap_frame: pd.DataFrame | None) -> list[dict]:
+    """Three messages ``{figure, title, text, source}`` for the communes ``codes``."""
+    messages = []
+    if need_frame is None:
+        communes = data.communes_table()
+        chosen = communes[communes["code"].isin(set(codes))]
+        messages.append({"figure": fr_number(chosen["population"].sum()), "title": "habitants",
+                         "text": f"{fr_number(len(chosen))} communes.",
+                         "source": "INSEE, population municipale (COG 2025)"})
+        messages.append({"figure": "—", "title": need.NOT_COMPUTED,
+                         "text": need.unavailable_reason(), "source": ""})
+        return messages
+    frame = need_frame[need_frame["code"].isin(set(codes))]
+    total = frame["need_households"].sum(min_count=1)
+    low, high = frame["need_households_low"].sum(min_count=1), frame["need_households_high"].sum(min_count=1)
+    ordered = frame.sort_values("need_households", ascending=False)
+    share = ordered["need_households"].cumsum() / total if total and total > 0 else None
+    half = int((share < 0.5).sum()) + 1 if share is not None else 0
+    messages.append({
+        "figure": fr_number(total),
+        "title": "ménages en situation de pauvreté (estimation)",
+        "text": (f"Intervalle {fr_number(low)} – {fr_number(high)}. La moitié vit dans "
+                 f"{fr_number(half)} commune{'s' if half > 1 else ''} : {_names(ordered, 3)}."),
+        "source": "INSEE, Filosofi 2021 ; estimation du modèle là où le taux est secret",
+    })
+    scored = need_frame["status"].eq("calculé")
+    cutoff = max(1, int(scored.sum() // 10))
+    top = frame[frame["rank"] <= cutoff].sort_values("rank")
+    robust = int(frame["top_decile_robust"].fillna(False).astype(bool).sum())
+    messages.append({
+        "figure": fr_number(len(top)),
+        "title": "communes parmi les 10 % les plus en besoin de France",
+        "text": ((f"Dont {fr_number(robust)} quelle que soit la pondération retenue. "
+                  f"D'abord {_names(top, 3)}.") if len(top) else
+                 "Aucune commune du territoire dans le premier décile national."),
+        "source": "Indice de besoin du projet, analyse de sensibilité (1 000 tirages)",
+    })
+    if gap_frame is not None:
+        gap = gap_frame[gap_frame["code"].isin(set(codes))]
+        need_total = gap["need_households"].sum()
+        allocated = gap["places_allocated"].sum()
+        uncovered = gap[gap["gap_class"].eq("besoin non couvert")].sort_values(
+            "gap_households", ascending=False).merge(frame[["code"]], on="code")
+        coverage = 100 * allocated / need_total if need_total > 0 else float("nan")
+        messages.append({
+            "figure": fr_percent(coverage, 0),
+            "title": "du besoin couvert par l'offre accessible",
+            "text": (f"{fr_number(allocated)} places à portée pour {fr_number(need_total)} ménages en "
+                     f"besoin ; {fr_number(len(uncovered))} commune{'s' if len(uncovered) > 1 else ''} "
+                     f"en besoin non couvert" + (f", d'abord {_names(uncovered, 3)}." if len(uncovered)
+                                                  else ".")),
+            "source": "Modèle d'écart du projet, registre des membres",
+        })
+    return messages
+
+
+def render() -> None:
+    st.markdown(HIDE_CONTROLS, unsafe_allow_html=True)
+    spec = state.current_spec()
+    territory = state.current_territory() if spec else None
+    model = need.need_model()
+    need_frame = need.scored(model, need.current_settings(model)) if model else None
+    bundle = gap_mod.gap_bundle(model) if model else None
+    codes = territory.codes if territory else data.communes_table()["code"].tolist()
+
+    st.markdown(f"# {html.escape(territory_label(spec), quote=False)}")
+    left, right = st.columns([3, 2], gap="large")
+    with left:
+        _map(territory, model, need_frame, bundle)
+    with right:
+        for message in key_messages(codes, need_frame, bundle.frame if bundle else None)[:3]:
+            text = {k: html.escape(str(v), quote=False) for k, v in message.items()}
+            st.markdown(
+                f'<div class="diag-message"><div class="figure">{text["figure"]}</div>'
+                f'<div class="title">{text["title"]}</div>'
+                f'<div class="text">{text["text"]}</div>'
+                f'<div class="source">{text["source"]}</div></div>',
+                unsafe_allow_html=True,
+            )
+    st.page_link(navigation.page("carte"), label="Quitter la présentation", icon=":material/close:")
+
+
+def _map(territory, model, need_frame, bundle) -> None:
+    catalogue = variables.available_variables(model, bundle)
+    wanted = state.remembered("map_variable", "need:score")
+    variable = catalogue.get(wanted) or catalogue.get("need:score") or catalogue["ctx:density"]
+    level = "communes" if territory is not None else "departements"
+    if variable.kind == "categorical":
+        level = "communes"
+    view = territory_view(tuple(territory.codes)) if territory else national_view(level)
+    values = variables.commune_values(variable, need_frame, bundle.frame if bundle else None, model)
+    if level != "communes":
+        values, _ = variables.aggregate_values(values, variable, level)
+    values = values.reindex(view.codes)
+    method_label = state.remembered("map_method", next(iter(classify.METHODS)))
+    styled = mapview.styled_values(variable, values, classify.METHODS.get(method_label, "quantiles"),
+                                   int(state.remembered("map_k", 5)))
+    legend = mapview.legend(variable, styled, level, method_label)
+    fmap = mapview.base_map(view, MAP_HEIGHT)
+    layer = mapview.styler(view, variable, values, styled, legend, [], None)
+    mapview.show(view, fmap, layer, "presentation", MAP_HEIGHT)
+
+
+if __name__ == "__main__":
+    render()

@@ -1,0 +1,189 @@
+"""Page « Scénarios »: what if an offer opened here? Where would new places answer the most
+unmet need? Where is there high need and no offer of a type within reach (zones blanches)?
+
+Built on the gap model of ``ui.gap``: a what-if only recomputes the communes within reach of the
+added site (``models.scenarios``), siting is a greedy maximum coverage (``models.siting``).
+The scenario lives in the session (it is never written to the registry).
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from diagnostics.formatting import fr_number, fr_signed
+from ui import classify, data, mapview, need, state, variables
+from ui import gap as gap_mod
+from ui import sites as sites_mod
+from ui.geometry import territory_view
+from ui.picker import territory_label
+from ui.tables import french
+
+SCENARIO_KEY = "scenario"
+SUMMARY_LABELS = {
+    "communes": "Communes", "need_households": "Ménages en besoin",
+    "places_allocated": "Places accessibles allouées", "gap_households": "Écart (ménages)",
+    "gap_households_low": "Écart, borne basse", "gap_households_high": "Écart, borne haute",
+}
+MAP_HEIGHT = 480
+
+
+def _scenario(bundle):
+    """The session's scenario for this gap model (a new one when the model changed)."""
+    from models.scenarios import Scenario
+
+    current = st.session_state.get(SCENARIO_KEY)
+    if current is None or current[0] != id(bundle.model):
+        current = (id(bundle.model), Scenario(bundle.model, "scénario"))
+        st.session_state[SCENARIO_KEY] = current
+    return current[1]
+
+
+def _reset() -> None:
+    st.session_state.pop(SCENARIO_KEY, None)
+
+
+def render() -> None:
+    spec = state.current_spec()
+    st.title(f"Scénarios — {territory_label(spec)}")
+    territory = state.current_territory() if spec else None
+    if territory is None:
+        st.info("Choisissez un territoire (un département, un EPCI…) dans le panneau de gauche : "
+                "les scénarios portent sur ses communes.")
+        return
+    model = need.need_model()
+    bundle = gap_mod.gap_bundle(model) if model else None
+    if bundle is None:
+        st.warning(gap_mod.unavailable_reason(model) if model else
+                   (need.unavailable_reason() or need.NOT_COMPUTED))
+        return
+    codes = list(territory.codes)
+    scenario = _scenario(bundle)
+    names = data.communes_table().set_index("code")["name"]
+    labels = sites_mod.offer_labels()
+    what_if, siting, zones = st.tabs(["Ajouter une offre", "Où implanter ?", "Zones blanches"])
+    with what_if:
+        _what_if(bundle, scenario, codes, names, labels)
+    with siting:
+        _siting(bundle, scenario, codes, names, labels)
+    with zones:
+        _zones(bundle, codes, labels)
+
+
+def _what_if(bundle, scenario, codes: list[str], names: pd.Series, labels: dict) -> None:
+    from models.gap import GapError
+    from models.scenarios import Scenario, compare
+
+    st.caption("Ajoutez des places dans une commune du territoire : l'écart est recalculé pour "
+               "les communes à portée du nouveau site. Le scénario n'est pas enregistré dans le "
+               "registre.")
+    with st.form("scenario_add"):
+        cols = st.columns([3, 3, 1.4])
+        commune = cols[0].selectbox("Commune", sorted(codes, key=lambda c: names.get(c, c)),
+                                    format_func=lambda c: f"{names.get(c, c)} ({c})")
+        offer = cols[1].selectbox("Type d'offre", list(labels), format_func=labels.get)
+        places = cols[2].number_input("Places", min_value=1, max_value=500, value=25, step=5)
+        added = st.form_submit_button("Ajouter au scénario", type="primary")
+    if added:
+        try:
+            scenario.add_site(offer, places, commune)
+        except GapError as exc:
+            st.error(str(exc))
+    planned = getattr(bundle.model, "planned_sites", pd.DataFrame())
+    buttons = st.columns(3)
+    if len(planned) and buttons[0].button(f"Ouvrir les {len(planned)} site(s) en projet du registre"):
+        try:
+            scenario.open_planned()
+        except GapError as exc:
+            st.error(str(exc))
+    buttons[1].button("Revenir à la situation actuelle", on_click=_reset)
+    if not scenario.changes:
+        st.info("Aucun changement : le scénario est la situation actuelle.")
+        return
+    st.markdown("**Changements du scénario** : " + " ; ".join(
+        f"{c.action} de {fr_number(c.capacity)} places ({labels.get(c.offer_type, c.offer_type)}) "
+        f"à {names.get(c.code, c.code)}" for c in scenario.changes))
+    comparison = compare(Scenario(bundle.model, "situation actuelle"), scenario, codes)
+    summary = comparison.summary.rename(index=SUMMARY_LABELS).rename_axis("Indicateur").reset_index()
+    st.dataframe(french(summary, {c: 1 for c in summary.columns[1:]}), hide_index=True,
+                 width="stretch")
+    changed = comparison.communes[comparison.communes["delta_gap_households"].abs() > 1e-9]
+    st.caption(f"{fr_number(len(changed))} commune(s) voient leur écart changer ; "
+               f"écart total {fr_signed(changed['delta_gap_households'].sum(), 1, 'ménages')}.")
+    gap = scenario.gap(codes)
+    catalogue = {v.id: v for v in variables.gap_variables(bundle.meta)}
+    variable = catalogue["gap:gap_per_1000"]
+    view = territory_view(tuple(codes))
+    values = gap.set_index("code")["gap_per_1000"].reindex(view.codes)
+    styled = mapview.styled_values(variable, values, "quantiles", 5)
+    legend = mapview.legend(variable, styled, "communes", next(iter(classify.METHODS)))
+    fmap = mapview.base_map(view, MAP_HEIGHT)
+    layer = mapview.styler(view, variable, values, styled, legend,
+                           [c.code for c in scenario.changes], None)
+    st.markdown("**Écart pour 1 000 ménages dans le scénario** (contour épais : communes où "
+                "une offre est ajoutée)")
+    mapview.show(view, fmap, layer, "scenario", MAP_HEIGHT)
+
+
+def _siting(bundle, scenario, codes: list[str], names: pd.Series, labels: dict) -> None:
+    from models.gap import GapError
+    from models.siting import suggest_sites
+
+    st.caption("Où de nouvelles places répondraient-elles au plus de besoin non couvert ? "
+               "Choix glouton de couverture maximale (à moins de 1 − 1/e de l'optimum), sur le "
+               "scénario en cours.")
+    cols = st.columns([3, 1.4, 1.4])
+    offer = cols[0].selectbox("Type d'offre", list(labels), format_func=labels.get, key="siting_type")
+    places = cols[1].number_input("Places à implanter", 5, 2000, 100, step=5, key="siting_places")
+    size = cols[2].number_input("Places par site", 5, 200,
+                                int(bundle.config.get("siting", {}).get("site_size", 25)),
+                                step=5, key="siting_size")
+    if not st.button("Proposer des implantations", type="primary", key="siting_go"):
+        return
+    try:
+        with st.spinner("Recherche des implantations…"):
+            picks = suggest_sites(bundle.model, offer, places, codes, site_size=size, fca=scenario.fca)
+    except GapError as exc:
+        st.error(str(exc))
+        return
+    if picks.empty:
+        st.info("Aucune implantation ne répond à un besoin non couvert dans ce territoire.")
+        return
+    table = pd.DataFrame({
+        "Ordre": picks["rank"], "Commune": picks["name"], "Code": picks["code"],
+        "Places": picks["places"], "Ménages en besoin couverts": picks["need_covered"].round(1),
+        "Communes atteintes": picks["communes_reached"],
+        "Besoin non couvert restant": picks["unmet_remaining"].round(1),
+    })
+    st.dataframe(french(table, {"Ménages en besoin couverts": 1, "Besoin non couvert restant": 1}),
+                 hide_index=True, width="stretch")
+    st.caption(picks.attrs.get("note_fr", ""))
+
+
+def _zones(bundle, codes: list[str], labels: dict) -> None:
+    from models.gap import neighbour_pairs, zones_blanches
+
+    st.caption("Communes, ou groupes de communes voisines, au besoin élevé sans aucune offre du "
+               "type choisi à portée (paramètres dans models/access.yaml).")
+    offer = st.selectbox("Type d'offre", list(labels), format_func=labels.get, key="zones_type")
+    frame = bundle.frame[bundle.frame["code"].isin(set(codes))]
+    communes = pd.read_parquet(data.store().path("communes"),
+                               columns=["code", "x_metric", "y_metric", "metric_crs"])
+    communes = communes[communes["code"].isin(set(codes))]
+    neighbours = neighbour_pairs(communes, float(bundle.config["zones_blanches"]["neighbour_m"]))
+    _ids, zones = zones_blanches(frame, offer, neighbours, bundle.config)
+    if zones.empty:
+        st.success(f"Aucune zone blanche pour « {labels.get(offer, offer)} » dans ce territoire.")
+        return
+    table = pd.DataFrame({
+        "Zone": zones["zone_id"], "Communes": zones["n_communes"],
+        "Noms": zones["names"].map(lambda n: ", ".join(n) if isinstance(n, list | tuple) else n),
+        "Ménages en besoin": zones["need_households"].round(0),
+        "Bas": zones["need_households_low"].round(0), "Haut": zones["need_households_high"].round(0),
+        "Indice maximal": zones["score_max"].round(1),
+    })
+    st.dataframe(french(table, {"Indice maximal": 1}), hide_index=True, width="stretch")
+
+
+if __name__ == "__main__":
+    render()

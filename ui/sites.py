@@ -1,0 +1,174 @@
+"""The members' sites as the app shows them: read from the operators' registry, filtered by
+the confidentiality rules before any display.
+
+The internal view (every site, confidential ones included) feeds the gap model only. What the
+pages show goes through :func:`public` (``geodata.registry.confidentiality`` when present, else
+``diagnostics.public_sites``): confidential sites are never drawn or named, and totals under
+three sites read « < 3 ». Demonstration sites are fictional and labelled FICTIF wherever shown.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+import streamlit as st
+
+FICTIONAL_LABEL = "FICTIF"
+NOT_AVAILABLE = "Le registre des opérateurs n'est pas disponible"
+
+
+@dataclass
+class RegistrySites:
+    """Every site of the registry (internal view) and the area coverage of services."""
+
+    sites: pd.DataFrame
+    coverage: pd.DataFrame
+    description: str
+    fingerprint: str
+
+
+@st.cache_resource(show_spinner=False)
+def _registry(url: str):
+    from geodata.registry.repository import Registry
+
+    return Registry(url)
+
+
+def registry_url() -> str:
+    from geodata.registry.repository import default_url
+
+    return default_url()
+
+
+def registry():
+    """The registry (one connection pool per database), or None when it cannot be opened."""
+    try:
+        return _registry(registry_url())
+    except Exception:  # no registry module or database: the pages say so
+        return None
+
+
+def fingerprint() -> str:
+    """Changes after every import (re-read at most every few seconds)."""
+    try:
+        return _fingerprint(registry_url())
+    except Exception as exc:  # no registry module
+        return f"absent:{exc}"
+
+
+@st.cache_data(ttl=3, show_spinner=False)
+def _fingerprint(url: str) -> str:
+    reg = registry()
+    if reg is None:
+        return "absent"
+    try:
+        log = reg.import_log()
+        last = str(log.iloc[-1].to_dict()) if len(log) else ""
+        return f"{reg.count_sites()}|{len(log)}|{last}"
+    except Exception as exc:  # an unreadable registry is reported by the pages
+        return f"erreur:{exc}"
+
+
+@st.cache_resource(show_spinner=False, max_entries=2)
+def _sites(key: str) -> RegistrySites | str:
+    reg = registry()
+    if reg is None:
+        return f"{NOT_AVAILABLE} : module ou base absents."
+    try:
+        sites = pd.DataFrame(reg.sites())
+        coverage = reg.coverage()
+    except Exception as exc:  # the pages still work without the registry
+        return f"{NOT_AVAILABLE} : {exc}"
+    if "geometry" in sites.columns:
+        sites = sites.drop(columns="geometry")
+    return RegistrySites(sites, coverage, reg.describe_fr(), key)
+
+
+def registry_sites() -> RegistrySites | None:
+    found = _sites(fingerprint())
+    return found if isinstance(found, RegistrySites) else None
+
+
+def unavailable_reason() -> str:
+    found = _sites(fingerprint())
+    return found if isinstance(found, str) else ""
+
+
+def in_territory(sites: pd.DataFrame, coverage: pd.DataFrame | None, codes) -> pd.DataFrame:
+    """Sites located in the communes ``codes``, or area services covering one of them."""
+    wanted = set(codes)
+    inside = sites["commune_code"].astype(str).isin(wanted)
+    if coverage is not None and len(coverage):
+        covering = coverage.loc[coverage["commune_code"].astype(str).isin(wanted), "site_id"]
+        inside |= sites["site_id"].isin(set(covering))
+    return sites[inside].reset_index(drop=True)
+
+
+@dataclass
+class PublicSites:
+    """What the public may see of some sites."""
+
+    points: pd.DataFrame  # sites drawn on the map (public columns, lon/lat)
+    listed: pd.DataFrame  # sites that may be named (not confidential)
+    totals: pd.DataFrame  # per commune: sites (« < 3 »), capacities (hidden when small)
+    hidden: int  # confidential sites (counted in totals only)
+    fictional: bool
+
+
+def public(sites: pd.DataFrame | None) -> PublicSites | None:
+    """The public view of ``sites`` by the registry's confidentiality rules."""
+    if sites is None:
+        return None
+    from geodata.registry import confidentiality as conf
+    from ui import data
+
+    rep = data.communes_table()[["code", "rep_lon", "rep_lat"]]
+    listed = pd.DataFrame(conf.sites_for(sites, conf.PUBLIC, rep)).drop(columns="geometry",
+                                                                       errors="ignore")
+    points = listed[listed["lon"].notna() & listed["lat"].notna()].reset_index(drop=True)
+    totals = conf.area_totals(sites, conf.PUBLIC) if len(sites) else pd.DataFrame()
+    labels = offer_type_labels()
+    for frame in (points, listed):
+        frame["offer_type_label"] = frame["offer_type"].map(labels).fillna(frame["offer_type"])
+    fictional = bool(pd.Series(sites.get("fictional", False)).fillna(False).astype(bool).any())
+    return PublicSites(points, listed.reset_index(drop=True), totals, len(sites) - len(listed),
+                       fictional)
+
+
+def count_text(n: int) -> str:
+    """A public count of sites: « < 3 » under three (a small total could single out a
+    confidential site), else the number."""
+    from diagnostics.formatting import fr_number
+
+    return "< 3" if 0 < n < 3 else fr_number(n)
+
+
+def commune_total(view: PublicSites, code: str) -> str:
+    """The public total of sites located in a commune (all levels, « < 3 » under three)."""
+    totals = view.totals
+    if totals is None or totals.empty or "commune_code" not in totals:
+        return "0"
+    row = totals[totals["commune_code"].astype(str) == code]
+    return str(row["sites"].iat[0]) if len(row) else "0"
+
+
+def offer_type_labels() -> dict[str, str]:
+    try:
+        from geodata.registry import schema
+
+        return {code: t.label for code, t in schema.OFFER_TYPE_BY_CODE.items()}
+    except ImportError:
+        return {}
+
+
+def offer_labels() -> dict[str, str]:
+    """French label of each offer family (the gap model's types)."""
+    try:
+        from geodata.registry import schema
+
+        return dict(schema.FAMILIES)
+    except ImportError:
+        from models.supply import TYPES
+
+        return dict(TYPES)
