@@ -1,6 +1,7 @@
 """``make bench``: speed and memory figures, one line each: ``bench <name> <value> <unit>``.
 
-Run from the project root with the venv python (``python -m tests.benchmarks``). Each section
+Run from the project root with the venv python (``python -m tests.benchmarks``; one section:
+``python -m tests.benchmarks --section besoin``). Each section runs in its own process and
 measures what its issue promises; targets are in the README. No figure here is asserted: they are
 printed so that runs can be compared.
 """
@@ -68,25 +69,51 @@ def _optional(module: str, function: str) -> Callable[[], list[str]] | None:
         return None
 
 
-def main() -> int:
-    print("# Géographie de référence", flush=True)
-    bench_reference()
-    sections = [
-        ("Connecteurs", "connectors.refresh", "bench_refresh", {"from_dir": SHARED_DATA}),
-        ("Registre des opérateurs", "geodata.registry.bench", "bench_import", {}),
-        ("Modèle de besoin", "models.bench_need", "bench_need", {}),
-        ("Offre et écarts", "models.bench_gap", "bench_gap", {}),
-        ("Rapports", "diagnostics.bench_report", "bench_report", {}),
-        ("Application", "tests.bench_app", "bench_app", {}),
-    ]
-    for title, module, function, kwargs in sections:
-        bench = _optional(module, function)
-        if bench is None:
-            continue
-        print(f"# {title}", flush=True)
-        for text in bench(**kwargs):
-            print(text, flush=True)
+SECTIONS: dict[str, tuple[str, str, str, dict]] = {
+    "connecteurs": ("Connecteurs", "connectors.refresh", "bench_refresh", {"from_dir": SHARED_DATA}),
+    "registre": ("Registre des opérateurs", "geodata.registry.bench", "bench_import", {}),
+    "besoin": ("Modèle de besoin", "models.bench_need", "bench_need", {}),
+    "ecarts": ("Offre et écarts", "models.bench_gap", "bench_gap", {}),
+    "rapports": ("Rapports", "diagnostics.bench_report", "bench_report", {}),
+    "application": ("Application", "tests.bench_app", "bench_app", {}),
+}
+
+
+def run_section(name: str) -> int:
+    """One section in this process (its memory peak is its own)."""
+    if name == "reference":
+        print("# Géographie de référence", flush=True)
+        bench_reference()
+        return 0
+    title, module, function, kwargs = SECTIONS[name]
+    bench = _optional(module, function)
+    if bench is None:
+        print(f"# {title} : module {module} absent", flush=True)
+        return 0
+    print(f"# {title}", flush=True)
+    for text in bench(**kwargs):
+        print(text, flush=True)
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Every section in its own process, so that memory peaks do not add up."""
+    import subprocess
+
+    args = sys.argv[1:] if argv is None else argv
+    if args[:1] == ["--section"]:
+        return run_section(args[1])
+    failed = []
+    for name in ["reference", *SECTIONS]:
+        result = subprocess.run(
+            [sys.executable, "-m", "tests.benchmarks", "--section", name],
+            cwd=settings.PROJECT_ROOT,
+        )
+        if result.returncode != 0:
+            failed.append(name)
+    if failed:
+        print(f"# sections en échec : {', '.join(failed)}", flush=True)
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":
