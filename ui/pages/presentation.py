@@ -68,7 +68,8 @@ def key_messages(codes: list[str], need_frame: pd.DataFrame | None,
         "figure": fr_number(total),
         "title": "ménages en situation de pauvreté (estimation)",
         "text": (f"Intervalle {fr_number(low)} – {fr_number(high)}. La moitié vit dans "
-                 f"{fr_number(half)} commune{'s' if half > 1 else ''} : {_names(ordered, 3)}."),
+                 f"{fr_number(half)} commune{'s' if half > 1 else ''} : "
+                 f"{_names(ordered.head(half), 3)}."),
         "source": "INSEE, Filosofi 2021 ; estimation du modèle là où le taux est secret",
     })
     scored = need_frame["status"].eq("calculé")
