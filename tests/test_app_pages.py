@@ -308,3 +308,12 @@ def test_commune_page_searches_when_the_territory_is_large(need_ready):
     at.text_input(key="commune_query").input("gueret").run()
     at.button(key="commune_go").click().run()
     assert titles(at) == ["Guéret (23096)"]
+
+
+def test_methode_lists_sources_and_says_which_are_missing(need_ready):
+    at = run_app({"territoire": CREUSE}, "methode")
+    status = next(df.value for df in at.dataframe if "état" in df.value.columns)
+    states = status.set_index("source")["état"]
+    assert states["filosofi_2021_com"] == "à jour"
+    assert states["rnic"].startswith("absente du stock")
+    assert any("source(s) absente(s) du stock" in info.value for info in at.info)

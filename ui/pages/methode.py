@@ -6,6 +6,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from connectors.status import source_status
 from diagnostics.formatting import fr_number
 from ui import data, need, state
 from ui import gap as gap_mod
@@ -219,6 +220,22 @@ def _sources(model) -> None:
         } for spec in model.specs.values()]
         st.markdown("**Indicateurs du modèle de besoin**")
         st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+    status = source_status(data.store())
+    old_copies = status[status["état"].str.startswith("copie ancienne")]
+    missing = status[status["état"].str.startswith("absente")]
+    if len(old_copies):
+        st.warning(
+            "Certaines sources n'ont pas pu être mises à jour : la dernière copie valide est utilisée. "
+            + " ; ".join(f"{r['titre']} — {r['état']}" for _, r in old_copies.iterrows())
+        )
+    if len(missing):
+        st.info(
+            f"{len(missing)} source(s) absente(s) du stock : leurs indicateurs sont marqués « non "
+            "disponibles » (" + ", ".join(missing["source"]) + ")."
+        )
+    st.markdown("**État des sources publiques** (`python -m connectors list`)")
+    st.dataframe(status, hide_index=True, width="stretch",
+                 column_config={"adresse": st.column_config.LinkColumn()})
     rows = []
     for name in data.store().datasets():
         manifest = data.manifest(name)
