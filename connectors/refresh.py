@@ -388,6 +388,32 @@ def refresh(
     return results
 
 
+# Reference datasets copied into a temporary store built by :func:`store_with_sources`.
+REFERENCE_DATASETS = ("communes", "communes_fin", "communes_moyen", "cog_passage", "departements",
+                      "departements_moyen", "regions", "epci", "communes_contiguite")
+
+
+def store_with_sources(
+    needed: Iterable[str], from_dir: Path, workdir: Path, store: Store | None = None
+) -> Store:
+    """``store`` when it holds every ``needed`` source; else a store in ``workdir`` with the
+    reference datasets copied and the needed sources built from ``from_dir`` (tests, benches)."""
+    import shutil
+
+    store = store or Store()
+    needed = list(needed)
+    if all(store.exists(d) for d in needed):
+        return store
+    tmp = Store(workdir)
+    for dataset in REFERENCE_DATASETS:
+        for suffix in (".parquet", ".manifest.json"):
+            path = store.path(dataset).with_suffix(suffix)
+            if path.exists():
+                shutil.copy(path, tmp.root / path.name)
+    refresh(needed, from_dir, store=tmp, reference_store=store, progress=False)
+    return tmp
+
+
 def _progress(items: list[Source], enabled: bool) -> Any:
     if not enabled:
         return items

@@ -18,7 +18,6 @@ it exists, otherwise a temporary one holding the FICTIONAL demo offer.
 from __future__ import annotations
 
 import os
-import shutil
 import tempfile
 import time
 from collections.abc import Callable
@@ -32,8 +31,6 @@ NEEDED = (
     "grille_densite_2025", "qpv2024_communes", "anct_programmes", "zonage_abc_2024",
     "tlv_zone_tendue",
 )
-REFERENCE = ("communes", "communes_fin", "communes_moyen", "cog_passage", "departements",
-             "departements_moyen", "regions", "epci", "communes_contiguite")
 
 
 def _line(name: str, value: float, unit: str) -> str:
@@ -41,20 +38,10 @@ def _line(name: str, value: float, unit: str) -> str:
 
 
 def _store(workdir: Path) -> Store:
-    store = Store()
-    if all(store.exists(d) for d in NEEDED):
-        return store
-    from connectors.refresh import refresh
+    from connectors.refresh import store_with_sources
 
     source_dir = settings.source_dir() or (settings.PROJECT_ROOT.parent / "shared" / "data")
-    tmp = Store(workdir / "stock")
-    for dataset in REFERENCE:
-        for suffix in (".parquet", ".manifest.json"):
-            path = store.path(dataset).with_suffix(suffix)
-            if path.exists():
-                shutil.copy(path, tmp.root / path.name)
-    refresh(list(NEEDED), source_dir, store=tmp, reference_store=store, progress=False)
-    return tmp
+    return store_with_sources(NEEDED, source_dir, workdir / "stock")
 
 
 def _registry_url(workdir: Path) -> str:

@@ -19,17 +19,12 @@ from functools import cache
 from pathlib import Path
 
 import settings
+from diagnostics.bench_report import NEEDED  # the sources a report reads
 from geodata.store import Store
 
 SHARED_DATA = (settings.PROJECT_ROOT / ".." / "shared" / "data").resolve()
 SITES_FILE = settings.PROJECT_ROOT / "tests" / "fixtures" / "reports" / "sites_rapport_fait_main.csv"
-NEEDED = (
-    "filosofi_2021_com", "filosofi_2019_com", "comparateur", "census_iris_2021",
-    "grille_densite_2025", "qpv2024_communes", "anct_programmes", "zonage_abc_2024",
-    "tlv_zone_tendue",
-)
-REFERENCE = ("communes", "communes_fin", "communes_moyen", "cog_passage", "departements",
-             "departements_moyen", "regions", "epci", "communes_contiguite")
+
 XSS_NAME = "<script>alert(1)</script>"
 CONFIDENTIAL_NAMES = ("Refuge Confidentiel Zéphyrin", "Abri Confidentiel Faustine")
 CONFIDENTIAL_WORDS = ("Zéphyrin", "Faustine", "impasse Secrète", "chemin Faustine")
@@ -52,18 +47,9 @@ def report_store() -> Store:
         from geodata.build import build_reference
 
         build_reference(store)
-    if all(store.exists(d) for d in NEEDED):
-        return store
-    from connectors.refresh import refresh
+    from connectors.refresh import store_with_sources
 
-    tmp = Store(_temporary_folder("rapport_stock_"))
-    for dataset in REFERENCE:
-        for suffix in (".parquet", ".manifest.json"):
-            path = store.path(dataset).with_suffix(suffix)
-            if path.exists():
-                shutil.copy(path, tmp.root / path.name)
-    refresh(list(NEEDED), SHARED_DATA, store=tmp, reference_store=store, progress=False)
-    return tmp
+    return store_with_sources(NEEDED, SHARED_DATA, _temporary_folder("rapport_stock_"), store)
 
 
 @cache

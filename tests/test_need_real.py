@@ -7,8 +7,6 @@ reference geography is copied from the project's store).
 
 from __future__ import annotations
 
-import shutil
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -22,22 +20,13 @@ NEEDED = (
     "filosofi_2021_com", "filosofi_2019_com", "comparateur", "census_iris_2021",
     "grille_densite_2025", "qpv2024_communes", "zonage_abc_2024", "tlv_zone_tendue",
 )
-REFERENCE = ("communes", "communes_moyen", "cog_passage", "departements", "regions", "epci")
 
 
 @pytest.fixture(scope="module")
 def need_store(store, shared_data, tmp_path_factory) -> Store:
-    if all(store.exists(d) for d in NEEDED):
-        return store
-    from connectors.refresh import refresh
+    from connectors.refresh import store_with_sources
 
-    tmp = Store(tmp_path_factory.mktemp("stock_besoin"))
-    for dataset in REFERENCE:
-        for suffix in (".parquet", ".manifest.json"):
-            source = store.path(dataset).with_suffix(suffix)
-            if source.exists():
-                shutil.copy(source, tmp.root / source.name)
-    refresh(list(NEEDED), shared_data, store=tmp, reference_store=store, progress=False)
+    tmp = store_with_sources(NEEDED, shared_data, tmp_path_factory.mktemp("stock_besoin"), store)
     missing = [d for d in NEEDED if not tmp.exists(d)]
     assert not missing, f"jeux non construits par les connecteurs : {missing}"
     return tmp
