@@ -23,6 +23,7 @@ import pandas as pd
 import settings
 from diagnostics.inputs import ModelOutput
 from geodata.store import Store
+from models.build import json_default, parquet_safe
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +84,7 @@ def _write_cached_need(key: str, output: ModelOutput) -> None:
         tmp.replace(frame_path)
         text = json.dumps({"meta": output.meta, "source": output.source,
                            "indicators": output.tables["indicators"].to_dict("records")},
-                          ensure_ascii=False, default=_json_default)
+                          ensure_ascii=False, default=json_default)
         tmp = meta_path.with_suffix(".tmp")
         tmp.write_text(text, encoding="utf-8")
         tmp.replace(meta_path)
@@ -92,14 +93,6 @@ def _write_cached_need(key: str, output: ModelOutput) -> None:
                 old.unlink(missing_ok=True)  # results of an older store state
     except OSError as exc:  # a cache that cannot be written only costs time
         log.warning("Cache du modèle de besoin non écrit : %s", exc)
-
-
-def _json_default(value: Any) -> Any:
-    if hasattr(value, "item"):
-        return value.item()
-    if hasattr(value, "tolist"):
-        return value.tolist()
-    return str(value)
 
 
 def _stored_need_is_fresh(store: Store, name: str) -> bool:
@@ -152,25 +145,10 @@ def national_need(store: Store) -> tuple[ModelOutput | None, str | None]:
         tables={"indicators": specs},
         source="modèle de besoin du projet (indice composite, sources INSEE et ANCT citées en annexe)",
     )
-    output.frame = _plain(output.frame)
+    output.frame = parquet_safe(output.frame)
     _write_cached_need(disk_key, output)
     _CACHE[key] = (output, None)
     return output, None
-
-
-def _textual(series: pd.Series) -> bool:
-    return pd.api.types.is_object_dtype(series) or pd.api.types.is_string_dtype(series)
-
-
-def _plain(frame: pd.DataFrame) -> pd.DataFrame:
-    """Object columns holding mixed values as text (Parquet needs one type per column)."""
-    out = frame.copy()
-    for column in out.columns:
-        if _textual(out[column]) and column != "code":
-            values = out[column]
-            if not values.map(lambda v: v is None or isinstance(v, str)).all():
-                out[column] = values.map(lambda v: v if v is None or isinstance(v, str) else str(v))
-    return out
 
 
 def need_for(store: Store, codes: list[str]) -> tuple[ModelOutput | None, str | None]:

@@ -60,10 +60,11 @@ def inputs_digest(store: Store) -> str:
 
 
 def _json_safe(value: Any) -> Any:
-    return json.loads(json.dumps(value, ensure_ascii=False, default=_default))
+    return json.loads(json.dumps(value, ensure_ascii=False, default=json_default))
 
 
-def _default(value: Any) -> Any:
+def json_default(value: Any) -> Any:
+    """JSON for numpy scalars and arrays (and text for anything else)."""
     if hasattr(value, "item"):
         return value.item()
     if hasattr(value, "tolist"):
@@ -71,7 +72,7 @@ def _default(value: Any) -> Any:
     return str(value)
 
 
-def _plain(frame: pd.DataFrame) -> pd.DataFrame:
+def parquet_safe(frame: pd.DataFrame) -> pd.DataFrame:
     """Object columns with mixed values as text (Parquet needs one type per column)."""
     out = frame.copy()
     for column in out.columns:
@@ -123,7 +124,7 @@ def build_need_index(store: Store | None = None, force: bool = False) -> BuildOu
             "sources": result.sources,
         }),
     )
-    store.write(NEED_DATASET, _plain(result.frame), manifest)
+    store.write(NEED_DATASET, parquet_safe(result.frame), manifest)
     seconds = time.perf_counter() - start
     log.info("Indice de besoin calculé pour %s communes en %.1f s", len(result.frame), seconds)
     return BuildOutcome(NEED_DATASET, len(result.frame), False, seconds)
