@@ -226,15 +226,20 @@ def load_catalogue(path: Path | None = None) -> dict[str, CatalogueEntry]:
     return dict(_load(str(path or CATALOGUE_PATH)))
 
 
-@lru_cache(maxsize=8)
-def _load(path: str) -> dict[str, CatalogueEntry]:
+def read_yaml(path: str, error: type[Exception], what: str) -> Any:
+    """A YAML file of the project, or ``error`` with a French message naming ``what``."""
     try:
         with open(path, encoding="utf-8") as handle:
-            data = yaml.safe_load(handle)
+            return yaml.safe_load(handle)
     except FileNotFoundError as exc:
-        raise CatalogueError(f"Catalogue des sources introuvable : {path}.") from exc
+        raise error(f"{what} introuvable : {path}.") from exc
     except yaml.YAMLError as exc:
-        raise CatalogueError(f"Catalogue des sources illisible ({path}) : {exc}") from exc
+        raise error(f"{what} illisible ({path}) : {exc}") from exc
+
+
+@lru_cache(maxsize=8)
+def _load(path: str) -> dict[str, CatalogueEntry]:
+    data = read_yaml(path, CatalogueError, "Catalogue des sources")
     return parse_catalogue(data, Path(path).name)
 
 

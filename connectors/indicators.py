@@ -16,7 +16,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import yaml
+from connectors.catalogue import read_yaml
 
 INDICATORS_PATH = Path(__file__).with_name("indicators.yaml")
 REQUIRED_KEYS = (
@@ -179,13 +179,7 @@ def load_indicators(path: Path | None = None) -> dict[str, Indicator]:
 
 @lru_cache(maxsize=4)
 def _load(path: str) -> dict[str, Indicator]:
-    try:
-        with open(path, encoding="utf-8") as handle:
-            data = yaml.safe_load(handle)
-    except FileNotFoundError as exc:
-        raise IndicatorError(f"Catalogue des indicateurs introuvable : {path}.") from exc
-    except yaml.YAMLError as exc:
-        raise IndicatorError(f"Catalogue des indicateurs illisible ({path}) : {exc}") from exc
+    data = read_yaml(path, IndicatorError, "Catalogue des indicateurs")
     return parse_indicators(data, Path(path).name)
 
 

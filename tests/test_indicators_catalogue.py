@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
@@ -21,16 +20,7 @@ from connectors.indicators import (
 from connectors.refresh import refresh
 from connectors.registry import SOURCES, source_ids
 from geodata.store import Store
-
-FIXTURES = Path(__file__).parent / "fixtures" / "sources"
-HAND_MADE = {
-    "lovac_com": "lovac_communes_fait_main.csv",
-    "rnic": "rnic_fait_main.csv",
-    "rpls": "rpls_communes_fait_main.xlsx",
-    "sru": "sru_2025_fait_main.csv",
-    "finess": "finess_etalab_cs1100507_fait_main.csv",
-    "qpv2024_contours": "qp2024_contours_fait_main.geojson",
-}
+from tests.source_fixtures import FIXTURES, HAND_MADE
 
 
 @pytest.fixture(scope="module")

@@ -22,17 +22,8 @@ from connectors.refresh import (
 )
 from connectors.registry import SOURCES, UnknownSource, get_source, source_ids
 from geodata.store import Store
+from tests.source_fixtures import FIXTURES, HAND_MADE
 
-FIXTURES = Path(__file__).parent / "fixtures" / "sources"
-# Hand-made stand-ins for the sources that are not available offline.
-HAND_MADE = {
-    "lovac_com": "lovac_communes_fait_main.csv",
-    "rnic": "rnic_fait_main.csv",
-    "rpls": "rpls_communes_fait_main.xlsx",
-    "sru": "sru_2025_fait_main.csv",
-    "finess": "finess_etalab_cs1100507_fait_main.csv",
-    "qpv2024_contours": "qp2024_contours_fait_main.geojson",
-}
 BRIEF_IDS = {
     "filosofi_2019_com", "filosofi_2020_com", "filosofi_2021_com", "filosofi_2021_iris",
     "comparateur", "census_iris_2021", "grille_densite_2025", "qpv2024_communes",
