@@ -3,40 +3,13 @@ side-by-side comparison."""
 
 from __future__ import annotations
 
-import copy
-
 import numpy as np
 import pandas as pd
 import pytest
 
-from models import accessibility as acc
 from models import gap as g
 from models import scenarios as sc
-
-FIXTURES = acc.CONFIG_PATH.parents[1] / "tests" / "fixtures" / "gap"
-
-
-def read_fixture(name: str) -> pd.DataFrame:
-    return pd.read_csv(FIXTURES / name, comment="#", dtype={"code": str, "commune_code": str,
-                                                          "dep_code": str})
-
-
-def line_config(method: str) -> dict:
-    config = copy.deepcopy(acc.load_config())
-    config["catchment_m"]["default"] = 15_000
-    config["gap"]["method"] = method
-    return config
-
-
-def line_inputs() -> g.GapInputs:
-    """The hand-made line of communes of tests/fixtures/gap (see test_gap_model.py)."""
-    need = read_fixture("besoin_fait_main.csv")
-    return g.GapInputs(
-        communes=read_fixture("communes_ligne_fait_main.csv"),
-        need=need.drop(columns="households"),
-        households=need.set_index("code")["households"],
-        sites=read_fixture("sites_fait_main.csv"),
-    )
+from tests.gap_support import line_config, line_inputs
 
 
 @pytest.fixture(scope="module")
