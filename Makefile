@@ -57,7 +57,7 @@ $(SYSTEM_STAMP):
 data: install
 	$(PY) -m geodata build
 	$(PY) -m connectors refresh $(if $(DIAG_SOURCE_DIR),--from-dir $(DIAG_SOURCE_DIR),)
-	$(PY) -m geodata.registry demo
+	$(PY) -m operators demo
 	$(PY) -m models build
 
 run: install data
@@ -75,7 +75,7 @@ lint: install
 
 import: install
 	@test -n "$(FILE)" || { echo "Indiquez le fichier : make import FILE=chemin/fichier.csv"; exit 2; }
-	$(PY) -m geodata.registry import "$(FILE)"
+	$(PY) -m operators import "$(FILE)"
 
 report: install data
 	@test -n "$(TERRITOIRE)" || { echo "Indiquez le territoire : make report TERRITOIRE=dep:59 FORMAT=pdf OUT=rapport.pdf"; exit 2; }

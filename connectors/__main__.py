@@ -14,8 +14,8 @@ import sys
 from pathlib import Path
 
 import settings
+from connectors.builders import UnknownSource, source_ids
 from connectors.refresh import exit_code, format_table, refresh, summary_table
-from connectors.registry import UnknownSource, source_ids
 from geodata.store import Store, StoreError
 
 
@@ -41,11 +41,11 @@ def _cut(text: str, width: int) -> str:
 
 
 def command_list(args: argparse.Namespace) -> int:
-    from connectors.catalogue import load_catalogue
+    from catalogues.sources import load_sources
 
     store = Store()
     headers = ("source", "titre", "millésime", "hors ligne", "lignes", "construit le")
-    print(format_table(headers, list_rows(store, load_catalogue())))
+    print(format_table(headers, list_rows(store, load_sources())))
     print(f"\nStock local : {store.root}")
     return 0
 

@@ -65,7 +65,7 @@ def dataset_metadata(dataset: str, session: requests.Session | None = None) -> d
         what=f"les métadonnées du jeu data.gouv.fr « {dataset} »",
         not_found=(
             f"Le jeu de données « {dataset} » est introuvable sur data.gouv.fr (404) : "
-            "vérifiez son identifiant ou son slug dans connectors/catalogue.yaml."
+            "vérifiez son identifiant ou son slug dans catalogues/sources.yaml."
         ),
     )
     if not isinstance(data, dict) or "resources" not in data:
@@ -115,7 +115,7 @@ def resource_from_metadata(
         raise DatagouvError(
             f"Aucune ressource{wanted} du jeu data.gouv.fr « {name} » ne correspond au motif "
             f"« {pattern} ». Ressources publiées : {listed}. Corrigez « datagouv_resource » dans "
-            "connectors/catalogue.yaml."
+            "catalogues/sources.yaml."
         )
     best = max(candidates, key=lambda r: str(r.get("last_modified") or r.get("created_at") or ""))
     checksum = best.get("checksum") or {}

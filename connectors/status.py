@@ -11,8 +11,8 @@ from datetime import UTC, datetime
 
 import pandas as pd
 
-from connectors.catalogue import load_catalogue
-from connectors.registry import source_ids
+from catalogues.sources import load_sources
+from connectors.builders import source_ids
 from geodata.store import Store
 
 COLUMNS = [
@@ -49,7 +49,7 @@ def freshness_note(extra: dict, now: datetime | None = None) -> str:
 def source_status(store: Store | None = None, now: datetime | None = None) -> pd.DataFrame:
     """One row per registered source, in French, for display."""
     store = store or Store()
-    catalogue = load_catalogue()
+    catalogue = load_sources()
     now = now or datetime.now(UTC)
     rows = []
     for source_id in source_ids():

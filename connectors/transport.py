@@ -47,8 +47,8 @@ import requests
 from tqdm import tqdm
 
 import settings
+from catalogues.sources import CatalogueEntry, get_entry
 from connectors import datagouv, http
-from connectors.catalogue import CatalogueEntry, get_entry
 from geodata import packages
 
 log = logging.getLogger(__name__)
@@ -111,7 +111,7 @@ def obtain(
     force
         Download again even when the cached copy is recent.
     catalogue
-        Entries to use instead of ``connectors/catalogue.yaml`` (tests).
+        Entries to use instead of ``catalogues/sources.yaml`` (tests).
     """
     entry = get_entry(entry_id, catalogue)
     folder = from_dir if from_dir is not None else settings.source_dir()
@@ -467,7 +467,7 @@ def _pick_member(names: list[str], pattern: re.Pattern[str], entry: CatalogueEnt
             f"Source « {entry.title} » ({entry.id}) : aucun fichier de l'archive ne correspond "
             f"au motif « {entry.archive_member} ». Contenu : {listed or 'vide'}. Le producteur a "
             "peut-être renommé le fichier : corrigez « archive_member » dans "
-            "connectors/catalogue.yaml.",
+            "catalogues/sources.yaml.",
             entry_id=entry.id,
             reason="membre absent de l'archive",
         )
@@ -561,7 +561,7 @@ def _check_csv(path: Path, entry: CatalogueEntry) -> None:
     raise _FormatProblem(
         f"colonne(s) attendue(s) absente(s) : {', '.join(missing)}. En-tête lu : {shown}. "
         "Le producteur a peut-être changé la structure du fichier : vérifiez-le puis corrigez "
-        "« expected_columns » dans connectors/catalogue.yaml et le lecteur de cette source."
+        "« expected_columns » dans catalogues/sources.yaml et le lecteur de cette source."
     )
 
 

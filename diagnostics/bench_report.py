@@ -45,13 +45,13 @@ def _store(workdir: Path) -> Store:
 
 
 def _registry_url(workdir: Path) -> str:
-    from geodata.registry.repository import Registry, default_url
+    from operators.repository import Registry, default_url
 
     url = default_url()
     if not url.startswith("sqlite:///") or Path(url.removeprefix("sqlite:///")).exists():
         return url
-    from geodata.registry.demo import DEMO_FILE
-    from geodata.registry.importer import import_file
+    from operators.demo import DEMO_FILE
+    from operators.importer import import_file
 
     url = f"sqlite:///{workdir / 'registre_demo.gpkg'}"
     registry = Registry(url)

@@ -45,7 +45,7 @@ class DatasetSpec:
     theme: str = ""
 
 
-# Source datasets of the portrait, by store id (see connectors/catalogue.yaml).
+# Source datasets of the portrait, by store id (see catalogues/sources.yaml).
 DATASETS: tuple[DatasetSpec, ...] = (
     DatasetSpec(
         "filosofi_2021_com",
@@ -233,9 +233,9 @@ class ReportInputs:
 def _catalogue_titles() -> dict[str, tuple[str, str, str]]:
     """``{id: (title, producer, vintage)}`` from the connectors' catalogue when readable."""
     try:
-        from connectors.catalogue import load_catalogue
+        from catalogues.sources import load_sources
 
-        return {k: (e.title, e.producer, e.vintage) for k, e in load_catalogue().items()}
+        return {k: (e.title, e.producer, e.vintage) for k, e in load_sources().items()}
     except Exception as exc:  # the catalogue is optional for a report
         log.warning("Catalogue des sources illisible : %s", exc)
         return {}
@@ -453,7 +453,7 @@ def weighted_median(values: pd.Series, weights: pd.Series) -> float:
 def registry_sites(url: str | None = None) -> tuple[pd.DataFrame | None, pd.DataFrame | None, str | None]:
     """All sites of the operators' registry (internal view) and their coverage, or why not."""
     try:
-        from geodata.registry.repository import Registry, default_url
+        from operators.repository import Registry, default_url
     except ImportError as exc:
         return None, None, f"donnée non disponible : registre des opérateurs absent ({exc})"
     url = url or default_url()

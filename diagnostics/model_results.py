@@ -123,7 +123,7 @@ def national_need(store: Store) -> tuple[ModelOutput | None, str | None]:
         _CACHE[key] = (cached, None)
         return _CACHE[key]
     try:
-        from models.indicators import build_matrix
+        from models.indicator_matrix import build_matrix
         from models.pipeline import NeedIndex
     except ImportError as exc:
         return None, f"donnée non disponible : modèle de besoin absent ({exc})"

@@ -1,6 +1,6 @@
 """The public view of a territory's sites, for the reports and exports.
 
-Every rule comes from the registry's module :mod:`geodata.registry.confidentiality` (the app,
+Every rule comes from the registry's module :mod:`operators.confidentiality` (the app,
 the reports and the exports all call it; none filters sites by itself):
 
 * a confidential site never appears as a point, an address or a name, only in totals;
@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from geodata.registry import confidentiality as conf
-from geodata.registry import schema
+from operators import confidentiality as conf
+from operators import schema
 
 SMALL_LABEL = conf.SMALL_LABEL
 SMALL_COUNT = conf.SMALL_COUNT

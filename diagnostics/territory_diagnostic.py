@@ -23,7 +23,7 @@ from diagnostics.sections.need import need_section
 from diagnostics.sections.offer import offer_section
 from diagnostics.sections.portrait import portrait_section
 from diagnostics.sections.synthesis import synthesis_section
-from geodata.registry import schema
+from operators import schema
 
 AUDIENCE_PUBLIC = "public"
 

@@ -21,7 +21,7 @@ from pathlib import Path
 import settings
 from geodata.store import Store
 from models.hotspots import contiguity
-from models.indicators import build_matrix
+from models.indicator_matrix import build_matrix
 from models.pipeline import STATUS_OK, NeedConfig, NeedIndex
 from models.sensitivity import monte_carlo
 

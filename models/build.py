@@ -88,7 +88,7 @@ def build_need_index(store: Store | None = None, force: bool = False) -> BuildOu
     """Run the need pipeline on the store and write ``need_index`` (skipped when fresh)."""
     import time
 
-    from models.indicators import build_matrix
+    from models.indicator_matrix import build_matrix
     from models.pipeline import NeedIndex
 
     store = store or Store()

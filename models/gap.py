@@ -24,7 +24,7 @@ gap's bounds are the smallest and largest of the three gaps. Classes:
 high need and no provider of a given type within reach.
 
 Confidentiality: the frames here are internal (provider rows name services by ``site_id``);
-public displays go through ``geodata.registry`` confidentiality rules.
+public displays go through ``operators`` confidentiality rules.
 """
 
 from __future__ import annotations

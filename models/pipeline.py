@@ -66,7 +66,7 @@ from models import normalise as norm
 from models import weights as wts
 from models.explain import sentences
 from models.imputation import ImputationResult, impute_rate
-from models.indicators import IndicatorMatrix
+from models.indicator_matrix import IndicatorMatrix
 from models.sensitivity import SensitivityResult, monte_carlo, rank_desc
 from models.treatment import treat_column
 
@@ -154,7 +154,7 @@ def run_need(
     """Build the indicator matrix from the store and run the whole pipeline."""
     from geodata.store import Store
     from models.hotspots import contiguity
-    from models.indicators import build_matrix
+    from models.indicator_matrix import build_matrix
 
     store = store or Store()
     matrix = build_matrix(store)
@@ -163,7 +163,7 @@ def run_need(
 
 
 class NeedIndex:
-    """The need index over an :class:`~models.indicators.IndicatorMatrix`.
+    """The need index over an :class:`~models.indicator_matrix.IndicatorMatrix`.
 
     ``prepare()`` runs select → impute → treat once; ``score()`` then normalises, weights and
     aggregates in milliseconds (cached normalised matrices), so the app can re-score all France

@@ -2,7 +2,7 @@
 
 Sources
 -------
-* The operators' registry (``geodata.registry``): each site has a commune, a type of offer, a
+* The operators' registry (``operators``): each site has a commune, a type of offer, a
   capacity (dwellings, places or accompaniment measures) and a status (open / planned).
   Accompaniment services (AVDL, FSL, SAVS) cover an area — a list of communes or an EPCI —
   rather than a point: their capacity is spread over the covered communes in proportion to
@@ -31,8 +31,8 @@ from functools import lru_cache
 import numpy as np
 import pandas as pd
 
-from geodata.registry import schema
 from geodata.store import Store
+from operators import schema
 
 # Offer types used by the supply and gap models: the registry's families of offer.
 TYPES: dict[str, str] = dict(schema.FAMILIES)
@@ -244,7 +244,7 @@ def check_sites(
 def attach_coverage(sites: pd.DataFrame, coverage: pd.DataFrame) -> pd.DataFrame:
     """Put the registry's coverage table (``site_id, commune_code``) on the sites as lists.
 
-    ``geodata.registry.repository.Repository.coverage()`` gives the communes each area service
+    ``operators.repository.Repository.coverage()`` gives the communes each area service
     covers (EPCI already expanded); the sites' own ``coverage_communes`` cell is kept when the
     table has no row for the site.
     """

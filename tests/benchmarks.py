@@ -71,7 +71,7 @@ def _optional(module: str, function: str) -> Callable[[], list[str]] | None:
 
 SECTIONS: dict[str, tuple[str, str, str, dict]] = {
     "connecteurs": ("Connecteurs", "connectors.refresh", "bench_refresh", {"from_dir": SHARED_DATA}),
-    "registre": ("Registre des opérateurs", "geodata.registry.bench", "bench_import", {}),
+    "registre": ("Registre des opérateurs", "operators.bench", "bench_import", {}),
     "besoin": ("Modèle de besoin", "models.bench_need", "bench_need", {}),
     "ecarts": ("Offre et écarts", "models.bench_gap", "bench_gap", {}),
     "rapports": ("Rapports", "diagnostics.bench_report", "bench_report", {}),

@@ -55,8 +55,8 @@ def report_store() -> Store:
 @cache
 def registry_url() -> str:
     """A temporary registry holding the hand-made sites."""
-    from geodata.registry.importer import import_file
-    from geodata.registry.repository import Registry
+    from operators.importer import import_file
+    from operators.repository import Registry
 
     path = _temporary_folder("rapport_registre_") / "registre.gpkg"
     registry = Registry(f"sqlite:///{path}")

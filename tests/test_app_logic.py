@@ -194,7 +194,7 @@ def test_indexed_map_renders_standalone_without_external_links(store):
 
 
 def _site(site_id: str, name: str, level: str, lon: float = 1.87, lat: float = 46.17) -> dict:
-    from geodata.registry import schema
+    from operators import schema
 
     return {
         "site_id": site_id, "operator_id": "op", "operator_name": "Association (fait main)",
@@ -211,7 +211,7 @@ def _site(site_id: str, name: str, level: str, lon: float = 1.87, lat: float = 4
 
 
 def test_confidential_sites_are_never_shown_and_small_totals_masked(store):
-    from geodata.registry import schema
+    from operators import schema
     from ui import sites as sites_mod
 
     sites = pd.DataFrame([

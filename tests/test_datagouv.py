@@ -66,7 +66,7 @@ def test_no_match_lists_the_published_resources(metadata):
     message = str(caught.value)
     assert "au format geojson" in message and "« QP2030 »" in message
     assert "listeqp2024-cog2024.csv" in message
-    assert "connectors/catalogue.yaml" in message
+    assert "catalogues/sources.yaml" in message
 
 
 def test_deleted_dataset_is_refused(metadata):

@@ -138,8 +138,8 @@ def test_public_supply_from_store(tmp_path):
 
 
 def test_registry_site_columns_are_accepted():
-    # A frame shaped like the registry's ``sites`` table (geodata.registry.schema.SITE_COLUMNS).
-    from geodata.registry import schema
+    # A frame shaped like the registry's ``sites`` table (operators.schema.SITE_COLUMNS).
+    from operators import schema
 
     rows = [
         {"site_id": "r1", "commune_code": "59350", "offer_type": "iml_mandat_gestion",

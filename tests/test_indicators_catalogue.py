@@ -8,8 +8,7 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 
-from connectors.catalogue import load_catalogue
-from connectors.indicators import (
+from catalogues.indicators import (
     INDICATORS_PATH,
     IndicatorError,
     indicator,
@@ -17,8 +16,9 @@ from connectors.indicators import (
     load_indicators,
     parse_indicators,
 )
+from catalogues.sources import load_sources
+from connectors.builders import SOURCES, source_ids
 from connectors.refresh import refresh
-from connectors.registry import SOURCES, source_ids
 from geodata.store import Store
 from tests.source_fixtures import FIXTURES, HAND_MADE
 
@@ -27,7 +27,7 @@ from tests.source_fixtures import FIXTURES, HAND_MADE
 def every_source_built(shared_data, store, tmp_path_factory):
     """All sources built into a temporary store (shared files + hand-made stand-ins)."""
     folder = tmp_path_factory.mktemp("sources")
-    for source_id, entry in load_catalogue().items():
+    for source_id, entry in load_sources().items():
         if source_id not in SOURCES:
             continue
         target = folder / entry.local_path

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from models import weights as wts
-from models.indicators import IndicatorMatrix, IndicatorSpec
+from models.indicator_matrix import IndicatorMatrix, IndicatorSpec
 from models.pipeline import (
     STATUS_INSUFFICIENT,
     STATUS_OK,

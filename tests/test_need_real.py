@@ -13,7 +13,7 @@ import pytest
 
 from geodata.store import Store
 from models.hotspots import contiguity
-from models.indicators import build_matrix
+from models.indicator_matrix import build_matrix
 from models.pipeline import STATUS_OK, NeedConfig, NeedIndex
 
 NEEDED = (

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from catalogues.sources import load_sources
 from connectors import __main__ as cli
-from connectors.catalogue import load_catalogue
+from connectors.builders import SOURCES, UnknownSource, get_source, source_ids
 from connectors.refresh import (
     STATUS_BUILT,
     STATUS_FRESH,
@@ -20,7 +21,6 @@ from connectors.refresh import (
     refresh,
     summary_table,
 )
-from connectors.registry import SOURCES, UnknownSource, get_source, source_ids
 from geodata.store import Store
 from tests.source_fixtures import FIXTURES, HAND_MADE
 
@@ -35,7 +35,7 @@ BRIEF_IDS = {
 
 def source_folder(root: Path, shared: Path, skip: set[str] = frozenset()) -> Path:
     """A local folder laid out as the catalogue says: shared files linked, hand-made copied."""
-    for source_id, entry in load_catalogue().items():
+    for source_id, entry in load_sources().items():
         if source_id in skip or source_id not in SOURCES:
             continue
         target = root / entry.local_path
@@ -49,7 +49,7 @@ def source_folder(root: Path, shared: Path, skip: set[str] = frozenset()) -> Pat
 
 def test_registry_holds_exactly_the_catalogue_ids():
     assert set(source_ids()) == BRIEF_IDS
-    catalogue = load_catalogue()
+    catalogue = load_sources()
     assert set(catalogue) >= BRIEF_IDS
     with pytest.raises(UnknownSource, match=r"inconnue.*filosofi_2021_com"):
         get_source("filosofi_2022")
@@ -80,7 +80,7 @@ def test_available_sources_build_and_missing_one_is_reported(built):
 
 def test_manifest_names_source_vintage_licence_transport(built):
     folder, store, _ = built
-    entry = load_catalogue()["filosofi_2021_com"]
+    entry = load_sources()["filosofi_2021_com"]
     manifest = store.manifest("filosofi_2021_com")
     assert manifest.source == entry.title and manifest.vintage == entry.vintage
     assert manifest.producer == "INSEE" and manifest.licence == "Licence Ouverte / Etalab 2.0"

@@ -15,7 +15,7 @@ import pandas as pd
 import pyogrio
 import pytest
 
-from geodata.registry.confidentiality import (
+from operators.confidentiality import (
     INTERNAL,
     PUBLIC,
     area_totals,
@@ -23,9 +23,9 @@ from geodata.registry.confidentiality import (
     map_points,
     sites_for,
 )
-from geodata.registry.exports import export_registry, export_tables
-from geodata.registry.importer import import_file
-from geodata.registry.repository import Registry
+from operators.exports import export_registry, export_tables
+from operators.importer import import_file
+from operators.repository import Registry
 
 SECRET_NAMES = ["Refuge Violette SECRET", "Abri Lilas SECRET", "Maison Iris SECRET"]
 SECRET_ADDRESSES = ["99 rue Cachée", "7 impasse Discrète"]

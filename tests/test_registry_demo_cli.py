@@ -12,11 +12,11 @@ import pandas as pd
 import pytest
 
 import settings
-from geodata.registry.bench import bench_import, measure_import
-from geodata.registry.demo import DEMO_FILE, demo_csv, demo_frame
-from geodata.registry.importer import import_file
-from geodata.registry.repository import Registry
-from geodata.registry.schema import OFFER_TYPES, parse_offer_type
+from operators.bench import bench_import, measure_import
+from operators.demo import DEMO_FILE, demo_csv, demo_frame
+from operators.importer import import_file
+from operators.repository import Registry
+from operators.schema import OFFER_TYPES, parse_offer_type
 
 FIXTURES = Path(__file__).parent / "fixtures" / "registry"
 SUMMARY = re.compile(r"^importés: (\d+), mis à jour: (\d+), rejetés: (\d+), doublons: (\d+)$")
@@ -26,7 +26,7 @@ def test_demo_file_is_the_seeded_generator_output(store):
     assert DEMO_FILE.exists()
     assert demo_csv(demo_frame(store)) == DEMO_FILE.read_bytes(), (
         "Le fichier de démonstration ne correspond plus au générateur : "
-        "python -m geodata.registry demo --regenerer"
+        "python -m operators demo --regenerer"
     )
 
 
@@ -62,7 +62,7 @@ def test_demo_imports_without_reject_and_is_marked_fictional(store, tmp_path):
 def run_cli(*args: str, database: Path, cwd: Path = settings.PROJECT_ROOT):
     env = {**os.environ, "DATABASE_URL": f"sqlite:///{database}"}
     return subprocess.Popen(
-        [sys.executable, "-m", "geodata.registry", *args], cwd=cwd, env=env,
+        [sys.executable, "-m", "operators", *args], cwd=cwd, env=env,
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
 

@@ -16,10 +16,10 @@ import pandas as pd
 import pytest
 import requests
 
-from geodata.registry.geocoding import MemoryCache
-from geodata.registry.importer import AUTO, import_file, prepare_import
-from geodata.registry.repository import Registry
-from geodata.registry.schema import normalize_text
+from operators.geocoding import MemoryCache
+from operators.importer import AUTO, import_file, prepare_import
+from operators.repository import Registry
+from operators.schema import normalize_text
 
 FIXTURES = Path(__file__).parent / "fixtures" / "registry"
 BATCH_ANSWER = FIXTURES / "ban_lot_reponse_fait_main.csv"

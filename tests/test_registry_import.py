@@ -13,12 +13,12 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from geodata.registry.columns import ColumnMappingError, field_for_column, match_columns
-from geodata.registry.communes import repair_code
-from geodata.registry.importer import ImportFileError, import_file, prepare_import
-from geodata.registry.repository import Registry
-from geodata.registry.schema import parse_confidentiality, parse_offer_type, parse_status
-from geodata.registry.validation import Defaults
+from operators.columns import ColumnMappingError, field_for_column, match_columns
+from operators.communes import repair_code
+from operators.importer import ImportFileError, import_file, prepare_import
+from operators.repository import Registry
+from operators.schema import parse_confidentiality, parse_offer_type, parse_status
+from operators.validation import Defaults
 
 FIXTURES = Path(__file__).parent / "fixtures" / "registry"
 MESSY = [

@@ -22,8 +22,8 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from geodata.registry.importer import import_file, prepare_import, write_prepared
-from geodata.registry.repository import Registry, RegistryError
+from operators.importer import import_file, prepare_import, write_prepared
+from operators.repository import Registry, RegistryError
 
 FIXTURES = Path(__file__).parent / "fixtures" / "registry"
 LATIN1 = FIXTURES / "sites_desordre_latin1_fait_main.csv"

@@ -7,8 +7,8 @@ import json
 
 import pytest
 
+from connectors.builders import get_source
 from connectors.refresh import Reference, carry_commune_table
-from connectors.registry import get_source
 from connectors.sources import anct
 
 

@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 
 import settings
+from connectors.builders import get_source
 from connectors.refresh import Reference, carry_commune_table
-from connectors.registry import get_source
 from connectors.sources import census_iris
 from geodata import packages
 

@@ -6,9 +6,9 @@ import csv
 
 import pytest
 
+from connectors.builders import get_source
 from connectors.parsing import SchemaError
 from connectors.refresh import Reference, carry_commune_table
-from connectors.registry import get_source
 from connectors.sources import comparateur
 
 

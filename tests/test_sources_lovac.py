@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from connectors.builders import get_source
 from connectors.parsing import SchemaError
 from connectors.refresh import Reference, carry_commune_table
-from connectors.registry import get_source
 from connectors.sources import lovac
 
 COMMUNES = "lovac_communes_fait_main.csv"  # hand-made, structure of lovac-opendata-communes

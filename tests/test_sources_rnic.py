@@ -8,9 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from connectors.builders import get_source
 from connectors.parsing import SchemaError
 from connectors.refresh import Reference, carry_commune_table
-from connectors.registry import get_source
 from connectors.sources import rnic
 
 FIXTURE = Path(__file__).parent / "fixtures" / "sources" / "rnic_fait_main.csv"

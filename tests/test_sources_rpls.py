@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 from openpyxl import load_workbook
 
+from connectors.builders import get_source
 from connectors.parsing import SchemaError
 from connectors.refresh import Reference, carry_commune_table
-from connectors.registry import get_source
 from connectors.sources import rpls
 
 FIXTURE = Path(__file__).parent / "fixtures" / "sources" / "rpls_communes_fait_main.xlsx"

@@ -7,9 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from connectors.builders import get_source
 from connectors.parsing import SchemaError
 from connectors.refresh import Reference, carry_commune_table
-from connectors.registry import get_source
 from connectors.sources import sru
 
 FOLDER = Path(__file__).parent / "fixtures" / "sources"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import csv
 
+from connectors.builders import get_source
 from connectors.refresh import Reference, carry_commune_table
-from connectors.registry import get_source
 from connectors.sources import zoning
 
 

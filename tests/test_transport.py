@@ -20,12 +20,12 @@ import requests
 import responses
 
 import settings
-from connectors import http, transport
-from connectors.catalogue import (
+from catalogues.sources import (
     CatalogueError,
-    load_catalogue,
+    load_sources,
     parse_catalogue,
 )
+from connectors import http, transport
 from connectors.transport import SourceFormatError, SourceUnavailable, obtain
 
 REQUIRED_IDS = {
@@ -98,7 +98,7 @@ def files_in(folder: Path) -> set[str]:
 
 # -- catalogue ------------------------------------------------------------------------------------
 def test_catalogue_lists_every_required_source():
-    catalogue = load_catalogue()
+    catalogue = load_sources()
     assert set(catalogue) == REQUIRED_IDS
     for entry in catalogue.values():
         assert entry.licence.startswith("Licence Ouverte / Etalab 2.0"), entry.id
@@ -109,7 +109,7 @@ def test_catalogue_lists_every_required_source():
 
 
 def test_offline_entries_match_the_shared_layout_and_pass_the_checks(shared_data):
-    offline = [e for e in load_catalogue().values() if e.available_offline]
+    offline = [e for e in load_sources().values() if e.available_offline]
     assert len(offline) >= 15
     for entry in offline:
         got = obtain(entry.id, shared_data)
@@ -184,7 +184,7 @@ def test_source_dir_setting_is_used(monkeypatch, shared_data):
 # -- download -------------------------------------------------------------------------------------
 def test_download_extracts_checks_and_records(mocked, session, filosofi_zip):
     archive, member = filosofi_zip
-    url = load_catalogue()["filosofi_2021_com"].url
+    url = load_sources()["filosofi_2021_com"].url
     mocked.get(url, body=archive, headers={"ETag": '"v1"', "Last-Modified": "Mon, 02 Jun 2025"})
     got = obtain("filosofi_2021_com", session=session)
     assert got.transport == "download" and not got.stale
@@ -200,7 +200,7 @@ def test_download_extracts_checks_and_records(mocked, session, filosofi_zip):
 
 
 def test_recent_copy_is_reused_without_request(mocked, session, filosofi_zip):
-    url = load_catalogue()["filosofi_2021_com"].url
+    url = load_sources()["filosofi_2021_com"].url
     mocked.get(url, body=filosofi_zip[0])
     obtain("filosofi_2021_com", session=session)
     again = obtain("filosofi_2021_com", session=session)
@@ -209,7 +209,7 @@ def test_recent_copy_is_reused_without_request(mocked, session, filosofi_zip):
 
 
 def test_forced_refresh_is_conditional_and_304_keeps_the_copy(mocked, session, filosofi_zip):
-    url = load_catalogue()["filosofi_2021_com"].url
+    url = load_sources()["filosofi_2021_com"].url
     mocked.get(url, body=filosofi_zip[0], headers={"ETag": '"v1"'})
     first = obtain("filosofi_2021_com", session=session)
     mocked.replace(responses.GET, url, status=304)
@@ -220,7 +220,7 @@ def test_forced_refresh_is_conditional_and_304_keeps_the_copy(mocked, session, f
 
 
 def test_500_then_200_is_retried(mocked, session, filosofi_zip):
-    url = load_catalogue()["filosofi_2021_com"].url
+    url = load_sources()["filosofi_2021_com"].url
     mocked.get(url, status=500, body="erreur")
     mocked.get(url, body=filosofi_zip[0])
     got = obtain("filosofi_2021_com", session=session)
@@ -229,7 +229,7 @@ def test_500_then_200_is_retried(mocked, session, filosofi_zip):
 
 
 def test_truncated_body_keeps_previous_copy_and_says_stale(mocked, session, filosofi_zip):
-    url = load_catalogue()["filosofi_2021_com"].url
+    url = load_sources()["filosofi_2021_com"].url
     mocked.get(url, body=filosofi_zip[0])
     first = obtain("filosofi_2021_com", session=session)
     before = first.path.read_bytes()
@@ -246,7 +246,7 @@ def test_truncated_body_keeps_previous_copy_and_says_stale(mocked, session, filo
 
 
 def test_timeout_uses_previous_copy(mocked, session, filosofi_zip):
-    url = load_catalogue()["filosofi_2021_com"].url
+    url = load_sources()["filosofi_2021_com"].url
     mocked.get(url, body=filosofi_zip[0])
     first = obtain("filosofi_2021_com", session=session)
     mocked.replace(responses.GET, url, body=requests.exceptions.ReadTimeout("lent"))
@@ -256,7 +256,7 @@ def test_timeout_uses_previous_copy(mocked, session, filosofi_zip):
 
 
 def test_unreachable_without_copy_says_what_to_do(mocked, session):
-    url = load_catalogue()["filosofi_2021_com"].url
+    url = load_sources()["filosofi_2021_com"].url
     mocked.get(url, body=requests.exceptions.ConnectTimeout("hors ligne"))
     with pytest.raises(SourceUnavailable) as caught:
         obtain("filosofi_2021_com", session=session)
@@ -266,7 +266,7 @@ def test_unreachable_without_copy_says_what_to_do(mocked, session):
 
 
 def test_changed_columns_keep_previous_copy_with_clear_error(mocked, session, filosofi_zip):
-    url = load_catalogue()["filosofi_2021_com"].url
+    url = load_sources()["filosofi_2021_com"].url
     mocked.get(url, body=filosofi_zip[0])
     first = obtain("filosofi_2021_com", session=session)
     renamed = zipped({"cc_filosofi_2021_COM.csv": filosofi_zip[1].replace(b"TP6021", b"TPOV21")})
@@ -281,7 +281,7 @@ def test_changed_columns_keep_previous_copy_with_clear_error(mocked, session, fi
 
 
 def test_missing_archive_member_lists_the_archive(mocked, session):
-    url = load_catalogue()["filosofi_2021_com"].url
+    url = load_sources()["filosofi_2021_com"].url
     mocked.get(url, body=zipped({"filosofi_2021_communes.csv": b"CODGEO;MED21;TP6021\n"}))
     with pytest.raises(SourceFormatError, match=r"filosofi_2021_communes\.csv"):
         obtain("filosofi_2021_com", session=session)
@@ -295,7 +295,7 @@ def test_html_error_page_is_not_taken_for_a_csv(mocked, session, shared_data):
 
 
 def test_npm_tarball_member_and_invalid_json(mocked, session, shared_data):
-    url = load_catalogue()["etalab_cog"].url
+    url = load_sources()["etalab_cog"].url
     records = json.loads((shared_data / "cog/communes.json").read_bytes())[:20]
     good = json.dumps(records).encode()
     mocked.get(url, body=tgz({"package/package.json": b"{}", "package/data/communes.json": good}))

@@ -127,7 +127,7 @@ def _compute(digest: str) -> tuple[Any, Any]:
     """The prepared index (for re-scoring) and the default result: the stored ``need_index``
     when fresh (the same figures as the reports), else a full run (about half a minute)."""
     from geodata.store import Store
-    from models.indicators import build_matrix
+    from models.indicator_matrix import build_matrix
     from models.pipeline import NeedIndex
 
     store = Store()

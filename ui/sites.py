@@ -2,7 +2,7 @@
 the confidentiality rules before any display.
 
 The internal view (every site, confidential ones included) feeds the gap model only. What the
-pages show goes through :func:`public` (``geodata.registry.confidentiality`` when present, else
+pages show goes through :func:`public` (``operators.confidentiality`` when present, else
 ``diagnostics.public_sites``): confidential sites are never drawn or named, and totals under
 three sites read « < 3 ». Demonstration sites are fictional and labelled FICTIF wherever shown.
 """
@@ -30,13 +30,13 @@ class RegistrySites:
 
 @st.cache_resource(show_spinner=False)
 def _registry(url: str):
-    from geodata.registry.repository import Registry
+    from operators.repository import Registry
 
     return Registry(url)
 
 
 def registry_url() -> str:
-    from geodata.registry.repository import default_url
+    from operators.repository import default_url
 
     return default_url()
 
@@ -120,7 +120,7 @@ def public(sites: pd.DataFrame | None) -> PublicSites | None:
     """The public view of ``sites`` by the registry's confidentiality rules."""
     if sites is None:
         return None
-    from geodata.registry import confidentiality as conf
+    from operators import confidentiality as conf
     from ui import data
 
     rep = data.communes_table()[["code", "rep_lon", "rep_lat"]]
@@ -155,7 +155,7 @@ def commune_total(view: PublicSites, code: str) -> str:
 
 def offer_type_labels() -> dict[str, str]:
     try:
-        from geodata.registry import schema
+        from operators import schema
 
         return {code: t.label for code, t in schema.OFFER_TYPE_BY_CODE.items()}
     except ImportError:
@@ -165,7 +165,7 @@ def offer_type_labels() -> dict[str, str]:
 def offer_labels() -> dict[str, str]:
     """French label of each offer family (the gap model's types)."""
     try:
-        from geodata.registry import schema
+        from operators import schema
 
         return dict(schema.FAMILIES)
     except ImportError:

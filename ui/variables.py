@@ -239,7 +239,7 @@ def gap_variables(meta: dict) -> list[Variable]:
 def indicator_variables(store_key: str = "") -> list[Variable]:
     """Every indicator of the connectors' catalogue whose dataset is in the store."""
     try:
-        from connectors.indicators import load_indicators
+        from catalogues.indicators import load_indicators
 
         catalogue = load_indicators()
     except Exception:  # the catalogue is optional for the map
@@ -279,7 +279,7 @@ def indicator_variables(store_key: str = "") -> list[Variable]:
 def model_indicator_variables(model) -> list[Variable]:
     """Indicators the need model derives itself (not in the catalogue)."""
     try:
-        from connectors.indicators import load_indicators
+        from catalogues.indicators import load_indicators
 
         known = set(load_indicators())
     except Exception:  # without a catalogue every model indicator is listed
@@ -356,7 +356,7 @@ def commune_values(variable: Variable, need_frame: pd.DataFrame | None = None,
         if need_model is None:
             return pd.Series(np.nan, index=pd.Index(codes))
         return need_model.index.matrix.values[key].reindex(codes)
-    from connectors.indicators import indicator
+    from catalogues.indicators import indicator
 
     spec = indicator(key)
     series = data.column(spec.source, spec.column)

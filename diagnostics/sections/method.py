@@ -41,9 +41,10 @@ def specs_from_log(log: list[dict]) -> pd.DataFrame:
     if not kept:
         return pd.DataFrame()
     try:
-        from models.indicators import DERIVED_BY_ID, load_catalogue, spec_from_entry
+        from catalogues.indicators import load_indicators
+        from models.indicator_matrix import DERIVED_BY_ID, spec_from_entry
 
-        catalogue = load_catalogue()
+        catalogue = load_indicators()
     except Exception:  # labels are a comfort: ids are shown otherwise
         catalogue, DERIVED_BY_ID, spec_from_entry = {}, {}, None
     rows = []

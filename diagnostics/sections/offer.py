@@ -11,7 +11,7 @@ from diagnostics.inputs import ReportInputs
 from diagnostics.public_sites import SMALL_LABEL, PublicSites
 from diagnostics.sections.common import by_code, cite, count, has, known_sum, plural, tooltip
 from diagnostics.webmap import MISSING_COLOUR
-from geodata.registry import schema
+from operators import schema
 
 SITE_COUNT_CLASSES = [("Aucun site", "#ffffff"), (f"{SMALL_LABEL} sites", "#c6dbef"),
                       ("3 à 5 sites", "#6baed6"), ("6 sites et plus", "#08519c")]

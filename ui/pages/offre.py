@@ -77,10 +77,10 @@ def _content(registry) -> None:
 
 
 def _import_form(registry) -> None:
-    from geodata.registry.columns import ColumnMappingError, match_columns
-    from geodata.registry.importer import ImportFileError, field_labels
-    from geodata.registry.readers import ReadError, read_table
-    from geodata.registry.schema import INPUT_FIELD_BY_NAME
+    from operators.columns import ColumnMappingError, match_columns
+    from operators.importer import ImportFileError, field_labels
+    from operators.readers import ReadError, read_table
+    from operators.schema import INPUT_FIELD_BY_NAME
 
     upload = st.file_uploader("Fichier CSV, XLSX ou GeoJSON", type=["csv", "txt", "xlsx", "geojson", "json"],
                               key="offre_file")
@@ -145,8 +145,8 @@ def _import_form(registry) -> None:
 
 def _prepare(content: bytes, name: str, mapping: dict[str, str], operator: str, network: str,
              fictional: bool, geocode: bool):
-    from geodata.registry.importer import default_geocoder, prepare_import
-    from geodata.registry.validation import Defaults
+    from operators.importer import default_geocoder, prepare_import
+    from operators.validation import Defaults
 
     defaults = Defaults(operator_name=operator or None, network=network or None,
                         fictional=fictional)
@@ -156,7 +156,7 @@ def _prepare(content: bytes, name: str, mapping: dict[str, str], operator: str, 
 
 
 def _preview(prepared, registry, key: str, operator: str) -> None:
-    from geodata.registry.importer import write_prepared
+    from operators.importer import write_prepared
 
     valid = len(prepared.sites)
     rejected = len(prepared.rejects)
@@ -196,8 +196,8 @@ def _demo(registry) -> None:
     st.caption("130 sites FICTIFS de trois réseaux dans le Nord, la Creuse, l'Ardèche et la "
                "Seine-Saint-Denis, pour essayer l'application sans données réelles.")
     if st.button("Charger l'offre de démonstration (FICTIVE)", key="offre_demo"):
-        from geodata.registry.demo import DEMO_FILE
-        from geodata.registry.importer import import_file
+        from operators.demo import DEMO_FILE
+        from operators.importer import import_file
 
         try:
             with st.spinner("Import de l'offre de démonstration…"):

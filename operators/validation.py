@@ -14,16 +14,16 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from geodata.registry.columns import ColumnMatch
-from geodata.registry.communes import (
+from operators.columns import ColumnMatch
+from operators.communes import (
     CommuneIndex,
     carry_codes,
     normalize_code,
     parse_code_list,
     resolve_commune,
 )
-from geodata.registry.readers import RawTable
-from geodata.registry.schema import (
+from operators.readers import RawTable
+from operators.schema import (
     INPUT_FIELD_BY_NAME,
     NETWORKS,
     OFFER_TYPE_BY_CODE,

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from geodata.registry.columns import header_score
+from operators.columns import header_score
 
 FORMATS = ("csv", "xlsx", "geojson")
 _DELIMITERS = (";", ",", "\t", "|")

@@ -1,6 +1,6 @@
 """One registry of every source: how it is parsed, at which level, how it is carried.
 
-The catalogue (``connectors/catalogue.yaml``) says *where* a file comes from and what it is
+The catalogue (``catalogues/sources.yaml``) says *where* a file comes from and what it is
 (title, producer, vintage, licence); this registry says *what to do with it*: which parser,
 whether the table is per commune (carried onto the current COG), per département, or a layer
 of points / outlines, how merged communes are combined, which rates are derived afterwards,

@@ -1,6 +1,6 @@
 """Command line of the operators' registry.
 
-``python -m geodata.registry import FICHIER [--operator NOM] …`` imports a file and ends with the
+``python -m operators import FICHIER [--operator NOM] …`` imports a file and ends with the
 line ``importés: N, mis à jour: N, rejetés: N, doublons: N`` (plus the rejected-rows file when
 there are rejects); ``export`` writes the registry to CSV, XLSX or GeoPackage; ``demo`` imports
 the fictional demo offer (``--regenerer`` writes the demo file again from the store).
@@ -13,19 +13,19 @@ import logging
 import sys
 from pathlib import Path
 
-from geodata.registry.columns import ColumnMappingError
-from geodata.registry.confidentiality import INTERNAL, PUBLIC
-from geodata.registry.demo import DEMO_FILE, write_demo_file
-from geodata.registry.exports import export_registry
-from geodata.registry.importer import AUTO, ImportFileError, ImportResult, import_file
-from geodata.registry.repository import Registry, RegistryError
+from operators.columns import ColumnMappingError
+from operators.confidentiality import INTERNAL, PUBLIC
+from operators.demo import DEMO_FILE, write_demo_file
+from operators.exports import export_registry
+from operators.importer import AUTO, ImportFileError, ImportResult, import_file
+from operators.repository import Registry, RegistryError
 
 MAX_REASONS_SHOWN = 15
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m geodata.registry",
+        prog="python -m operators",
         description="Registre de l'offre des opérateurs : import, export, démonstration",
     )
     parser.add_argument(

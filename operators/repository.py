@@ -27,9 +27,9 @@ from sqlalchemy import event
 from sqlalchemy.types import UserDefinedType
 
 import settings
-from geodata.registry import gpkg
-from geodata.registry.identity import likely_duplicates
-from geodata.registry.schema import SITE_COLUMNS
+from operators import gpkg
+from operators.identity import likely_duplicates
+from operators.schema import SITE_COLUMNS
 
 DEFAULT_FILE_NAME = "registre.gpkg"
 _ADVISORY_LOCK = 7_318_204_551  # any constant: "the registry import lock"

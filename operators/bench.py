@@ -16,14 +16,14 @@ import tempfile
 from pathlib import Path
 
 import settings
-from geodata.registry.demo import OPERATORS, demo_csv, demo_frame
+from operators.demo import OPERATORS, demo_csv, demo_frame
 
 _CHILD = """
 import json, resource, sys, time
 from pathlib import Path
 start = time.perf_counter()
-from geodata.registry.importer import import_file
-from geodata.registry.repository import Registry
+from operators.importer import import_file
+from operators.repository import Registry
 registry = Registry(Path(sys.argv[2]))
 result = import_file(Path(sys.argv[1]), registry, geocoder=None, user="bench",
                      rejects_dir=Path(sys.argv[3]))

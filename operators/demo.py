@@ -7,7 +7,7 @@ FICTIF, every row says so in its ``fictif`` column, and the import marks the sit
 so that the app and the exports show it.
 
 The file is generated from a fixed seed and the store's communes, and kept in the repository
-(:data:`DEMO_FILE`); ``python -m geodata.registry demo --regenerer`` writes it again.
+(:data:`DEMO_FILE`); ``python -m operators demo --regenerer`` writes it again.
 """
 
 from __future__ import annotations

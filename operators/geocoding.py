@@ -29,7 +29,7 @@ import shapely
 from pyproj import Transformer
 
 import settings
-from geodata.registry.schema import (
+from operators.schema import (
     GEO_AREA,
     GEO_BAN,
     GEO_CACHE,

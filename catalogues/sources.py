@@ -1,6 +1,6 @@
 """The catalogue of file sources: one YAML file, read and checked here.
 
-Every official file the project uses is declared once in ``connectors/catalogue.yaml`` (as
+Every official file the project uses is declared once in ``catalogues/sources.yaml`` (as
 cartiflette declares its sources), with its producer, vintage, licence, official address and
 the path of the same file in a local folder. Addresses change: correcting one is a one-line
 edit of the YAML, never a code change.
@@ -26,7 +26,7 @@ from typing import Any
 
 import yaml
 
-CATALOGUE_PATH = Path(__file__).with_name("catalogue.yaml")
+CATALOGUE_PATH = Path(__file__).with_name("sources.yaml")
 
 FORMATS = frozenset({"csv", "xlsx", "json", "geojson", "parquet"})
 REQUIRED_KEYS = (
@@ -106,7 +106,7 @@ class CatalogueEntry:
         return f"{self.producer}, {self.title}, {self.vintage} — {self.licence}"
 
 
-def parse_catalogue(data: Any, origin: str = "catalogue.yaml") -> dict[str, CatalogueEntry]:
+def parse_catalogue(data: Any, origin: str = "sources.yaml") -> dict[str, CatalogueEntry]:
     """Validate the YAML mapping and build the entries (French errors)."""
     if not isinstance(data, dict) or not isinstance(data.get("sources"), dict):
         raise CatalogueError(
@@ -221,7 +221,7 @@ def _is_archive_name(url: str) -> bool:
     return path.endswith((".zip", ".tgz", ".tar.gz"))
 
 
-def load_catalogue(path: Path | None = None) -> dict[str, CatalogueEntry]:
+def load_sources(path: Path | None = None) -> dict[str, CatalogueEntry]:
     """Entries of the catalogue, keyed by id (the project's file unless ``path`` is given)."""
     return dict(_load(str(path or CATALOGUE_PATH)))
 
@@ -245,7 +245,7 @@ def _load(path: str) -> dict[str, CatalogueEntry]:
 
 def get_entry(entry_id: str, catalogue: dict[str, CatalogueEntry] | None = None) -> CatalogueEntry:
     """One entry, or a French error listing the known ids."""
-    entries = catalogue if catalogue is not None else load_catalogue()
+    entries = catalogue if catalogue is not None else load_sources()
     try:
         return entries[entry_id]
     except KeyError:

@@ -21,7 +21,7 @@ import pandas as pd
 import shapely
 
 import settings
-from geodata.registry.schema import (
+from operators.schema import (
     CONF_COMMUNE,
     CONF_CONFIDENTIAL,
     GEO_AREA,

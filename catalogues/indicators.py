@@ -1,4 +1,4 @@
-"""The indicator catalogue: one YAML file (``connectors/indicators.yaml``), read and checked here.
+"""The indicator catalogue: one YAML file (``catalogues/indicators.yaml``), read and checked here.
 
 Each indicator id names a column of the stored dataset of one source, with its French label
 and definition, unit, original variable, vintage, producer, licence, geographic coverage and
@@ -16,7 +16,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from connectors.catalogue import read_yaml
+from catalogues.sources import read_yaml
 
 INDICATORS_PATH = Path(__file__).with_name("indicators.yaml")
 REQUIRED_KEYS = (
@@ -84,12 +84,13 @@ def parse_indicators(
     Parameters
     ----------
     known_sources
-        Source ids an indicator may refer to (default: the registry's).
+        Source ids an indicator may refer to (default: the ids of the source catalogue, which
+        are also the names of the stored datasets).
     """
     if known_sources is None:
-        from connectors.registry import source_ids
+        from catalogues.sources import load_sources
 
-        known_sources = set(source_ids())
+        known_sources = set(load_sources())
     if not isinstance(data, dict) or not isinstance(data.get("indicators"), dict):
         raise IndicatorError(
             f"{origin} : la clé de premier niveau « indicators » (un dictionnaire id → "

@@ -1,7 +1,7 @@
 """The commune × indicator matrix the need model works on.
 
 Built from the local store (one dataset per source, keyed by the current commune ``code``) by
-indicator id, through the connectors' indicator catalogue (``connectors/indicators.yaml``):
+indicator id, through the connectors' indicator catalogue (``catalogues/indicators.yaml``):
 each catalogue entry names its dataset, column, unit, vintage, licence and direction of need.
 A few indicators are *derived* here from catalogue indicators (a rate from two counts, a
 change between vintages, an ordinal from a class); each derived indicator records its inputs
@@ -20,6 +20,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import pandas as pd
 
+from catalogues.indicators import load_indicators
 from geodata.store import LICENCE_OUVERTE, Store, StoreError
 
 CONTEXT_COLUMNS = ["code", "name", "dep_code", "dep_name", "reg_code", "epci_code", "population"]
@@ -207,20 +208,6 @@ def spec_from_entry(indicator: str, entry) -> IndicatorSpec:
     )
 
 
-def load_catalogue() -> dict:
-    """The connectors' indicator catalogue as ``{id: entry}``."""
-    from connectors import indicators as catalogue_module
-
-    for name in ("load_indicators", "load_catalogue", "load"):
-        loader = getattr(catalogue_module, name, None)
-        if callable(loader):
-            loaded = loader()
-            if isinstance(loaded, dict):
-                return loaded
-            return {_field(e, "id"): e for e in loaded}
-    raise ImportError("connectors.indicators ne fournit pas de fonction de chargement connue.")
-
-
 class _Reader:
     """Reads store columns once per dataset, aligned on the current communes."""
 
@@ -279,12 +266,12 @@ def build_matrix(
         The local store (default ``Store()``).
     catalogue
         ``{indicator id: entry}`` with label, unit, direction, source (dataset id), column,
-        vintage, licence (default: :func:`load_catalogue`).
+        vintage, licence (default: :func:`catalogues.indicators.load_indicators`).
     indicators
         Ids to assemble (catalogue ids, or derived ids of :data:`DERIVED`).
     """
     store = store or Store()
-    catalogue = load_catalogue() if catalogue is None else catalogue
+    catalogue = load_indicators() if catalogue is None else catalogue
     communes = store.read("communes", columns=list(CONTEXT_COLUMNS))
     communes["code"] = communes["code"].astype(str)
     context = communes.set_index("code")

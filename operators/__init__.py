@@ -10,10 +10,10 @@ Public interface (see ``SCHEMA.md`` for the schema, in French):
   audience (``"public"`` or ``"interne"``) may see; every map, table and export goes through them;
 * :func:`export_registry` — CSV, XLSX, GeoPackage exports;
 * :data:`DEMO_FILE` — the fictional demo offer;
-* :func:`geodata.registry.bench.bench_import` — the import benchmark.
+* :func:`operators.bench.bench_import` — the import benchmark.
 """
 
-from geodata.registry.confidentiality import (
+from operators.confidentiality import (
     INTERNAL,
     PUBLIC,
     area_totals,
@@ -21,9 +21,9 @@ from geodata.registry.confidentiality import (
     map_points,
     sites_for,
 )
-from geodata.registry.demo import DEMO_FILE
-from geodata.registry.exports import export_registry, export_tables
-from geodata.registry.importer import (
+from operators.demo import DEMO_FILE
+from operators.exports import export_registry, export_tables
+from operators.importer import (
     ImportFileError,
     ImportResult,
     field_labels,
@@ -31,7 +31,7 @@ from geodata.registry.importer import (
     prepare_import,
     write_prepared,
 )
-from geodata.registry.repository import Registry, RegistryError
+from operators.repository import Registry, RegistryError
 
 __all__ = [
     "DEMO_FILE", "INTERNAL", "PUBLIC", "ImportFileError", "ImportResult", "Registry",

@@ -23,20 +23,20 @@ from pathlib import Path
 import pandas as pd
 
 import settings
-from geodata.registry.columns import ColumnMatch, match_columns
-from geodata.registry.communes import CommuneIndex, carry_codes, parse_code_list
-from geodata.registry.geocoding import CommuneShapes, Geocoder, GeocodeReport, geocode_sites
-from geodata.registry.identity import duplicates_within, operator_id, site_id
-from geodata.registry.readers import RawTable, ReadError, read_table
-from geodata.registry.repository import ImportBatch, ImportCounts, Registry, now_iso
-from geodata.registry.schema import (
+from geodata.store import Store
+from operators.columns import ColumnMatch, match_columns
+from operators.communes import CommuneIndex, carry_codes, parse_code_list
+from operators.geocoding import CommuneShapes, Geocoder, GeocodeReport, geocode_sites
+from operators.identity import duplicates_within, operator_id, site_id
+from operators.readers import RawTable, ReadError, read_table
+from operators.repository import ImportBatch, ImportCounts, Registry, now_iso
+from operators.schema import (
     INPUT_FIELD_BY_NAME,
     REJECT_REASON_COLUMN,
     REJECT_ROW_COLUMN,
     SITE_COLUMNS,
 )
-from geodata.registry.validation import Defaults, reason_fr, validate
-from geodata.store import Store
+from operators.validation import Defaults, reason_fr, validate
 
 log = logging.getLogger(__name__)
 

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from geodata.cog import KIND_ARRONDISSEMENT, carry_to_current
-from geodata.registry.schema import normalize_text
 from geodata.store import Store
+from operators.schema import normalize_text
 
 _CODE_RE = re.compile(r"^(\d{4,5}|2[AB]\d{3})$")
 

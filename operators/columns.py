@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from geodata.registry.schema import (
+from operators.schema import (
     INPUT_FIELD_BY_NAME,
     REJECT_REASON_COLUMN,
     REJECT_ROW_COLUMN,

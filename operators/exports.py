@@ -1,6 +1,6 @@
 """Export the registry to CSV, XLSX or GeoPackage, for a public or an internal audience.
 
-The tables come from :mod:`geodata.registry.confidentiality` (never filtered here), with French
+The tables come from :mod:`operators.confidentiality` (never filtered here), with French
 column names that the importer recognises, so that an internal export can be corrected and
 imported again. Every export carries its source and date (a ``source`` column and a
 « lisez-moi » table) and says when rows are fictional (demo data).
@@ -16,7 +16,7 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 
-from geodata.registry.confidentiality import (
+from operators.confidentiality import (
     AUDIENCES,
     PUBLIC,
     area_totals,
@@ -24,8 +24,8 @@ from geodata.registry.confidentiality import (
     coverage_totals,
     sites_for,
 )
-from geodata.registry.repository import Registry
-from geodata.registry.schema import (
+from operators.repository import Registry
+from operators.schema import (
     CONFIDENTIALITY,
     OFFER_TYPE_BY_CODE,
     STATUSES,

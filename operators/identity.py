@@ -16,7 +16,7 @@ import hashlib
 import numpy as np
 import pandas as pd
 
-from geodata.registry.schema import GEO_AREA, GEO_COMMUNE, normalize_text
+from operators.schema import GEO_AREA, GEO_COMMUNE, normalize_text
 
 NAME_SIMILARITY = 0.85
 NEAR_M = 30.0
