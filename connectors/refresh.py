@@ -24,8 +24,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import resource
-import tempfile
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -472,26 +470,3 @@ def _short_transport(transport: str) -> str:
     if transport.startswith("package:"):
         return transport.replace("package:", "paquet ")
     return {"download": "téléchargement", "cache": "cache"}.get(transport, transport or "—")
-
-
-# -- benchmark -----------------------------------------------------------------------------
-def bench_refresh(from_dir: Path) -> list[str]:
-    """Build every source from ``from_dir`` into a temporary store; return bench lines.
-
-    The reference geography is read from the project's store. Peak memory is the process's
-    maximum resident set size (``resource.getrusage``), which includes what was in memory
-    before the call.
-    """
-    reference_store = Store()
-    with tempfile.TemporaryDirectory(prefix="bench_connectors_") as tmp:
-        started = time.perf_counter()
-        results = refresh(from_dir=Path(from_dir), store=Store(Path(tmp)),
-                          reference_store=reference_store, force=True, progress=False)
-        elapsed = time.perf_counter() - started
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    built = sum(r.status == STATUS_BUILT for r in results)
-    log.info("bench : %d sources construites sur %d", built, len(results))
-    return [
-        f"bench connectors_refresh_all_s {elapsed:.2f} s",
-        f"bench connectors_refresh_peak_mb {peak_mb:.0f} MB",
-    ]

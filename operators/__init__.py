@@ -10,7 +10,7 @@ Public interface (see ``SCHEMA.md`` for the schema, in French):
   audience (``"public"`` or ``"interne"``) may see; every map, table and export goes through them;
 * :func:`export_registry` — CSV, XLSX, GeoPackage exports;
 * :data:`DEMO_FILE` — the fictional demo offer;
-* :func:`operators.bench.bench_import` — the import benchmark.
+* :func:`tests.bench_registry.bench_import` — the import benchmark.
 """
 
 from operators.confidentiality import (

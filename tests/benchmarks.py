@@ -70,11 +70,11 @@ def _optional(module: str, function: str) -> Callable[[], list[str]] | None:
 
 
 SECTIONS: dict[str, tuple[str, str, str, dict]] = {
-    "connecteurs": ("Connecteurs", "connectors.refresh", "bench_refresh", {"from_dir": SHARED_DATA}),
-    "registre": ("Registre des opérateurs", "operators.bench", "bench_import", {}),
-    "besoin": ("Modèle de besoin", "models.bench_need", "bench_need", {}),
-    "ecarts": ("Offre et écarts", "models.bench_gap", "bench_gap", {}),
-    "rapports": ("Rapports", "diagnostics.bench_report", "bench_report", {}),
+    "connecteurs": ("Connecteurs", "tests.bench_connectors", "bench_refresh", {"from_dir": SHARED_DATA}),
+    "registre": ("Registre des opérateurs", "tests.bench_registry", "bench_import", {}),
+    "besoin": ("Modèle de besoin", "tests.bench_need", "bench_need", {}),
+    "ecarts": ("Offre et écarts", "tests.bench_gap", "bench_gap", {}),
+    "rapports": ("Rapports", "tests.bench_report", "bench_report", {}),
     "application": ("Application", "tests.bench_app", "bench_app", {}),
 }
 

@@ -19,8 +19,8 @@ from functools import cache
 from pathlib import Path
 
 import settings
-from diagnostics.bench_report import NEEDED  # the sources a report reads
 from geodata.store import Store
+from tests.bench_report import NEEDED  # the sources a report reads
 
 SHARED_DATA = (settings.PROJECT_ROOT / ".." / "shared" / "data").resolve()
 SITES_FILE = settings.PROJECT_ROOT / "tests" / "fixtures" / "reports" / "sites_rapport_fait_main.csv"

@@ -16,12 +16,12 @@ from connectors.refresh import (
     STATUS_FRESH,
     STATUS_UNAVAILABLE,
     RefreshResult,
-    bench_refresh,
     exit_code,
     refresh,
     summary_table,
 )
 from geodata.store import Store
+from tests.bench_connectors import bench_refresh
 from tests.source_fixtures import FIXTURES, HAND_MADE
 
 BRIEF_IDS = {

@@ -12,11 +12,11 @@ import pandas as pd
 import pytest
 
 import settings
-from operators.bench import bench_import, measure_import
 from operators.demo import DEMO_FILE, demo_csv, demo_frame
 from operators.importer import import_file
 from operators.repository import Registry
 from operators.schema import OFFER_TYPES, parse_offer_type
+from tests.bench_registry import bench_import, measure_import
 
 FIXTURES = Path(__file__).parent / "fixtures" / "registry"
 SUMMARY = re.compile(r"^importés: (\d+), mis à jour: (\d+), rejetés: (\d+), doublons: (\d+)$")
