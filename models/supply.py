@@ -201,7 +201,7 @@ def check_sites(
         status_raw = record.get("status")
         status = _status(str(status_raw) if pd.notna(status_raw) else "")
         if status is None:
-            reasons.append(f"champ « statut » : « {status_raw} » non reconnu (ouvert / en projet)")
+            reasons.append(f"champ « statut » : « {status_raw} » non reconnu (ouvert / en projet / fermé)")
         if current is not None and covered:
             unknown = [c for c in covered if c not in current]
             if unknown:

@@ -84,6 +84,35 @@ COLUMN_SYNONYMS: dict[str, tuple[str, ...]] = {
     ),
     "coverage_epci": ("epci", "epci couvert", "siren epci", "code epci", "epci d intervention"),
     "fictional": ("fictif", "donnees fictives", "fictional"),
+    "activity_year": (
+        "annee d activite", "annee de l activite", "annee de reference", "exercice",
+        "annee des donnees d activite", "activite annee", "annee activite",
+    ),
+    "occupancy_rate": (
+        "taux d occupation", "taux occupation", "occupation", "taux d occupation en",
+        "taux d occupation annuel",
+    ),
+    "households_entered": (
+        "menages entres", "entrees", "nombre d entrees", "nb entrees", "menages accueillis",
+        "nombre de menages entres", "nouveaux menages",
+    ),
+    "households_left": (
+        "menages sortis", "sorties", "nombre de sorties", "nb sorties",
+        "nombre de menages sortis",
+    ),
+    "exits_to_housing": (
+        "sorties vers le logement ordinaire", "sorties vers un logement ordinaire",
+        "sorties logement ordinaire", "sorties vers le logement", "sorties vers logement",
+        "sorties en logement", "sorties vers le logement autonome", "acces au logement",
+    ),
+    "average_stay_months": (
+        "duree moyenne de sejour", "duree moyenne de sejour mois", "duree de sejour",
+        "duree moyenne de sejour en mois", "dms", "duree moyenne d occupation",
+    ),
+    "waiting_list": (
+        "liste d attente", "menages en attente", "nb en attente", "demandes en attente",
+        "file d attente",
+    ),
 }
 # Columns that the importer writes itself into a rejected-rows file: skipped on re-import.
 IGNORED_COLUMNS = {normalize_text(REJECT_REASON_COLUMN), normalize_text(REJECT_ROW_COLUMN)}

@@ -13,6 +13,7 @@ The file is generated from a fixed seed and the store's communes, and kept in th
 from __future__ import annotations
 
 import io
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -64,17 +65,6 @@ CAPACITY = {  # (unit, low, high)
     "chu": ("places", 10, 60), "hebergement_autre": ("places", 5, 30),
     "avdl": ("mesures", 20, 150), "fsl": ("mesures", 30, 200), "savs": ("mesures", 15, 60),
 }
-PUBLICS = {
-    "pension_de_famille": "Personnes isolées en situation d'exclusion",
-    "residence_accueil": "Personnes en souffrance psychique",
-    "residence_sociale": "Ménages à faibles ressources", "fjt": "Jeunes de 16 à 30 ans",
-    "ftm": "Travailleurs migrants âgés", "iml_sous_location": "Ménages sortant d'hébergement",
-    "iml_mandat_gestion": "Ménages modestes", "iml": "Ménages modestes",
-    "moi": "Familles très modestes", "anah": "Ménages modestes",
-    "chrs": "Personnes sans domicile", "chu": "Personnes sans abri",
-    "hebergement_autre": "Personnes sans domicile", "avdl": "Ménages prioritaires (DALO)",
-    "fsl": "Ménages en difficulté de maintien", "savs": "Adultes en situation de handicap",
-}
 LABELS = {
     "pension_de_famille": "Pension de famille", "residence_accueil": "Résidence accueil",
     "residence_sociale": "Résidence sociale", "fjt": "Résidence sociale FJT",
@@ -97,6 +87,37 @@ COLUMNS = [
     "Type d'offre", "Capacité", "Unité", "Public accueilli", "Année d'ouverture", "Statut",
     "Confidentialité", "Longitude", "Latitude", "Communes couvertes", "EPCI couvert", "Fictif",
 ]
+ACTIVITY_YEAR = 2024
+ACTIVITY_COLUMNS = [
+    "Année d'activité", "Taux d'occupation (%)", "Ménages entrés", "Ménages sortis",
+    "Sorties vers un logement ordinaire", "Durée moyenne de séjour (mois)", "Liste d'attente",
+]
+# Publics per offer type (vocabulary of operators/publics.py), written as members write them.
+DEMO_PUBLICS: dict[str, tuple[str, ...]] = {
+    "pension_de_famille": ("Personnes isolées en grande exclusion", "Personnes sans domicile",
+                           "Personnes âgées isolées", "Handicap psychique"),
+    "residence_accueil": ("Handicap psychique",),
+    "residence_sociale": ("Tous publics", "Jeunes de moins de 30 ans", "Familles monoparentales",
+                          "Réfugiés", "Sortants de l'ASE"),
+    "fjt": ("Jeunes 16-30 ans", "Sortants de l'ASE"),
+    "ftm": ("Travailleurs migrants âgés", "Personnes âgées isolées"),
+    "iml_sous_location": ("Familles monoparentales", "Ménages reconnus DALO",
+                          "Femmes victimes de violences", "Sortants de prison", "Réfugiés"),
+    "iml_mandat_gestion": ("Ménages reconnus DALO", "Tous publics", "Familles monoparentales"),
+    "iml": ("Ménages reconnus DALO", "Demandeurs d'asile / réfugiés", "Tous publics"),
+    "moi": ("Familles monoparentales", "Gens du voyage", "Ménages reconnus DALO"),
+    "anah": ("Tous publics", "Personnes âgées isolées"),
+    "chrs": ("Personnes sans domicile", "Sortants de prison", "Jeunes 18-25 ans"),
+    "chu": ("Personnes sans abri", "Demandeurs d'asile", "Familles monoparentales"),
+    "hebergement_autre": ("Personnes sans domicile", "PPSMJ", "Jeunes 18-25 ans"),
+    "avdl": ("Ménages reconnus DALO",),
+    "fsl": ("Tous publics",),
+    "savs": ("Handicap psychique",),
+}
+# Old free text that names no public of the vocabulary: kept on a few rows, flagged at import.
+AMBIGUOUS_PUBLICS = ("Ménages modestes", "Adultes en situation de handicap", "Public mixte accompagné")
+TURNOVER = {"pension_de_famille": 0.15, "residence_sociale": 0.35, "intermediation_locative": 0.3,
+            "diffus": 0.1, "hebergement": 0.9, "accompagnement": 0.7}
 
 
 def demo_frame(store: Store | None = None, seed: int = SEED, scale: float = 1.0) -> pd.DataFrame:
@@ -123,7 +144,63 @@ def demo_frame(store: Store | None = None, seed: int = SEED, scale: float = 1.0)
             commune = pool.iloc[int(rng.choice(len(pool), p=weight))]
             rows.append(_row(rng, operator, op_index, number, offer, commune, pool))
     frame = pd.DataFrame(rows, columns=COLUMNS)
-    return frame
+    return _with_publics_and_activity(frame)
+
+
+def _with_publics_and_activity(frame: pd.DataFrame) -> pd.DataFrame:
+    """Publics (one to three per site) and a year of activity for most open sites.
+
+    Drawn from a generator of their own per row (seeded by the row's identifier), so that the
+    sites themselves stay what they were before these columns existed.
+    """
+    from operators.schema import OFFER_TYPE_BY_CODE, parse_offer_type
+
+    frame = frame.copy()
+    publics, activity = [], []
+    for row in frame.to_dict("records"):
+        rng = np.random.default_rng([SEED, zlib.crc32(row["Identifiant"].encode())])
+        offer = parse_offer_type(row["Type d'offre"])
+        family = OFFER_TYPE_BY_CODE[offer].family
+        choices = DEMO_PUBLICS[offer]
+        if row["Confidentialité"] == "confidentiel":
+            text = "Femmes victimes de violences"
+        elif rng.random() < 0.07:
+            text = AMBIGUOUS_PUBLICS[int(rng.integers(len(AMBIGUOUS_PUBLICS)))]
+        else:
+            count = int(rng.integers(1, min(3, len(choices)) + 1))
+            picked = rng.choice(len(choices), size=count, replace=False)
+            joiner = (" ; ", ", ", " et ")[int(rng.integers(3))]
+            text = joiner.join(choices[i] for i in sorted(picked))
+        publics.append(text)
+        activity.append(_activity(rng, row, family))
+    frame["Public accueilli"] = publics
+    return pd.concat([frame, pd.DataFrame(activity, columns=ACTIVITY_COLUMNS)], axis=1)
+
+
+def _activity(rng, row: dict, family: str) -> dict:
+    empty = dict.fromkeys(ACTIVITY_COLUMNS, "")
+    if row["Statut"] != "ouvert" or rng.random() < 0.2:
+        return empty  # activity is optional: a fifth of the open sites report none
+    capacity = float(row["Capacité"]) if row["Capacité"] else 20.0
+    turnover = TURNOVER[family] * rng.uniform(0.6, 1.4)
+    left = max(0, round(capacity * turnover))
+    entered = max(0, round(left * rng.uniform(0.8, 1.2)))
+    exits = round(left * rng.uniform(0.2, 0.7))
+    values = {
+        "Année d'activité": str(ACTIVITY_YEAR),
+        "Ménages entrés": str(entered),
+        "Ménages sortis": str(left),
+        "Sorties vers un logement ordinaire": str(exits),
+        "Taux d'occupation (%)": "",
+        "Durée moyenne de séjour (mois)": "",
+        "Liste d'attente": "",
+    }
+    if family != "accompagnement":
+        values["Taux d'occupation (%)"] = f"{rng.uniform(72, 99):.1f}".replace(".", ",")
+        stay = 12 / max(turnover, 0.05)
+        values["Durée moyenne de séjour (mois)"] = f"{min(stay, 120):.0f}"
+        values["Liste d'attente"] = str(int(rng.integers(0, 40)))
+    return values
 
 
 def _row(rng, operator, op_index, number, offer, commune, pool) -> dict:
@@ -160,7 +237,7 @@ def _row(rng, operator, op_index, number, offer, commune, pool) -> dict:
         "Type d'offre": LABELS[offer],
         "Capacité": capacity,
         "Unité": unit,
-        "Public accueilli": PUBLICS[offer],
+        "Public accueilli": "",  # filled by _with_publics_and_activity
         "Année d'ouverture": str(year),
         "Statut": "en projet" if planned else "ouvert",
         "Confidentialité": confidentiality,

@@ -60,6 +60,7 @@ SITE_EXPORT_COLUMNS: dict[str, str] = {
     "capacity": "capacite",
     "capacity_unit": "unite_capacite",
     "public": "public_accueilli",
+    "publics": "codes_publics",
     "opening_year": "annee_ouverture",
     "status": "statut",
     "confidentiality": "confidentialite",

@@ -24,6 +24,7 @@ import pandas as pd
 
 import settings
 from geodata.store import Store
+from operators import activity
 from operators.columns import ColumnMatch, match_columns
 from operators.communes import CommuneIndex, carry_codes, parse_code_list
 from operators.geocoding import CommuneShapes, Geocoder, GeocodeReport, geocode_sites
@@ -267,6 +268,7 @@ def write_prepared(
         duplicates_within=prepared.duplicates_within,
         rejects_path=str(rejects_path) if rejects_path else None,
         operator_hint=operator,
+        activity=activity.batch_frame(prepared.sites),
     )
     counts = registry.apply_import(batch, started_at=started)
     outcomes = _outcomes(prepared, counts)
@@ -354,7 +356,10 @@ def _site_table(rows: pd.DataFrame, index: CommuneIndex, file_name: str, sha256:
     for column in SITE_COLUMNS:
         if column not in out:
             out[column] = None
-    return out[[*SITE_COLUMNS, "pos", "row_label"]]
+    for column in activity.INPUT_COLUMNS:
+        if column not in out:
+            out[column] = None
+    return out[[*SITE_COLUMNS, *activity.INPUT_COLUMNS, "pos", "row_label"]]
 
 
 def _coverage_table(sites: pd.DataFrame, index: CommuneIndex) -> pd.DataFrame:

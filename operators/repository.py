@@ -27,9 +27,12 @@ from sqlalchemy import event
 from sqlalchemy.types import UserDefinedType
 
 import settings
+from operators import activity as activity_mod
 from operators import gpkg
+from operators import publics as publics_mod
+from operators import snapshots as snapshots_mod
 from operators.identity import likely_duplicates
-from operators.schema import SITE_COLUMNS
+from operators.schema import SITE_COLUMNS, STATUS_CLOSED
 
 DEFAULT_FILE_NAME = "registre.gpkg"
 _ADVISORY_LOCK = 7_318_204_551  # any constant: "the registry import lock"
@@ -146,6 +149,8 @@ def build_tables(dialect: str) -> tuple[sa.MetaData, dict[str, sa.Table]]:
     return metadata, {
         "operators": operators, "sites": sites, "site_coverage": coverage, "imports": imports,
         "geocode_cache": cache,
+        activity_mod.TABLE: activity_mod.define_table(metadata),
+        **snapshots_mod.define_tables(metadata),
     }
 
 
@@ -184,6 +189,7 @@ class ImportBatch:
     duplicates_within: int
     rejects_path: str | None = None
     operator_hint: str | None = None
+    activity: pd.DataFrame | None = None  # site_id, activity_year, values (operators.activity)
 
 
 @dataclass
@@ -265,6 +271,7 @@ class Registry:
                             row,
                         )
                 self.metadata.create_all(conn)
+                self._add_missing_site_columns(conn)
                 if self.dialect == "sqlite":
                     statements = gpkg.register_statements(
                         {"sites": "Sites des opérateurs (registre de l'offre)"},
@@ -272,6 +279,9 @@ class Registry:
                             "operators": "Opérateurs", "site_coverage": "Communes couvertes",
                             "imports": "Journal des imports",
                             "geocode_cache": "Cache du géocodage BAN",
+                            activity_mod.TABLE: "Activité annuelle des sites",
+                            snapshots_mod.SNAPSHOTS: "Instantanés datés du registre",
+                            snapshots_mod.SNAPSHOT_SITES: "Sites de chaque instantané",
                         },
                     )
                     for sql, params in statements:
@@ -290,6 +300,31 @@ class Registry:
             raise RegistryError(
                 f"Impossible de préparer le {self.describe_fr()} : {error}.{hint}"
             ) from error
+
+    def _add_missing_site_columns(self, conn: sa.Connection) -> None:
+        """A registry made by an older version gains the new site columns (empty), and the
+        publics of its sites are read from their free text (``operators.publics``)."""
+        present = set(conn.exec_driver_sql("SELECT * FROM sites LIMIT 0").keys())
+        missing = [c for c in SITE_COLUMNS if c not in present]
+        for name in missing:
+            column = _site_column(name)
+            kind = column.type.compile(dialect=conn.dialect)
+            conn.exec_driver_sql(f'ALTER TABLE sites ADD COLUMN "{name}" {kind}')
+        if "publics" in missing:
+            table = self.tables["sites"]
+            rows = conn.execute(
+                sa.select(table.c.site_id, table.c.public).where(table.c.public.is_not(None))
+            ).all()
+            updates = [
+                {"b_site_id": sid, "publics": publics_mod.parse_publics(text).text}
+                for sid, text in rows
+            ]
+            if updates:
+                conn.execute(
+                    table.update().where(table.c.site_id == sa.bindparam("b_site_id"))
+                    .values(publics=sa.bindparam("publics")),
+                    updates,
+                )
 
     # -- import ----------------------------------------------------------------------------------
     def apply_import(self, batch: ImportBatch, started_at: str | None = None) -> ImportCounts:
@@ -346,6 +381,8 @@ class Registry:
                     )
                     conn.execute(update, [{**r, "b_site_id": r["site_id"]} for r in changed_rows])
                 self._write_coverage(conn, ids, batch.coverage)
+                activity_mod.write(conn, self.tables[activity_mod.TABLE], batch.activity,
+                                   log_id, stamp)
                 self._upsert_operators(conn, frame, stamp)
                 counts = ImportCounts(
                     import_id=log_id,
@@ -502,12 +539,20 @@ class Registry:
             ])
 
     # -- reading ---------------------------------------------------------------------------------
-    def sites(self, where: sa.ColumnElement | None = None) -> gpd.GeoDataFrame:
-        """All sites (internal view, confidential ones included) as points in WGS84."""
+    def sites(
+        self, where: sa.ColumnElement | None = None, include_closed: bool = False
+    ) -> gpd.GeoDataFrame:
+        """All sites (internal view, confidential ones included) as points in WGS84.
+
+        Closed sites (status « fermé ») stay in the registry for the dated snapshots
+        (``operators.snapshots``) but are left out unless ``include_closed``.
+        """
         table = self.tables["sites"]
         query = sa.select(*[table.c[c] for c in SITE_COLUMNS]).order_by(table.c.site_id)
         if where is not None:
             query = query.where(where)
+        if not include_closed:
+            query = query.where(sa.or_(table.c.status.is_(None), table.c.status != STATUS_CLOSED))
         with self.engine.connect() as conn:
             frame = pd.DataFrame(conn.execute(query).mappings().all(), columns=list(SITE_COLUMNS))
         for column in _FLOAT:

@@ -204,7 +204,9 @@ def offer_types_fr() -> str:
 # -- status and confidentiality --------------------------------------------------------------
 STATUS_OPEN = "ouvert"
 STATUS_PLANNED = "en_projet"
-STATUSES: dict[str, str] = {STATUS_OPEN: "Ouvert", STATUS_PLANNED: "En projet"}
+STATUS_CLOSED = "ferme"  # kept in the registry so that snapshots can count the places closed
+STATUSES: dict[str, str] = {STATUS_OPEN: "Ouvert", STATUS_PLANNED: "En projet",
+                            STATUS_CLOSED: "Fermé"}
 _STATUS_SYNONYMS = {
     "ouvert": STATUS_OPEN, "ouverte": STATUS_OPEN, "open": STATUS_OPEN, "en service": STATUS_OPEN,
     "en fonctionnement": STATUS_OPEN, "existant": STATUS_OPEN, "actif": STATUS_OPEN,
@@ -212,6 +214,8 @@ _STATUS_SYNONYMS = {
     "en projet": STATUS_PLANNED, "projet": STATUS_PLANNED, "planned": STATUS_PLANNED,
     "prevu": STATUS_PLANNED, "prevue": STATUS_PLANNED, "en construction": STATUS_PLANNED,
     "en travaux": STATUS_PLANNED, "a venir": STATUS_PLANNED, "programme": STATUS_PLANNED,
+    "ferme": STATUS_CLOSED, "fermee": STATUS_CLOSED, "closed": STATUS_CLOSED,
+    "cesse": STATUS_CLOSED, "fin d activite": STATUS_CLOSED, "ferme definitivement": STATUS_CLOSED,
 }
 
 
@@ -314,6 +318,16 @@ INPUT_FIELDS: tuple[Field, ...] = (
           description="Codes INSEE séparés par des virgules ou points-virgules"),
     Field("coverage_epci", "EPCI couvert", "code", description="SIREN de l'EPCI couvert"),
     Field("fictional", "fictif"),
+    # Optional yearly activity (operators/activity.py): all empty means no activity reported.
+    Field("activity_year", "année d'activité", "int",
+          description="Année des données d'activité (sinon l'année précédente, signalée)"),
+    Field("occupancy_rate", "taux d'occupation", "float", description="En %, de 0 à 100"),
+    Field("households_entered", "ménages entrés", "int"),
+    Field("households_left", "ménages sortis", "int"),
+    Field("exits_to_housing", "sorties vers le logement ordinaire", "int",
+          description="Ménages sortis vers un logement ordinaire (au plus les ménages sortis)"),
+    Field("average_stay_months", "durée moyenne de séjour (mois)", "float"),
+    Field("waiting_list", "liste d'attente", "int", description="Ménages en attente au 31/12"),
 )
 INPUT_FIELD_BY_NAME: dict[str, Field] = {f.name: f for f in INPUT_FIELDS}
 
@@ -324,7 +338,7 @@ SITE_COLUMNS: tuple[str, ...] = (
     "commune_code_source", "lon", "lat", "geocode_method", "geocode_score", "geocode_label",
     "offer_type", "offer_family", "capacity", "capacity_unit", "public", "opening_year", "status",
     "confidentiality", "coverage_epci", "coverage_communes", "fictional", "flags",
-    "duplicate_of", "source_file", "source_sha256", "source_row", "import_id",
+    "duplicate_of", "publics", "source_file", "source_sha256", "source_row", "import_id",
     "created_at", "updated_at",
 )
 
@@ -333,7 +347,7 @@ PUBLIC_SITE_COLUMNS: tuple[str, ...] = (
     "site_id", "operator_name", "network", "name", "address", "postcode", "commune_code",
     "commune_name", "dep_code", "lon", "lat", "geocode_method", "offer_type", "offer_family",
     "capacity", "capacity_unit", "public", "opening_year", "status", "confidentiality",
-    "coverage_epci", "coverage_communes", "fictional", "updated_at",
+    "coverage_epci", "coverage_communes", "fictional", "updated_at", "publics",
 )
 
 # Columns an operator's file may carry that the importer itself writes (rejected-rows files).

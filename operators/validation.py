@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from operators import activity, publics
 from operators.columns import ColumnMatch
 from operators.communes import (
     CommuneIndex,
@@ -160,6 +161,7 @@ VALID_COLUMNS = [
     "commune_name_input", "commune_code_source", "lon_in", "lat_in", "offer_type",
     "offer_family", "area_based", "capacity", "capacity_unit", "public", "opening_year",
     "status", "confidentiality", "coverage_epci", "coverage_communes", "fictional", "flags",
+    "publics", *activity.INPUT_COLUMNS,
 ]
 
 
@@ -249,7 +251,8 @@ def _parse_row(row, position, frame, capacity_columns, index, carried, kinds, de
 
     status = parse_status(row["status"])
     if status is None:
-        problems.append((label("status"), f"« {row['status']} » non reconnu (ouvert ou en projet)"))
+        problems.append((label("status"),
+                         f"« {row['status']} » non reconnu (ouvert, en projet ou fermé)"))
     confidentiality = parse_confidentiality(row["confidentiality"])
     if confidentiality is None:
         problems.append((
@@ -264,6 +267,10 @@ def _parse_row(row, position, frame, capacity_columns, index, carried, kinds, de
         )
     elif row["coverage_communes"] or row["coverage_epci"]:
         flags.append("zone couverte ignorée : ce type d'offre est un lieu, pas un service")
+
+    parsed_publics = publics.parse_publics(row["public"])
+    flags.extend(publics.flags_for(parsed_publics, row["public"]))
+    yearly = activity.parse_activity(row, problems, flags)
 
     return {
         "pos": position,
@@ -295,6 +302,8 @@ def _parse_row(row, position, frame, capacity_columns, index, carried, kinds, de
         "coverage_epci": coverage_epci or None,
         "coverage_communes": coverage_communes or None,
         "fictional": defaults.fictional or normalize_text(row["fictional"]) not in _FALSE_WORDS,
+        "publics": parsed_publics.text,
+        **yearly,
     }
 
 
