@@ -62,6 +62,17 @@ def build_parser() -> argparse.ArgumentParser:
                       help="réécrit le fichier de démonstration depuis la géographie de référence")
     demo.add_argument("--sans-import", action="store_true", help="n'importe pas le fichier")
     demo.add_argument("--rejets", type=Path, help="dossier du fichier des lignes rejetées")
+
+    shot = sub.add_parser("instantane", help="prend un instantané daté du registre")
+    shot.add_argument("--date", help="date de l'instantané AAAA-MM-JJ (aujourd'hui par défaut)")
+    shot.add_argument("--libelle", default="", help="libellé (ex. « bilan annuel »)")
+
+    diff = sub.add_parser("comparer", help="compare l'offre entre deux instantanés datés")
+    diff.add_argument("date1")
+    diff.add_argument("date2")
+    diff.add_argument("--territoire", help="dep:59, reg:32, epci:… (toute la France par défaut)")
+    diff.add_argument("--interne", action="store_true",
+                      help="usage interne : liste aussi les sites (confidentiels compris)")
     return parser
 
 
@@ -112,6 +123,10 @@ def main(argv: list[str] | None = None) -> int:
             paths = export_registry(registry, args.fichier, args.audience, rep_points)
             for path in paths:
                 print(f"export {args.audience} écrit : {path}")
+        elif args.command in ("instantane", "comparer"):
+            from operators.snapshot_cli import run_snapshot_command
+
+            run_snapshot_command(args, registry)
         else:
             if args.regenerer:
                 print(f"fichier de démonstration écrit : {write_demo_file()}")

@@ -178,13 +178,16 @@ def read(registry: Registry) -> pd.DataFrame:
 
 
 # -- what an audience sees ------------------------------------------------------------------------
-def activity_for(sites: pd.DataFrame, activity: pd.DataFrame, audience: str) -> pd.DataFrame:
-    """Activity rows joined to their sites; for the public, never a confidential site's."""
+def activity_for(sites: pd.DataFrame, activity: pd.DataFrame, audience: str,
+                 extra: list[str] | None = None) -> pd.DataFrame:
+    """Activity rows joined to their sites (and the sites' ``extra`` columns); for the public,
+    never a confidential site's."""
     from operators.confidentiality import PUBLIC, check_audience
 
     check_audience(audience)
     keep = ["site_id", "operator_name", "network", "offer_family", "offer_type", "capacity",
-            "capacity_unit", "confidentiality", "commune_code", "dep_code", "fictional"]
+            "capacity_unit", "confidentiality", "commune_code", "dep_code", "fictional",
+            *(extra or [])]
     frame = activity.merge(pd.DataFrame(sites)[[c for c in keep if c in sites]], on="site_id",
                            how="inner")
     if audience == PUBLIC:
@@ -206,7 +209,7 @@ def indicators(
     """
     from operators.confidentiality import PUBLIC
 
-    frame = activity_for(sites, activity, audience)
+    frame = activity_for(sites, activity, audience, [by] if by else None)
     frame = frame[frame["activity_year"] == year]
     keys = [by] if by else []
     columns = [*keys, "sites_declarants_n", "sites_declarants", "taux_occupation",
