@@ -107,7 +107,7 @@ def build(
     extracted = extracted or dt.date.today()
     if network is not None and network not in NETWORKS:
         raise NetworkReportError(
-            f"Réseau « {network} » inconnu (réseaux : {', '.join(NETWORKS)})."
+            f"Réseau « {network} » non reconnu (réseaux : {', '.join(NETWORKS)})."
         )
     frame = pd.DataFrame(sites).drop(columns="geometry", errors="ignore")
     if territory_codes is not None:
@@ -463,19 +463,20 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     formats = [f.strip().lower() for f in args.format.split(",") if f.strip()]
     unknown = [f for f in formats if f not in ("pdf", "xlsx")]
+    from geodata.store import Store
+    from operators.repository import Registry, RegistryError
+    from operators.schema import parse_network
+
     try:
         if unknown or not formats:
             raise NetworkReportError(f"Format(s) inconnu(s) : {', '.join(unknown)} (pdf, xlsx).")
-        from geodata.store import Store
-        from operators.repository import Registry, RegistryError
-        from operators.schema import parse_network
 
         network = None
         if args.reseau:
             network = parse_network(args.reseau)
             if network is None:
                 raise NetworkReportError(
-                    f"Réseau « {args.reseau} » inconnu (réseaux : {', '.join(NETWORKS)}).")
+                    f"Réseau « {args.reseau} » non reconnu (réseaux : {', '.join(NETWORKS)}).")
         registry = Registry(args.base)
         try:
             report = from_registry(
