@@ -121,7 +121,7 @@ def presence(
             "Familles d'offre présentes": _listing(
                 [FAMILIES[f] for f in FAMILIES if f in set(here["offer_family"])]),
             "Publics présents": _listing(
-                [pub.LABELS[c] for c in pub.LABELS if c in _codes(here["publics"])]),
+                [pub.LABELS[c] for c in pub.LABELS if c in _codes(seen["publics"])]),
             "Chevauchements": int((overlaps["area"] == area).sum()) if len(overlaps) else 0,
             "Familles sans adhérent": _listing(
                 area_blanks.loc[area_blanks["kind"] == "famille", "Catégorie"].tolist()),

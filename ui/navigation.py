@@ -21,6 +21,7 @@ PAGES: dict[str, tuple[str, str]] = {
     "scenarios": ("Scénarios", ":material/add_location_alt:"),
     "methode": ("Méthode", ":material/tune:"),
     "offre": ("Offre des membres", ":material/home_work:"),
+    "reseaux": ("Qui fait quoi où", ":material/diversity_3:"),
     "presentation": ("Présentation", ":material/slideshow:"),
 }
 

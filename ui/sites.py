@@ -172,3 +172,27 @@ def offer_labels() -> dict[str, str]:
         from models.supply import TYPES
 
         return dict(TYPES)
+
+
+def publics_labels() -> dict[str, str]:
+    """Code → French label of the publics vocabulary (``operators.publics``)."""
+    from operators import publics
+
+    return dict(publics.LABELS)
+
+
+def filter_publics(sites: pd.DataFrame, chosen: list[str] | None) -> pd.DataFrame:
+    """Sites receiving at least one of the ``chosen`` publics (all sites when none chosen)."""
+    if not chosen or sites is None or "publics" not in sites:
+        return sites
+    from operators import publics
+
+    return sites[publics.has_any(sites["publics"], chosen)].reset_index(drop=True)
+
+
+def publics_text(cell) -> str:
+    """The labels of a stored ``publics`` cell (« — » when none is known)."""
+    from operators import publics
+
+    labels = [publics.LABELS[c] for c in publics.split_codes(cell)]
+    return ", ".join(labels) or "—"

@@ -142,6 +142,12 @@ def _controls(catalogue: dict, national: bool, model) -> None:
              "prioritaires, communes des programmes Petites villes de demain et Action cœur de "
              "ville, classes de la grille de densité.",
     )
+    labels = sites_mod.publics_labels()
+    box.multiselect(
+        "Publics accueillis (sites)", list(labels), format_func=labels.get,
+        key=state.kept("map_publics", []), placeholder="tous les publics",
+        help="Ne montrer que les sites des membres qui accueillent au moins un de ces publics.",
+    )
     box.toggle("Fond de carte en ligne (OpenStreetMap)", key=state.kept("map_basemap", False),
                help="Nécessite une connexion à internet ; sans elle, la carte reste lisible avec "
                     "les seuls contours des communes et des départements.")
@@ -202,6 +208,7 @@ def _overlays(view: ViewGeometry, layers: list[str], national: bool) -> mapview.
             out.notes.append(sites_mod.unavailable_reason() or sites_mod.NOT_AVAILABLE)
         else:
             inside = sites_mod.in_territory(registry.sites, registry.coverage, codes)
+            inside = sites_mod.filter_publics(inside, state.value_of("map_publics", []))
             public = sites_mod.public(inside)
             if public is not None:
                 out.sites = public.points

@@ -51,6 +51,12 @@ def _content(registry) -> None:
         return
     codes = communes_of(spec)["code"].tolist()
     inside = sites_mod.in_territory(found.sites, found.coverage, codes)
+    labels = sites_mod.publics_labels()
+    chosen = st.multiselect("Publics accueillis", list(labels), format_func=labels.get,
+                            key="offre_publics", placeholder="tous les publics",
+                            help="Ne garder que les sites qui accueillent au moins un de ces "
+                                 "publics.")
+    inside = sites_mod.filter_publics(inside, chosen)
     view = sites_mod.public(inside)
     st.subheader(f"Sites — {territory_label(spec)}")
     if view is None or inside.empty:
@@ -64,10 +70,13 @@ def _content(registry) -> None:
     listed = view.listed.copy()
     listed["name"] = [f"[{sites_mod.FICTIONAL_LABEL}] {n}" if f else n
                       for n, f in zip(listed["name"], listed["fictional"].fillna(False), strict=True)]
+    listed["publics_label"] = [sites_mod.publics_text(c) for c in listed.get("publics", [])]
     shown = listed[["name", "operator_name", "network", "commune_name", "offer_type_label",
-                    "capacity", "capacity_unit", "status", "confidentiality"]].rename(columns={
+                    "publics_label", "capacity", "capacity_unit", "status",
+                    "confidentiality"]].rename(columns={
         "name": "Site", "operator_name": "Opérateur", "network": "Réseau", "commune_name": "Commune",
-        "offer_type_label": "Type", "capacity": "Capacité", "capacity_unit": "Unité",
+        "offer_type_label": "Type", "publics_label": "Publics", "capacity": "Capacité",
+        "capacity_unit": "Unité",
         "status": "Statut", "confidentiality": "Diffusion"})
     st.dataframe(french(shown), hide_index=True, width="stretch", height=300)
     if view.fictional:
