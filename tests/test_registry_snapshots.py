@@ -111,3 +111,25 @@ def test_taking_a_snapshot_again_replaces_it(demo_with_snapshots):  # noqa: F811
     assert len(after) == len(before)
     assert after.set_index("snapshot_date").loc["2024-12-31", "label"] == "repris"
     assert info.site_count == len(registry.sites(include_closed=True))
+
+
+def test_cli_takes_and_compares_snapshots(demo_with_snapshots, capsys, tmp_path):  # noqa: F811
+    from operators.__main__ import main
+
+    registry, expected = demo_with_snapshots
+    assert main(["--base", registry.url, "comparer", "2023-12-31", "2024-12-31",
+                 "--territoire", "dep:59"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == "Offre de Nord : instantané du 2023-12-31 → instantané du 2024-12-31"
+    kinds = {line.split(" : ")[0] for line in out[1:]}
+    assert kinds == set(expected.values())
+    assert not any(line.startswith("  ") for line in out)  # public: no site listed
+    assert main(["--base", registry.url, "comparer", "2023-12-31", "2024-12-31",
+                 "--territoire", "dep:59", "--interne"]) == 0
+    listed = [line for line in capsys.readouterr().out.splitlines() if line.startswith("  ")]
+    assert len(listed) == len(expected)
+    other = f"sqlite:///{tmp_path / 'autre.gpkg'}"  # the shared demo registry stays as it is
+    assert main(["--base", other, "instantane", "--date", "2025-06-30"]) == 0
+    assert capsys.readouterr().out.startswith("instantané du 2025-06-30 : 0 sites")
+    assert main(["--base", registry.url, "comparer", "2019-01-01", "2019-12-31"]) == 1
+    assert "Aucun instantané du registre au 2019-01-01" in capsys.readouterr().err
