@@ -89,6 +89,9 @@ def presence(
     area_names = area_names or {}
     frame = pd.DataFrame(sites).drop(columns="geometry", errors="ignore")
     frame = frame[frame["status"].isin(statuses)].reset_index(drop=True)
+    frame["_publics"] = [frozenset(pub.split_codes(c)) for c in frame["publics"]]
+    frame = _plain_strings(frame)
+    communes = _plain_strings(communes[["code", "name", key]])
     where = site_communes(frame, coverage).merge(
         communes[["code", "name", key]].rename(columns={"code": "commune_code",
                                                          "name": "commune_name_ref",
@@ -107,10 +110,15 @@ def presence(
     blanks = _blanks(where, communes_per_area, communes)
     totals = _totals(where, audience)
     rows = []
+    empty = where.iloc[0:0]
+    where_by = dict(tuple(where.groupby("area"))) if len(where) else {}
+    visible_by = dict(tuple(visible.groupby("area"))) if len(visible) else {}
+    overlaps_n = overlaps["area"].value_counts() if len(overlaps) else pd.Series(dtype=int)
+    blanks_by = dict(tuple(blanks.groupby("area"))) if len(blanks) else {}
     for area in wanted:
-        here, seen = where[where["area"] == area], visible[visible["area"] == area]
+        here, seen = where_by.get(area, empty), visible_by.get(area, empty)
         codes = communes_per_area.get(area, [])
-        area_blanks = blanks[blanks["area"] == area]
+        area_blanks = blanks_by.get(area, blanks.iloc[0:0])
         rows.append({
             "area": area,
             "Territoire": area_names.get(area, area),
@@ -120,9 +128,8 @@ def presence(
             "Réseaux": ", ".join(sorted(seen["network"].dropna().unique())),
             "Familles d'offre présentes": _listing(
                 [FAMILIES[f] for f in FAMILIES if f in set(here["offer_family"])]),
-            "Publics présents": _listing(
-                [pub.LABELS[c] for c in pub.LABELS if c in _codes(seen["publics"])]),
-            "Chevauchements": int((overlaps["area"] == area).sum()) if len(overlaps) else 0,
+            "Publics présents": _listing(_public_labels(_codes(seen))),
+            "Chevauchements": int(overlaps_n.get(area, 0)),
             "Familles sans adhérent": _listing(
                 area_blanks.loc[area_blanks["kind"] == "famille", "Catégorie"].tolist()),
             "Publics sans adhérent": _listing(
@@ -143,8 +150,22 @@ def _rename(frame: pd.DataFrame, label: str) -> pd.DataFrame:
     return frame.rename(columns={"area": label}).drop(columns=["kind"], errors="ignore")
 
 
-def _codes(series: pd.Series) -> set[str]:
-    return {code for cell in series for code in pub.split_codes(cell)}
+def _plain_strings(frame: pd.DataFrame) -> pd.DataFrame:
+    """Text columns as Python objects (Arrow-backed strings are slow to iterate row by row)."""
+    out = frame.copy()
+    for column in out.columns:
+        if pd.api.types.is_string_dtype(out[column]):
+            out[column] = out[column].astype(object)
+    return out
+
+
+def _public_labels(codes: set[str]) -> list[str]:
+    return [label for code, label in pub.LABELS.items() if code in codes]
+
+
+def _codes(frame: pd.DataFrame) -> set[str]:
+    """Publics of some sites (their ``_publics`` column, computed once per site)."""
+    return set().union(*set(frame["_publics"])) if len(frame) else set()
 
 
 def _listing(items: list[str]) -> str:
@@ -166,7 +187,7 @@ def _operators(visible: pd.DataFrame) -> pd.DataFrame:
             "Réseau": ", ".join(sorted(group["network"].dropna().unique())),
             "Familles d'offre": ", ".join(FAMILIES[f] for f in FAMILIES
                                           if f in set(group["offer_family"])),
-            "Publics": ", ".join(pub.LABELS[c] for c in pub.LABELS if c in _codes(group["publics"])),
+            "Publics": ", ".join(_public_labels(_codes(group))),
             "Communes où il est présent": int(group["commune_code"].nunique()),
             "Sites": int(group["site_id"].nunique()),
         })
@@ -210,10 +231,11 @@ def _blanks(where: pd.DataFrame, communes_per_area: pd.Series,
             answered_by[family].append(pub.LABELS[code])
     names = dict(zip(communes["code"], communes["name"], strict=False))
     rows = []
+    by_area = dict(tuple(where.groupby("area"))) if len(where) else {}
     for area, codes in communes_per_area.items():
-        here = where[where["area"] == area]
+        here = by_area.get(area, where.iloc[0:0])
         families = set(here["offer_family"])
-        present_publics = _codes(here["publics"])
+        present_publics = _codes(here)
         for family, label in FAMILIES.items():
             if family not in families:
                 rows.append({"area": area, "kind": "famille", "Type": "famille d'offre",
@@ -230,7 +252,8 @@ def _blanks(where: pd.DataFrame, communes_per_area: pd.Series,
                     "Constat": NO_MEMBER + (" pour ce public (offre « tout public » présente)"
                                             if general else ""),
                 })
-        empty = [c for c in codes if c not in set(here["commune_code"])]
+        present_communes = set(here["commune_code"])
+        empty = [c for c in codes if c not in present_communes]
         if empty:
             rows.append({
                 "area": area, "kind": "communes", "Type": "communes",

@@ -220,13 +220,11 @@ def compare(before: pd.DataFrame, after: pd.DataFrame) -> pd.DataFrame:
     places_delta, confidentiality, name``; ``offer_family``/``capacity`` are the values after the
     change (before it for a closed site).
     """
-    a = before.set_index("site_id")
-    b = after.set_index("site_id")
+    a = {r["site_id"]: r for r in before.to_dict("records")}
+    b = {r["site_id"]: r for r in after.to_dict("records")}
     rows: list[dict] = []
-    open_a = a["status"] == STATUS_OPEN
-    for sid in b.index:
-        new = b.loc[sid]
-        old = a.loc[sid] if sid in a.index else None
+    for sid, new in b.items():
+        old = a.get(sid)
         if new["status"] == STATUS_OPEN:
             if old is None or old["status"] != STATUS_OPEN:
                 rows.append(_change(sid, CREATED, None, new))
@@ -238,8 +236,9 @@ def compare(before: pd.DataFrame, after: pd.DataFrame) -> pd.DataFrame:
             rows.append(_change(sid, PLANNED, None, new))
         elif old is not None and old["status"] == STATUS_OPEN:  # closed (or back to a project)
             rows.append(_change(sid, CLOSED, old, None))
-    for sid in a.index[open_a & ~a.index.isin(b.index)]:
-        rows.append(_change(sid, CLOSED, a.loc[sid], None))
+    for sid, old in a.items():
+        if sid not in b and old["status"] == STATUS_OPEN:
+            rows.append(_change(sid, CLOSED, old, None))
     changes = pd.DataFrame(rows, columns=_CHANGE_COLUMNS)
     return _pair_conversions(changes)
 
