@@ -9,6 +9,8 @@ Public interface (see ``SCHEMA.md`` for the schema, in French):
 * :func:`sites_for`, :func:`map_points`, :func:`area_totals`, :func:`coverage_totals` — what an
   audience (``"public"`` or ``"interne"``) may see; every map, table and export goes through them;
 * :func:`export_registry` — CSV, XLSX, GeoPackage exports;
+* :mod:`operators.publics` (vocabulary of publics), :mod:`operators.activity` (yearly activity
+  per site), :mod:`operators.snapshots` (dated snapshots and their comparison);
 * :data:`DEMO_FILE` — the fictional demo offer;
 * :func:`tests.bench_registry.bench_import` — the import benchmark.
 """
