@@ -281,7 +281,7 @@ def _presence(sites, coverage, communes, audience, codes, epci_names) -> Presenc
 
 def _figures(open_sites, frame, created, audience, year) -> list[tuple[str, str]]:
     total = conf.area_totals(open_sites, audience, by="tous")
-    figures = [("Sites ouverts", _cell(total, "sites"))]
+    figures = [("Sites ouverts", _cell(total, "sites", "0"))]
     for column, label in (("capacite_places", "Places"), ("capacite_logements", "Logements"),
                           ("capacite_mesures", "Mesures d'accompagnement")):
         figures.append((f"{label} (sites ouverts)", _cell(total, column)))
