@@ -75,8 +75,9 @@ def _source(store: Store, dataset: str) -> str:
     return f"{manifest.producer}{vintage}"
 
 
-def _row(store: Store, dataset: str, code: str, columns: list[str] | None = None,
-         key: str = "code") -> pd.Series | None:
+def _row(
+    store: Store, dataset: str, code: str, columns: list[str] | None = None, key: str = "code"
+) -> pd.Series | None:
     frame = store.read(dataset, columns=[key, *columns] if columns else None)
     rows = frame[frame[key].astype(str) == code]
     return None if rows.empty else rows.iloc[0]
@@ -102,8 +103,10 @@ def local_context(code: str, store: Store | None = None) -> LocalContext:
     if ctx.zone_abc is None:
         ctx.missing["zone_abc"] = f"Zonage A/B/C : {UNAVAILABLE}"
     ctx.zone_apl = estimated_apl_zone(ctx.zone_abc, ctx.dep_code)
-    ctx.zone_apl_note = ("zone APL estimée à partir du zonage A/B/C (approximation : vérifier le classement "
-                         "de la commune, arrêté du 17 mars 1978)")
+    ctx.zone_apl_note = (
+        "zone APL estimée à partir du zonage A/B/C (approximation : vérifier le classement "
+        "de la commune, arrêté du 17 mars 1978)"
+    )
 
     if store.exists(datasets.QPV_COMMUNES):
         row = _row(store, datasets.QPV_COMMUNES, code)
@@ -134,7 +137,9 @@ def local_context(code: str, store: Store | None = None) -> LocalContext:
         row, level, dataset = None, "", ""
         ctx.missing["lovac"] = f"Vacance de longue durée (LOVAC) : {UNAVAILABLE}"
     if row is not None:
-        ctx.vacant_long = float(row["private_vacant_long"]) if _known(row.get("private_vacant_long")) else None
+        ctx.vacant_long = (
+            float(row["private_vacant_long"]) if _known(row.get("private_vacant_long")) else None
+        )
         rate = row.get("private_vacancy_long_rate")
         ctx.vacant_long_rate = float(rate) if _known(rate) else None
         ctx.vacant_level = level

@@ -72,9 +72,15 @@ class Parameters:
             general = self.general.get(key)
             if general is not None:
                 label, unit = general.label, general.unit
-            return Parameter(key, label, self.kinds[kind].values[key], unit,
-                             valid="ordre de grandeur du type d'opération",
-                             source="hypothèse de dimensionnement du modèle", assumption=True)
+            return Parameter(
+                key,
+                label,
+                self.kinds[kind].values[key],
+                unit,
+                valid="ordre de grandeur du type d'opération",
+                source="hypothèse de dimensionnement du modèle",
+                assumption=True,
+            )
         if key in self.general:
             return self.general[key]
         label, unit = self.sizing.get(key, (key, ""))
@@ -106,31 +112,44 @@ def load_parameters(path: Path | str | None = None) -> Parameters:
             if required not in entry:
                 raise OperationError(f"{path.name}, paramètre « {key} » : champ « {required} » absent.")
         general[key] = Parameter(
-            key=key, label=str(entry["libelle"]),
+            key=key,
+            label=str(entry["libelle"]),
             value=_number(entry["valeur"], f"{path.name}, paramètre « {key} », champ « valeur »"),
-            unit=str(entry["unite"]), valid=str(entry.get("validite", "")),
-            source=str(entry["source"]), url=str(entry.get("url") or ""),
+            unit=str(entry["unite"]),
+            valid=str(entry.get("validite", "")),
+            source=str(entry["source"]),
+            url=str(entry.get("url") or ""),
             assumption=bool(entry.get("hypothese_a_confirmer", True)),
         )
-    sizing = {k: (str(v.get("libelle", k)), str(v.get("unite", "")))
-              for k, v in (raw.get("hypotheses_types") or {}).items()}
+    sizing = {
+        k: (str(v.get("libelle", k)), str(v.get("unite", "")))
+        for k, v in (raw.get("hypotheses_types") or {}).items()
+    }
     kinds = {}
     for key, entry in (raw.get("types") or {}).items():
         if key not in KIND_LINES:
             raise OperationError(f"{path.name}, type « {key} » : type d'opération inconnu du modèle.")
-        values = {k: _number(v, f"{path.name}, type « {key} », valeur « {k} »")
-                  for k, v in (entry.get("valeurs") or {}).items()}
+        values = {
+            k: _number(v, f"{path.name}, type « {key} », valeur « {k} »")
+            for k, v in (entry.get("valeurs") or {}).items()
+        }
         family = str(entry.get("famille_apl", "location"))
         if family not in ("foyer", "location"):
-            raise OperationError(f"{path.name}, type « {key} », champ « famille_apl » : "
-                                 "« foyer » ou « location » attendu.")
+            raise OperationError(
+                f"{path.name}, type « {key} », champ « famille_apl » : « foyer » ou « location » attendu."
+            )
         kinds[key] = Kind(key, str(entry.get("libelle", key)), family, values)
     params = Parameters(general, kinds, sizing)
     for kind in kinds:
-        missing = sorted(n for n in kind_inputs(kind)
-                         if n not in general and n not in kinds[kind].values and n not in LOCAL_INPUTS)
+        missing = sorted(
+            n
+            for n in kind_inputs(kind)
+            if n not in general and n not in kinds[kind].values and n not in LOCAL_INPUTS
+        )
         if missing:
-            raise OperationError(f"{path.name}, type « {kind} » : valeur(s) absente(s) : {', '.join(missing)}.")
+            raise OperationError(
+                f"{path.name}, type « {kind} » : valeur(s) absente(s) : {', '.join(missing)}."
+            )
     return params
 
 
@@ -143,82 +162,214 @@ class Line:
     formula: str
 
 
-LINES: dict[str, Line] = {line.key: line for line in [
-    # investment: cost
-    Line("foncier", "Charge foncière ou acquisition", "cout", "logements * foncier_logement"),
-    Line("travaux", "Travaux", "cout", "logements * surface_logement * cout_travaux_m2"),
-    Line("honoraires", "Honoraires, études et frais annexes", "cout", "travaux * taux_honoraires"),
-    Line("equipement", "Équipement, mobilier et captation", "cout", "logements * equipement_logement"),
-    # investment: subsidies
-    Line("subv_plai", "Subvention PLAI (État)", "aide", "logements * subvention_plai_logement"),
-    Line("subv_plai_adapte", "Subvention PLAI adapté", "aide", "logements * subvention_plai_adapte_logement"),
-    Line("subv_anah", "Subvention Anah (travaux)", "aide",
-         "min(travaux * taux_anah_travaux, logements * plafond_anah_logement)"),
-    Line("subv_collectivites", "Subventions des collectivités", "aide",
-         "logements * subvention_collectivites_logement"),
-    Line("action_logement", "Action Logement", "aide", "logements * action_logement_logement"),
-    Line("bonus_programme", "Cofinancement Action cœur de ville / Petites villes de demain", "aide",
-         "logements * bonus_programme_acv_pvd_logement * commune_acv_pvd"),
-    # running account: income
-    Line("loyers", "Loyers ou redevances quittancés (année pleine)", "produit", "logements * loyer_mensuel * 12"),
-    Line("honoraires_gestion", "Honoraires de gestion perçus (mandat)", "produit",
-         "logements * loyer_mensuel * 12 * taux_honoraires_gestion"),
-    Line("forfait_pf", "Forfait de fonctionnement pension de famille (État)", "produit",
-         "logements * forfait_pension_famille_jour * 365"),
-    Line("agls", "Aide à la gestion locative sociale (AGLS)", "produit",
-         "agls_moins_50_logements if logements < 50 else "
-         "(agls_50_100_logements if logements <= 100 else agls_plus_100_logements)"),
-    Line("iml_sous_location", "Financement IML, sous-location (par mesure)", "produit",
-         "logements * iml_sous_location_par_logement_an"),
-    Line("iml_mandat", "Financement IML, mandat de gestion (par mesure)", "produit",
-         "logements * iml_mandat_par_logement_an"),
-    Line("gla", "Financement de la gestion locative adaptée", "produit", "logements * gla_par_logement_an"),
-    Line("autres_produits", "Autres financements de fonctionnement", "produit", "autres_produits_an"),
-    # running account: costs
-    Line("loyer_proprietaire", "Loyers versés aux propriétaires", "charge",
-         "logements * loyer_proprietaire_mensuel * 12"),
-    Line("redevance_bail", "Redevance du bail au propriétaire", "charge", "redevance_bail_an"),
-    Line("entretien", "Entretien et provision pour gros entretien", "charge", "logements * entretien_logement_an"),
-    Line("gestion", "Gestion, assurances, taxes, charges non récupérées", "charge",
-         "logements * gestion_logement_an"),
-    Line("accompagnement", "Personnel d'accompagnement et d'animation", "charge",
-         "logements * etp_par_logement * cout_etp_accompagnement"),
-    Line("provision_vacance", "Provision pour vacance", "charge", "loyers * taux_vacance"),
-    Line("provision_impayes", "Provision pour impayés", "charge", "loyers * taux_impayes"),
-    Line("annuite", "Annuité d'emprunt", "charge",
-         "(pret * taux_pret / (1 - (1 + taux_pret) ** (-duree_pret))) if taux_pret > 0 else pret / duree_pret"),
-]}
+LINES: dict[str, Line] = {
+    line.key: line
+    for line in [
+        # investment: cost
+        Line("foncier", "Charge foncière ou acquisition", "cout", "logements * foncier_logement"),
+        Line("travaux", "Travaux", "cout", "logements * surface_logement * cout_travaux_m2"),
+        Line("honoraires", "Honoraires, études et frais annexes", "cout", "travaux * taux_honoraires"),
+        Line("equipement", "Équipement, mobilier et captation", "cout", "logements * equipement_logement"),
+        # investment: subsidies
+        Line("subv_plai", "Subvention PLAI (État)", "aide", "logements * subvention_plai_logement"),
+        Line(
+            "subv_plai_adapte",
+            "Subvention PLAI adapté",
+            "aide",
+            "logements * subvention_plai_adapte_logement",
+        ),
+        Line(
+            "subv_anah",
+            "Subvention Anah (travaux)",
+            "aide",
+            "min(travaux * taux_anah_travaux, logements * plafond_anah_logement)",
+        ),
+        Line(
+            "subv_collectivites",
+            "Subventions des collectivités",
+            "aide",
+            "logements * subvention_collectivites_logement",
+        ),
+        Line("action_logement", "Action Logement", "aide", "logements * action_logement_logement"),
+        Line(
+            "bonus_programme",
+            "Cofinancement Action cœur de ville / Petites villes de demain",
+            "aide",
+            "logements * bonus_programme_acv_pvd_logement * commune_acv_pvd",
+        ),
+        # running account: income
+        Line(
+            "loyers",
+            "Loyers ou redevances quittancés (année pleine)",
+            "produit",
+            "logements * loyer_mensuel * 12",
+        ),
+        Line(
+            "honoraires_gestion",
+            "Honoraires de gestion perçus (mandat)",
+            "produit",
+            "logements * loyer_mensuel * 12 * taux_honoraires_gestion",
+        ),
+        Line(
+            "forfait_pf",
+            "Forfait de fonctionnement pension de famille (État)",
+            "produit",
+            "logements * forfait_pension_famille_jour * 365",
+        ),
+        Line(
+            "agls",
+            "Aide à la gestion locative sociale (AGLS)",
+            "produit",
+            "agls_moins_50_logements if logements < 50 else "
+            "(agls_50_100_logements if logements <= 100 else agls_plus_100_logements)",
+        ),
+        Line(
+            "iml_sous_location",
+            "Financement IML, sous-location (par mesure)",
+            "produit",
+            "logements * iml_sous_location_par_logement_an",
+        ),
+        Line(
+            "iml_mandat",
+            "Financement IML, mandat de gestion (par mesure)",
+            "produit",
+            "logements * iml_mandat_par_logement_an",
+        ),
+        Line(
+            "gla", "Financement de la gestion locative adaptée", "produit", "logements * gla_par_logement_an"
+        ),
+        Line("autres_produits", "Autres financements de fonctionnement", "produit", "autres_produits_an"),
+        # running account: costs
+        Line(
+            "loyer_proprietaire",
+            "Loyers versés aux propriétaires",
+            "charge",
+            "logements * loyer_proprietaire_mensuel * 12",
+        ),
+        Line("redevance_bail", "Redevance du bail au propriétaire", "charge", "redevance_bail_an"),
+        Line(
+            "entretien",
+            "Entretien et provision pour gros entretien",
+            "charge",
+            "logements * entretien_logement_an",
+        ),
+        Line(
+            "gestion",
+            "Gestion, assurances, taxes, charges non récupérées",
+            "charge",
+            "logements * gestion_logement_an",
+        ),
+        Line(
+            "accompagnement",
+            "Personnel d'accompagnement et d'animation",
+            "charge",
+            "logements * etp_par_logement * cout_etp_accompagnement",
+        ),
+        Line("provision_vacance", "Provision pour vacance", "charge", "loyers * taux_vacance"),
+        Line("provision_impayes", "Provision pour impayés", "charge", "loyers * taux_impayes"),
+        Line(
+            "annuite",
+            "Annuité d'emprunt",
+            "charge",
+            "(pret * taux_pret / (1 - (1 + taux_pret) ** (-duree_pret)))"
+            " if taux_pret > 0 else pret / duree_pret",
+        ),
+    ]
+}
 
 INVESTMENT = ["foncier", "travaux", "honoraires"]
 HOUSING_AIDS = ["subv_plai", "subv_plai_adapte", "subv_collectivites", "action_logement", "bonus_programme"]
 OWNED_COSTS = ["entretien", "gestion", "accompagnement", "provision_vacance", "provision_impayes", "annuite"]
 
 KIND_LINES: dict[str, list[str]] = {
-    "pension_famille_neuf": [*INVESTMENT, *HOUSING_AIDS, "loyers", "forfait_pf", "autres_produits", *OWNED_COSTS],
-    "pension_famille_acquisition": [*INVESTMENT, *HOUSING_AIDS, "loyers", "forfait_pf", "autres_produits",
-                                    *OWNED_COSTS],
-    "residence_sociale": [*INVESTMENT, "subv_plai", "subv_collectivites", "action_logement", "bonus_programme",
-                          "loyers", "agls", "autres_produits", *OWNED_COSTS],
-    "iml_sous_location": ["equipement", "subv_collectivites", "loyers", "iml_sous_location", "autres_produits",
-                          "loyer_proprietaire", "entretien", "gestion", "accompagnement", "provision_vacance",
-                          "provision_impayes", "annuite"],
+    "pension_famille_neuf": [
+        *INVESTMENT,
+        *HOUSING_AIDS,
+        "loyers",
+        "forfait_pf",
+        "autres_produits",
+        *OWNED_COSTS,
+    ],
+    "pension_famille_acquisition": [
+        *INVESTMENT,
+        *HOUSING_AIDS,
+        "loyers",
+        "forfait_pf",
+        "autres_produits",
+        *OWNED_COSTS,
+    ],
+    "residence_sociale": [
+        *INVESTMENT,
+        "subv_plai",
+        "subv_collectivites",
+        "action_logement",
+        "bonus_programme",
+        "loyers",
+        "agls",
+        "autres_produits",
+        *OWNED_COSTS,
+    ],
+    "iml_sous_location": [
+        "equipement",
+        "subv_collectivites",
+        "loyers",
+        "iml_sous_location",
+        "autres_produits",
+        "loyer_proprietaire",
+        "entretien",
+        "gestion",
+        "accompagnement",
+        "provision_vacance",
+        "provision_impayes",
+        "annuite",
+    ],
     "iml_mandat": ["honoraires_gestion", "iml_mandat", "autres_produits", "gestion", "accompagnement"],
     "moi_diffus": [*INVESTMENT, *HOUSING_AIDS, "loyers", "gla", "autres_produits", *OWNED_COSTS],
-    "moi_bail_rehabilitation": ["travaux", "honoraires", "subv_anah", "subv_collectivites", "bonus_programme",
-                                "loyers", "gla", "autres_produits", "redevance_bail", *OWNED_COSTS],
-    "moi_bail_construction": ["travaux", "honoraires", *HOUSING_AIDS, "loyers", "gla", "autres_produits",
-                              "redevance_bail", *OWNED_COSTS],
+    "moi_bail_rehabilitation": [
+        "travaux",
+        "honoraires",
+        "subv_anah",
+        "subv_collectivites",
+        "bonus_programme",
+        "loyers",
+        "gla",
+        "autres_produits",
+        "redevance_bail",
+        *OWNED_COSTS,
+    ],
+    "moi_bail_construction": [
+        "travaux",
+        "honoraires",
+        *HOUSING_AIDS,
+        "loyers",
+        "gla",
+        "autres_produits",
+        "redevance_bail",
+        *OWNED_COSTS,
+    ],
 }
 # Inputs that come from the commune, not from the YAML (``apl_plafond`` is chosen by zone).
 LOCAL_INPUTS = ("commune_acv_pvd", "apl_plafond", "zone_apl")
 # Lines of the running account that do not enter the totals: the households' side.
 INFO_LINES = [
-    Line("apl_estimee", "dont APL/AL estimées (tiers payant)", "info",
-         "logements * 12 * taux_couverture_apl * min(loyer_mensuel, apl_plafond)"),
-    Line("reste_a_charge_mensuel", "Reste à charge mensuel d'un ménage (estimation)", "info",
-         "loyer_mensuel - taux_couverture_apl * min(loyer_mensuel, apl_plafond)"),
-    Line("depassement_plafond_apl", "Part du loyer mensuel au-dessus du plafond APL", "info",
-         "max(0, loyer_mensuel - apl_plafond)"),
+    Line(
+        "apl_estimee",
+        "dont APL/AL estimées (tiers payant)",
+        "info",
+        "logements * 12 * taux_couverture_apl * min(loyer_mensuel, apl_plafond)",
+    ),
+    Line(
+        "reste_a_charge_mensuel",
+        "Reste à charge mensuel d'un ménage (estimation)",
+        "info",
+        "loyer_mensuel - taux_couverture_apl * min(loyer_mensuel, apl_plafond)",
+    ),
+    Line(
+        "depassement_plafond_apl",
+        "Part du loyer mensuel au-dessus du plafond APL",
+        "info",
+        "max(0, loyer_mensuel - apl_plafond)",
+    ),
 ]
 
 
@@ -231,29 +382,65 @@ def kind_lines(kind: str) -> list[Line]:
     cost, aids = by_group("cout"), by_group("aide")
     income, charges = by_group("produit"), by_group("charge")
     total = lambda lines: " + ".join(line.key for line in lines) if lines else "0"  # noqa: E731
-    lines = [*cost, Line("cout_total", "Coût total de l'opération", "total_cout", total(cost)), *aids,
-             Line("aides_total", "Total des subventions", "total_aide", total(aids))]
+    lines = [
+        *cost,
+        Line("cout_total", "Coût total de l'opération", "total_cout", total(cost)),
+        *aids,
+        Line("aides_total", "Total des subventions", "total_aide", total(aids)),
+    ]
     if cost:
         lines += [
-            Line("fonds_propres", "Fonds propres de l'organisme", "financement", "cout_total * taux_fonds_propres"),
-            Line("pret", "Emprunt (dans la limite de la quotité)", "financement",
-                 "max(0, min(cout_total * quotite_pret_max, cout_total - aides_total - fonds_propres))"),
-            Line("financement_total", "Total des financements", "total_financement",
-                 "aides_total + fonds_propres + pret"),
+            Line(
+                "fonds_propres",
+                "Fonds propres de l'organisme",
+                "financement",
+                "cout_total * taux_fonds_propres",
+            ),
+            Line(
+                "pret",
+                "Emprunt (dans la limite de la quotité)",
+                "financement",
+                "max(0, min(cout_total * quotite_pret_max, cout_total - aides_total - fonds_propres))",
+            ),
+            Line(
+                "financement_total",
+                "Total des financements",
+                "total_financement",
+                "aides_total + fonds_propres + pret",
+            ),
         ]
     else:
-        lines += [Line("pret", "Emprunt", "financement", "0"),
-                  Line("financement_total", "Total des financements", "total_financement", "aides_total")]
+        lines += [
+            Line("pret", "Emprunt", "financement", "0"),
+            Line("financement_total", "Total des financements", "total_financement", "aides_total"),
+        ]
     lines += [
-        Line("ecart_financement", "Reste à financer (+) ou excédent (−)", "ecart", "cout_total - financement_total"),
-        *income, Line("produits_total", "Total des produits", "total_produit", total(income)),
+        Line(
+            "ecart_financement",
+            "Reste à financer (+) ou excédent (−)",
+            "ecart",
+            "cout_total - financement_total",
+        ),
+        *income,
+        Line("produits_total", "Total des produits", "total_produit", total(income)),
         *[line for line in charges if line.key != "annuite" or cost],
-        Line("charges_total", "Total des charges", "total_charge",
-             total([line for line in charges if line.key != "annuite" or cost])),
-        Line("resultat", "Résultat annuel (excédent + / déficit −)", "resultat", "produits_total - charges_total"),
+        Line(
+            "charges_total",
+            "Total des charges",
+            "total_charge",
+            total([line for line in charges if line.key != "annuite" or cost]),
+        ),
+        Line(
+            "resultat",
+            "Résultat annuel (excédent + / déficit −)",
+            "resultat",
+            "produits_total - charges_total",
+        ),
         Line("resultat_par_logement", "Résultat annuel par logement", "resultat", "resultat / logements"),
     ]
-    if any(line.key == "loyers" for line in chosen) or any(line.key == "honoraires_gestion" for line in chosen):
+    if any(line.key == "loyers" for line in chosen) or any(
+        line.key == "honoraires_gestion" for line in chosen
+    ):
         lines += INFO_LINES
     return lines
 
@@ -282,8 +469,10 @@ def kind_inputs(kind: str) -> list[str]:
 
 
 KIND_EXTRA_INPUTS = {"moi_bail_rehabilitation": ("duree_bail",), "moi_bail_construction": ("duree_bail",)}
-LEGAL_MIN_DURATION = {"moi_bail_rehabilitation": "duree_min_bail_rehabilitation",
-                      "moi_bail_construction": "duree_min_bail_construction"}
+LEGAL_MIN_DURATION = {
+    "moi_bail_rehabilitation": "duree_min_bail_rehabilitation",
+    "moi_bail_construction": "duree_min_bail_construction",
+}
 
 
 # -- inputs ------------------------------------------------------------------------------------
@@ -323,8 +512,9 @@ def check_inputs(kind: str, values: dict[str, float], params: Parameters) -> Non
     needed = kind_inputs(kind)
     missing = [n for n in needed if n not in values]
     if missing:
-        raise OperationError("Valeur(s) absente(s) : " + ", ".join(
-            params.describe(n, kind).label for n in missing) + ".")
+        raise OperationError(
+            "Valeur(s) absente(s) : " + ", ".join(params.describe(n, kind).label for n in missing) + "."
+        )
     if values["logements"] < 1:
         raise OperationError("Nombre de logements (places) : au moins 1.")
     for name in needed:
@@ -381,27 +571,52 @@ def legal_checks(kind: str, values: dict[str, float], params: Parameters | None)
     minimum_key = LEGAL_MIN_DURATION.get(kind)
     if minimum_key and "duree_bail" in values:
         minimum = values.get(minimum_key)
-        name = "bail à réhabilitation (CCH L.252-1)" if kind == "moi_bail_rehabilitation" else \
-            "bail à construction (CCH L.251-3)"
+        name = (
+            "bail à réhabilitation (CCH L.252-1)"
+            if kind == "moi_bail_rehabilitation"
+            else "bail à construction (CCH L.251-3)"
+        )
         if minimum is not None and values["duree_bail"] < minimum:
-            notes.append(f"La durée du bail ({values['duree_bail']:.0f} ans) est inférieure au minimum "
-                         f"légal du {name} : {minimum:.0f} ans.")
+            notes.append(
+                f"La durée du bail ({values['duree_bail']:.0f} ans) est inférieure au minimum "
+                f"légal du {name} : {minimum:.0f} ans."
+            )
         if values.get("duree_pret", 0) > values["duree_bail"]:
-            notes.append(f"Le prêt ({values['duree_pret']:.0f} ans) dure plus longtemps que le bail "
-                         f"({values['duree_bail']:.0f} ans) : les travaux reviennent au propriétaire en fin "
-                         "de bail sans indemnité (L.252-1) avant la fin du remboursement.")
+            notes.append(
+                f"Le prêt ({values['duree_pret']:.0f} ans) dure plus longtemps que le bail "
+                f"({values['duree_bail']:.0f} ans) : les travaux reviennent au propriétaire en fin "
+                "de bail sans indemnité (L.252-1) avant la fin du remboursement."
+            )
     return notes
 
 
 # -- sensitivity and break-even ------------------------------------------------------------------
 SENSITIVITY_CANDIDATES = [
-    "loyer_mensuel", "forfait_pension_famille_jour", "agls_moins_50_logements", "agls_50_100_logements",
-    "agls_plus_100_logements", "iml_sous_location_par_logement_an", "iml_mandat_par_logement_an",
-    "gla_par_logement_an", "cout_etp_accompagnement", "etp_par_logement", "entretien_logement_an",
-    "gestion_logement_an", "taux_vacance", "taux_impayes", "cout_travaux_m2", "foncier_logement",
-    "subvention_plai_logement", "subvention_plai_adapte_logement", "subvention_collectivites_logement",
-    "taux_anah_travaux", "taux_pret", "loyer_proprietaire_mensuel", "taux_honoraires_gestion",
-    "redevance_bail_an", "autres_produits_an",
+    "loyer_mensuel",
+    "forfait_pension_famille_jour",
+    "agls_moins_50_logements",
+    "agls_50_100_logements",
+    "agls_plus_100_logements",
+    "iml_sous_location_par_logement_an",
+    "iml_mandat_par_logement_an",
+    "gla_par_logement_an",
+    "cout_etp_accompagnement",
+    "etp_par_logement",
+    "entretien_logement_an",
+    "gestion_logement_an",
+    "taux_vacance",
+    "taux_impayes",
+    "cout_travaux_m2",
+    "foncier_logement",
+    "subvention_plai_logement",
+    "subvention_plai_adapte_logement",
+    "subvention_collectivites_logement",
+    "taux_anah_travaux",
+    "taux_pret",
+    "loyer_proprietaire_mensuel",
+    "taux_honoraires_gestion",
+    "redevance_bail_an",
+    "autres_produits_an",
 ]
 
 
@@ -440,14 +655,16 @@ def tornado(kind: str, values: dict[str, float], delta: float = 0.2, target: str
     return sorted(swings, key=lambda s: s.width, reverse=True)
 
 
-def break_even(kind: str, values: dict[str, float], key: str, target: str = "resultat",
-               upper: float | None = None) -> float | None:
+def break_even(
+    kind: str, values: dict[str, float], key: str, target: str = "resultat", upper: float | None = None
+) -> float | None:
     """The value of ``key`` (≥ 0) at which ``target`` is zero, other inputs unchanged.
 
     None when no non-negative value balances it (e.g. a deficit no rent can close, or the
     parameter does not move the result). Secant step, then bisection when the result is not
     linear in the parameter (loan capped by its quotité).
     """
+
     def f(x: float) -> float:
         return compute(kind, {**values, key: x})[target]
 
@@ -497,8 +714,10 @@ def verdict(evaluation: Evaluation, n_deciding: int = 2) -> Verdict:
     v = evaluation.values
     homes = evaluation.inputs["logements"]
     swings = tornado(evaluation.kind, evaluation.inputs)
-    deciding = [(s.key, evaluation.inputs[s.key], break_even(evaluation.kind, evaluation.inputs, s.key))
-                for s in swings[:n_deciding]]
+    deciding = [
+        (s.key, evaluation.inputs[s.key], break_even(evaluation.kind, evaluation.inputs, s.key))
+        for s in swings[:n_deciding]
+    ]
     gap = v["ecart_financement"]
     parts = []
     if evaluation.funded:
@@ -507,15 +726,29 @@ def verdict(evaluation: Evaluation, n_deciding: int = 2) -> Verdict:
         parts.append(f"il manque {euros(gap)} au plan de financement ({euros(gap / homes)} par logement)")
     result = v["resultat"]
     if evaluation.balanced_year:
-        parts.append(f"l'exploitation dégage un excédent de {euros(result)} par an "
-                     f"({euros(result / homes)} par logement)")
+        parts.append(
+            f"l'exploitation dégage un excédent de {euros(result)} par an "
+            f"({euros(result / homes)} par logement)"
+        )
     else:
-        parts.append(f"l'exploitation est en déficit de {euros(-result)} par an "
-                     f"({euros(-result / homes)} par logement)")
+        parts.append(
+            f"l'exploitation est en déficit de {euros(-result)} par an "
+            f"({euros(-result / homes)} par logement)"
+        )
     head = "Opération équilibrée" if evaluation.balanced else "Opération non équilibrée"
     text = f"{head} : " + " ; ".join(parts) + "."
-    return Verdict(evaluation.balanced, evaluation.funded, evaluation.balanced_year, gap, gap / homes,
-                   result, result / homes, text, deciding, swings)
+    return Verdict(
+        evaluation.balanced,
+        evaluation.funded,
+        evaluation.balanced_year,
+        gap,
+        gap / homes,
+        result,
+        result / homes,
+        text,
+        deciding,
+        swings,
+    )
 
 
 def euros(value: float) -> str:
