@@ -754,3 +754,50 @@ def verdict(evaluation: Evaluation, n_deciding: int = 2) -> Verdict:
 def euros(value: float) -> str:
     """« 12 345 € » (narrow no-break space between thousands)."""
     return f"{value:,.0f}".replace(",", "\u202f").replace("-", "−") + "\u00a0€"
+
+
+# -- saved operations (plain dicts kept by the app and handed to the report) ------------------------
+def saved_operation(
+    kind: str,
+    context: dict,
+    overrides: dict[str, float] | None = None,
+    zone_apl: int | None = None,
+    label: str = "",
+) -> dict:
+    """A plain, serialisable description of an operation the user keeps."""
+    return {
+        "kind": kind,
+        "label": label,
+        "code": str(context.get("code", "")),
+        "name": str(context.get("name", "")),
+        "zone_apl": int(zone_apl if zone_apl is not None else context.get("zone_apl", 2)),
+        "acv_pvd": bool(context.get("acv")) or bool(context.get("pvd")),
+        "context": dict(context),
+        "overrides": {k: float(v) for k, v in (overrides or {}).items()},
+    }
+
+
+def evaluate_saved(saved: dict, params: Parameters) -> tuple[Evaluation, Verdict]:
+    """Recompute a saved operation (the figures always follow the current parameters file)."""
+    values = inputs_for(
+        saved["kind"], params, zone_apl=saved.get("zone_apl", 2), acv_pvd=bool(saved.get("acv_pvd")),
+        overrides=saved.get("overrides") or {},
+    )
+    evaluation = evaluate(saved["kind"], values, params)
+    return evaluation, verdict(evaluation)
+
+
+def used_parameters(kind: str, values: dict[str, float], params: Parameters,
+                    overrides: dict[str, float] | None = None) -> list[tuple[Parameter, bool]]:
+    """The parameters an operation used, as shown to users, with « modifié par l'utilisateur »."""
+    overrides = overrides or {}
+    keys = [k for k in kind_inputs(kind) if k not in LOCAL_INPUTS]
+    keys += [k for k in (LEGAL_MIN_DURATION.get(kind),) if k]
+    keys.append(apl_ceiling_key(params.kinds[kind].apl_family, int(values["zone_apl"])))
+    rows = []
+    for key in dict.fromkeys(keys):
+        base = params.describe(key, kind)
+        value = values.get(key, base.value)
+        rows.append((Parameter(base.key, base.label, value, base.unit, base.valid, base.source, base.url,
+                               base.assumption), key in overrides))
+    return rows
