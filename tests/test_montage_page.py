@@ -63,3 +63,18 @@ def test_every_kind_renders(store_ready):
         assert at.session_state["w_montage_kind"] == kind
         assert at.slider(key=f"montage_{kind}_logements") is not None  # the kind's own widgets
         assert [*at.success, *at.error], kind
+
+
+def test_tornado_chart_is_a_valid_vega_lite_spec(store_ready):
+    from ui.pages.montage import tornado_chart
+
+    params = oe.load_parameters()
+    values = oe.inputs_for("residence_sociale", params, zone_apl=2)
+    evaluation = oe.evaluate("residence_sociale", values, params)
+    verdict = oe.verdict(evaluation)
+    spec = tornado_chart(verdict, params, "residence_sociale", verdict.result).to_dict()
+    bars = spec["layer"][0]
+    assert bars["mark"]["type"] == "bar" and bars["encoding"]["x2"]["field"] == "haut"
+    data = spec["datasets"][next(iter(spec["datasets"]))]
+    assert len(data) == min(10, len(verdict.swings)) and data[0]["haut"] - data[0]["bas"] == pytest.approx(
+        verdict.swings[0].width)

@@ -21,6 +21,8 @@ from ui import data, navigation, operations, state
 from ui.picker import territory_label
 
 KIND_KEY = "montage_kind"
+PLAN_GROUPS = ("cout", "total_cout", "aide", "total_aide", "financement", "total_financement", "ecart")
+ACCOUNT_GROUPS = ("produit", "total_produit", "charge", "total_charge", "resultat")
 ASSUMPTION_MARK = " — hypothèse à confirmer"
 SLIDERS = {"logements": (1, 200, 1), "loyer_mensuel": (0, 900, 5)}
 GROUPS = [
@@ -93,6 +95,17 @@ def _context(code: str, store_key: str) -> dict:
 
 def euros(value: float) -> str:
     return f"{fr_number(value)}\u00a0€"
+
+
+def short_euros(value: float) -> str:
+    """« 1,96 M€ » for large amounts (a metric must fit its column), else « 76 318 € »."""
+    if abs(value) >= 1e6:
+        return f"{fr_number(value / 1e6, 2)}\u00a0M€"
+    return euros(value)
+
+
+def table_height(rows: int) -> int:
+    return 35 * (rows + 1) + 4
 
 
 def _choose_commune() -> str | None:
@@ -185,6 +198,11 @@ def _inputs(kind: str, params: oe.Parameters) -> dict[str, float]:
     return overrides
 
 
+def _lines_table(evaluation: oe.Evaluation, groups: tuple[str, ...]) -> None:
+    frame = _lines_frame(evaluation, groups)
+    st.dataframe(frame, hide_index=True, width="stretch", height=table_height(len(frame)))
+
+
 def _lines_frame(evaluation: oe.Evaluation, groups: tuple[str, ...]) -> pd.DataFrame:
     homes = evaluation.inputs["logements"]
     rows = [
@@ -232,9 +250,9 @@ def tornado_chart(verdict: oe.Verdict, params: oe.Parameters, kind: str, base: f
 def _verdict_block(evaluation: oe.Evaluation, verdict: oe.Verdict, params: oe.Parameters, kind: str) -> None:
     (st.success if verdict.balanced else st.error)(verdict.text)
     cols = st.columns(4)
-    cols[0].metric("Coût de l'opération", euros(evaluation.values["cout_total"]))
-    cols[1].metric("Reste à financer", euros(max(0.0, verdict.gap)))
-    cols[2].metric("Résultat annuel", euros(verdict.result))
+    cols[0].metric("Coût de l'opération", short_euros(evaluation.values["cout_total"]))
+    cols[1].metric("Reste à financer", short_euros(max(0.0, verdict.gap)))
+    cols[2].metric("Résultat annuel", short_euros(verdict.result))
     cols[3].metric("Par logement et par an", euros(verdict.result_per_home))
     lines = []
     for key, current, value in verdict.deciding:
@@ -327,14 +345,12 @@ def _saved_block(params: oe.Parameters) -> None:
     if cols[0].button("Retirer", key="montage_remove"):
         operations.remove(index)
         st.rerun()
-    try:
-        workbook = operations_xlsx(items, params)
-    except oe.OperationError as exc:
-        cols[1].error(str(exc))
-    else:
+    if any("Logements" not in row for row in rows):
+        cols[1].warning("Une opération enregistrée ne se calcule plus : retirez-la pour exporter.")
+    else:  # the workbook is written when the button is clicked, not on every run
         cols[1].download_button(
             "Plans et comptes (XLSX, formules)",
-            workbook,
+            lambda: operations_xlsx(items, params),
             file_name="montages_operations.xlsx",
             mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
             key="montage_xlsx_all",
@@ -402,20 +418,9 @@ def render() -> None:
             ["Plan de financement", "Compte d'exploitation", "Sensibilité", "Paramètres et sources"]
         )
         with plan:
-            st.dataframe(
-                _lines_frame(
-                    evaluation,
-                    ("cout", "total_cout", "aide", "total_aide", "financement", "total_financement", "ecart"),
-                ),
-                hide_index=True,
-                width="stretch",
-            )
+            _lines_table(evaluation, PLAN_GROUPS)
         with account:
-            st.dataframe(
-                _lines_frame(evaluation, ("produit", "total_produit", "charge", "total_charge", "resultat")),
-                hide_index=True,
-                width="stretch",
-            )
+            _lines_table(evaluation, ACCOUNT_GROUPS)
             info = [line for line in evaluation.lines if line.group == "info"]
             if info:
                 st.caption(
