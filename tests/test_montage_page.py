@@ -78,3 +78,22 @@ def test_tornado_chart_is_a_valid_vega_lite_spec(store_ready):
     data = spec["datasets"][next(iter(spec["datasets"]))]
     assert len(data) == min(10, len(verdict.swings)) and data[0]["haut"] - data[0]["bas"] == pytest.approx(
         verdict.swings[0].width)
+
+
+def test_scenarios_show_the_economic_verdict_of_added_sites(store_ready):
+    from tests.test_app_pages import run_app
+
+    if not Store().exists("filosofi_2021_com"):
+        pytest.skip("sources statistiques absentes du stock : lancez `make data`")
+    at = run_app({"territoire": "dep:23"}, "scenarios")
+    at.number_input[0].set_value(25)
+    next(b for b in at.button if b.label == "Ajouter au scénario").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    table = next(d.value for d in at.dataframe if "Verdict économique" in d.value.columns)
+    assert list(table["Places créées"]) == ["25"]
+    assert table["Verdict économique"].iloc[0] in ("équilibrée", "non équilibrée",
+                                                   "hors du modèle économique (hébergement, accompagnement)")
+    assert "Besoin non couvert atteint (ménages)" in table.columns
+    next(b for b in at.button if b.label == "Ouvrir dans « Montage d'opération »").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert "Montage d'opération" in [t.value for t in at.title]

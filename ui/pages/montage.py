@@ -86,13 +86,6 @@ GROUPS = [
 ]
 
 
-@st.cache_data(show_spinner=False, max_entries=256)
-def _context(code: str, store_key: str) -> dict:
-    from models.operation_context import local_context
-
-    return local_context(code, data.store()).to_dict()
-
-
 def euros(value: float) -> str:
     return f"{fr_number(value)}\u00a0€"
 
@@ -161,11 +154,11 @@ def _number_input(container, kind: str, key: str, params: oe.Parameters) -> floa
     widget = f"montage_{kind}_{key}"
     if key in SLIDERS:
         low, high, step = SLIDERS[key]
-        return float(
-            container.slider(
-                label, low, max(high, int(default * 2)), round(default), step, key=widget, help=help_text
-            )
-        )
+        preset = st.session_state.get(widget)  # set by « Scénarios » when it opens this page
+        top = max(high, int(default * 2), int(preset or 0))
+        value = {} if preset is not None else {"value": round(default)}
+        return float(container.slider(label, min_value=low, max_value=top, step=step, key=widget,
+                                      help=help_text, **value))
     is_share = described.unit.startswith(("part", "taux"))
     step = 0.005 if is_share else (0.01 if default < 10 else 100.0 if default >= 5000 else 1.0)
     return float(
@@ -382,7 +375,7 @@ def render() -> None:
     if code is None:
         return
     try:
-        ctx = _context(code, data.store_key())
+        ctx = operations.context(code)
     except ValueError as exc:
         st.error(str(exc))
         return

@@ -110,6 +110,7 @@ def _what_if(bundle, scenario, codes: list[str], names: pd.Series, labels: dict)
     changed = comparison.communes[comparison.communes["delta_gap_households"].abs() > 1e-9]
     st.caption(f"{fr_number(len(changed))} commune(s) voient leur écart changer ; "
                f"écart total {fr_signed(changed['delta_gap_households'].sum(), 1, 'ménages')}.")
+    _economics(bundle, scenario, codes, names, labels)
     gap = scenario.gap(codes)
     catalogue = {v.id: v for v in variables.gap_variables(bundle.meta)}
     variable = catalogue["gap:gap_per_1000"]
@@ -123,6 +124,67 @@ def _what_if(bundle, scenario, codes: list[str], names: pd.Series, labels: dict)
     st.markdown("**Écart pour 1 000 ménages dans le scénario** (contour épais : communes où "
                 "une offre est ajoutée)")
     mapview.show(view, fmap, layer, "scenario", MAP_HEIGHT)
+
+
+MAX_ECONOMICS_SITES = 10
+
+
+def _economics(bundle, scenario, codes: list[str], names: pd.Series, labels: dict) -> None:
+    """Each added site: places, unmet need it answers alone, and the economic verdict of the
+    matching kind of operation (default parameters of « Montage d'opération »)."""
+    from models.gap import GapError
+    from models.operation_economics import OperationError
+    from models.scenarios import Scenario, compare
+    from ui import navigation, operations
+
+    added = [c for c in scenario.changes if c.action == "ajout"][:MAX_ECONOMICS_SITES]
+    if not added:
+        return
+    rows = []
+    for change in added:
+        alone = Scenario(bundle.model, "site seul")
+        try:
+            alone.add_site(change.offer_type, change.capacity, change.code)
+            answered = -compare(Scenario(bundle.model, "situation actuelle"), alone, codes)\
+                .communes["delta_gap_households"].sum()
+        except GapError:
+            answered = float("nan")
+        try:
+            economics = operations.site_economics(change.offer_type, change.capacity, change.code)
+        except (OperationError, ValueError) as exc:
+            economics = {"error": str(exc)}
+        row = {"Commune": f"{names.get(change.code, change.code)} ({change.code})",
+               "Offre": labels.get(change.offer_type, change.offer_type),
+               "Places créées": fr_number(change.capacity),
+               "Besoin non couvert atteint (ménages)": fr_number(answered, 1)}
+        if economics is None:
+            row["Verdict économique"] = "hors du modèle économique (hébergement, accompagnement)"
+        elif "error" in economics:
+            row["Verdict économique"] = economics["error"]
+        else:
+            row.update({
+                "Type d'opération": economics["label"],
+                "Reste à financer (€)": fr_number(max(0.0, economics["gap"])),
+                "Résultat annuel (€)": fr_signed(economics["result"], 0),
+                "Par place (€/an)": fr_signed(economics["result_per_place"], 0),
+                "Verdict économique": "équilibrée" if economics["balanced"] else "non équilibrée",
+            })
+        rows.append(row)
+    st.markdown("**Modèle économique des sites ajoutés** (paramètres par défaut de « Montage d'opération », "
+                "dont des hypothèses à confirmer)")
+    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+    choice = st.selectbox("Étudier le montage d'un site", range(len(added)),
+                          format_func=lambda i: rows[i]["Commune"] + " — " + rows[i]["Offre"],
+                          key="scenario_montage_choice")
+    if st.button("Ouvrir dans « Montage d'opération »", key="scenario_to_montage"):
+        site = added[choice]
+        kind = operations.KIND_OF_FAMILY.get(site.offer_type)
+        state.select_commune(site.code)
+        if kind:
+            st.session_state["montage_kind"] = kind
+            st.session_state.pop("w_montage_kind", None)
+            st.session_state[f"montage_{kind}_logements"] = int(site.capacity)
+        navigation.go("montage")
 
 
 def _siting(bundle, scenario, codes: list[str], names: pd.Series, labels: dict) -> None:
