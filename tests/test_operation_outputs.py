@@ -138,3 +138,19 @@ def test_real_communes_compute_every_kind(params, code, zone):
     assert len(section.tables()) > len(ops)
     workbook = openpyxl.load_workbook(io.BytesIO(ox.operations_xlsx(ops, params)))
     assert len(workbook.worksheets) == len(ops)
+
+
+@pytest.mark.skipif(not Store().exists("zonage_abc_2024"), reason="stock local incomplet")
+def test_report_carries_the_saved_operations(params):
+    from diagnostics import report
+    from diagnostics.produce import build
+
+    ops = [oe.saved_operation("iml_sous_location", local_context("23096").to_dict(), label="IML Guéret")]
+    diag = build("com:23096", operations=ops, use_registry=False, use_models=False)
+    ids = [s.id for s in diag.sections]
+    assert ids.index("modele_economique") == ids.index("leviers") + 1
+    assert "modele_economique" in diag.exports
+    html = report.render_html(diag, images={}, interactive=False)
+    assert "Modèle économique" in html and "IML Guéret" in html and "hypothèse à confirmer" in html
+    without = build("com:23096", use_registry=False, use_models=False)
+    assert "modele_economique" not in [s.id for s in without.sections]
