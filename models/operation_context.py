@@ -159,16 +159,51 @@ def local_context(code: str, store: Store | None = None) -> LocalContext:
 
 @dataclass(frozen=True)
 class RentComparison:
-    """IML: the market rent of the dwelling against the rent of the operation."""
+    """IML: the market rent of the dwelling against the rent of the operation and the APL
+    ceiling a household can have counted."""
 
     market_rent: float  # €/month for the dwelling
     operation_rent: float
     owner_forgoes_year: float  # per dwelling and year, ≥ 0
+    above_apl_ceiling: float  # €/month of market rent above the APL ceiling, ≥ 0
 
 
-def market_comparison(ctx: LocalContext, surface_m2: float, operation_rent: float) -> RentComparison | None:
+def market_comparison(
+    ctx: LocalContext, surface_m2: float, operation_rent: float, apl_ceiling: float
+) -> RentComparison | None:
     """None when the Carte des loyers is not available for the commune."""
     if ctx.market_rent_m2 is None:
         return None
     market = ctx.market_rent_m2 * surface_m2
-    return RentComparison(market, operation_rent, max(0.0, (market - operation_rent) * 12))
+    return RentComparison(
+        market, operation_rent, max(0.0, (market - operation_rent) * 12), max(0.0, market - apl_ceiling)
+    )
+
+
+def market_for_inputs(ctx: LocalContext, inputs: dict[str, float]) -> RentComparison | None:
+    """IML: the owner receives ``loyer_proprietaire_mensuel`` (sous-location) or the tenant's
+    rent ``loyer_mensuel`` (mandat de gestion)."""
+    rent = inputs.get("loyer_proprietaire_mensuel", inputs.get("loyer_mensuel", 0.0))
+    return market_comparison(ctx, inputs.get("surface_logement", 0.0), rent, inputs.get("apl_plafond", 0.0))
+
+
+def market_text(comparison: RentComparison | None) -> str:
+    """French sentence for the app and the report."""
+    if comparison is None:
+        return (
+            "Carte des loyers : non disponible dans le stock local — le loyer de marché, le manque à "
+            "gagner du propriétaire et la compatibilité avec le plafond APL ne sont pas calculés."
+        )
+    ceiling = (
+        "au-dessus du plafond APL de "
+        + f"{comparison.above_apl_ceiling:,.0f}".replace(",", "\u202f")
+        + "\u00a0€ par mois"
+        if comparison.above_apl_ceiling > 0
+        else "dans la limite du plafond APL"
+    )
+    forgone = f"{comparison.owner_forgoes_year:,.0f}".replace(",", "\u202f")
+    market = f"{comparison.market_rent:,.0f}".replace(",", "\u202f")
+    return (
+        f"Loyer de marché estimé (Carte des loyers) : {market}\u00a0€ par mois, {ceiling} ; le "
+        f"propriétaire renonce à {forgone}\u00a0€ par an et par logement au loyer de l'opération."
+    )

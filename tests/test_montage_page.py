@@ -97,3 +97,12 @@ def test_scenarios_show_the_economic_verdict_of_added_sites(store_ready):
     next(b for b in at.button if b.label == "Ouvrir dans « Montage d'opération »").click().run()
     assert not at.exception, [e.value for e in at.exception]
     assert "Montage d'opération" in [t.value for t in at.title]
+
+
+def test_every_parameter_of_every_kind_has_a_widget():
+    from ui.pages.montage import GROUPS
+
+    grouped = {key for _, keys in GROUPS for key in keys}
+    for kind in oe.KIND_LINES:
+        missing = set(oe.kind_inputs(kind)) - set(oe.LOCAL_INPUTS) - grouped
+        assert not missing, (kind, missing)

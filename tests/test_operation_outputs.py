@@ -154,3 +154,36 @@ def test_report_carries_the_saved_operations(params):
     assert "Modèle économique" in html and "IML Guéret" in html and "hypothèse à confirmer" in html
     without = build("com:23096", use_registry=False, use_models=False)
     assert "modele_economique" not in [s.id for s in without.sections]
+
+
+def test_context_from_a_hand_made_store_with_a_rent_map(tmp_path, params):
+    """A store holding only communes and a hand-made Carte des loyers: the rent comparison is
+    made, every other datum is said « non disponible » (never zero)."""
+    import pandas as pd
+
+    from catalogues import datasets
+    from geodata.store import Manifest
+    from models.operation_context import market_for_inputs, market_text
+
+    store = Store(tmp_path)
+    communes = pd.DataFrame({"code": ["59999"], "name": ["Fictive-sur-Deûle"], "dep_code": ["59"]})
+    store.write("communes", communes, Manifest("communes", "fait_main", "test", "2025"))
+    store.write(datasets.CARTE_LOYERS, pd.DataFrame({"code": ["59999"], "loypredm2": [12.0]}),
+                Manifest(datasets.CARTE_LOYERS, "fait_main", "ANIL (fictif)", "2024"))
+    ctx = local_context("59999", store)
+    assert ctx.market_rent_m2 == 12.0 and "carte_loyers" not in ctx.missing
+    assert ctx.zone_abc is None and ctx.zone_apl == 3 and ctx.qpv_count is None and ctx.acv is None
+    assert {"zone_abc", "qpv", "programmes", "lovac"} <= set(ctx.missing)
+    overrides = {"surface_logement": 40, "loyer_proprietaire_mensuel": 400, "apl_plafond": 300}
+    saved = oe.saved_operation("iml_sous_location", ctx.to_dict(), overrides)
+    evaluation, _ = oe.evaluate_saved(saved, params)
+    comparison = market_for_inputs(ctx, evaluation.inputs)
+    # market 12 × 40 = 480 €/month; owner gets 400: forgoes 80 × 12; 180 above the APL ceiling
+    assert comparison.market_rent == 480 and comparison.owner_forgoes_year == 960
+    assert comparison.above_apl_ceiling == 180
+    assert "960" in market_text(comparison) and "180" in market_text(comparison)
+    assert "non disponible" in market_text(None)
+    section = economics_section([saved], params)
+    assert any("Carte des loyers" in getattr(b, "text", "") and "960" in b.text for b in section.blocks)
+    with pytest.raises(ValueError, match="introuvable"):
+        local_context("00000", store)

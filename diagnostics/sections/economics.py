@@ -13,7 +13,7 @@ import pandas as pd
 from diagnostics.document import Bullets, Notice, Paragraph, Section, Subtitle, Table
 from diagnostics.formatting import fr_number, fr_percent
 from models import operation_economics as oe
-from models.operation_context import LocalContext
+from models.operation_context import LocalContext, market_for_inputs, market_text
 
 PLAN_GROUPS = ("cout", "total_cout", "aide", "total_aide", "financement", "total_financement", "ecart")
 ACCOUNT_GROUPS = ("produit", "total_produit", "charge", "total_charge", "resultat")
@@ -103,6 +103,8 @@ def operation_blocks(saved: dict, params: oe.Parameters) -> tuple[list, dict]:
             source=source, numeric=[False, True, True, True], widths=[46, 18, 18, 18]))
     blocks.append(_lines_table("Plan de financement de l'investissement", evaluation, PLAN_GROUPS, source))
     blocks.append(_lines_table("Compte d'exploitation (année pleine)", evaluation, ACCOUNT_GROUPS, source))
+    if saved["kind"].startswith("iml"):
+        blocks.append(Paragraph(market_text(market_for_inputs(ctx, evaluation.inputs))))
     for note in evaluation.checks:
         blocks.append(Notice(note))
     used = oe.used_parameters(saved["kind"], evaluation.inputs, params, saved.get("overrides"))

@@ -174,7 +174,7 @@ def _number_input(container, kind: str, key: str, params: oe.Parameters) -> floa
     )
 
 
-def _inputs(kind: str, params: oe.Parameters) -> dict[str, float]:
+def _inputs(kind: str, params: oe.Parameters, zone_apl: int) -> dict[str, float]:
     """The parameter widgets of ``kind``; returns the values the user changed."""
     needed = set(oe.kind_inputs(kind)) - set(oe.LOCAL_INPUTS)
     overrides: dict[str, float] = {}
@@ -188,6 +188,15 @@ def _inputs(kind: str, params: oe.Parameters) -> dict[str, float]:
                 value = _number_input(cols[i % 2], kind, key, params)
                 if abs(value - params.describe(key, kind).value) > 1e-9:
                     overrides[key] = value
+            if title.startswith("Loyers") and "taux_couverture_apl" in shown:
+                ceiling = params.general[oe.apl_ceiling_key(params.kinds[kind].apl_family, zone_apl)]
+                value = cols[len(shown) % 2].number_input(
+                    f"{ceiling.label} (€/mois)", min_value=0.0, value=ceiling.value, step=1.0, format="%.2f",
+                    key=f"montage_{kind}_apl_plafond_{zone_apl}",
+                    help=f"Source : {ceiling.source}. Validité : {ceiling.valid}. {ceiling.url}",
+                )
+                if abs(value - ceiling.value) > 1e-9:
+                    overrides["apl_plafond"] = float(value)
     return overrides
 
 
@@ -396,7 +405,7 @@ def render() -> None:
     _context_box(ctx)
     left, right = st.columns([2, 3], gap="large")
     with left:
-        overrides = _inputs(kind, params)
+        overrides = _inputs(kind, params, zone_apl)
     acv_pvd = bool(ctx.get("acv")) or bool(ctx.get("pvd"))
     try:
         values = oe.inputs_for(kind, params, zone_apl=zone_apl, acv_pvd=acv_pvd, overrides=overrides)
@@ -450,22 +459,9 @@ def render() -> None:
 def _market_note(ctx: dict, evaluation: oe.Evaluation, kind: str) -> None:
     if not kind.startswith("iml"):
         return
-    from models.operation_context import LocalContext, market_comparison
+    from models.operation_context import LocalContext, market_for_inputs, market_text
 
-    rent = evaluation.inputs.get("loyer_proprietaire_mensuel", evaluation.inputs.get("loyer_mensuel", 0.0))
-    comparison = market_comparison(
-        LocalContext.from_dict(ctx), evaluation.inputs.get("surface_logement", 0.0), rent
-    )
-    if comparison is None:
-        st.caption(
-            "Carte des loyers : non disponible dans le stock local — le manque à gagner du "
-            "propriétaire par rapport au marché n'est pas calculé."
-        )
-    else:
-        st.caption(
-            f"Loyer de marché estimé (Carte des loyers) : {euros(comparison.market_rent)} par mois ; "
-            f"le propriétaire renonce à {euros(comparison.owner_forgoes_year)} par an et par logement."
-        )
+    st.caption(market_text(market_for_inputs(LocalContext.from_dict(ctx), evaluation.inputs)))
 
 
 if __name__ == "__main__":
