@@ -107,7 +107,8 @@ def build_diagnostic(
     named = {"portrait": portrait, "besoins": need, "offre": offer, "ecarts": gaps}
     synthesis = synthesis_section(inputs, totals, named, lever_list, public)
     sections: list[Section] = [synthesis, portrait, need, offer, gaps, levers, method]
-    economics = economics_section(operations or [])
+    inside = set(inputs.territory.codes)
+    economics = economics_section([op for op in operations or [] if op.get("code") in inside])
     if economics is not None:
         sections.insert(sections.index(levers) + 1, economics)
 

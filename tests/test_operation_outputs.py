@@ -187,3 +187,32 @@ def test_context_from_a_hand_made_store_with_a_rent_map(tmp_path, params):
     assert any("Carte des loyers" in getattr(b, "text", "") and "960" in b.text for b in section.blocks)
     with pytest.raises(ValueError, match="introuvable"):
         local_context("00000", store)
+
+
+def test_operations_file_for_the_command_line(tmp_path, params):
+    import pandas as pd
+
+    from geodata.store import Manifest
+    from models.operation_file import read_operations_file
+
+    store = Store(tmp_path / "stock")
+    store.root.mkdir(exist_ok=True)
+    communes = pd.DataFrame({"code": ["23999"], "name": ["Fictive"], "dep_code": ["23"]})
+    store.write("communes", communes, Manifest("communes", "fait_main", "test", "2025"))
+    path = tmp_path / "operations_fait_main.yaml"
+    path.write_text("operations:\n  - type: moi_diffus\n    commune: '23999'\n    nom: Diffus\n"
+                    "    parametres: {logements: 3}\n", encoding="utf-8")
+    (saved,) = read_operations_file(path, params, store)
+    assert saved["label"] == "Diffus" and saved["overrides"] == {"logements": 3.0} and saved["zone_apl"] == 3
+    bad = {
+        "type: chateau": r"opération 1, champ « type » : « chateau » inconnu",
+        "type: moi_diffus\n    commune: '00000'": r"opération 1, champ « commune » : Commune « 00000 »",
+        "type: moi_diffus\n    commune: '23999'\n    parametres: {forfait_pension_famille_jour: 3}":
+            r"paramètre\(s\) inconnu\(s\) pour ce type : forfait_pension_famille_jour",
+        "type: moi_diffus\n    commune: '23999'\n    parametres: {logements: 0}":
+            r"opération 1 : Nombre de logements",
+    }
+    for body, message in bad.items():
+        path.write_text(f"operations:\n  - {body}\n", encoding="utf-8")
+        with pytest.raises(oe.OperationError, match=message):
+            read_operations_file(path, params, store)
