@@ -574,7 +574,7 @@ def legal_checks(kind: str, values: dict[str, float], params: Parameters | None)
         name = (
             "bail à réhabilitation (CCH L.252-1)"
             if kind == "moi_bail_rehabilitation"
-            else "bail à construction (CCH L.251-3)"
+            else "bail à construction (CCH L.251-1)"
         )
         if minimum is not None and values["duree_bail"] < minimum:
             notes.append(

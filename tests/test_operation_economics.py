@@ -294,3 +294,9 @@ def test_formulas_translate_to_spreadsheet():
     assert fx.to_excel("a if b < 50 else c ** 2", refs) == "=IF(C2<50,C1,(C3^2))"
     with pytest.raises(fx.FormulaError):
         fx.parse("__import__('os')")
+
+
+def test_bail_construction_minimum_is_eighteen_years(params):
+    short = run(params, "moi_bail_construction", {"duree_bail": 15, "duree_pret": 15})
+    assert any("18 ans" in n and "L.251-1" in n for n in short.checks)
+    assert run(params, "moi_bail_construction", {"duree_bail": 40, "duree_pret": 40}).checks == []

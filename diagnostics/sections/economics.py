@@ -116,7 +116,7 @@ def operation_blocks(saved: dict, params: oe.Parameters) -> tuple[list, dict]:
         [[p.label, value_text(p.value, p.unit),
           "saisi par l'utilisateur" if changed else p.status,
           p.source + (f" ({p.valid})" if p.valid and not p.assumption else "")] for p, changed in used],
-        numeric=[False, True, False, False], widths=[34, 14, 14, 38]))
+        numeric=[False, True, False, False], widths=[32, 18, 14, 36]))
     summary = {
         "Opération": label, "Type": kind.label, "Code commune": saved["code"], "Commune": saved["name"],
         "Logements": homes, "Coût total (€)": round(evaluation.values["cout_total"]),
