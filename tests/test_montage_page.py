@@ -94,7 +94,12 @@ def test_scenarios_show_the_economic_verdict_of_added_sites(store_ready):
     assert table["Verdict économique"].iloc[0] in ("équilibrée", "non équilibrée",
                                                    "hors du modèle économique (hébergement, accompagnement)")
     assert "Besoin non couvert atteint (ménages)" in table.columns
-    next(b for b in at.button if b.label == "Ouvrir dans « Montage d'opération »").click().run()
+    at.button(key="siting_go").click().run()  # siting suggestions carry a yearly result too
+    assert not at.exception, [e.value for e in at.exception]
+    picks = next(d.value for d in at.dataframe if "Résultat annuel (€)" in d.value.columns
+                 and "Ordre" in d.value.columns)
+    assert len(picks) and picks["Résultat annuel (€)"].notna().all()
+    at.button(key="scenario_to_montage").click().run()
     assert not at.exception, [e.value for e in at.exception]
     assert "Montage d'opération" in [t.value for t in at.title]
 
