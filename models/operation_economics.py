@@ -721,7 +721,8 @@ def verdict(evaluation: Evaluation, n_deciding: int = 2) -> Verdict:
     gap = v["ecart_financement"]
     parts = []
     if evaluation.funded:
-        parts.append("le plan de financement est bouclé")
+        surplus = f" (financements supérieurs au coût de {euros(-gap)})" if gap < -TOLERANCE_EUR else ""
+        parts.append(f"le plan de financement est bouclé{surplus}")
     else:
         parts.append(f"il manque {euros(gap)} au plan de financement ({euros(gap / homes)} par logement)")
     result = v["resultat"]

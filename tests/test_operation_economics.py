@@ -300,3 +300,9 @@ def test_bail_construction_minimum_is_eighteen_years(params):
     short = run(params, "moi_bail_construction", {"duree_bail": 15, "duree_pret": 15})
     assert any("18 ans" in n and "L.251-1" in n for n in short.checks)
     assert run(params, "moi_bail_construction", {"duree_bail": 40, "duree_pret": 40}).checks == []
+
+
+def test_verdict_says_when_financing_exceeds_the_cost(params):
+    e = run(params, "iml_sous_location", {**IML_SUB, "subvention_collectivites_logement": 2000})
+    assert e.values["ecart_financement"] == pytest.approx(10_000 - 20_000 - 5000)  # aids above cost
+    assert "financements supérieurs au coût de 15\u202f000\u00a0€" in oe.verdict(e).text
