@@ -306,3 +306,29 @@ def test_verdict_says_when_financing_exceeds_the_cost(params):
     e = run(params, "iml_sous_location", {**IML_SUB, "subvention_collectivites_logement": 2000})
     assert e.values["ecart_financement"] == pytest.approx(10_000 - 20_000 - 5000)  # aids above cost
     assert "financements supérieurs au coût de 15\u202f000\u00a0€" in oe.verdict(e).text
+
+
+def test_moi_diffus_investment_gap_by_hand(params):
+    overrides = {**COMMON, "logements": 2, "foncier_logement": 50_000, "surface_logement": 50,
+                 "cout_travaux_m2": 1000, "taux_honoraires": 0.1, "subvention_plai_logement": 10_000,
+                 "subvention_plai_adapte_logement": 15_000, "subvention_collectivites_logement": 5000,
+                 "loyer_mensuel": 350, "gla_par_logement_an": 600, "entretien_logement_an": 700,
+                 "gestion_logement_an": 900, "etp_par_logement": 0}
+    e = run(params, "moi_diffus", overrides)
+    v = e.values
+    # cost 100 000 + 100 000 + 10 000; aids 60 000; equity 21 000; loan capped at 60 % = 126 000
+    totals = (v["cout_total"], v["aides_total"], v["fonds_propres"], v["pret"])
+    assert totals == (210_000, 60_000, 21_000, 126_000)
+    assert v["ecart_financement"] == pytest.approx(3000) and not e.funded
+    # income 8 400 + 1 200; costs 1 400 + 1 800 + 2×420 + 126 000/40
+    assert v["resultat"] == pytest.approx(9600 - (1400 + 1800 + 840 + 3150))
+    assert e.balanced_year and not e.balanced
+
+
+def test_pension_de_famille_acquisition_reads_the_same_lines(params):
+    neuf = run(params, "pension_famille_neuf", PENSION)
+    acquisition = run(params, "pension_famille_acquisition", PENSION)
+    assert acquisition.values == neuf.values  # same structure; only the file's defaults differ
+    defaults = params.kinds
+    assert defaults["pension_famille_acquisition"].values["foncier_logement"] != \
+        defaults["pension_famille_neuf"].values["foncier_logement"]
