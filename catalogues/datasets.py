@@ -34,6 +34,7 @@ RNIC = "rnic"
 RPLS = "rpls"
 SRU = "sru"
 FINESS = "finess"
+CARTE_LOYERS = "carte_loyers"  # Carte des loyers (ANIL/DHUP), not yet in sources.yaml: may be absent
 
 # Datasets of the reference geography (built by ``python -m geodata build``) and the derived
 # contiguity table: copied as a whole when a temporary store is made for tests and benches.

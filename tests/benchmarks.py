@@ -76,6 +76,7 @@ SECTIONS: dict[str, tuple[str, str, str, dict]] = {
     "ecarts": ("Offre et écarts", "tests.bench_gap", "bench_gap", {}),
     "rapports": ("Rapports", "tests.bench_report", "bench_report", {}),
     "application": ("Application", "tests.bench_app", "bench_app", {}),
+    "economie": ("Montage d'opération", "tests.bench_economics", "bench_economics", {}),
 }
 
 

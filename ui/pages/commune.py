@@ -44,6 +44,10 @@ def render() -> None:
         st.toast("Ajoutée à la comparaison." if added else
                  f"La comparaison compte déjà {state.MAX_COMPARE} territoires.")
     _report_button(actions[2], code, str(row["name"]))
+    if actions[3].button("Montage d'opération", key="commune_to_montage", icon=":material/calculate:",
+                         help="Une opération ici s'équilibrerait-elle ? Plan de financement et compte "
+                              "d'exploitation"):
+        navigation.go("montage")
 
     _need_block(code, model, need_frame)
     _gap_block(code, gap_frame, bundle, model)
