@@ -8,7 +8,9 @@ Sources
   rather than a point: their capacity is spread over the covered communes in proportion to
   their households (population when the households are unknown).
 * FINESS (when the ``finess`` dataset is in the store): shelters, résidences sociales and
-  pensions de famille run outside the networks (categories 214, 219, 256, 257, 258, 259, 443).
+  pensions de famille run outside the networks (categories 214, 219, 256, 257, 258, 259).
+  Categories 442 (CPH) and 443 (CADA) belong to the asylum system: they form their own family
+  (``asile``), shown apart and never counted as hébergement or in the insertion offer.
 * RPLS (when the ``rpls`` dataset is in the store): social dwellings financed in PLAI, as
   context (not an insertion offer as such).
 
@@ -39,21 +41,26 @@ TYPES: dict[str, str] = dict(schema.FAMILIES)
 HOUSING_TYPES: tuple[str, ...] = tuple(t for t in TYPES if t != "accompagnement")
 AREA_TYPE = "accompagnement"
 PLAI_TYPE = "logement_social_plai"
-TYPE_LABELS: dict[str, str] = {**TYPES, PLAI_TYPE: "Logements sociaux PLAI (RPLS)"}
+ASYLUM_TYPE = "asile"
+ASYLUM_LABEL = "Dispositif national d'asile (CADA, CPH – FINESS)"
+TYPE_LABELS: dict[str, str] = {
+    **TYPES, PLAI_TYPE: "Logements sociaux PLAI (RPLS)", ASYLUM_TYPE: ASYLUM_LABEL,
+}
 
 SOURCE_REGISTRY = "Registre des adhérents (données des opérateurs)"
 STATUS_OPEN = schema.STATUS_OPEN
 STATUS_PLANNED = schema.STATUS_PLANNED
 
-# FINESS establishment categories → offer type (Etalab FINESS extract).
+# FINESS establishment categories → offer type (FINESS, published by the ANS).
 FINESS_CATEGORIES: dict[str, str] = {
     "214": "hebergement",  # CHRS
     "219": "hebergement",  # autres centres d'accueil
-    "443": "hebergement",  # CHU
     "256": "residence_sociale",  # foyers de travailleurs migrants
     "257": "residence_sociale",  # foyers de jeunes travailleurs
     "258": "pension_de_famille",  # maisons relais / pensions de famille
     "259": "residence_sociale",  # autres résidences sociales
+    "442": ASYLUM_TYPE,  # centre provisoire d'hébergement (CPH), asylum system
+    "443": ASYLUM_TYPE,  # centre d'accueil de demandeurs d'asile (CADA), asylum system
 }
 
 _ALIASES: dict[str, tuple[str, ...]] = {
