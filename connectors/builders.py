@@ -29,6 +29,7 @@ from connectors.sources import (
     filosofi,
     finess,
     lovac,
+    loyers,
     qpv_outlines,
     rnic,
     rpls,
@@ -108,6 +109,15 @@ def _code_digest(parse: Callable) -> str:
     return digest.hexdigest()[:12]
 
 
+def _rents(source_id: str, kind: str) -> Source:
+    return Source(
+        id=source_id,
+        parse=partial(loyers.parse, kind=kind),
+        carry=loyers.carry_spec(kind),
+        approximate=loyers.approximate(kind),
+    )
+
+
 def _filosofi(vintage: int) -> Source:
     return Source(
         id=f"filosofi_{vintage}_com",
@@ -153,6 +163,10 @@ _SOURCES: list[Source] = [
     Source("finess", finess.parse, level="points"),
     Source("finess_equipements", finess.parse_equipements, level="table"),
     Source("finess_ans", finess.parse_ans_json, level="points"),
+    _rents("loyers_appartements", "app"),
+    _rents("loyers_maisons", "mai"),
+    _rents("loyers_appartements_t1_t2", "app12"),
+    _rents("loyers_appartements_t3_plus", "app3"),
     Source("qpv2024_contours", qpv_outlines.parse, level="polygons"),
 ]
 
