@@ -222,6 +222,7 @@ class ReportInputs:
     coverage: pd.DataFrame | None = None
     national: dict[str, float] = field(default_factory=dict)
     raster_writer: Callable[[Any], Any] | None = None
+    public_offer: Any = None  # models.supply.PublicEstablishments of the territory, or None
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -538,9 +539,10 @@ def gather(
     communes = reference.merge(table, on="code", how="left")
     communes = gpd.GeoDataFrame(communes, geometry="geometry", crs=settings.CRS_DISPLAY)
     sources = [source_ref("communes", store.manifest("communes"), titles), *used]
-    for dataset in ("finess",):
-        if not store.exists(dataset):
-            missing[dataset] = missing_reason(dataset, titles)
+    step("Offre publique (FINESS)")
+    public_offer = _public_offer(store, territory.codes)
+    if not public_offer.available:
+        missing["finess"] = missing_reason("finess", titles)
     national = national_references(store)
     notes: list[str] = []
 
@@ -601,7 +603,17 @@ def gather(
         national=national,
         raster_writer=raster,
         notes=notes,
+        public_offer=public_offer,
     )
+
+
+def _public_offer(store: Store, codes: list[str]) -> Any:
+    """FINESS establishments of the territory (``available`` False when FINESS is absent)."""
+    from models import supply
+
+    offer = supply.public_establishments(store)
+    points = offer.points[offer.points["code"].astype(str).isin(set(codes))]
+    return replace(offer, points=points.reset_index(drop=True))
 
 
 def _as_output(value: ModelOutput | pd.DataFrame | None) -> ModelOutput | None:

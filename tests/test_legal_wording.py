@@ -26,10 +26,12 @@ from operators import schema
 ROOT = Path(__file__).resolve().parents[1]
 # Everything a user, an elected official or a préfecture may read: code (texts live in it),
 # catalogues, README, the operators' schema, report templates.
-TEXT_FILES = sorted(
-    p for folder in ("catalogues", "connectors", "models", "diagnostics", "operators", "ui")
-    for p in (ROOT / folder).rglob("*") if p.suffix in {".py", ".yaml", ".md", ".html", ".j2"}
-) + [ROOT / "README.md", ROOT / "streamlit_app.py"]
+TEXT_FILES = [
+    *sorted(p for folder in ("catalogues", "connectors", "models", "diagnostics", "operators", "ui")
+            for p in (ROOT / folder).rglob("*")
+            if p.suffix in {".py", ".yaml", ".md", ".html", ".j2"}),
+    ROOT / "README.md", ROOT / "streamlit_app.py",
+]
 
 
 def _occurrences(pattern: str, flags: int = re.IGNORECASE) -> list[str]:

@@ -185,9 +185,10 @@ def method_section(inputs: ReportInputs) -> Section:
         "réseaux et l'offre publique disponible, pour situer ce que le logement d'insertion "
         "apporte. Il ne remplace pas le diagnostic territorial partagé à 360°, qui repose sur "
         "des données absentes ici (SIAO et 115, recours DALO, expulsions, sorties "
-        "d'institutions). Toutes les données sont ramenées sur la géographie communale en vigueur (code officiel géographique "
-        "2025) : les valeurs des communes fusionnées sont additionnées (effectifs) ou repondérées "
-        "(taux) ; une valeur secrète d'une commune déléguée rend la valeur fusionnée manquante."
+        "d'institutions). Toutes les données sont ramenées sur la géographie communale en "
+        "vigueur (code officiel géographique 2025) : les valeurs des communes fusionnées sont "
+        "additionnées (effectifs) ou repondérées (taux) ; une valeur secrète d'une commune "
+        "déléguée rend la valeur fusionnée manquante."
     ))
     section.add(Subtitle("Sources"))
     section.add(sources_table(inputs))
