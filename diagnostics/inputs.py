@@ -133,6 +133,7 @@ DATASETS: tuple[DatasetSpec, ...] = (
     DatasetSpec(
         "rpls",
         {"social_dwellings": "social_dwellings", "social_dwellings_plai": "social_dwellings_plai",
+         "social_dwellings_associations": "social_dwellings_associations",
          "social_vacancy_rate": "social_vacancy_rate",
          "social_mobility_rate": "social_mobility_rate"},
         theme="logement",
@@ -145,6 +146,7 @@ DATASETS: tuple[DatasetSpec, ...] = (
         fill={"sru_subject": False},
         theme="logement",
     ),
+    DatasetSpec("loyers_appartements", {"rent_m2_app": "rent_m2_app"}, theme="marché"),
     DatasetSpec("anct_ruralite", {"rural_typology": "rural_typology"}, theme="typologies"),
     DatasetSpec("anct_centralite", {"centrality_level": "centrality_level"}, theme="typologies"),
 )

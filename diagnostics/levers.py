@@ -133,6 +133,11 @@ def _vacancy_text(frame: pd.DataFrame, ctx: dict) -> str:
     if "private_vacant_long" in frame.columns and frame["private_vacant_long"].notna().any():
         text += (f", dont {fr_number(frame['private_vacant_long'].sum(min_count=1))} logements "
                  "privés vacants depuis plus de deux ans (LOVAC)")
+    if "rent_m2_app" in frame.columns and frame["rent_m2_app"].notna().any():
+        rents = frame["rent_m2_app"].dropna()
+        text += (f" ; loyer d'annonce prédit des appartements de {fr_number(rents.min(), 1)} à "
+                 f"{fr_number(rents.max(), 1)} €/m² charges comprises (Carte des loyers), à "
+                 "rapprocher des plafonds de loyer applicables pour juger de la captation")
     return (
         text + f", face à {fr_number(frame['_need'].sum())} ménages en besoin : la vacance est "
         "un parc à mobiliser, pas un besoin. Capter des logements vacants en intermédiation "
@@ -198,6 +203,14 @@ def _tension(frame: pd.DataFrame, ctx: dict) -> pd.Series:
 
 
 def _tension_text(frame: pd.DataFrame, ctx: dict) -> str:
+    partnership = ""
+    if ("social_dwellings_associations" in frame.columns
+            and frame["social_dwellings_associations"].notna().any()):
+        partnership = (
+            f" Le parc social de ces communes compte déjà "
+            f"{fr_number(frame['social_dwellings_associations'].sum(min_count=1))} logements loués "
+            "à des associations (RPLS) : le partenariat avec les bailleurs sociaux est à étendre."
+        )
     return (
         f"{fr_number(frame['_need'].sum())} ménages en besoin dans des communes en marché tendu "
         "(zones Abis, A, B1 ou zone tendue) : résidences sociales et pensions de famille en "
@@ -206,6 +219,7 @@ def _tension_text(frame: pd.DataFrame, ctx: dict) -> str:
         "niveaux Loc2 et Loc3 en intermédiation relèvent de l'offre d'insertion) et la garantie "
         "Visale d'Action Logement ; dans le parc social, propositions de ménages sur les droits "
         "de réservation (contingent préfectoral, Action Logement, collectivités)."
+        + partnership
     )
 
 

@@ -208,3 +208,12 @@ def test_finess_is_published_by_the_ans():
     row = next(line for line in readme.splitlines() if line.startswith("| FINESS"))
     assert "ANS" in row
     assert not _occurrences(r"DREES \(FINESS\)|FINESS[^\n]{0,80}\| DREES")
+
+
+def test_levers_use_rents_and_the_hlm_partnership_when_known():
+    frame = _lever_frame().assign(rent_m2_app=[9.5, 21.0, 14.0],
+                                  social_dwellings_associations=[5.0, 320.0, 10.0])
+    found = {lv.id: lv for lv in levers.derive_levers(frame, {"vacancy_rate": 8.0})}
+    assert "Carte des loyers" in found["vacance"].figures
+    assert "330 logements loués à des associations" in found["marche_tendu"].figures.replace(
+        "\u202f", " ")

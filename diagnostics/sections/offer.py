@@ -82,7 +82,7 @@ def site_count_text(n: float) -> str:
 
 
 def offer_section(inputs: ReportInputs, public: PublicSites | None) -> Section:
-    section = Section("offre", "Offre des adhérents et offre publique")
+    section = Section("offre", "Offre des adhérents")
     if public is None:
         reason = inputs.missing.get("registre", "donnée non disponible : registre des opérateurs absent")
         section.add(Notice(reason[:1].upper() + reason[1:] + "."))
