@@ -29,6 +29,7 @@ import zipfile
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -502,8 +503,12 @@ def read_header(path: Path, nbytes: int = 1 << 16) -> tuple[list[str], str, str]
     return columns, sep, encoding
 
 
-def find_sheet(path: Path, pattern: str) -> str:
-    """Name of the first sheet of a workbook whose normalised name matches ``pattern``."""
+def find_sheet(path: Path | Any, pattern: str, name: str | None = None) -> str:
+    """Name of the first sheet of a workbook whose normalised name matches ``pattern``.
+
+    ``path`` may be a file-like object (a workbook read from an archive): ``name`` then names
+    it in messages.
+    """
     from openpyxl import load_workbook
 
     workbook = load_workbook(path, read_only=True)
@@ -515,4 +520,4 @@ def find_sheet(path: Path, pattern: str) -> str:
     for sheet in names:
         if regex.fullmatch(normalize_name(sheet)):
             return sheet
-    raise SchemaError(Path(path).name, [f"onglet « {pattern} »"], names)
+    raise SchemaError(name or Path(path).name, [f"onglet « {pattern} »"], names)

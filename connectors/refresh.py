@@ -221,6 +221,10 @@ def build_source(
         extra["carry"] = {"rows_in": len(table), "unmatched": int((~known).sum()),
                           "unmatched_codes": unmatched["code"].tolist()[:50]}
         result.recoded, result.merged = 0, 0
+    elif source.level == "table":
+        table = parsed.table.copy()
+        extra["carry"] = {"rows_in": len(table), "note": "table sans géographie, non reportée"}
+        result.recoded, result.merged = 0, 0
     else:
         table, unmatched, recoded = recode(parsed.table, reference)
         extra["carry"] = {"rows_in": len(table), "recoded": recoded,

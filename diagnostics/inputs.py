@@ -136,6 +136,7 @@ DATASETS: tuple[DatasetSpec, ...] = (
     DatasetSpec(
         datasets.RPLS,
         {"social_dwellings": "social_dwellings", "social_dwellings_plai": "social_dwellings_plai",
+         "social_dwellings_associations": "social_dwellings_associations",
          "social_vacancy_rate": "social_vacancy_rate",
          "social_mobility_rate": "social_mobility_rate"},
         theme="logement",
@@ -148,6 +149,7 @@ DATASETS: tuple[DatasetSpec, ...] = (
         fill={"sru_subject": False},
         theme="logement",
     ),
+    DatasetSpec("loyers_appartements", {"rent_m2_app": "rent_m2_app"}, theme="marché"),
     DatasetSpec(datasets.ANCT_RURALITE, {"rural_typology": "rural_typology"}, theme="typologies"),
     DatasetSpec(datasets.ANCT_CENTRALITE, {"centrality_level": "centrality_level"}, theme="typologies"),
 )
@@ -222,6 +224,7 @@ class ReportInputs:
     coverage: pd.DataFrame | None = None
     national: dict[str, float] = field(default_factory=dict)
     raster_writer: Callable[[Any], Any] | None = None
+    public_offer: Any = None  # models.supply.PublicEstablishments of the territory, or None
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -532,9 +535,10 @@ def gather(
     communes = reference.merge(table, on="code", how="left")
     communes = gpd.GeoDataFrame(communes, geometry="geometry", crs=settings.CRS_DISPLAY)
     sources = [source_ref("communes", store.manifest("communes"), titles), *used]
-    for dataset in (datasets.FINESS,):
-        if not store.exists(dataset):
-            missing[dataset] = missing_reason(dataset, titles)
+    step("Offre publique (FINESS)")
+    public_offer = _public_offer(store, territory.codes)
+    if not public_offer.available:
+        missing[datasets.FINESS] = missing_reason(datasets.FINESS, titles)
     national = national_references(store)
     notes: list[str] = []
 
@@ -595,6 +599,7 @@ def gather(
         national=national,
         raster_writer=raster,
         notes=notes,
+        public_offer=public_offer,
     )
 
 
@@ -625,6 +630,13 @@ def territory_gap_output(
         return None, f"donnée non disponible : {exc}"
     return ModelOutput(frame=gap.frame, meta=gap.meta, tables=gap.tables, source=gap.source,
                        raster_writer=gap.raster_writer), None
+def _public_offer(store: Store, codes: list[str]) -> Any:
+    """FINESS establishments of the territory (``available`` False when FINESS is absent)."""
+    from models import supply
+
+    offer = supply.public_establishments(store)
+    points = offer.points[offer.points["code"].astype(str).isin(set(codes))]
+    return replace(offer, points=points.reset_index(drop=True))
 
 
 def _as_output(value: ModelOutput | pd.DataFrame | None) -> ModelOutput | None:

@@ -16,7 +16,7 @@ from geodata.store import Store
 
 UNAVAILABLE = "non disponible"
 IDF_DEPARTEMENTS = {"75", "77", "78", "91", "92", "93", "94", "95"}
-RENT_COLUMNS = ("loypredm2", "loyer_m2", "loyer_predit_m2", "rent_m2")
+RENT_COLUMNS = ("rent_m2_app", "loypredm2", "rent_m2")
 
 
 @dataclass

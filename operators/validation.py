@@ -29,6 +29,7 @@ from operators.schema import (
     OFFER_TYPE_BY_CODE,
     UNITS,
     normalize_text,
+    not_insertion_reason,
     offer_types_fr,
     parse_confidentiality,
     parse_network,
@@ -189,9 +190,12 @@ def _parse_row(row, position, frame, capacity_columns, index, carried, kinds, de
 
     offer_type = parse_offer_type(row["offer_type"])
     if offer_type is None:
+        refused = not_insertion_reason(row["offer_type"])
         message = (
-            "vide" if not row["offer_type"] else f"« {row['offer_type']} » non reconnu"
-        ) + f" (types admis : {offer_types_fr()})"
+            f"« {row['offer_type']} » : {refused}" if refused else (
+                "vide" if not row["offer_type"] else f"« {row['offer_type']} » non reconnu"
+            ) + f" (types admis : {offer_types_fr()})"
+        )
         problems.append((label("offer_type"), message))
         spec = None
     else:

@@ -34,6 +34,9 @@ REQUIRED_IDS = {
     "anct_programmes", "anct_ruralite", "anct_centralite", "anct_montagne", "zonage_abc_2024",
     "zrr_2017", "tlv_zone_tendue", "lovac_dep", "lovac_com", "rnic", "rpls", "sru", "finess",
     "qpv2024_contours", "ort", "etalab_cog",
+    "finess_equipements", "finess_ans", "loyers_appartements", "loyers_maisons",
+    "loyers_appartements_t1_t2", "loyers_appartements_t3_plus",
+    "sne_demande", "dalo_departements",  # declared, no documented layout: no parser
 }
 LOCAL_FIXTURES = Path(__file__).parent / "fixtures" / "api"
 

@@ -138,7 +138,8 @@ def _controls(catalogue: dict, national: bool, model) -> None:
     box.multiselect(
         "Couches", list(mapview.LAYERS), key=state.kept("map_layers", DEFAULT_LAYERS),
         placeholder="aucune couche",
-        help="Sites des membres (regroupés, jamais les sites confidentiels), quartiers "
+        help="Sites des membres (regroupés, jamais les sites confidentiels), établissements "
+             "publics de FINESS (carrés ; CADA et CPH à part), quartiers "
              "prioritaires, communes des programmes Petites villes de demain et Action cœur de "
              "ville, classes de la grille de densité.",
     )
@@ -209,6 +210,9 @@ def _overlays(view: ViewGeometry, layers: list[str], national: bool) -> mapview.
             if registry.sites.empty:
                 out.notes.append("Registre des membres vide : importez un fichier sur la page "
                                  "« Offre des membres ».")
+    if mapview.LAYER_PUBLIC in layers:
+        out.public, notes = mapview.public_points(codes)
+        out.notes.extend(notes)
     if mapview.LAYER_QPV in layers:
         out.qpv = mapview.qpv_points(codes)
         if out.qpv is None:

@@ -16,9 +16,10 @@ from ui.tables import french
 
 WEIGHT_STEPS = [i / 4 for i in range(0, 21)]  # 0 to 5 by 0.25
 DIRECTIONS = {1: "plus élevé = plus de besoin", -1: "plus élevé = moins de besoin", 0: "contexte"}
+# Official labels of the INSEE grid (DENS7 / LIBDENS7 of the 2025 file).
 DENSITY_LABELS = {
-    1: "Grands centres urbains", 2: "Centres urbains intermédiaires", 3: "Ceintures urbaines",
-    4: "Petites villes", 5: "Bourgs ruraux", 6: "Rural à habitat dispersé",
+    1: "Grands centres urbains", 2: "Centres urbains intermédiaires", 3: "Petites villes",
+    4: "Ceintures urbaines", 5: "Bourgs ruraux", 6: "Rural à habitat dispersé",
     7: "Rural à habitat très dispersé",
 }
 
