@@ -22,6 +22,7 @@ import pandas as pd
 
 import settings
 from diagnostics.inputs import ModelOutput
+from geodata import files
 from geodata.store import Store
 from models.build import json_default, parquet_safe
 
@@ -79,15 +80,12 @@ def _read_cached_need(key: str) -> ModelOutput | None:
 def _write_cached_need(key: str, output: ModelOutput) -> None:
     frame_path, meta_path = _cache_paths(key)
     try:
-        tmp = frame_path.with_suffix(".tmp")
-        output.frame.to_parquet(tmp, index=False)
-        tmp.replace(frame_path)
+        with files.atomic_path(frame_path) as tmp:
+            output.frame.to_parquet(tmp, index=False)
         text = json.dumps({"meta": output.meta, "source": output.source,
                            "indicators": output.tables["indicators"].to_dict("records")},
                           ensure_ascii=False, default=json_default)
-        tmp = meta_path.with_suffix(".tmp")
-        tmp.write_text(text, encoding="utf-8")
-        tmp.replace(meta_path)
+        files.atomic_write_text(meta_path, text)
         for old in frame_path.parent.glob("besoin_*"):
             if old not in (frame_path, meta_path):
                 old.unlink(missing_ok=True)  # results of an older store state

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -24,6 +22,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 
 import settings
+from geodata import files
 
 MANIFEST_KEY = b"diag_manifest"
 LICENCE_OUVERTE = "Licence Ouverte / Etalab 2.0"
@@ -97,23 +96,14 @@ class Store:
         manifest.rows = len(frame)
         manifest.built_at = datetime.now(UTC).isoformat(timespec="seconds")
         target = self.path(dataset)
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{dataset}.", suffix=".tmp", dir=self.root)
-        os.close(fd)
-        tmp = Path(tmp_name)
-        try:
+        with files.temporary_path(self.root, dataset) as tmp:
             if isinstance(frame, gpd.GeoDataFrame) and frame.geometry.name in frame.columns:
                 frame.to_parquet(tmp, index=False, write_covering_bbox=True)
             else:
                 pd.DataFrame(frame).to_parquet(tmp, index=False)
             _embed_manifest(tmp, manifest)
-            with open(tmp, "rb") as handle:
-                os.fsync(handle.fileno())
-            os.chmod(tmp, 0o644)
-            os.replace(tmp, target)
-        finally:
-            if tmp.exists():
-                tmp.unlink()
-        _write_text_atomic(target.with_suffix(".manifest.json"), manifest.to_json())
+            files.install(tmp, target, fsync=True)
+        files.atomic_write_text(target.with_suffix(".manifest.json"), manifest.to_json())
         return target
 
     # -- reading -----------------------------------------------------------------------------
@@ -157,10 +147,3 @@ def _embed_manifest(path: Path, manifest: Manifest) -> None:
     metadata[MANIFEST_KEY] = manifest.to_json().encode("utf-8")
     pq.write_table(table.replace_schema_metadata(metadata), path)
 
-
-def _write_text_atomic(path: Path, text: str) -> None:
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(text)
-    os.chmod(tmp_name, 0o644)
-    os.replace(tmp_name, path)

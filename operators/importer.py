@@ -14,7 +14,6 @@ from __future__ import annotations
 import getpass
 import hashlib
 import logging
-import os
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
@@ -23,6 +22,7 @@ from pathlib import Path
 import pandas as pd
 
 import settings
+from geodata import files
 from geodata.store import Store
 from operators.columns import ColumnMatch, match_columns
 from operators.communes import CommuneIndex, carry_codes, parse_code_list
@@ -308,9 +308,8 @@ def write_rejects(prepared: PreparedImport, folder: Path | None = None) -> Path:
     stem = Path(prepared.file_name).stem
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     path = folder / f"{stem}_rejets_{stamp}_{prepared.file_sha256[:8]}.csv"
-    tmp = path.with_suffix(".csv.tmp")
-    prepared.rejects_frame().to_csv(tmp, sep=";", index=False, encoding="utf-8-sig")
-    os.replace(tmp, path)
+    with files.atomic_path(path) as tmp:
+        prepared.rejects_frame().to_csv(tmp, sep=";", index=False, encoding="utf-8-sig")
     return path
 
 

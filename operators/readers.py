@@ -18,10 +18,10 @@ from pathlib import Path
 
 import pandas as pd
 
+from geodata import files
 from operators.columns import header_score
 
 FORMATS = ("csv", "xlsx", "geojson")
-_DELIMITERS = (";", ",", "\t", "|")
 _HEADER_SEARCH_ROWS = 15
 
 
@@ -125,40 +125,14 @@ def read_table(
 # -- CSV -------------------------------------------------------------------------------------
 def decode_text(data: bytes) -> tuple[str, str]:
     """Text and encoding name: UTF-8 (with or without BOM), else Windows latin-1."""
-    if data.startswith(b"\xef\xbb\xbf"):
-        return data[3:].decode("utf-8"), "UTF-8 avec BOM"
-    try:
-        return data.decode("utf-8"), "UTF-8"
-    except UnicodeDecodeError:
-        pass
-    try:
-        return data.decode("cp1252"), "latin-1 (Windows-1252)"
-    except UnicodeDecodeError:
-        return data.decode("latin-1"), "latin-1 (ISO-8859-1)"
-
-
-def sniff_delimiter(text: str) -> str:
-    """The delimiter giving the most columns, consistently, over the first lines.
-
-    ``csv.Sniffer`` is easily fooled by decimal commas inside a ``;`` file; counting the columns
-    each candidate gives, and asking most lines to agree, is not.
-    """
-    lines = [line for line in text.splitlines() if line.strip()][:30]
-    best, best_columns = ";", 0
-    for delimiter in _DELIMITERS:
-        counts = [len(row) for row in csv.reader(lines, delimiter=delimiter)]
-        if not counts:
-            continue
-        mode = max(set(counts), key=counts.count)
-        agreeing = sum(1 for count in counts if count == mode) / len(counts)
-        if mode > 1 and agreeing >= 0.6 and mode > best_columns:
-            best, best_columns = delimiter, mode
-    return best
+    text, encoding = files.decode(data)
+    return text, files.ENCODING_LABELS[encoding]
 
 
 def read_csv(data: bytes, name: str, known: frozenset[str] = frozenset()) -> RawTable:
     text, encoding = decode_text(data)
-    delimiter = sniff_delimiter(text)
+    delimiter = files.sniff_separator(text) or ";"
+    files.allow_long_cells()
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     records: list[tuple[int, list[str]]] = []
     previous_end = 0

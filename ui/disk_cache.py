@@ -8,17 +8,15 @@ stale file is never read. Files are written atomically in ``settings.cache_dir()
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
-import os
 import pickle
-import tempfile
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, TypeVar
 
 import settings
+from geodata import files
 
 T = TypeVar("T")
 KEEP_FILES = 3  # older results of the same kind are removed (a need model is ~40 MB)
@@ -81,15 +79,8 @@ def cached(kind: str, key: str, compute: Callable[[], T]) -> T:
 
 
 def _write_atomic(path: Path, value: Any) -> None:
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            pickle.dump(value, handle, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(tmp_name, path)
-    except Exception:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp_name)
-        raise
+    with files.atomic_writer(path, "wb") as handle:
+        pickle.dump(value, handle, protocol=pickle.HIGHEST_PROTOCOL)
 
 
 def _prune(kind: str) -> None:
