@@ -3,7 +3,8 @@
 ``list`` shows every source (id, title, vintage, offline availability, stored rows and build
 date); ``refresh`` builds the stored datasets, from a local folder of official files
 (``--from-dir``, or ``DIAG_SOURCE_DIR``) or by download, and prints a summary table. The exit
-code is 0 unless every requested source failed.
+code is 1 when a source built before fails (its previous dataset is kept) or when every
+requested source failed, else 0.
 """
 
 from __future__ import annotations
@@ -57,7 +58,8 @@ def command_refresh(args: argparse.Namespace) -> int:
         return 2
     try:
         results = refresh(args.source or None, from_dir or settings.source_dir(),
-                          force=args.force, progress=not args.quiet)
+                          force=args.force, progress=not args.quiet,
+                          accept_fewer_rows=args.accept_fewer_rows)
     except UnknownSource as exc:
         print(f"Erreur : {exc}", file=sys.stderr)
         return 2
@@ -89,6 +91,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     update.add_argument("--force", action="store_true",
                         help="reconstruit même si les fichiers n'ont pas changé")
+    update.add_argument("--accept-fewer-rows", action="store_true",
+                        help="accepte un fichier plus court que celui de la construction "
+                        "précédente (les minimums du catalogue restent vérifiés)")
     update.add_argument("--quiet", action="store_true", help="sans barre de progression")
     update.set_defaults(func=command_refresh)
     return parser

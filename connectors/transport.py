@@ -530,14 +530,17 @@ def _check_csv(path: Path, entry: CatalogueEntry) -> None:
     lines = text.splitlines()[:HEADER_SCAN_LINES]
     patterns = [re.compile(p) for p in entry.expected_columns]
     if not patterns:
-        if not any(len(header_fields(line)) > 1 for line in lines):
+        header = next((line for line in lines if len(header_fields(line)) > 1), None)
+        if header is None:
             raise _FormatProblem("aucune ligne séparée par « ; », « , » ou tabulation")
+        _check_last_line(path, entry, header)
         return
     best: tuple[int, list[str]] = (-1, [])
     for line in lines:
         fields = header_fields(line)
         found = sum(any(p.fullmatch(f) for f in fields) for p in patterns)
         if found == len(patterns):
+            _check_last_line(path, entry, line)
             return
         if found > best[0]:
             best = (found, fields)
@@ -549,6 +552,26 @@ def _check_csv(path: Path, entry: CatalogueEntry) -> None:
         "Le producteur a peut-être changé la structure du fichier : vérifiez-le puis corrigez "
         "« expected_columns » dans catalogues/sources.yaml et le lecteur de cette source."
     )
+
+
+def _check_last_line(path: Path, entry: CatalogueEntry, header: str) -> None:
+    """A file that does not end with a line break must end with a whole row: a truncated
+    copy (``57575;``) has fewer cells than the header."""
+    size = path.stat().st_size
+    with open(path, "rb") as handle:
+        handle.seek(max(0, size - HEADER_SCAN_BYTES))
+        tail = handle.read()
+    if tail.endswith(b"\n"):
+        return
+    last = files.decode(tail, entry.encoding)[0].splitlines()[-1]
+    sep = files.sniff_separator(header, default=None)
+    expected, got = len(files.split_line(header, sep)), len(files.split_line(last, sep))
+    if got < expected:
+        shown = last if len(last) <= 60 else last[:60] + "…"
+        raise _FormatProblem(
+            f"dernière ligne incomplète ({got} champ(s) au lieu de {expected} : « {shown} ») : "
+            "le fichier semble tronqué (téléchargement interrompu ou copie partielle)"
+        )
 
 
 def _check_json(path: Path, entry: CatalogueEntry) -> None:
