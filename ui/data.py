@@ -43,8 +43,8 @@ def layer(name: str) -> gpd.GeoDataFrame | pd.DataFrame:
 
 @st.cache_resource(show_spinner=False, max_entries=4)
 def _communes_table(key: str) -> pd.DataFrame:
-    frame = pd.read_parquet(
-        store().path("communes"),
+    frame = store().read_frame(
+        "communes",
         columns=[
             "code", "name", "dep_code", "dep_name", "reg_code", "reg_name", "epci_code",
             "epci_name", "population", "area_km2", "rep_lon", "rep_lat",
@@ -61,7 +61,7 @@ def communes_table() -> pd.DataFrame:
 
 @st.cache_resource(show_spinner=False, max_entries=128)
 def _column(dataset: str, column: str, key: str) -> pd.Series:
-    frame = pd.read_parquet(store().path(dataset), columns=["code", column])
+    frame = store().read_frame(dataset, columns=["code", column])
     frame["code"] = frame["code"].astype(str)
     return frame.drop_duplicates("code").set_index("code")[column]
 
@@ -96,11 +96,29 @@ def available(name: str) -> bool:
     return store().exists(name)
 
 
+@st.cache_data(ttl=60, show_spinner=False, max_entries=4)
+def _damaged(key: str) -> str | None:
+    for name in store().datasets():
+        try:
+            store().check(name)
+        except FileNotFoundError:
+            continue
+        except StoreError as exc:
+            return str(exc)
+    return None
+
+
+def damaged_message() -> str | None:
+    """French message naming a damaged file of the store and the command rebuilding it."""
+    return _damaged(store_key())
+
+
 def manifest(name: str):
     return store().manifest(name)
 
 
 __all__ = [
-    "StoreError", "available", "column", "communes_table", "household_weights", "layer",
+    "StoreError", "available", "column", "communes_table", "damaged_message", "household_weights",
+    "layer",
     "manifest", "store", "store_key",
 ]
