@@ -15,19 +15,19 @@ Datasets written (GeoParquet, manifest embedded):
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
 
 import settings
-from geodata import cog, packages, reference, simplify
+from geodata import cog, holes, packages, reference, simplify
 from geodata.store import Manifest, Store, sha256_of_files
 
 log = logging.getLogger(__name__)
 
-BUILDER_VERSION = "4"
+BUILDER_VERSION = "5"  # 5: holes of the coverage given to the communes that absorbed them
 ETALAB_COG_URL = (
     "https://registry.npmjs.org/@etalab/decoupage-administratif/-/decoupage-administratif-6.0.0.tgz"
 )
@@ -76,7 +76,10 @@ def build_reference(store: Store | None = None, force: bool = False) -> list[Bui
         return [BuildResult(d, store.manifest(d).rows, True) for d in datasets]
 
     tables = reference.parse_reference(wheel)
-    communes = reference.add_metrics(tables.communes)
+    etalab_records = cog.load_etalab_communes(etalab) if etalab else None
+    passage = cog.build_passage(tables.communes["code"], tables.sub_communes, etalab_records)
+    completed, filled = reference.complete_coverage(tables, passage)
+    communes = reference.add_metrics(completed)
 
     def manifest(dataset: str, extra: dict | None = None) -> Manifest:
         return Manifest(
@@ -97,7 +100,13 @@ def build_reference(store: Store | None = None, force: bool = False) -> list[Bui
         store.write(dataset, frame, manifest(dataset, extra))
         results.append(BuildResult(dataset, len(frame), False))
 
-    write("communes", communes)
+    write("communes", communes, {
+        "trous_combles": holes.summary_fr(filled),
+        "trous": [asdict(f) for f in filled],
+        "sans_contour": "quatre communes rétablies du Cantal en 2025 (15031, 15035, 15047, "
+        "15171) n'ont pas de contour publié ; Neussargues-Moissac (15141) garde le contour de "
+        "l'ancienne commune nouvelle, qui les inclut",
+    })
     layers = {
         "departements": reference.layer_attributes(
             communes, "dep_code", tables.departements, extra=["reg_code"]
@@ -129,8 +138,6 @@ def build_reference(store: Store | None = None, force: bool = False) -> list[Bui
             if level == finest:
                 write(dataset, frame, {"tolerance_m": tolerance, "note": "contours du niveau fin"})
 
-    etalab_records = cog.load_etalab_communes(etalab) if etalab else None
-    passage = cog.build_passage(communes["code"], tables.sub_communes, etalab_records)
     write(
         "cog_passage",
         passage,
