@@ -17,6 +17,7 @@ from __future__ import annotations
 import codecs
 import contextlib
 import csv
+import errno
 import logging
 import os
 import re
@@ -113,6 +114,26 @@ def atomic_write_with(target: Path, write: Callable[[Path], object], **options: 
     with atomic_path(target, **options) as tmp:  # type: ignore[arg-type]
         write(tmp)
     return Path(target)
+
+
+_OS_ERRORS_FR = {
+    errno.ENAMETOOLONG: "nom de fichier trop long",
+    errno.EACCES: "accès refusé",
+    errno.EPERM: "opération non permise",
+    errno.ENOSPC: "disque plein",
+    errno.ENOENT: "fichier ou dossier introuvable",
+    errno.EROFS: "système de fichiers en lecture seule",
+    errno.EISDIR: "c'est un dossier",
+    errno.ENOTDIR: "un élément du chemin n'est pas un dossier",
+    errno.EEXIST: "le fichier existe déjà",
+}
+
+
+def os_error_fr(error: OSError) -> str:
+    """« fichier inaccessible : <file> (<reason in French>) » for an ``OSError``."""
+    reason = _OS_ERRORS_FR.get(error.errno or -1, error.strerror or str(error))
+    where = f" : {error.filename}" if error.filename else ""
+    return f"fichier inaccessible{where} ({reason})"
 
 
 # -- text sniffing ----------------------------------------------------------------------------

@@ -85,3 +85,15 @@ def test_pick_member_prefers_data_over_meta_and_matches_base_names():
     with pytest.raises(files.MemberError, match="plusieurs"):
         files.pick_member(["a1.csv", "a2.csv"], r"a\d", "z.zip")
     assert files.pick_member(["a2.csv", "a1.csv"], r"a\d", "z.zip", several="first") == "a1.csv"
+
+
+def test_os_errors_are_said_in_french(tmp_path):
+    try:
+        (tmp_path / ("x" * 300)).write_text("a")
+    except OSError as error:
+        message = files.os_error_fr(error)
+    assert "nom de fichier trop long" in message and "x" * 20 in message
+    missing = FileNotFoundError(2, "No such file or directory", "/nulle/part")
+    assert files.os_error_fr(missing) == (
+        "fichier inaccessible : /nulle/part (fichier ou dossier introuvable)"
+    )
