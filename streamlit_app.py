@@ -26,10 +26,14 @@ if not data.available("communes"):
         "puis rechargez la page."
     )
     st.stop()
-damaged = data.damaged_message()
-if damaged:
-    st.error(damaged)
-    st.stop()
+# A damaged reference file stops the app; another damaged dataset is only unavailable.
+damaged = data.damaged_datasets()
+for dataset, message in damaged.items():
+    if data.store().rebuild_command(dataset) == "python -m geodata build":
+        st.error(message)
+        st.stop()
+for message in damaged.values():
+    st.warning(message)
 
 current = st.navigation(navigation.all_pages())
 try:

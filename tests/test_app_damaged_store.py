@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+import streamlit as st
 
 import settings
 from geodata.store import Store
@@ -18,6 +19,7 @@ def test_truncated_communes_gives_a_french_message(tmp_path, monkeypatch):
             data[: len(data) // 2] if suffix == ".parquet" else data
         )
     monkeypatch.setenv("DIAG_DATA_DIR", str(tmp_path))
+    st.cache_data.clear()  # another test's store may be cached in this process
     at = apptest.AppTest.from_file(str(settings.PROJECT_ROOT / "streamlit_app.py"),
                                    default_timeout=60)
     at.run()
@@ -25,3 +27,22 @@ def test_truncated_communes_gives_a_french_message(tmp_path, monkeypatch):
     message = " ".join(e.value for e in at.error)
     assert str(tmp_path / "communes.parquet") in message
     assert "`python -m geodata build`" in message and "illisible" in message
+
+
+def test_damaged_source_dataset_is_a_warning_not_a_stop(tmp_path, monkeypatch):
+    source = Store()
+    for name in ("communes", "departements", "regions", "cog_passage"):
+        for suffix in (".parquet", ".manifest.json"):
+            path = source.path(name).with_suffix(suffix)
+            (tmp_path / path.name).symlink_to(path)
+    (tmp_path / "comparateur.parquet").write_bytes(b"PAR1 tronque")
+    monkeypatch.setenv("DIAG_DATA_DIR", str(tmp_path))
+    st.cache_data.clear()
+    at = apptest.AppTest.from_file(str(settings.PROJECT_ROOT / "streamlit_app.py"),
+                                   default_timeout=120)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    warnings = " ".join(w.value for w in at.warning)
+    assert "comparateur.parquet" in warnings
+    assert "python -m connectors refresh --source comparateur" in warnings
+    assert not at.error or all("comparateur" not in e.value for e in at.error)

@@ -97,20 +97,22 @@ def available(name: str) -> bool:
 
 
 @st.cache_data(ttl=60, show_spinner=False, max_entries=4)
-def _damaged(key: str) -> str | None:
+def _damaged(root: str, key: str) -> dict[str, str]:
+    found = {}
     for name in store().datasets():
         try:
             store().check(name)
         except FileNotFoundError:
             continue
         except StoreError as exc:
-            return str(exc)
-    return None
+            found[name] = str(exc)
+    return found
 
 
-def damaged_message() -> str | None:
-    """French message naming a damaged file of the store and the command rebuilding it."""
-    return _damaged(store_key())
+def damaged_datasets() -> dict[str, str]:
+    """Damaged files of the store: dataset → French message naming the file and the command
+    rebuilding it."""
+    return _damaged(str(store().root), store_key())
 
 
 def manifest(name: str):
@@ -118,7 +120,7 @@ def manifest(name: str):
 
 
 __all__ = [
-    "StoreError", "available", "column", "communes_table", "damaged_message", "household_weights",
+    "StoreError", "available", "column", "communes_table", "damaged_datasets", "household_weights",
     "layer",
     "manifest", "store", "store_key",
 ]
