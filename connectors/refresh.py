@@ -499,14 +499,17 @@ def summary_table(results: list[RefreshResult]) -> str:
             f"- {r.source} ({r.status}) : {r.reason}{_kept(r)}" for r in problems
         )
     built = sum(r.ok for r in results)
-    text += f"\n\n{built} source(s) sur {len(results)} disponibles dans le stock."
+    kept = sum(not r.ok and r.previously_built for r in results)
+    text += f"\n\n{built} source(s) sur {len(results)} disponibles dans le stock"
+    text += f" ; {kept} gardée(s) dans leur version précédente." if kept else "."
     return text
 
 
 def _kept(result: RefreshResult) -> str:
     if not result.previously_built or "est conservé" in result.reason:
         return ""
-    return " Le jeu de données construit précédemment est conservé."
+    stop = "" if result.reason.rstrip().endswith(".") else "."
+    return f"{stop} Le jeu de données construit précédemment est conservé."
 
 
 def format_table(headers: tuple[str, ...], rows: list[tuple[str, ...]]) -> str:
