@@ -15,6 +15,7 @@ Datasets written (GeoParquet, manifest embedded):
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -78,7 +79,9 @@ def build_reference(store: Store | None = None, force: bool = False) -> list[Bui
     tables = reference.parse_reference(wheel)
     etalab_records = cog.load_etalab_communes(etalab) if etalab else None
     passage = cog.build_passage(tables.communes["code"], tables.sub_communes, etalab_records)
+    started = time.perf_counter()
     completed, filled = reference.complete_coverage(tables, passage)
+    fill_seconds = round(time.perf_counter() - started, 1)
     communes = reference.add_metrics(completed)
 
     def manifest(dataset: str, extra: dict | None = None) -> Manifest:
@@ -103,6 +106,7 @@ def build_reference(store: Store | None = None, force: bool = False) -> list[Bui
     write("communes", communes, {
         "trous_combles": holes.summary_fr(filled),
         "trous": [asdict(f) for f in filled],
+        "trous_calcul_s": fill_seconds,
         "sans_contour": "quatre communes rétablies du Cantal en 2025 (15031, 15035, 15047, "
         "15171) n'ont pas de contour publié ; Neussargues-Moissac (15141) garde le contour de "
         "l'ancienne commune nouvelle, qui les inclut",
