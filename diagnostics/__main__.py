@@ -17,6 +17,7 @@ import sys
 from pathlib import Path
 
 from diagnostics.produce import FORMATS, FormatError, check_formats, produce
+from geodata import files
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -121,7 +122,8 @@ def main(argv: list[str] | None = None) -> int:
         except (TerritoryError, FormatError, OSError, RuntimeError, ValueError) as error:
             bar.close()
             failures += 1
-            print(f"Erreur pour « {spec} » : {error}", file=sys.stderr)
+            message = files.os_error_fr(error) if isinstance(error, OSError) else error
+            print(f"Erreur pour « {spec} » : {message}", file=sys.stderr)
             continue
         bar.close()
         for paths in produced.files.values():

@@ -314,7 +314,7 @@ def _context(store: Store, communes: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 
 
 def _dataset_columns(store: Store, spec: DatasetSpec, codes: list[str]) -> pd.DataFrame | None:
-    frame = pd.read_parquet(store.path(spec.dataset))
+    frame = store.read_frame(spec.dataset)
     if "code" not in frame.columns:
         log.warning("Jeu « %s » sans colonne « code » : ignoré.", spec.dataset)
         return None
@@ -409,25 +409,25 @@ def national_references(store: Store) -> dict[str, float]:
     published, which the report labels as such.
     """
     out: dict[str, float] = {}
-    communes = pd.read_parquet(store.path("communes"), columns=["population", "area_km2"])
+    communes = store.read_frame("communes", columns=["population", "area_km2"])
     population = pd.to_numeric(communes["population"], errors="coerce")
     out["population"] = float(population.sum())
     out["communes"] = float(len(communes))
     out["density"] = float(population.sum() / communes["area_km2"].sum())
     if store.exists(datasets.CENSUS_IRIS):
-        census = pd.read_parquet(store.path(datasets.CENSUS_IRIS))
+        census = store.read_frame(datasets.CENSUS_IRIS)
         if {"vacant_dwellings", "dwellings"} <= set(census.columns):
             out["vacancy_rate"] = float(
                 100 * census["vacant_dwellings"].sum() / census["dwellings"].sum()
             )
     if store.exists(datasets.COMPARATEUR):
-        comp = pd.read_parquet(store.path(datasets.COMPARATEUR))
+        comp = store.read_frame(datasets.COMPARATEUR)
         if {"unemployed_15_64", "active_15_64"} <= set(comp.columns):
             out["unemployment_rate"] = float(
                 100 * comp["unemployed_15_64"].sum() / comp["active_15_64"].sum()
             )
     if store.exists(datasets.FILOSOFI_COMMUNES):
-        filo = pd.read_parquet(store.path(datasets.FILOSOFI_COMMUNES))
+        filo = store.read_frame(datasets.FILOSOFI_COMMUNES)
         if {"poverty_rate", "households"} <= set(filo.columns):
             known = filo["poverty_rate"].notna() & filo["households"].notna()
             weights = filo.loc[known, "households"]

@@ -11,6 +11,7 @@ import pandas as pd
 import streamlit as st
 
 from diagnostics.formatting import fr_number
+from geodata import reference
 from ui import classify, data, mapview, need, state, variables
 from ui import gap as gap_mod
 from ui import sites as sites_mod
@@ -60,6 +61,8 @@ def render() -> None:
         clicked = mapview.show(view, fmap, layer, "carte", MAP_HEIGHT)
         st.caption(mapview.map_note(variable, level, controls["method_label"])
                    + " Cliquez sur une commune pour ouvrir son profil.")
+        if territory is not None and reference.RESTORED_FROM in territory.codes:
+            st.caption(reference.outline_note(reference.RESTORED_FROM))
         if territory is not None:
             report_download(st, territory.spec, territory.name, key="carte_report")
 

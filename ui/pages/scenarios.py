@@ -257,8 +257,8 @@ def _zones(bundle, codes: list[str], labels: dict) -> None:
                "type choisi à portée (paramètres dans models/access.yaml).")
     offer = st.selectbox("Type d'offre", list(labels), format_func=labels.get, key="zones_type")
     frame = bundle.frame[bundle.frame["code"].isin(set(codes))]
-    communes = pd.read_parquet(data.store().path("communes"),
-                               columns=["code", "x_metric", "y_metric", "metric_crs"])
+    communes = data.store().read_frame("communes",
+                                        columns=["code", "x_metric", "y_metric", "metric_crs"])
     communes = communes[communes["code"].isin(set(codes))]
     neighbours = neighbour_pairs(communes, float(bundle.config["zones_blanches"]["neighbour_m"]))
     _ids, zones = zones_blanches(frame, offer, neighbours, bundle.config)
