@@ -246,7 +246,7 @@ def whole(values: np.ndarray, bound: str) -> np.ndarray:
         return np.floor(values + 1e-9)
     if bound == "high":
         return np.ceil(values - 1e-9)
-    return np.floor(values + 0.5)
+    return np.floor(values + 0.5 + 1e-9)
 
 
 def poor_households(
