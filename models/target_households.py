@@ -332,14 +332,19 @@ def compute_targets(inputs: TargetInputs, params: Mapping[str, Any] | None = Non
         for bound in BOUNDS:
             column = f"target_{name}{_suffix(bound)}"
             if availability[name]:
-                out[column] = pd.array([pd.NA] * len(codes), dtype="Int64")
+                out[column] = _int_array(np.full(len(codes), np.nan))
                 continue
             values = poor[bound] * float(spec["share"][bound]) * _local(
                 spec, bound, tenants=tenants, zone=zone, tendue=tendue, condo=condo,
                 national_tenants=_national_tenants(tenants, households))
-            out[column] = pd.array(
-                [pd.NA if np.isnan(v) else int(v) for v in whole(values, bound)], dtype="Int64")
+            out[column] = _int_array(whole(values, bound))
     return TargetResult(out, availability, params, list(inputs.sources))
+
+
+def _int_array(values: np.ndarray) -> pd.arrays.IntegerArray:
+    """Whole numbers with ``<NA>`` where unknown (never a 0 for a missing value)."""
+    missing = np.isnan(values)
+    return pd.arrays.IntegerArray(np.where(missing, 0, values).astype(np.int64), missing)
 
 
 def _suffix(bound: str) -> str:
@@ -358,7 +363,8 @@ def _text(values: pd.Series | None, codes: pd.Index) -> np.ndarray:
 def _as_float(values: pd.Series | None) -> pd.Series | None:
     if values is None:
         return None
-    return values.map(lambda v: np.nan if pd.isna(v) else float(bool(v)))
+    flags = values.astype("boolean").astype("Float64")
+    return pd.Series(flags.to_numpy(dtype=float, na_value=np.nan), index=values.index)
 
 
 def _national_tenants(tenants: np.ndarray, households: np.ndarray) -> float:
@@ -380,8 +386,9 @@ def _local(
         cap = float(spec.get("tenants_factor_max", 2.5))
         factor = np.clip(tenants / national_tenants, 0.0, cap)
         zones = {str(z) for z in spec["tense_zones_abc"]}
-        abc = np.array([z in zones if isinstance(z, str) else False for z in zone])
-        abc_known = np.array([isinstance(z, str) for z in zone])
+        labels = pd.Series(zone, dtype=object)
+        abc = labels.isin(list(zones)).to_numpy()
+        abc_known = labels.notna().to_numpy()
         flag = tendue == 1.0
         if bound == "low":
             tense = abc & flag
