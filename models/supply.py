@@ -31,6 +31,7 @@ from functools import lru_cache
 import numpy as np
 import pandas as pd
 
+from catalogues import datasets
 from geodata.store import Store
 from operators import schema
 
@@ -384,9 +385,9 @@ def public_supply(store: Store | None = None) -> PublicSupply:
     """FINESS and RPLS offer when their datasets are in the store (absent offline: noted)."""
     store = store or Store()
     parts, sources, notes = [], [], []
-    if store.exists("finess"):
-        label = _manifest_label(store, "finess", "FINESS")
-        table = finess_supply(store.read("finess"), label)
+    if store.exists(datasets.FINESS):
+        label = _manifest_label(store, datasets.FINESS, "FINESS")
+        table = finess_supply(store.read(datasets.FINESS), label)
         parts.append(table)
         sources.append(label)
         if table["capacity"].isna().any():
@@ -394,9 +395,9 @@ def public_supply(store: Store | None = None) -> PublicSupply:
                          "places non comptées dans l'écart.")
     else:
         notes.append("FINESS absent du stock local : offre publique d'hébergement non comptée.")
-    if store.exists("rpls"):
-        label = _manifest_label(store, "rpls", "RPLS")
-        parts.append(rpls_supply(store.read("rpls"), label))
+    if store.exists(datasets.RPLS):
+        label = _manifest_label(store, datasets.RPLS, "RPLS")
+        parts.append(rpls_supply(store.read(datasets.RPLS), label))
         sources.append(label)
     else:
         notes.append("RPLS absent du stock local : logements PLAI non indiqués.")
@@ -410,7 +411,7 @@ def households_from_store(store: Store | None = None) -> tuple[pd.Series, str]:
     store = store or Store()
     series: pd.Series | None = None
     labels = []
-    for dataset in ("filosofi_2021_com", "comparateur"):
+    for dataset in (datasets.FILOSOFI_COMMUNES, datasets.COMPARATEUR):
         if not store.exists(dataset):
             continue
         frame = store.read(dataset)

@@ -128,12 +128,9 @@ def reference_for(store: Store | None = None) -> tuple[CommuneIndex, CommuneShap
 
 
 def default_geocoder() -> Geocoder | None:
-    """The BAN client of ``connectors.ban`` when available, else None (offline)."""
-    try:
-        from connectors.ban import BanClient
-    except ImportError as error:
-        log.warning("Client BAN indisponible (%s) : géocodage désactivé", error)
-        return None
+    """The BAN client of ``connectors.ban`` (the address search of the Base adresse nationale)."""
+    from connectors.ban import BanClient
+
     return BanClient()
 
 

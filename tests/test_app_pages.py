@@ -193,7 +193,7 @@ def test_commune_profile_flags_imputed_values(need_ready, store):
     need = pd.read_parquet(store.path("communes"), columns=["code", "dep_code"])
     from ui import need as need_mod
 
-    model = need_mod._load(*need_mod.fingerprints())
+    model = need_mod._load(need_mod.fingerprint())
     frame = model.frame[model.frame["code"].isin(need.loc[need["dep_code"] == "23", "code"])]
     imputed = frame[frame["poverty_rate_method"].astype(str).str.startswith("modèle")]
     code = imputed["code"].iat[0]

@@ -21,15 +21,6 @@ FORMAT_LABELS = {
 }
 
 
-def reports_available() -> str | None:
-    """None when the reports module is installed, else a French reason."""
-    try:
-        from diagnostics import produce  # noqa: F401
-    except ImportError as exc:
-        return f"Les rapports ne sont pas encore disponibles ({exc})."
-    return None
-
-
 def _model_outputs() -> dict:
     """The app's model results, handed to the report (same figures as on screen)."""
     from diagnostics.inputs import ModelOutput
@@ -60,10 +51,6 @@ def _model_outputs() -> dict:
 def report_download(container, spec: str, name: str, key: str | None = None) -> None:
     """A format selector, a « Préparer » button, then the download button."""
     key = key or f"report_{spec}"
-    reason = reports_available()
-    if reason:
-        container.caption(reason)
-        return
     with container.popover("Rapport et données", icon=":material/download:"):
         fmt = st.selectbox("Format", list(FORMAT_LABELS), format_func=FORMAT_LABELS.get,
                            key=f"{key}_fmt")

@@ -22,6 +22,7 @@ import streamlit as st
 from folium.plugins import MarkerCluster
 from streamlit_folium import st_folium
 
+from catalogues import datasets
 from diagnostics import webmap
 from ui import classify, data
 from ui.geometry import ViewGeometry, map_assets, view_layers
@@ -232,10 +233,10 @@ def show(view: ViewGeometry, fmap: folium.Map, layer: webmap.LayerStyler, key: s
 
 # -- overlays data ---------------------------------------------------------------------------------
 def qpv_points(codes: Sequence[str]) -> pd.DataFrame | None:
-    if not data.available("qpv2024_communes"):
+    if not data.available(datasets.QPV_COMMUNES):
         return None
-    counts = pd.to_numeric(data.column("qpv2024_communes", "qpv_count"), errors="coerce")
-    names = data.column("qpv2024_communes", "qpv_names")
+    counts = pd.to_numeric(data.column(datasets.QPV_COMMUNES, "qpv_count"), errors="coerce")
+    names = data.column(datasets.QPV_COMMUNES, "qpv_names")
     communes = data.communes_table().set_index("code")
     wanted = communes.index.intersection(pd.Index(codes))
     frame = pd.DataFrame({"name": communes.loc[wanted, "name"],
@@ -247,12 +248,12 @@ def qpv_points(codes: Sequence[str]) -> pd.DataFrame | None:
 
 
 def programme_points(codes: Sequence[str]) -> pd.DataFrame | None:
-    if not data.available("anct_programmes"):
+    if not data.available(datasets.ANCT_PROGRAMMES):
         return None
     communes = data.communes_table().set_index("code")
     wanted = communes.index.intersection(pd.Index(codes))
-    pvd = data.column("anct_programmes", "programme_pvd").reindex(wanted).fillna(False).astype(bool)
-    acv = data.column("anct_programmes", "programme_acv").reindex(wanted).fillna(False).astype(bool)
+    pvd = data.column(datasets.ANCT_PROGRAMMES, "programme_pvd").reindex(wanted).fillna(False).astype(bool)
+    acv = data.column(datasets.ANCT_PROGRAMMES, "programme_acv").reindex(wanted).fillna(False).astype(bool)
     frame = pd.DataFrame({"name": communes.loc[wanted, "name"], "pvd": pvd, "acv": acv,
                           "rep_lon": communes.loc[wanted, "rep_lon"],
                           "rep_lat": communes.loc[wanted, "rep_lat"]})
@@ -261,6 +262,6 @@ def programme_points(codes: Sequence[str]) -> pd.DataFrame | None:
 
 
 def density_classes() -> pd.Series | None:
-    if not data.available("grille_densite_2025"):
+    if not data.available(datasets.DENSITY_GRID):
         return None
-    return pd.to_numeric(data.column("grille_densite_2025", "density_7"), errors="coerce")
+    return pd.to_numeric(data.column(datasets.DENSITY_GRID, "density_7"), errors="coerce")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from catalogues import datasets
 from diagnostics.document import MapSpec, Notice, Paragraph, Section, Table
 from diagnostics.formatting import MISSING, fr_number
 from diagnostics.inputs import ReportInputs
@@ -111,7 +112,7 @@ def offer_section(inputs: ReportInputs, public: PublicSites | None) -> Section:
              "Capacité pour 1 000 ménages"],
             rows,
             source=f"{REGISTRY_SOURCE} ; ménages : {households_label}, "
-            + cite(inputs, "filosofi_2021_com", "comparateur").removeprefix("Source : "),
+            + cite(inputs, datasets.FILOSOFI_COMMUNES, datasets.COMPARATEUR).removeprefix("Source : "),
             numeric=[False, True, True, True],
             key="offre_types",
             data=pd.DataFrame(data),
@@ -165,7 +166,7 @@ def offer_section(inputs: ReportInputs, public: PublicSites | None) -> Section:
             note=(f"{len(public.listed) - MAX_LISTED} autres sites dans l'export tableur."
                   if len(public.listed) > MAX_LISTED else ""),
         ))
-    for notice in (inputs.missing.get("finess"),):
+    for notice in (inputs.missing.get(datasets.FINESS),):
         if notice:
             section.add(Notice(notice[:1].upper() + notice[1:] + " : l'offre publique "
                                "d'hébergement hors réseau n'est pas comptée."))
