@@ -56,6 +56,24 @@ CLASS_COLOURS = {
     CLASS_ABOVE: "#4d9221", CLASS_NO_TARGET: "#e0e0e0", CLASS_NOT_COMPUTED: "#bdbdbd",
 }
 
+def definition_fr(params: Mapping[str, Any] | None = None) -> str:
+    """The French definition of the reference gap and its classes (from the parameters)."""
+    bounds = (params or load_params())["classes"]
+
+    def pct(value: float) -> str:
+        return f"{value * 100:.0f} %"
+
+    return (
+        "Pour chaque famille d'offre : places à portée (méthode à deux étapes à aire flottante "
+        "sur les ménages cibles de la famille) pour 1 000 ménages cibles, comparées à un taux "
+        "de référence ; places manquantes = référence × ménages cibles / 1 000 − places "
+        "allouées (0 au-delà : excédent). Classes : « très en dessous de la référence » (moins "
+        f"de {pct(bounds['very_below'])} de la référence), « en dessous » (moins de "
+        f"{pct(bounds['below'])}), « dans la référence » ({pct(bounds['below'])} à "
+        f"{pct(bounds['above'])}), « au-dessus » (plus de {pct(bounds['above'])})."
+    )
+
+
 METHODS: dict[str, str] = {
     "yaml": "cible du fichier de paramètres (équipement national publié)",
     "national_median": "médiane nationale des départements",
@@ -232,27 +250,33 @@ class ReferenceGap:
         self.unavailable = {f: _unavailable_reason(targets, f) for f in model.types
                             if f not in by_family}
         aligned = pd.Index(targets.frame["code"].astype(str)).get_indexer(codes)
-        fca = model.fca
-        _, places, count = fca.rows(np.arange(len(codes)))
         self.target: dict[str, np.ndarray] = {}
-        self.access: dict[str, np.ndarray] = {}
-        self.places: dict[str, np.ndarray] = {}
-        self.providers: dict[str, np.ndarray] = {}
         for family in self.families:
             values = by_family[family]
             target = np.full((len(codes), 3), np.nan)
             target[aligned >= 0] = values[aligned[aligned >= 0]]
-            t = model.types.index(family)
             self.target[family] = target
-            self.access[family] = family_access(fca.w, fca.wt, fca.supply[:, t], target,
-                                                self.valid)
-            self.places[family] = places[:, t]
-            self.providers[family] = count[:, t]
+        self.access, self.places, self.providers = self._family_access(model.fca)
         total = set(model.config["gap"]["total_types"])
         self.total_families = [f for f in self.families if f in total]
         self._national_target = {f: float(np.nansum(self.target[f][:, 0])) for f in self.families}
         self._hosting = {f: self._hosting_groups(model.types.index(f)) for f in self.families}
         self._dep_rates: dict[str, pd.Series] = {}
+
+    def _family_access(
+        self, fca: Any
+    ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], dict[str, np.ndarray]]:
+        """Access ``(N, 3)``, places and providers in reach ``(N,)`` of every family for a
+        floating-catchment state (the model's, or a scenario's copy of it)."""
+        _, places, count = fca.rows(np.arange(len(self.codes)))
+        access, in_reach, providers = {}, {}, {}
+        for family in self.families:
+            t = self.model.types.index(family)
+            access[family] = family_access(fca.w, fca.wt, fca.supply[:, t], self.target[family],
+                                           self.valid)
+            in_reach[family] = places[:, t]
+            providers[family] = count[:, t]
+        return access, in_reach, providers
 
     def _hosting_groups(self, t: int) -> set[str]:
         """Départements where places of type ``t`` are located (area services: the
@@ -349,10 +373,18 @@ class ReferenceGap:
         return rates, notes
 
     # -- scoring ---------------------------------------------------------------------------
-    def score(self, reference: Reference | None = None) -> dict[str, Any]:
-        """Arrays of every family and of the total for a reference (no DataFrame)."""
+    def score(self, reference: Reference | None = None, fca: Any = None) -> dict[str, Any]:
+        """Arrays of every family and of the total for a reference (no DataFrame).
+
+        ``fca``: a scenario's floating-catchment state (the references stay those of the
+        model's state, so that a scenario is measured against the same yardstick)."""
         rates, notes = self.references(reference)
-        out: dict[str, Any] = {"notes": notes, "families": {}}
+        if fca is None or fca is self.model.fca:
+            access_of, places_of, providers_of = self.access, self.places, self.providers
+        else:
+            access_of, places_of, providers_of = self._family_access(fca)
+        out: dict[str, Any] = {"notes": notes, "families": {}, "places": places_of,
+                               "providers": providers_of}
         n = len(self.codes)
         total_expected = np.zeros((n, 3))
         total_allocated = np.zeros((n, 3))
@@ -363,7 +395,7 @@ class ReferenceGap:
         minimum = float(self.params["classes"]["min_target_households"])
         for family in self.families:
             target = self.target[family]
-            access = self.access[family]
+            access = access_of[family]
             ref = rates[family]
             allocated = access * target
             rate = 1000.0 * access
@@ -404,10 +436,11 @@ class ReferenceGap:
         return out
 
     def frame(
-        self, reference: Reference | None = None, codes: Iterable[str] | None = None
+        self, reference: Reference | None = None, codes: Iterable[str] | None = None,
+        fca: Any = None,
     ) -> pd.DataFrame:
         """The reference gap per commune (all communes, or ``codes``)."""
-        scored = self.score(reference)
+        scored = self.score(reference, fca)
         rows = self.model.positions(codes)
         out = pd.DataFrame({"code": self.codes[rows]})
         communes = self.model.communes
@@ -421,18 +454,18 @@ class ReferenceGap:
             out[f"target_{family}"] = target[:, 0]
             out[f"target_{family}_low"] = target[:, 1]
             out[f"target_{family}_high"] = target[:, 2]
-            out[f"places_in_reach_{family}"] = self.places[family][rows]
-            out[f"providers_in_reach_{family}"] = self.providers[family][rows]
+            out[f"places_in_reach_{family}"] = scored["places"][family][rows]
+            out[f"providers_in_reach_{family}"] = scored["providers"][family][rows]
             for key in ("rate", "reference", "allocated", "expected", "missing", "surplus",
                         "class_certain"):
                 out[f"{key}_{family}"] = arrays[key][rows]
             out[f"class_{family}"] = _LABELS[arrays["class"][rows]]
         for key, values in scored["total"].items():
             if key == "class":
-                out["gap_class"] = _LABELS[values[rows]]
+                out["reference_class"] = _LABELS[values[rows]]
             else:
                 out[f"{key}_total"] = values[rows]
-        out = out.rename(columns={"class_certain_total": "gap_class_certain"})
+        out = out.rename(columns={"class_certain_total": "reference_class_certain"})
         out.attrs["reference_notes"] = scored["notes"]
         out.attrs["unavailable"] = dict(self.unavailable)
         return out

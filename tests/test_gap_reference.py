@@ -126,9 +126,9 @@ def test_total_over_families(line):
     assert frame.loc["A", "expected_total"] == pytest.approx(50.0)
     assert frame.loc["A", "allocated_total"] == pytest.approx(20.0)
     assert frame.loc["A", "missing_total"] == pytest.approx(5.0 + 25.0)
-    assert frame.loc["A", "gap_class"] == gr.CLASS_VERY_BELOW
-    assert frame.loc["G", "gap_class"] == gr.CLASS_NO_TARGET
-    assert frame.loc["H", "gap_class"] == gr.CLASS_NOT_COMPUTED
+    assert frame.loc["A", "reference_class"] == gr.CLASS_VERY_BELOW
+    assert frame.loc["G", "reference_class"] == gr.CLASS_NO_TARGET
+    assert frame.loc["H", "reference_class"] == gr.CLASS_NOT_COMPUTED
 
 
 def test_classify_bounds():

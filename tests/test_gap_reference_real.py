@@ -38,7 +38,7 @@ def demo_sites(store: Store, tmp_path_factory) -> pd.DataFrame:
 @pytest.fixture(scope="module")
 def shipped(store: Store, demo_sites) -> tuple[gr.ReferenceGap, pd.DataFrame]:
     if not store.exists("need_index"):
-        from models.build import build_need_index
+        from models.results import build_need_index
 
         build_need_index(store)
     need = store.read("need_index")
@@ -49,7 +49,7 @@ def shipped(store: Store, demo_sites) -> tuple[gr.ReferenceGap, pd.DataFrame]:
 
 def test_nord_gap_map_discriminates(shipped):
     _, frame = shipped
-    shares = gr.class_shares(frame.loc[frame["dep_code"] == "59", "gap_class"])
+    shares = gr.class_shares(frame.loc[frame["dep_code"] == "59", "reference_class"])
     holding = shares[shares >= 0.10]
     assert len(holding) >= 3, shares.round(3).to_dict()
 
@@ -57,7 +57,7 @@ def test_nord_gap_map_discriminates(shipped):
 def test_class_shares_of_the_four_departements(shipped, capsys):
     _, frame = shipped
     table = pd.DataFrame({
-        name: gr.class_shares(frame.loc[frame["dep_code"] == dep, "gap_class"])
+        name: gr.class_shares(frame.loc[frame["dep_code"] == dep, "reference_class"])
         for dep, name in DEPARTEMENTS.items()
     })
     with capsys.disabled():
