@@ -463,6 +463,7 @@ class GapModel:
             "covered_share": self.config["gap"]["covered_share"],
             "sources": list(self.inputs.sources),
             "notes": list(self.notes),
+            "offer_fictional": self.offer_fictional(),
             "definition_fr": (
                 "Écart = ménages en besoin (modèle de besoin) − places accessibles allouées à la "
                 "commune (méthode à deux étapes à aire flottante, distances entre points "
@@ -470,6 +471,16 @@ class GapModel:
             ),
             **self.reference_meta(),
         }
+
+    def offer_fictional(self) -> bool:
+        """Whether registry sites of the offer are FICTIONAL (the demo): every figure built on
+        the offer then says FICTIF beside it."""
+        sites = self.inputs.sites
+        if sites is None or "fictional" not in sites.columns:
+            return False
+        flags = sites["fictional"].map(lambda v: str(v).strip().lower() in {"true", "1", "oui"}
+                                       or v is True)
+        return bool(flags.any())
 
     def reference_meta(self) -> dict[str, Any]:
         """What the reference gap rests on (empty without target households)."""

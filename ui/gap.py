@@ -65,12 +65,27 @@ def _compute(need_key: str, registry_key: str, catchment: tuple, _need_frame: pd
     config["catchment_m"]["by_density_7"] = dict(catchment)
     try:
         model = results.gap_model(data.store(), _need_frame, _sites, config)
-        frame = model.frame()
+        frame = with_zones_blanches(model, model.frame())
     except results.ResultsUnavailable as exc:
         return f"{NOT_COMPUTED} : {exc}"
     except Exception as exc:  # unusable inputs: the pages say why
         return f"{NOT_COMPUTED} : {exc}"
     return GapBundle(model, frame, model.meta(), config, model.rejected_sites)
+
+
+def with_zones_blanches(model: Any, frame: pd.DataFrame) -> pd.DataFrame:
+    """``zone_blanche_<family>`` columns (zone id, missing outside) on the target households,
+    and ``_fictional`` (the offer holds FICTIONAL demo sites: figures say FICTIF)."""
+    out = frame.copy()
+    out["_fictional"] = bool(model.offer_fictional())
+    reference = getattr(model, "reference", None)
+    if reference is None:
+        return out
+    pairs = reference.neighbours()
+    for family in reference.families:
+        series, _ = reference.zones_blanches(family, pairs)
+        out[f"zone_blanche_{family}"] = out["code"].map(series)
+    return out
 
 
 def gap_bundle(need_model) -> GapBundle | None:

@@ -188,9 +188,11 @@ def _catchment(model) -> None:
         if bundle is None:
             st.info(gap_mod.unavailable_reason(model))
         else:
-            counts = bundle.frame["gap_class"].value_counts()
-            st.caption("Classes d'écart (France) : " + " ; ".join(
-                f"{label} : {fr_number(n)}" for label, n in counts.items()))
+            if "reference_class" in bundle.frame.columns:
+                counts = bundle.frame["reference_class"].value_counts()
+                fictional = " (offre FICTIVE)" if bundle.meta.get("offer_fictional") else ""
+                st.caption(f"Classes d'écart à la référence (France){fictional} : " + " ; ".join(
+                    f"{label} : {fr_number(n)} communes" for label, n in counts.items()))
 
 
 # -- log and sources -------------------------------------------------------------------------------

@@ -112,16 +112,17 @@ def _what_if(bundle, scenario, codes: list[str], names: pd.Series, labels: dict)
                f"écart total {fr_signed(changed['delta_gap_households'].sum(), 1, 'ménages')}.")
     gap = scenario.gap(codes)
     catalogue = {v.id: v for v in variables.gap_variables(bundle.meta)}
-    variable = catalogue["gap:gap_per_1000"]
+    variable = catalogue["gap:missing_total"]
     view = territory_view(tuple(codes))
-    values = gap.set_index("code")["gap_per_1000"].reindex(view.codes)
+    values = gap.set_index("code")["missing_total"].reindex(view.codes)
     styled = mapview.styled_values(variable, values, "quantiles", 5)
     legend = mapview.legend(variable, styled, "communes", next(iter(classify.METHODS)))
     fmap = mapview.base_map(view, MAP_HEIGHT)
     layer = mapview.styler(view, variable, values, styled, legend,
                            [c.code for c in scenario.changes], None)
-    st.markdown("**Écart pour 1 000 ménages dans le scénario** (contour épais : communes où "
-                "une offre est ajoutée)")
+    st.markdown("**Places manquantes pour atteindre la référence dans le scénario**"
+                + (" (FICTIF)" if bundle.meta.get("offer_fictional") else "")
+                + " (contour épais : communes où une offre est ajoutée)")
     mapview.show(view, fmap, layer, "scenario", MAP_HEIGHT)
 
 
