@@ -123,7 +123,7 @@ def aggregate(figure: Figure, codes: Sequence[str], getter: Callable[[str], pd.S
     return float(np.average(v[ok], weights=weights[ok]))
 
 
-def _fictional(gap: pd.DataFrame | None) -> bool:
+def offer_is_fictional(gap: pd.DataFrame | None) -> bool:
     return gap is not None and "_fictional" in gap.columns and bool(gap["_fictional"].any())
 
 
@@ -156,7 +156,7 @@ def key_figures(code: str, need: pd.DataFrame | None, gap: pd.DataFrame | None) 
         for label, codes in areas:
             line[label] = format_value(aggregate(figure, codes, getter), figure.unit, figure.decimals)
         line["Source"] = figure.source + (f" ({figure.note})" if figure.note else "")
-        if figure.numerator.startswith(OFFER_BASED) and _fictional(gap):
+        if figure.numerator.startswith(OFFER_BASED) and offer_is_fictional(gap):
             for label, _codes in areas:
                 line[label] = f"{line[label]} FICTIF"
             line["Source"] += " — offre FICTIVE (démonstration)"

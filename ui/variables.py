@@ -189,9 +189,10 @@ def need_variables(model) -> list[Variable]:
         Variable("need:score", "Indice de besoin", GROUP_NEED, "/100", citation, "besoin",
                  decimals=1, definition="Intensité du besoin, de 0 à 100 (100 = le plus fort "
                  "de France), selon la pondération choisie sur la page « Méthode »."),
-        Variable("need:need_households", "Ménages en besoin (estimation)", GROUP_NEED, "ménages",
+        Variable("need:need_households", "Ménages pauvres estimés", GROUP_NEED, "ménages",
                  citation, "besoin", decimals=0, aggregate="sum",
-                 definition="Ménages fiscaux × taux de pauvreté (publié, sinon estimé)."),
+                 definition="Ménages fiscaux × taux de pauvreté (part de personnes, publiée "
+                 "sinon estimée, appliquée aux ménages : approximation)."),
         Variable("need:poverty_rate", "Taux de pauvreté (publié ou estimé)", GROUP_NEED, "%",
                  citation, "besoin", decimals=1,
                  definition="Taux de pauvreté Filosofi ; estimé par le modèle là où il est "

@@ -186,7 +186,7 @@ def zones_blanches_blocks(inputs: ReportInputs) -> list:
     return [
         Paragraph(text),
         Table("Principales zones blanches", ["Offre absente", "Communes", "Nombre de communes",
-                                             "Ménages en besoin [intervalle]", "Indice maximal"],
+                                             "Ménages pauvres estimés [intervalle]", "Indice maximal"],
               rows, source=gap_source(inputs), numeric=[False, False, True, True, True],
               key="zones_blanches", data=data,
               note=f"{len(zones) - 20} autres zones dans l'export tableur." if len(zones) > 20 else ""),

@@ -149,7 +149,7 @@ def typology_blocks(inputs: ReportInputs, frame: pd.DataFrame) -> list:
     return [
         Table("Typologie des communes (classes du modèle de besoin)",
               ["Type de commune", "Communes", "Population", "Indice moyen",
-               "Ménages en besoin"], rows, source=need_source(inputs),
+               "Ménages pauvres estimés"], rows, source=need_source(inputs),
               numeric=[False, True, True, True, True], key="typologie",
               data=grouped.reset_index()),
         MapSpec(

@@ -21,7 +21,7 @@ from ui.tables import french
 
 SCENARIO_KEY = "scenario"
 SUMMARY_LABELS = {
-    "communes": "Communes", "need_households": "Ménages en besoin",
+    "communes": "Communes", "need_households": "Ménages pauvres estimés",
     "places_allocated": "Places accessibles allouées", "gap_households": "Écart (ménages)",
     "gap_households_low": "Écart, borne basse", "gap_households_high": "Écart, borne haute",
 }
@@ -152,11 +152,11 @@ def _siting(bundle, scenario, codes: list[str], names: pd.Series, labels: dict) 
         return
     table = pd.DataFrame({
         "Ordre": picks["rank"], "Commune": picks["name"], "Code": picks["code"],
-        "Places": picks["places"], "Ménages en besoin couverts": picks["need_covered"].round(1),
+        "Places": picks["places"], "Ménages pauvres estimés atteints": picks["need_covered"].round(1),
         "Communes atteintes": picks["communes_reached"],
         "Besoin non couvert restant": picks["unmet_remaining"].round(1),
     })
-    st.dataframe(french(table, {"Ménages en besoin couverts": 1, "Besoin non couvert restant": 1}),
+    st.dataframe(french(table, {"Ménages pauvres estimés atteints": 1, "Besoin non couvert restant": 1}),
                  hide_index=True, width="stretch")
     st.caption(picks.attrs.get("note_fr", ""))
 
@@ -179,7 +179,7 @@ def _zones(bundle, codes: list[str], labels: dict) -> None:
     table = pd.DataFrame({
         "Zone": zones["zone_id"], "Communes": zones["n_communes"],
         "Noms": zones["names"].map(lambda n: ", ".join(n) if isinstance(n, list | tuple) else n),
-        "Ménages en besoin": zones["need_households"].round(0),
+        "Ménages pauvres estimés": zones["need_households"].round(0),
         "Bas": zones["need_households_low"].round(0), "Haut": zones["need_households_high"].round(0),
         "Indice maximal": zones["score_max"].round(1),
     })
