@@ -91,6 +91,17 @@ def test_pdf_holds_the_store_figures_of_the_largest_communes(territory, pdf_text
     assert f"{total} habitants" in pdf_text
 
 
+def test_synthesis_says_fictif_beside_demo_figures(territory, pdf_words):
+    # The report's sites are imported as fictional: every figure built on them says FICTIF.
+    start = pdf_words.index("Synthèse", pdf_words.index("Sommaire") + 10)
+    synthesis = pdf_words[start:pdf_words.index("Portrait du territoire", start)]
+    assert re.search(r"\d[\d ]* \(FICTIF\) Places manquantes", synthesis), synthesis[:1500]
+    assert "sous le seuil" not in synthesis.replace("personnes sous le seuil", "")
+    assert "couvre" not in synthesis
+    for low_high in re.findall(r"\((\d[\d ]*) – (\d[\d ]*)\)", pdf_words):
+        assert low_high[0] != low_high[1], "intervalle dégénéré imprimé"
+
+
 def test_pdf_has_a_table_of_contents_with_page_numbers(pdf_text):
     toc = pdf_text[pdf_text.index("Sommaire"):]
     for title in ("Synthèse", "Portrait du territoire", "Besoins", "Offre des adhérents",

@@ -166,7 +166,9 @@ def offer_fictional(inputs: ReportInputs) -> bool:
 
 def fictif(inputs: ReportInputs, text: str) -> str:
     """``text`` followed by « (FICTIF) » when it rests on the demo offer."""
-    return f"{text} ({FICTIF})" if offer_fictional(inputs) else text
+    if text in ("—", "") or not offer_fictional(inputs):
+        return text
+    return f"{text} ({FICTIF})"
 
 
 def count_interval(value, low, high) -> str:

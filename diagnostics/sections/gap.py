@@ -48,7 +48,7 @@ def gap_source(inputs: ReportInputs) -> str:
     text = (f"Source : modèle d'écart du projet ({method}) sur les ménages cibles estimés et "
             "l'offre déclarée")
     if meta.get("offer_fictional"):
-        text += f" — offre {FICTIF} (données de démonstration)"
+        text += " — offre FICTIVE (données de démonstration)"
     return text
 
 
@@ -246,8 +246,8 @@ def gap_section(inputs: ReportInputs) -> Section:
         return section
     meta = inputs.gap.meta
     if offer_fictional(inputs):
-        section.add(Notice(f"L'offre de ce rapport est {FICTIF} (données de démonstration) : "
-                           "chaque chiffre qui en dépend porte la mention « FICTIF »."))
+        section.add(Notice("L'offre de ce rapport est FICTIVE (données de démonstration) : "
+                           f"chaque chiffre qui en dépend porte la mention « {FICTIF} »."))
     missing = frame["missing_total"].sum(min_count=1)
     surplus = frame["surplus_total"].sum(min_count=1)
     classes = frame["reference_class"].value_counts()

@@ -66,7 +66,7 @@ def target_message(targets: pd.DataFrame) -> KeyMessage:
                  "(secret statistique).")
     if first is None:
         return KeyMessage("Ménages cibles non disponibles", text, "—")
-    return KeyMessage(f"{count(first[0])} ménages cibles : {first[1]}", text, count(first[0]))
+    return KeyMessage(f"Ménages cibles : {first[1]}", text, count(first[0]))
 
 
 def synthesis_section(
@@ -130,11 +130,12 @@ def synthesis_section(
         method = inputs.gap.meta.get("reference_method_fr", "référence")
         figure = fictif(inputs, count(missing))
         messages.append(KeyMessage(
-            f"{figure} places manquantes pour atteindre la référence",
+            "Places manquantes pour atteindre la référence",
             f"Places à portée pour 1 000 ménages cibles, famille par famille, comparées à la "
             f"référence ({method}) ; {plural(len(below), 'commune')} en dessous de la référence"
             + (f", d'abord {names_list(first, 3)}" if len(below) else "") + "."
-            + (f" Offre {FICTIF} : données de démonstration." if offer_fictional(inputs) else ""),
+            + (f" Offre FICTIVE : données de démonstration ({FICTIF})."
+               if offer_fictional(inputs) else ""),
             figure,
         ))
     elif public is not None and len(public.by_family):
