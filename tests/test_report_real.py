@@ -95,7 +95,10 @@ def test_synthesis_says_fictif_beside_demo_figures(territory, pdf_words):
     # The report's sites are imported as fictional: every figure built on them says FICTIF.
     start = pdf_words.index("Synthèse", pdf_words.index("Sommaire") + 10)
     synthesis = pdf_words[start:pdf_words.index("Portrait du territoire", start)]
-    assert re.search(r"\d[\d ]* \(FICTIF\) Places manquantes", synthesis), synthesis[:1500]
+    message = synthesis[synthesis.index("Places manquantes pour atteindre la référence") - 40:]
+    # The key figure reads « 260 (FICTIF) » (before or after its title in reading order).
+    assert re.search(r"\d[\d ]* \(FICTIF\)", message[:120]), message[:600]
+    assert "Offre FICTIVE" in message, message[:600]
     assert "sous le seuil" not in synthesis.replace("personnes sous le seuil", "")
     assert "couvre" not in synthesis
     for low_high in re.findall(r"\((\d[\d ]*) – (\d[\d ]*)\)", pdf_words):
