@@ -216,7 +216,7 @@ def need_section(inputs: ReportInputs) -> Section:
         verb = "restent" if len(robust) > 1 else "reste"
         section.add(Paragraph(
             f"{plural(len(robust), 'commune')} du territoire {verb} dans le premier décile national "
-            f"quels que soient les choix de méthode (au moins 90 % des simulations) : "
+            "dans au moins 90 % des 1 000 tirages de pondération et de normalisation : "
             f"{names_list(robust['name'])}."
         ))
     section.add(Subtitle("Points chauds"))
