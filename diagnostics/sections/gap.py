@@ -129,6 +129,39 @@ def top_gap_table(inputs: ReportInputs, frame: pd.DataFrame, n: int = 15) -> Tab
     )
 
 
+ZONE_COLOURS = {
+    "sans pension de famille": "#b2182b",
+    "sans résidence sociale": "#ef8a62",
+    "sans intermédiation locative": "#7570b3",
+    "sans logement d'insertion en diffus": "#e7298a",
+    "sans accompagnement": "#d95f02",
+    "sans plusieurs familles d'offre": "#67001f",
+    "pas de zone blanche": "#f7f7f7",
+}
+
+
+def zone_map(inputs: ReportInputs, frame: pd.DataFrame, zones: pd.DataFrame) -> MapSpec | None:
+    """The zones blanches drawn commune by commune, labelled by the family missing."""
+    if zones is None or zones.empty:
+        return None
+    missing: dict[str, list[str]] = {}
+    for _, zone in zones.iterrows():
+        label = TYPE_LABELS.get(zone["offer_type"], str(zone["offer_type"]))
+        for code in zone["codes"]:
+            missing.setdefault(str(code), []).append(label)
+    labels = frame["code"].astype(str).map(
+        lambda c: ("pas de zone blanche" if c not in missing else
+                   f"sans {missing[c][0]}" if len(missing[c]) == 1 else
+                   "sans plusieurs familles d'offre"))
+    colours, legend = categorical_classes(labels, ZONE_COLOURS)
+    return MapSpec(
+        key="zones_blanches",
+        title=fictif(inputs, "Zones blanches : ménages cibles sans offre de la famille à portée"),
+        legend_title="Zone blanche", colours=by_code(frame, colours), legend=legend,
+        source=gap_source(inputs), tooltip=tooltip(frame, "zone blanche", labels),
+    )
+
+
 def target_zones_blocks(inputs: ReportInputs) -> list:
     zones = inputs.gap.tables.get("zones_blanches_cibles") if inputs.gap is not None else None
     if zones is None:
@@ -152,8 +185,12 @@ def target_zones_blocks(inputs: ReportInputs) -> list:
     data = zones.assign(
         codes=zones["codes"].map(lambda c: ", ".join(c) if isinstance(c, list | tuple) else c)
     )
+    blocks: list = [Paragraph(text)]
+    drawn = zone_map(inputs, gap_frame(inputs), zones)
+    if drawn is not None:
+        blocks.append(drawn)
     return [
-        Paragraph(text),
+        *blocks,
         Table("Principales zones blanches", ["Offre absente", "Communes", "Nombre de communes",
                                              "Ménages cibles (bas – haut)"],
               rows, source=gap_source(inputs), numeric=[False, False, True, True],
