@@ -160,3 +160,26 @@ def test_zones_blanches_on_targets(line):
     assert set(series.index) == {"D", "E"}
     # C (5 target households) is below the threshold of 20.
     assert "C" not in series.index
+
+
+def test_model_frame_and_scenario_carry_the_reference_gap():
+    from models import scenarios as sc
+
+    inputs = line_inputs()
+    inputs.targets = _targets()
+    inputs.regions = {"01": "R1", "02": "R1", "03": "R2"}
+    model = g.GapModel(inputs, line_config())
+    model.set_reference(gr.Reference("value", {"pension_de_famille": 250.0}))
+    frame = model.frame().set_index("code")
+    assert frame.loc["D", "missing_pension_de_famille"] == pytest.approx(10.0)
+    assert model.meta()["reference_method"] == "value"
+    scenario = sc.Scenario(model, "ajout")
+    scenario.add_site("pension_de_famille", 20, "D", site_id="ajout-D")
+    after = scenario.gap(["D", "E"]).set_index("code")
+    # 20 places at D reach D (40) and E (30, 4 km): R = 20 / 70; D gets 40 × 20/70 = 11.4 places,
+    # expected 10 → nothing missing; E expected 7.5, allocated 8.6 → nothing missing.
+    assert after.loc["D", "missing_pension_de_famille"] == pytest.approx(0.0)
+    assert after.loc["D", "allocated_pension_de_famille"] == pytest.approx(40 * 20 / 70)
+    # The model's own state is untouched by the scenario.
+    assert model.frame(["D"]).set_index("code").loc["D", "missing_pension_de_famille"] == \
+        pytest.approx(10.0)

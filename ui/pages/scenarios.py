@@ -22,8 +22,12 @@ from ui.tables import french
 SCENARIO_KEY = "scenario"
 SUMMARY_LABELS = {
     "communes": "Communes", "need_households": "Ménages pauvres estimés",
-    "places_allocated": "Places accessibles allouées", "gap_households": "Écart (ménages)",
-    "gap_households_low": "Écart, borne basse", "gap_households_high": "Écart, borne haute",
+    "places_allocated": "Places accessibles allouées",
+    "gap_households": "Ménages pauvres estimés sans place à portée",
+    "gap_households_low": "Ménages pauvres estimés sans place à portée, borne basse",
+    "gap_households_high": "Ménages pauvres estimés sans place à portée, borne haute",
+    "missing_total": "Places manquantes pour atteindre la référence",
+    "surplus_total": "Places au-delà de la référence",
 }
 MAP_HEIGHT = 480
 
@@ -109,7 +113,8 @@ def _what_if(bundle, scenario, codes: list[str], names: pd.Series, labels: dict)
                  width="stretch")
     changed = comparison.communes[comparison.communes["delta_gap_households"].abs() > 1e-9]
     st.caption(f"{fr_number(len(changed))} commune(s) voient leur écart changer ; "
-               f"écart total {fr_signed(changed['delta_gap_households'].sum(), 1, 'ménages')}.")
+               "ménages pauvres estimés sans place à portée : "
+               f"{fr_signed(changed['delta_gap_households'].sum(), 1, 'ménages')}.")
     gap = scenario.gap(codes)
     catalogue = {v.id: v for v in variables.gap_variables(bundle.meta)}
     variable = catalogue["gap:missing_total"]
