@@ -34,6 +34,14 @@ RNIC = "rnic"
 RPLS = "rpls"
 SRU = "sru"
 FINESS = "finess"
+FINESS_EQUIPMENTS = "finess_equipements"  # capacities, joined on the FINESS number
+FINESS_ANS = "finess_ans"  # the ANS daily JSON feed, successor of the Etalab extract
+RENTS_FLATS = "loyers_appartements"
+RENTS_HOUSES = "loyers_maisons"
+RENTS_FLATS_SMALL = "loyers_appartements_t1_t2"
+RENTS_FLATS_LARGE = "loyers_appartements_t3_plus"
+RENTS = (RENTS_FLATS, RENTS_HOUSES, RENTS_FLATS_SMALL, RENTS_FLATS_LARGE)
+CARTE_LOYERS = RENTS_FLATS  # the rent of a flat: what intermediation captures
 
 # Datasets of the reference geography (built by ``python -m geodata build``) and the derived
 # contiguity table: copied as a whole when a temporary store is made for tests and benches.

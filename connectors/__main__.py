@@ -3,9 +3,10 @@
 ``list`` shows every source (id, title, vintage, offline availability, stored rows and build
 date); ``refresh`` builds the stored datasets, from a local folder of official files
 (``--from-dir``, or ``DIAG_SOURCE_DIR``) or by download, and prints a summary table. The exit
-code is 0 unless every requested source failed. ``fetch ID`` obtains one catalogued file (local
-folder, cache or download) and prints its local path, so that another floor can be handed it
-(``make data`` hands Etalab's communes.json to ``python -m geodata build``).
+code is 1 when a source built before fails (its previous dataset is kept) or when every
+requested source failed, else 0. ``fetch ID`` obtains one catalogued file (local folder, cache or
+download) and prints its local path, so that another floor can be handed it (``make data`` hands
+Etalab's communes.json to ``python -m geodata build``).
 """
 
 from __future__ import annotations
@@ -59,7 +60,8 @@ def command_refresh(args: argparse.Namespace) -> int:
         return 2
     try:
         results = refresh(args.source or None, from_dir or settings.source_dir(),
-                          force=args.force, progress=not args.quiet)
+                          force=args.force, progress=not args.quiet,
+                          accept_fewer_rows=args.accept_fewer_rows)
     except UnknownSource as exc:
         print(f"Erreur : {exc}", file=sys.stderr)
         return 2
@@ -105,6 +107,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     update.add_argument("--force", action="store_true",
                         help="reconstruit même si les fichiers n'ont pas changé")
+    update.add_argument("--accept-fewer-rows", action="store_true",
+                        help="accepte un fichier plus court que celui de la construction "
+                        "précédente (les minimums du catalogue restent vérifiés)")
     update.add_argument("--quiet", action="store_true", help="sans barre de progression")
     update.set_defaults(func=command_refresh)
     fetch = commands.add_parser("fetch", help="obtient un fichier du catalogue et affiche son chemin local")

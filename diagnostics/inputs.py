@@ -136,6 +136,7 @@ DATASETS: tuple[DatasetSpec, ...] = (
     DatasetSpec(
         datasets.RPLS,
         {"social_dwellings": "social_dwellings", "social_dwellings_plai": "social_dwellings_plai",
+         "social_dwellings_associations": "social_dwellings_associations",
          "social_vacancy_rate": "social_vacancy_rate",
          "social_mobility_rate": "social_mobility_rate"},
         theme="logement",
@@ -148,6 +149,7 @@ DATASETS: tuple[DatasetSpec, ...] = (
         fill={"sru_subject": False},
         theme="logement",
     ),
+    DatasetSpec("loyers_appartements", {"rent_m2_app": "rent_m2_app"}, theme="marché"),
     DatasetSpec(datasets.ANCT_RURALITE, {"rural_typology": "rural_typology"}, theme="typologies"),
     DatasetSpec(datasets.ANCT_CENTRALITE, {"centrality_level": "centrality_level"}, theme="typologies"),
 )
@@ -222,6 +224,7 @@ class ReportInputs:
     coverage: pd.DataFrame | None = None
     national: dict[str, float] = field(default_factory=dict)
     raster_writer: Callable[[Any], Any] | None = None
+    public_offer: Any = None  # models.supply.PublicEstablishments of the territory, or None
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -311,7 +314,7 @@ def _context(store: Store, communes: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 
 
 def _dataset_columns(store: Store, spec: DatasetSpec, codes: list[str]) -> pd.DataFrame | None:
-    frame = pd.read_parquet(store.path(spec.dataset))
+    frame = store.read_frame(spec.dataset)
     if "code" not in frame.columns:
         log.warning("Jeu « %s » sans colonne « code » : ignoré.", spec.dataset)
         return None
@@ -406,25 +409,25 @@ def national_references(store: Store) -> dict[str, float]:
     published, which the report labels as such.
     """
     out: dict[str, float] = {}
-    communes = pd.read_parquet(store.path("communes"), columns=["population", "area_km2"])
+    communes = store.read_frame("communes", columns=["population", "area_km2"])
     population = pd.to_numeric(communes["population"], errors="coerce")
     out["population"] = float(population.sum())
     out["communes"] = float(len(communes))
     out["density"] = float(population.sum() / communes["area_km2"].sum())
     if store.exists(datasets.CENSUS_IRIS):
-        census = pd.read_parquet(store.path(datasets.CENSUS_IRIS))
+        census = store.read_frame(datasets.CENSUS_IRIS)
         if {"vacant_dwellings", "dwellings"} <= set(census.columns):
             out["vacancy_rate"] = float(
                 100 * census["vacant_dwellings"].sum() / census["dwellings"].sum()
             )
     if store.exists(datasets.COMPARATEUR):
-        comp = pd.read_parquet(store.path(datasets.COMPARATEUR))
+        comp = store.read_frame(datasets.COMPARATEUR)
         if {"unemployed_15_64", "active_15_64"} <= set(comp.columns):
             out["unemployment_rate"] = float(
                 100 * comp["unemployed_15_64"].sum() / comp["active_15_64"].sum()
             )
     if store.exists(datasets.FILOSOFI_COMMUNES):
-        filo = pd.read_parquet(store.path(datasets.FILOSOFI_COMMUNES))
+        filo = store.read_frame(datasets.FILOSOFI_COMMUNES)
         if {"poverty_rate", "households"} <= set(filo.columns):
             known = filo["poverty_rate"].notna() & filo["households"].notna()
             weights = filo.loc[known, "households"]
@@ -532,9 +535,10 @@ def gather(
     communes = reference.merge(table, on="code", how="left")
     communes = gpd.GeoDataFrame(communes, geometry="geometry", crs=settings.CRS_DISPLAY)
     sources = [source_ref("communes", store.manifest("communes"), titles), *used]
-    for dataset in (datasets.FINESS,):
-        if not store.exists(dataset):
-            missing[dataset] = missing_reason(dataset, titles)
+    step("Offre publique (FINESS)")
+    public_offer = _public_offer(store, territory.codes)
+    if not public_offer.available:
+        missing[datasets.FINESS] = missing_reason(datasets.FINESS, titles)
     national = national_references(store)
     notes: list[str] = []
 
@@ -595,6 +599,7 @@ def gather(
         national=national,
         raster_writer=raster,
         notes=notes,
+        public_offer=public_offer,
     )
 
 
@@ -625,6 +630,13 @@ def territory_gap_output(
         return None, f"donnée non disponible : {exc}"
     return ModelOutput(frame=gap.frame, meta=gap.meta, tables=gap.tables, source=gap.source,
                        raster_writer=gap.raster_writer), None
+def _public_offer(store: Store, codes: list[str]) -> Any:
+    """FINESS establishments of the territory (``available`` False when FINESS is absent)."""
+    from models import supply
+
+    offer = supply.public_establishments(store)
+    points = offer.points[offer.points["code"].astype(str).isin(set(codes))]
+    return replace(offer, points=points.reset_index(drop=True))
 
 
 def _as_output(value: ModelOutput | pd.DataFrame | None) -> ModelOutput | None:

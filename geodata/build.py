@@ -15,7 +15,8 @@ Datasets written (GeoParquet, manifest embedded):
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+import time
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import geopandas as gpd
@@ -24,12 +25,12 @@ import pandas as pd
 import settings
 from catalogues import datasets
 from catalogues.sources import get_entry
-from geodata import cog, packages, reference, simplify
+from geodata import cog, holes, packages, reference, simplify
 from geodata.store import Manifest, Store, sha256_of_files
 
 log = logging.getLogger(__name__)
 
-BUILDER_VERSION = "4"
+BUILDER_VERSION = "5"  # 5: holes of the coverage given to the communes that absorbed them
 
 
 @dataclass
@@ -76,7 +77,12 @@ def build_reference(
         return [BuildResult(d, store.manifest(d).rows, True) for d in built]
 
     tables = reference.parse_reference(wheel)
-    communes = reference.add_metrics(tables.communes)
+    etalab_records = cog.load_etalab_communes(etalab) if etalab else None
+    passage = cog.build_passage(tables.communes["code"], tables.sub_communes, etalab_records)
+    started = time.perf_counter()
+    completed, filled = reference.complete_coverage(tables, passage)
+    fill_seconds = round(time.perf_counter() - started, 1)
+    communes = reference.add_metrics(completed)
 
     def manifest(dataset: str, extra: dict | None = None) -> Manifest:
         return Manifest(
@@ -97,7 +103,14 @@ def build_reference(
         store.write(dataset, frame, manifest(dataset, extra))
         results.append(BuildResult(dataset, len(frame), False))
 
-    write("communes", communes)
+    write("communes", communes, {
+        "trous_combles": holes.summary_fr(filled),
+        "trous": [asdict(f) for f in filled],
+        "trous_calcul_s": fill_seconds,
+        "sans_contour": "quatre communes rétablies du Cantal en 2025 (15031, 15035, 15047, "
+        "15171) n'ont pas de contour publié ; Neussargues-Moissac (15141) garde le contour de "
+        "l'ancienne commune nouvelle, qui les inclut",
+    })
     layers = {
         "departements": reference.layer_attributes(
             communes, "dep_code", tables.departements, extra=["reg_code"]
@@ -129,8 +142,6 @@ def build_reference(
             if level == finest:
                 write(dataset, frame, {"tolerance_m": tolerance, "note": "contours du niveau fin"})
 
-    etalab_records = cog.load_etalab_communes(etalab) if etalab else None
-    passage = cog.build_passage(communes["code"], tables.sub_communes, etalab_records)
     write(
         "cog_passage",
         passage,

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import logging
+import sys
 
+from geodata.store import StoreError
 from models.results import ResultsUnavailable, build_need_index
 
 
@@ -17,8 +19,8 @@ def cli(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     try:
         outcome = build_need_index(force=args.force)
-    except ResultsUnavailable as exc:
-        print(f"Indice de besoin non calculé : {exc}")
+    except (ResultsUnavailable, StoreError) as exc:  # a missing or damaged input: say which
+        print(f"Indice de besoin non calculé : {exc}", file=sys.stderr)
         return 1
     state = "à jour" if outcome.skipped else f"calculé en {outcome.seconds:.1f} s"
     print(f"  {outcome.dataset:<24} {outcome.rows:>7} lignes  ({state})")

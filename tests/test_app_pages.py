@@ -319,3 +319,12 @@ def test_methode_lists_sources_and_says_which_are_missing(need_ready):
     assert states["filosofi_2021_com"] == "à jour"
     assert states["rnic"].startswith("absente du stock")
     assert any("source(s) absente(s) du stock" in info.value for info in at.info)
+
+
+def test_outline_notes_on_the_commune_and_methode_pages(need_ready):
+    at = run_app({"territoire": "dep:15", "commune": "15141"}, "commune")
+    notes = " ".join(c.value for c in at.caption)
+    assert "15031, 15035, 15047, 15171" in notes and "92 km²" in notes
+    at = run_app({"territoire": CREUSE}, "methode")
+    text = " ".join([*(h.value for h in at.header), *(m.value for m in at.markdown)])
+    assert "Géographie de référence" in text and "Llívia" in text and "15171" in text

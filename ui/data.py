@@ -61,11 +61,11 @@ def layer(name: str) -> gpd.GeoDataFrame | pd.DataFrame:
 
 @st.cache_resource(show_spinner=False, max_entries=4)
 def _communes_table(key: str) -> pd.DataFrame:
-    frame = pd.read_parquet(
-        store().path("communes"),
+    frame = store().read_frame(
+        "communes",
         columns=[
             "code", "name", "dep_code", "dep_name", "reg_code", "reg_name", "epci_code",
-            "epci_name", "population", "area_km2", "rep_lon", "rep_lat",
+            "epci_name", "population", "area_km2", "rep_lon", "rep_lat", "geometry_source",
         ],
     )
     frame["population"] = pd.to_numeric(frame["population"], errors="coerce").astype(float)
@@ -79,7 +79,7 @@ def communes_table() -> pd.DataFrame:
 
 @st.cache_resource(show_spinner=False, max_entries=128)
 def _column(dataset: str, column: str, key: str) -> pd.Series:
-    frame = pd.read_parquet(store().path(dataset), columns=["code", column])
+    frame = store().read_frame(dataset, columns=["code", column])
     frame["code"] = frame["code"].astype(str)
     return frame.drop_duplicates("code").set_index("code")[column]
 
@@ -115,11 +115,31 @@ def available(name: str) -> bool:
     return store().exists(name)
 
 
+@st.cache_data(ttl=60, show_spinner=False, max_entries=4)
+def _damaged(root: str, key: str) -> dict[str, str]:
+    found = {}
+    for name in store().datasets():
+        try:
+            store().check(name)
+        except FileNotFoundError:
+            continue
+        except StoreError as exc:
+            found[name] = str(exc)
+    return found
+
+
+def damaged_datasets() -> dict[str, str]:
+    """Damaged files of the store: dataset → French message naming the file and the command
+    rebuilding it."""
+    return _damaged(str(store().root), store_key())
+
+
 def manifest(name: str):
     return store().manifest(name)
 
 
 __all__ = [
-    "StoreError", "available", "column", "communes_table", "household_weights", "layer",
+    "StoreError", "available", "column", "communes_table", "damaged_datasets", "household_weights",
+    "layer",
     "manifest", "store", "store_key",
 ]

@@ -48,6 +48,19 @@ def _model_outputs() -> dict:
     return options
 
 
+def _operations(spec: str) -> dict:
+    """The operations saved on « Montage d'opération » inside the territory (section « Modèle
+    économique » of the report)."""
+    from ui import operations, state
+
+    try:
+        codes = set(state.resolve(spec).codes)
+    except Exception:  # an unreadable territory has no operation to carry
+        return {}
+    chosen = operations.in_territory(codes)
+    return {"operations": chosen} if chosen else {}
+
+
 def report_download(container, spec: str, name: str, key: str | None = None) -> None:
     """A format selector, a « Préparer » button, then the download button."""
     key = key or f"report_{spec}"
@@ -60,7 +73,8 @@ def report_download(container, spec: str, name: str, key: str | None = None) -> 
 
             try:
                 with st.spinner(f"Préparation de « {FORMAT_LABELS[fmt]} » pour {name}…"):
-                    content, file_name, mime = report_bytes(spec, fmt, **_model_outputs())
+                    content, file_name, mime = report_bytes(spec, fmt, **_model_outputs(),
+                                                            **_operations(spec))
             except Exception as exc:  # the app keeps working; the message says why
                 st.error(f"Le fichier n'a pas pu être préparé : {exc}")
                 return

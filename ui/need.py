@@ -22,6 +22,7 @@ import pandas as pd
 import streamlit as st
 
 from models import results
+from ui import data
 
 NOT_COMPUTED = "Le modèle de besoin n'est pas encore calculé"
 SCORE_COLUMNS = ("score", "rank", "coverage", "status")
@@ -76,19 +77,19 @@ class NeedModel:
 
 
 @st.cache_data(ttl=5, show_spinner=False)
+def _fingerprint(root: str) -> str:
+    return results.inputs_digest(data.store())
+
+
 def fingerprint() -> str:
     """Digest of the store's inputs and of the model's code (re-read at most every few seconds):
     the key under which :mod:`models.results` keeps the national result."""
-    from ui import data
-
-    return results.inputs_digest(data.store())
+    return _fingerprint(str(data.store().root))
 
 
 @st.cache_resource(show_spinner=False, max_entries=2)
 def _load(digest: str) -> NeedModel | str:
     """The model for this digest, or a French reason why it cannot be computed."""
-    from ui import data
-
     try:
         prepared = results.prepared_need(data.store())
     except results.ResultsUnavailable as exc:

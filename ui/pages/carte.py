@@ -11,6 +11,7 @@ import pandas as pd
 import streamlit as st
 
 from diagnostics.formatting import fr_number
+from geodata import reference
 from ui import classify, data, mapview, need, state, variables
 from ui import gap as gap_mod
 from ui import sites as sites_mod
@@ -60,6 +61,8 @@ def render() -> None:
         clicked = mapview.show(view, fmap, layer, "carte", MAP_HEIGHT)
         st.caption(mapview.map_note(variable, level, controls["method_label"])
                    + " Cliquez sur une commune pour ouvrir son profil.")
+        if territory is not None and reference.RESTORED_FROM in territory.codes:
+            st.caption(reference.outline_note(reference.RESTORED_FROM))
         if territory is not None:
             report_download(st, territory.spec, territory.name, key="carte_report")
 
@@ -138,7 +141,8 @@ def _controls(catalogue: dict, national: bool, model) -> None:
     box.multiselect(
         "Couches", list(mapview.LAYERS), key=state.kept("map_layers", DEFAULT_LAYERS),
         placeholder="aucune couche",
-        help="Sites des membres (regroupés, jamais les sites confidentiels), quartiers "
+        help="Sites des membres (regroupés, jamais les sites confidentiels), établissements "
+             "publics de FINESS (carrés ; CADA et CPH à part), quartiers "
              "prioritaires, communes des programmes Petites villes de demain et Action cœur de "
              "ville, classes de la grille de densité.",
     )
@@ -214,6 +218,9 @@ def _overlays(view: ViewGeometry, layers: list[str], national: bool) -> mapview.
             if registry.sites.empty:
                 out.notes.append("Registre des membres vide : importez un fichier sur la page "
                                  "« Offre des membres ».")
+    if mapview.LAYER_PUBLIC in layers:
+        out.public, notes = mapview.public_points(codes)
+        out.notes.extend(notes)
     if mapview.LAYER_QPV in layers:
         out.qpv = mapview.qpv_points(codes)
         if out.qpv is None:
