@@ -42,7 +42,7 @@ class Bullets:
 
 @dataclass
 class KeyFigure:
-    """A headline figure (« 18,2 % » — « des ménages sous le seuil de pauvreté »)."""
+    """A headline figure (« 18,2 % » — « des personnes sous le seuil de pauvreté »)."""
 
     value: str
     label: str

@@ -140,7 +140,7 @@ def _vacancy_text(frame: pd.DataFrame, ctx: dict) -> str:
                  f"{fr_number(rents.max(), 1)} €/m² charges comprises (Carte des loyers), à "
                  "rapprocher des plafonds de loyer applicables pour juger de la captation")
     return (
-        text + f", face à {fr_number(frame['_need'].sum())} ménages en besoin : la vacance est "
+        text + f", face à {fr_number(frame['_need'].sum())} ménages pauvres estimés : la vacance est "
         "un parc à mobiliser, pas un besoin. Capter des logements vacants en intermédiation "
         "locative (mandat de gestion, sous-location) et remettre en état les plus dégradés par "
         "bail à réhabilitation."
@@ -173,7 +173,7 @@ def _pension(frame: pd.DataFrame, ctx: dict) -> pd.Series:
 def _pension_text(frame: pd.DataFrame, ctx: dict) -> str:
     pvd = int(frame["pvd"].fillna(False).astype(bool).sum()) if "pvd" in frame.columns else 0
     return (
-        f"{fr_number(frame['_need'].sum())} ménages en besoin dans des centres ruraux sans pension "
+        f"{fr_number(frame['_need'].sum())} ménages pauvres estimés dans des centres ruraux sans pension "
         "de famille à portée"
         + (f" ({fr_number(pvd)} commune(s) « Petites villes de demain », dont l'opération de "
            "revitalisation peut accueillir le projet)" if pvd else "")
@@ -187,7 +187,7 @@ def _accompaniment(frame: pd.DataFrame, ctx: dict) -> pd.Series:
 
 def _accompaniment_text(frame: pd.DataFrame, ctx: dict) -> str:
     return (
-        f"{fr_number(frame['_need'].sum())} ménages en besoin dans des communes où aucun adhérent "
+        f"{fr_number(frame['_need'].sum())} ménages pauvres estimés dans des communes où aucun adhérent "
         "déclaré n'assure d'accompagnement (AVDL, mesures FSL/ASLL) : le registre ne dit rien "
         "des services portés par d'autres acteurs. Le fonds de solidarité pour le logement existe "
         "dans chaque département : la question est la place des adhérents dans ses mesures "
@@ -213,7 +213,7 @@ def _tension_text(frame: pd.DataFrame, ctx: dict) -> str:
             "à des associations (RPLS) : le partenariat avec les bailleurs sociaux est à étendre."
         )
     return (
-        f"{fr_number(frame['_need'].sum())} ménages en besoin dans des communes en marché tendu "
+        f"{fr_number(frame['_need'].sum())} ménages pauvres estimés dans des communes en marché tendu "
         "(zones Abis, A, B1 ou zone tendue) : résidences sociales et pensions de famille en "
         "maîtrise d'ouvrage d'insertion (financement PLAI) ; intermédiation locative dans le parc "
         "privé avec Loc'Avantages (qui a remplacé « Louer abordable » en 2022 ; seuls les "
@@ -236,7 +236,7 @@ def _carence_text(frame: pd.DataFrame, ctx: dict) -> str:
                f"{fr_percent(frame['sru_rate'].max())})")
     return (
         f"{fr_number(len(frame))} commune(s) carencée(s) au titre de la loi SRU{gap}"
-        + (f", {fr_number(need)} ménages en besoin" if pd.notna(need) else "")
+        + (f", {fr_number(need)} ménages pauvres estimés" if pd.notna(need) else "")
         + " : pendant la carence, le droit de préemption urbain est exercé par le préfet, qui "
         "peut le déléguer ; des acquisitions-améliorations en maîtrise d'ouvrage d'insertion "
         "peuvent y être proposées. L'obligation SRU est celle de la commune : elle n'est pas "

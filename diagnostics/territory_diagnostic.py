@@ -12,10 +12,11 @@ from datetime import date
 import pandas as pd
 
 from diagnostics.document import Diagnostic, Section
-from diagnostics.inputs import ReportInputs
+from diagnostics.inputs import ReportInputs, SourceRef
 from diagnostics.labels import french_columns
 from diagnostics.levers import commune_types
 from diagnostics.public_sites import PublicSites, public_view
+from diagnostics.sections.common import offer_fictional
 from diagnostics.sections.economics import economics_section
 from diagnostics.sections.gap import gap_section
 from diagnostics.sections.levers import lever_communes, levers_section
@@ -34,8 +35,13 @@ MONTHS = ["janvier", "février", "mars", "avril", "mai", "juin", "juillet", "ao�
 NEED_EXPORT = ["status", "score", "rank", "rank_median", "rank_p05", "rank_p95", "top_decile_robust",
                "need_households", "need_households_low", "need_households_high",
                "poverty_rate_method", "imputed_poverty_rate", "explanation", "cluster_label", "hotspot"]
-GAP_EXPORT = ["places_in_reach", "places_allocated", "gap_households", "gap_households_low",
-              "gap_households_high", "gap_per_1000", "coverage_share", "gap_class", "class_certain"]
+GAP_FAMILIES = ("pension_de_famille", "residence_sociale", "intermediation_locative", "diffus",
+                "hebergement", "accompagnement")
+GAP_EXPORT = ["reference_class", "reference_class_certain", "allocated_total", "expected_total",
+              "missing_total", "surplus_total",
+              *[f"{key}_{family}" for family in GAP_FAMILIES
+                for key in ("target", "target_low", "target_high", "rate", "reference",
+                            "missing", "class")]]
 
 
 def french_date(day: date) -> str:
@@ -53,10 +59,18 @@ def commune_table(inputs: ReportInputs, public: PublicSites | None) -> pd.DataFr
         keep = ["code", *[c for c in NEED_EXPORT if c in need.columns and c not in frame.columns]]
         keep += [c for c in need.columns if c.startswith("contrib_")]
         frame = frame.merge(need[keep], on="code", how="left")
+        flags = [frame[c].fillna(False).astype(bool) for c in ("imputed_poverty_rate",
+                                                               "imputed_households")
+                 if c in frame.columns]
+        if flags:
+            estimated = flags[0] if len(flags) == 1 else flags[0] | flags[1]
+            frame["estimated"] = estimated.map({True: "oui", False: "non"})
     if inputs.gap is not None:
         gap = inputs.gap.frame
         keep = ["code", *[c for c in GAP_EXPORT if c in gap.columns and c not in frame.columns]]
         frame = frame.merge(gap[keep], on="code", how="left")
+        if offer_fictional(inputs):
+            frame["offer_fictional"] = "oui (FICTIF)"
     if public is not None:
         totals = public.commune_totals.set_index("code")["n_sites_text"] if len(public.commune_totals) else {}
         frame["sites_open_text"] = frame["code"].map(totals).fillna("0")
@@ -125,14 +139,28 @@ def build_diagnostic(
     lever_rows = lever_communes(lever_list)
     if len(lever_rows):
         exports["leviers"] = french_columns(lever_rows.rename(columns={"lever": "Levier"}))
-    if inputs.gap is not None and "zones_blanches" in inputs.gap.tables:
-        zones = inputs.gap.tables["zones_blanches"]
+    zone_table = next((k for k in ("zones_blanches_cibles", "zones_blanches")
+                       if inputs.gap is not None and k in inputs.gap.tables), None)
+    if zone_table is not None:
+        zones = inputs.gap.tables[zone_table]
         exports["zones_blanches"] = zones.assign(
             codes=zones["codes"].map(lambda c: ", ".join(c) if isinstance(c, list | tuple) else c)
         )
     exports["donnees_absentes"] = pd.DataFrame(
         {"Donnée": list(inputs.missing), "Motif": list(inputs.missing.values())}
     )
+    sources = list(inputs.sources)
+    if offer_fictional(inputs):
+        sources.append(SourceRef(
+            dataset="registre", title="Registre des adhérents — offre FICTIVE (données de "
+            "démonstration) : les places, écarts et zones blanches sont FICTIFS",
+            producer="Démonstration du projet", vintage="FICTIF", licence="sans objet"))
+    if inputs.gap is not None and "menages_cibles" in inputs.gap.tables:
+        sources.append(SourceRef(
+            dataset="menages_cibles", title="Ménages cibles par famille d'offre (personnes "
+            "pauvres converties en ménages ; paramètres et provenance : "
+            "models/target_households.yaml)", producer="Calcul du projet d'après INSEE",
+            vintage="Filosofi 2021, recensement 2018", licence="Licence Ouverte / Etalab 2.0"))
     territory = inputs.territory
     today = today or date.today()
     return Diagnostic(
@@ -144,7 +172,7 @@ def build_diagnostic(
         sections=sections,
         geo=inputs.communes[["code", "name", "geometry", "metric_crs"]].copy(),
         context=inputs.context,
-        sources=inputs.sources,
+        sources=sources,
         missing=dict(inputs.missing),
         exports=exports,
         sites_points=public.points if public is not None else None,

@@ -5,7 +5,11 @@ sum to the score, see :func:`models.aggregate.contributions`). What *explains* a
 its largest contribution (with min–max every indicator contributes) but what sets it apart: the
 **drivers** are the indicators whose contribution most exceeds their average contribution over
 all scored communes of France. The sentence names the two or three main drivers with their raw
-value, unit, and whether the value is estimated (imputed).
+value, unit, whether the value is estimated (imputed), and the France value it is compared with
+(the same reference the tables show: for rates and levels the households-weighted mean of the
+communes, for counts the mean per commune), saying « plus défavorable » or « plus favorable »
+from the indicator's direction. A driver is what sets the commune's *score* apart, which is not
+always an unfavourable raw value: the sentence then says so rather than calling it unfavourable.
 """
 
 from __future__ import annotations
@@ -26,9 +30,14 @@ def format_number(value: float, decimals: int = 1) -> str:
     return text.replace(",", NBSP).replace(".", ",")
 
 
+COUNT_UNITS = {"ménages", "logements", "personnes", "habitants", "places", "communes"}
+
+
 def format_value(value: float, unit: str) -> str:
-    """A raw indicator value with its unit, in French."""
+    """A raw indicator value with its unit, in French (counts as whole numbers)."""
     unit = (unit or "").strip()
+    if unit in COUNT_UNITS:
+        return f"{format_number(value, 0)}{NBSP}{unit}"
     if unit.lower() in {"0/1", "booléen", "oui/non", "oui / non"}:
         return "oui" if value >= 0.5 else "non"
     if unit.startswith("€"):
@@ -57,7 +66,7 @@ def drivers(
     out: list[list[int]] = []
     for idx, val in zip(top, values, strict=True):
         keep = [int(i) for i, v in zip(idx[:2], val[:2], strict=True) if v >= min_gap]
-        if len(keep) == 2 and val[2] >= min_gap and val[2] >= third_ratio * val[1]:
+        if len(keep) == 2 and len(val) > 2 and val[2] >= min_gap and val[2] >= third_ratio * val[1]:
             keep.append(int(idx[2]))
         out.append(keep)
     return out
@@ -76,6 +85,33 @@ def _join(parts: list[str]) -> str:
     return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " et " + parts[-1]
 
 
+def national_values(
+    raw: pd.DataFrame, units: dict[str, str], weights: pd.Series | None = None
+) -> dict[str, float]:
+    """The France value of each indicator: households-weighted mean of the communes' values,
+    or the plain mean per commune for counts (and when no weights are given)."""
+    out: dict[str, float] = {}
+    w = None if weights is None else pd.to_numeric(weights.reindex(raw.index), errors="coerce")
+    for column in raw.columns:
+        values = pd.to_numeric(raw[column], errors="coerce")
+        ok = values.notna()
+        if (units.get(column, "").strip() in COUNT_UNITS) or w is None:
+            out[column] = float(values[ok].mean()) if ok.any() else np.nan
+            continue
+        ok &= w.notna() & (w > 0)
+        out[column] = float(np.average(values[ok], weights=w[ok])) if ok.any() else np.nan
+    return out
+
+
+def comparison(value: float, national: float, direction: int) -> str:
+    """« plus défavorable », « plus favorable » or « égal » (« » for a context indicator)."""
+    if not direction or not np.isfinite(value) or not np.isfinite(national):
+        return ""
+    if round(value, 1) == round(national, 1):
+        return "égal"
+    return "plus défavorable" if (value - national) * direction > 0 else "plus favorable"
+
+
 def sentences(
     contributions: pd.DataFrame,
     raw: pd.DataFrame,
@@ -85,6 +121,9 @@ def sentences(
     score: pd.Series,
     status: pd.Series,
     missing_note: pd.Series | None = None,
+    directions: dict[str, int] | None = None,
+    weights: pd.Series | None = None,
+    national: dict[str, float] | None = None,
 ) -> pd.Series:
     """One French sentence per commune (index of ``contributions``).
 
@@ -97,6 +136,11 @@ def sentences(
         Raw indicator values (after imputation, before treatment) for the same communes.
     imputed
         Boolean flags (same columns as ``raw`` where an indicator can be imputed).
+    directions
+        +1 when a higher value means more need, -1 the reverse, 0 context (default +1).
+    weights, national
+        Households per commune for the France values (:func:`national_values`), or the France
+        values themselves.
     """
     scored = status.eq("calculé").to_numpy()
     values = contributions.to_numpy(dtype=float)
@@ -104,7 +148,10 @@ def sentences(
     reference = np.nan_to_num(reference)
     chosen = drivers(values, reference)
     columns = list(contributions.columns)
-    raw_values = raw.reindex(index=contributions.index, columns=columns).to_numpy(dtype=float)
+    raw_frame = raw.reindex(index=contributions.index, columns=columns)
+    raw_values = raw_frame.to_numpy(dtype=float)
+    france = national if national is not None else national_values(raw_frame, units, weights)
+    directions = directions or {}
     flags = (
         imputed.reindex(index=contributions.index, columns=columns)
         .astype("boolean")
@@ -126,18 +173,27 @@ def sentences(
                 f"{head} : aucun indicateur ne s'écarte nettement de la moyenne nationale."
             )
             continue
-        parts = []
+        parts, verdicts = [], []
         for j in picks:
             indicator = columns[j]
-            text = format_value(raw_values[row, j], units.get(indicator, ""))
+            unit = units.get(indicator, "")
+            text = format_value(raw_values[row, j], unit)
             if flags[row, j]:
                 text += ", estimé"
-            parts.append(f"{inline_label(labels.get(indicator, indicator))} ({text})")
-        noun = "deux facteurs" if len(parts) == 2 else "trois facteurs"
-        if len(parts) == 1:
-            out.append(f"{head}, surtout dû à un facteur plus défavorable que la moyenne "
-                       f"nationale : {parts[0]}.")
+            reference_value = france.get(indicator, np.nan)
+            verdict = comparison(raw_values[row, j], reference_value,
+                                 int(directions.get(indicator, 1)))
+            verdicts.append(verdict)
+            if np.isfinite(reference_value):
+                text += f" ; France : {format_value(reference_value, unit)}"
+            parts.append((inline_label(labels.get(indicator, indicator)), text, verdict))
+        if all(v == "plus défavorable" for v in verdicts):
+            noun = {1: "un facteur plus défavorable", 2: "deux facteurs plus défavorables",
+                    3: "trois facteurs plus défavorables"}[len(parts)]
+            out.append(f"{head}, surtout dû à {noun} qu'en France : "
+                       + _join([f"{label} ({text})" for label, text, _ in parts]) + ".")
         else:
-            out.append(f"{head}, surtout dû à {noun} plus défavorables que la moyenne "
-                       f"nationale : {_join(parts)}.")
+            out.append(f"{head}. Ce qui distingue la commune : "
+                       + _join([f"{label} ({text}{' : ' + v if v else ''})"
+                                for label, text, v in parts]) + ".")
     return pd.Series(out, index=contributions.index, name="explanation")

@@ -113,6 +113,8 @@ class GapInputs:
     density_7: pd.Series | None = None
     sources: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    targets: Any = None  # models.target_households.TargetResult: the reference gap's demand
+    regions: dict[str, str] = field(default_factory=dict)  # département → région
 
 
 @dataclass
@@ -146,6 +148,18 @@ def inputs_from_store(
     public = sup.public_supply(store)
     sources.extend(public.sources)
     notes.extend(public.notes)
+    targets, regions = None, {}
+    if {"households", "poverty_rate"} <= set(need.columns):
+        from models import target_households as th
+
+        targets = th.compute_targets(th.inputs_from_store(need, store))
+        sources.extend(s for s in targets.sources if s not in sources)
+        if store.exists("departements"):
+            deps = store.read("departements", columns=["code", "reg_code"])
+            regions = dict(zip(deps["code"].astype(str), deps["reg_code"].astype(str),
+                               strict=True))
+    else:
+        notes.append("Ménages cibles non calculés : le besoin ne donne pas le taux de pauvreté.")
     return GapInputs(
         communes=communes,
         need=need,
@@ -155,6 +169,8 @@ def inputs_from_store(
         density_7=density,
         sources=sources,
         notes=notes,
+        targets=targets,
+        regions=regions,
     )
 
 
@@ -221,6 +237,18 @@ class GapModel:
         self.fca = acc.FloatingCatchment(
             self.need, supply, pairs, self.locations.valid, provider_position=located
         )
+        # The gap against a reference rate, on the target households (models.gap_reference).
+        self.reference = None
+        self.reference_choice = None
+        if inputs.targets is not None:
+            from models import gap_reference as gr
+
+            self.reference = gr.ReferenceGap(self, inputs.targets, inputs.regions)
+            self.reference_choice = gr.Reference(self.reference.params["default_method"])
+
+    def set_reference(self, reference: Any) -> None:
+        """Choose the reference (``models.gap_reference.Reference``) of later frames."""
+        self.reference_choice = reference
 
     # -- construction ------------------------------------------------------------------------
     def _need_matrix(self, need: pd.DataFrame) -> np.ndarray:
@@ -353,6 +381,11 @@ class GapModel:
         )
         out["gap_class"] = classes[:, 0]
         out["class_certain"] = (classes == classes[:, :1]).all(axis=1)
+        if self.reference is not None:
+            reference = self.reference.frame(self.reference_choice, out["code"], fca)
+            extra = [c for c in reference.columns if c not in out.columns]
+            out = pd.concat([out, reference[extra].set_axis(out.index)], axis=1)
+            out.attrs.update(reference.attrs)
         return out
 
     def providers(self) -> pd.DataFrame:
@@ -430,11 +463,39 @@ class GapModel:
             "covered_share": self.config["gap"]["covered_share"],
             "sources": list(self.inputs.sources),
             "notes": list(self.notes),
+            "offer_fictional": self.offer_fictional(),
             "definition_fr": (
                 "Écart = ménages en besoin (modèle de besoin) − places accessibles allouées à la "
                 "commune (méthode à deux étapes à aire flottante, distances entre points "
                 "représentatifs des communes, rayon selon la grille de densité)."
             ),
+            **self.reference_meta(),
+        }
+
+    def offer_fictional(self) -> bool:
+        """Whether registry sites of the offer are FICTIONAL (the demo): every figure built on
+        the offer then says FICTIF beside it."""
+        sites = self.inputs.sites
+        if sites is None or "fictional" not in sites.columns:
+            return False
+        flags = sites["fictional"].map(lambda v: str(v).strip().lower() in {"true", "1", "oui"}
+                                       or v is True)
+        return bool(flags.any())
+
+    def reference_meta(self) -> dict[str, Any]:
+        """What the reference gap rests on (empty without target households)."""
+        if self.reference is None:
+            return {}
+        from models import gap_reference as gr
+
+        _, notes = self.reference.references(self.reference_choice)
+        return {
+            "reference_method": self.reference_choice.method,
+            "reference_method_fr": gr.METHODS[self.reference_choice.method],
+            "reference_notes": notes,
+            "reference_unavailable": dict(self.reference.unavailable),
+            "reference_total_families": list(self.reference.total_families),
+            "reference_definition_fr": gr.definition_fr(self.reference.params),
         }
 
     def result(self) -> GapResult:

@@ -584,6 +584,8 @@ class NeedIndex:
             frame["score"],
             frame["status"],
             frame["missing_indicators"],
+            directions={i: specs[i].direction for i in ids},
+            weights=self.matrix.context["households"],
         )
         self._log(
             "explain",

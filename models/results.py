@@ -396,6 +396,12 @@ def territory_gap(
     zones = _zones_blanches(gap, model, frame)
     if zones is not None:
         tables["zones_blanches"] = zones
+    if model.reference is not None:
+        tables["zones_blanches_cibles"] = _target_zones_blanches(model, frame)
+        targets = model.inputs.targets.frame
+        tables["menages_cibles"] = targets[targets["code"].isin(set(frame["code"]))].reset_index(
+            drop=True)
+        tables["menages_cibles"].attrs["availability"] = dict(model.inputs.targets.availability)
     siting = _siting(model, codes)
     if siting is not None:
         tables["implantation"] = siting
@@ -438,6 +444,26 @@ def _zones_blanches(gap: Any, model: Any, frame: pd.DataFrame) -> pd.DataFrame |
     return pd.concat(parts, ignore_index=True).sort_values(
         "need_households", ascending=False, ignore_index=True
     )
+
+
+def _target_zones_blanches(model: Any, frame: pd.DataFrame) -> pd.DataFrame:
+    """Zones blanches on the target households (``models.gap_reference``), every family."""
+    reference = model.reference
+    distance = float(model.config.get("zones_blanches", {}).get("neighbour_m", 8000))
+    communes = model.inputs.communes
+    members = communes[communes["code"].isin(set(frame["code"]))]
+    from models import gap
+
+    pairs = gap.neighbour_pairs(members, distance)
+    parts = [reference.zones_blanches(family, pairs, frame["code"])[1]
+             for family in reference.families]
+    columns = ["zone_id", "offer_type", "n_communes", "codes", "names", "target_households",
+               "target_households_low", "target_households_high"]
+    parts = [p for p in parts if len(p)]
+    if not parts:
+        return pd.DataFrame(columns=columns)
+    return pd.concat(parts, ignore_index=True).sort_values(
+        "target_households", ascending=False, ignore_index=True)[columns]
 
 
 # -- serialisation helpers ---------------------------------------------------------------------

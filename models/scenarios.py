@@ -191,7 +191,14 @@ def summary(frame: pd.DataFrame) -> dict[str, float]:
         "gap_households_low": float(computed["gap_households_low"].sum()),
         "gap_households_high": float(computed["gap_households_high"].sum()),
     }
-    for name, n in frame["gap_class"].value_counts().items():
+    if "missing_total" in frame.columns:
+        # The gap against the reference (models.gap_reference): places, on target households.
+        out["missing_total"] = float(frame["missing_total"].sum())
+        out["surplus_total"] = float(frame["surplus_total"].sum())
+        classes = frame["reference_class"]
+    else:
+        classes = frame["gap_class"]
+    for name, n in classes.value_counts().items():
         out[f"communes « {name} »"] = float(n)
     return out
 

@@ -13,7 +13,14 @@
   decay, six offer types, three need variants) on the same sites;
 * ``whatif_dep_s``: adding a site in a département and recomputing the département's gap;
 * ``raster_dep_s``: the 1 km accessibility raster of a département (read outlines, compute the
-  bands, write the GeoTIFF).
+  bands, write the GeoTIFF);
+* ``target_households_all_france_s``: the target households of every commune from the stored
+  need index (``models.target_households``);
+* ``gap_reference_all_france_s``: the gap against the default reference for all France, from
+  the gap model to the per-commune frame (floating catchment on the target households of each
+  family, département medians, classes);
+* ``gap_reference_rescore_s``: re-scoring every commune after the reference changes (a typed
+  value per family).
 
 The need and the sites are synthetic (seeded) over the real communes of the store: the speed
 does not depend on the values.
@@ -36,7 +43,9 @@ from scipy.spatial import cKDTree
 from geodata.store import Store
 from models import accessibility as acc
 from models import gap as g
+from models import gap_reference as gr
 from models import scenarios as sc
+from models import target_households as th
 
 N_SITES = 10_000
 CATCHMENT_M = 20_000.0
@@ -177,7 +186,35 @@ def bench_gap(store: Store | None = None, repeat: int = 3) -> list[str]:
 
         raster_s, _ = _timed(draw, repeat)
     lines.append(f"bench raster_dep_s {raster_s:.3f} s")
+    lines.extend(bench_reference(store, model, repeat))
     return lines
+
+
+def bench_reference(store: Store, model: g.GapModel, repeat: int = 3) -> list[str]:
+    """Target households and the reference gap on the stored need index (real volumes)."""
+    if not store.exists("need_index"):
+        return [f"bench {name} nan s" for name in (
+            "target_households_all_france_s", "gap_reference_all_france_s",
+            "gap_reference_rescore_s")]
+    need = store.read("need_index")
+    target_s, targets = _timed(lambda: th.compute_targets(th.inputs_from_store(need, store)),
+                               repeat)
+    deps = store.read("departements", columns=["code", "reg_code"])
+    regions = dict(zip(deps["code"].astype(str), deps["reg_code"].astype(str), strict=True))
+
+    def full() -> gr.ReferenceGap:
+        reference_gap = gr.ReferenceGap(model, targets, regions)
+        reference_gap.frame()
+        return reference_gap
+
+    full_s, reference_gap = _timed(full, repeat)
+    typed = gr.Reference("value", {f: 40.0 + i for i, f in enumerate(reference_gap.families)})
+    rescore_s, _ = _timed(lambda: reference_gap.score(typed), max(repeat, 5))
+    return [
+        f"bench target_households_all_france_s {target_s:.3f} s",
+        f"bench gap_reference_all_france_s {full_s:.3f} s",
+        f"bench gap_reference_rescore_s {rescore_s:.3f} s",
+    ]
 
 
 if __name__ == "__main__":

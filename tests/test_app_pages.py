@@ -264,7 +264,9 @@ def test_what_if_adds_places_and_lowers_the_gap(need_ready):
     at.number_input[0].set_value(40)
     next(b for b in at.button if b.label == "Ajouter au scénario").click().run()
     summary = at.dataframe[0].value.set_index("Indicateur")
-    assert summary.loc["Écart (ménages)"].iloc[-1] == pytest.approx(-40.0)
+    assert summary.loc["Ménages pauvres estimés sans place à portée"].iloc[-1] == pytest.approx(
+        -40.0)
+    assert summary.loc["Places manquantes pour atteindre la référence"].iloc[-1] <= 0
     assert summary.loc["Places accessibles allouées"].iloc[-1] == pytest.approx(40.0)
     folium_args(at)  # the scenario's map is drawn
 

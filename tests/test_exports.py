@@ -39,8 +39,22 @@ def test_xlsx_has_one_sheet_per_table_and_a_sources_sheet(diag):
     assert communes["Code commune (COG 2025)"].str.fullmatch(r"23\d{3}").all()
     sources = pd.read_excel(io.BytesIO(exports.xlsx_bytes(diag)), sheet_name="Sources")
     assert set(sources["Jeu de données"]) == {s.dataset for s in diag.sources}
-    assert sources["Licence"].str.contains("Licence Ouverte").all()
+    # The hand-made sites are imported as fictional: the sources sheet says FICTIF.
+    registry = sources["Jeu de données"].eq("registre")
+    assert sources.loc[registry, "Titre"].str.contains("FICTIVE").all() and registry.any()
+    assert sources.loc[~registry, "Licence"].str.contains("Licence Ouverte").all()
     assert sources["Millésime"].notna().all()
+
+
+def test_xlsx_communes_sheet_has_the_gap_class_and_estimated_columns(diag):
+    communes = pd.read_excel(io.BytesIO(exports.xlsx_bytes(diag)), sheet_name="Communes")
+    headers = [str(c).lower() for c in communes.columns]
+    total = [c for c in headers if "classe" in c and "écart" in c and "—" not in c]
+    assert total, headers
+    assert any(c.startswith("estimé") for c in headers)
+    assert set(communes[communes.columns[headers.index(total[0])]].dropna()) <= {
+        "très en dessous de la référence", "en dessous de la référence", "dans la référence",
+        "au-dessus de la référence", "pas de ménages cibles mesurés", "non calculé"}
 
 
 def test_xlsx_is_public_and_keeps_names_as_text(diag):

@@ -54,17 +54,41 @@ def test_sentences_name_the_drivers_with_values_and_flags():
         status=pd.Series(["calculé", "calculé", "données insuffisantes"], index=index),
         missing_note=pd.Series(["", "", "Taux de pauvreté"], index=index),
     )
+    # France values without weights: plain means, 21,6 % and 12,75 % ; niveau 5.
     assert text["00001"] == (
-        "Score 43/100, surtout dû à deux facteurs plus défavorables que la moyenne nationale : "
-        "taux de pauvreté (31,2\u202f%, estimé) et taux de vacance (17,5\u202f%)."
+        "Score 43/100, surtout dû à deux facteurs plus défavorables qu'en France : "
+        "taux de pauvreté (31,2\u202f%, estimé ; France : 21,6\u202f%) et taux de vacance "
+        "(17,5\u202f% ; France : 12,8\u202f%)."
     )
+    # What sets 00002's score apart is a value below France's: never called unfavourable.
     assert text["00002"] == (
-        "Score 30/100, surtout dû à un facteur plus défavorable que la moyenne nationale : "
-        "ruralité (niveau 3)."
+        "Score 30/100. Ce qui distingue la commune : ruralité (niveau 3 ; France : niveau 5 : "
+        "plus favorable)."
     )
     assert text["00003"] == (
         "Données insuffisantes pour classer cette commune (manquent : Taux de pauvreté)."
     )
+
+
+def test_sentence_compares_with_the_france_value_shown():
+    # Hand-made: a poverty rate of 15,1 % against a France value of 16,0 % (households-weighted)
+    # is « plus favorable »; households are whole numbers.
+    index = pd.Index(["A", "B"], name="code")
+    contrib = pd.DataFrame({"poverty_rate": [9.0, 1.0], "poor_households": [8.0, 1.0]},
+                           index=index)
+    raw = pd.DataFrame({"poverty_rate": [15.1, 16.1], "poor_households": [54.7, 10.2]},
+                       index=index)
+    units = {"poverty_rate": "%", "poor_households": "ménages"}
+    labels = {"poverty_rate": "Taux de pauvreté", "poor_households": "Ménages pauvres"}
+    weights = pd.Series([100.0, 900.0], index=index)  # (15,1 × 100 + 16,1 × 900) / 1000 = 16,0
+    text = sentences(contrib, raw, pd.DataFrame(index=index), labels, units,
+                     score=pd.Series([25.0, 10.0], index=index),
+                     status=pd.Series(["calculé", "calculé"], index=index),
+                     directions={"poverty_rate": 1, "poor_households": 1}, weights=weights)
+    assert "taux de pauvreté (15,1\u202f% ; France : 16,0\u202f% : plus favorable)" in text["A"]
+    assert "ménages pauvres (55\u202fménages ; France : 32\u202fménages : plus défavorable)" in text["A"]
+    assert "plus défavorables qu'en France" not in text["A"]
+    assert format_value(54.7, "ménages") == "55\u202fménages"
 
 
 def test_presets_file_has_the_four_named_presets():

@@ -91,6 +91,20 @@ def test_pdf_holds_the_store_figures_of_the_largest_communes(territory, pdf_text
     assert f"{total} habitants" in pdf_text
 
 
+def test_synthesis_says_fictif_beside_demo_figures(territory, pdf_words):
+    # The report's sites are imported as fictional: every figure built on them says FICTIF.
+    start = pdf_words.index("Synthèse", pdf_words.index("Sommaire") + 10)
+    synthesis = pdf_words[start:pdf_words.index("Portrait du territoire", start)]
+    message = synthesis[synthesis.index("Places manquantes pour atteindre la référence") - 40:]
+    # The key figure reads « 260 (FICTIF) » (before or after its title in reading order).
+    assert re.search(r"\d[\d ]* \(FICTIF\)", message[:120]), message[:600]
+    assert "Offre FICTIVE" in message, message[:600]
+    assert "sous le seuil" not in synthesis.replace("personnes sous le seuil", "")
+    assert "couvre" not in synthesis
+    for low_high in re.findall(r"\((\d[\d ]*) – (\d[\d ]*)\)", pdf_words):
+        assert low_high[0] != low_high[1], "intervalle dégénéré imprimé"
+
+
 def test_pdf_has_a_table_of_contents_with_page_numbers(pdf_text):
     toc = pdf_text[pdf_text.index("Sommaire"):]
     for title in ("Synthèse", "Portrait du territoire", "Besoins", "Offre des adhérents",

@@ -22,6 +22,7 @@ from ui import sites as sites_mod
 
 NOT_COMPUTED = "Le modèle d'écart n'est pas encore calculé"
 CATCHMENT_KEY = "gap_catchment"
+REFERENCE_KEY = "gap_reference"
 
 
 @dataclass
@@ -65,7 +66,7 @@ def _compute(need_key: str, registry_key: str, catchment: tuple, _need_frame: pd
     config["catchment_m"]["by_density_7"] = dict(catchment)
     try:
         model = results.gap_model(data.store(), _need_frame, _sites, config)
-        frame = model.frame()
+        frame = with_zones_blanches(model, model.frame())
     except results.ResultsUnavailable as exc:
         return f"{NOT_COMPUTED} : {exc}"
     except Exception as exc:  # unusable inputs: the pages say why
@@ -73,10 +74,70 @@ def _compute(need_key: str, registry_key: str, catchment: tuple, _need_frame: pd
     return GapBundle(model, frame, model.meta(), config, model.rejected_sites)
 
 
+def with_zones_blanches(model: Any, frame: pd.DataFrame) -> pd.DataFrame:
+    """``zone_blanche_<family>`` columns (zone id, missing outside) on the target households,
+    and ``_fictional`` (the offer holds FICTIONAL demo sites: figures say FICTIF)."""
+    out = frame.copy()
+    out["_fictional"] = bool(model.offer_fictional())
+    reference = getattr(model, "reference", None)
+    if reference is None:
+        return out
+    pairs = reference.neighbours()
+    for family in reference.families:
+        series, _ = reference.zones_blanches(family, pairs)
+        out[f"zone_blanche_{family}"] = out["code"].map(series)
+    return out
+
+
+def reference_choice() -> tuple[str, tuple]:
+    """The reference chosen on the « Méthode » page: (method, ((family, rate), …))."""
+    chosen = st.session_state.get(REFERENCE_KEY)
+    if chosen:
+        return chosen
+    from models import gap_reference as gr
+
+    return gr.load_params()["default_method"], ()
+
+
+def set_reference(method: str, values: dict[str, float] | None = None) -> None:
+    st.session_state[REFERENCE_KEY] = (method, tuple(sorted((values or {}).items())))
+
+
+def rescored(bundle: GapBundle, method: str, values: tuple) -> GapBundle:
+    """The bundle with the reference columns re-scored for another reference (about 0.1 s;
+    kept per reference on the shared bundle, which is never changed)."""
+    from models import gap_reference as gr
+
+    reference = bundle.model.reference
+    if reference is None:
+        return bundle
+    key = (method, values)
+    memo = bundle.__dict__.setdefault("_rescored", {})
+    if key not in memo:
+        choice = gr.Reference(method, dict(values))
+        frame = reference.frame(choice)
+        out = bundle.frame.copy()
+        for column in frame.columns:
+            if column not in ("code", "name", "dep_code"):
+                out[column] = frame[column].to_numpy()
+        _, notes = reference.references(choice)
+        meta = {**bundle.meta, "reference_method": method,
+                "reference_method_fr": gr.METHODS[method], "reference_notes": notes}
+        memo[key] = GapBundle(bundle.model, out, meta, bundle.config, bundle.rejected)
+    return memo[key]
+
+
 def gap_bundle(need_model) -> GapBundle | None:
-    """The gap for all France, or None (see :func:`unavailable_reason`)."""
+    """The gap for all France with the chosen reference, or None (see
+    :func:`unavailable_reason`)."""
     found = _bundle(need_model)
-    return found if isinstance(found, GapBundle) else None
+    if not isinstance(found, GapBundle):
+        return None
+    method, values = reference_choice()
+    if found.model.reference is None or (
+        method == found.meta.get("reference_method") and not values):
+        return found
+    return rescored(found, method, values)
 
 
 def _bundle(need_model) -> GapBundle | str:

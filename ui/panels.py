@@ -18,6 +18,28 @@ def commune_row(code: str) -> pd.Series | None:
     return None if row.empty else row.iloc[0]
 
 
+def ordinal(rank) -> str:
+    """A rank in French: « 1er », « 2e », « 1 234e »."""
+    value = round(float(rank))
+    return "1er" if value == 1 else f"{fr_number(value)}e"
+
+
+def rate_text(row: pd.Series) -> str:
+    """The poverty rate with « (estimé, intervalle a – b %) » when it is a model estimate."""
+    rate = row.get("poverty_rate")
+    if pd.isna(rate):
+        return "donnée absente"
+    text = f"{fr_number(rate, 1)} %"
+    method = row.get("poverty_rate_method")
+    if isinstance(method, str) and method.startswith("modèle"):
+        low, high = row.get("poverty_rate_low"), row.get("poverty_rate_high")
+        if not pd.isna(low) and not pd.isna(high) and round(low, 1) != round(high, 1):
+            text += f" (estimé, intervalle 90 % : {fr_number(low, 1)} – {fr_number(high, 1)} %)"
+        else:
+            text += " (estimé)"
+    return text
+
+
 def rank_text(row: pd.Series, total: int | None = None, settings_label: str | None = None) -> str:
     """« 1 234e sur 34 800 (intervalle 90 % : 1 000e – 1 500e) ».
 
@@ -26,14 +48,15 @@ def rank_text(row: pd.Series, total: int | None = None, settings_label: str | No
     """
     if pd.isna(row.get("rank")):
         return "non classée (données insuffisantes)"
-    text = f"{fr_number(row['rank'])}e"
+    text = ordinal(row["rank"])
     if total:
         text += f" sur {fr_number(total)}"
     same = settings_label is None or row.get("intervals_settings") in (None, settings_label)
     if not pd.isna(row.get("rank_p05")) and not pd.isna(row.get("rank_p95")):
         if same:
-            text += (f" (intervalle 90 % : {fr_number(row['rank_p05'])}e – "
-                     f"{fr_number(row['rank_p95'])}e)")
+            if round(row["rank_p05"]) != round(row["rank_p95"]):
+                text += (f" (intervalle 90 % : {ordinal(row['rank_p05'])} – "
+                         f"{ordinal(row['rank_p95'])})")
         else:
             text += " (intervalle de rang non recalculé pour ces poids : page « Méthode »)"
     return text
@@ -90,7 +113,8 @@ def commune_panel(code: str, need_frame: pd.DataFrame | None, gap_frame: pd.Data
             st.metric("Indice de besoin (sur 100)", score)
             label = need.current_settings(model).label if model is not None else None
             st.markdown(f"**Rang national** : {rank_text(r, total, label)}  \n"
-                        f"**Ménages en besoin** : {households_text(r)}")
+                        f"**Ménages pauvres estimés** : {households_text(r)}  \n"
+                        f"**Taux de pauvreté (personnes)** : {rate_text(r)}")
             explanation = need.explanation_of(code)
             if explanation:
                 st.markdown(f"> {explanation}")
@@ -102,12 +126,13 @@ def commune_panel(code: str, need_frame: pd.DataFrame | None, gap_frame: pd.Data
         found = gap_frame[gap_frame["code"] == code]
         if not found.empty:
             g = found.iloc[0]
-            st.markdown(
-                f"**Écart** : {format_value(g['gap_households'], 'ménages', 0)} sans réponse "
-                f"({format_value(g['gap_per_1000'], 'pour 1 000 ménages', 1)}) — classe "
-                f"« {g['gap_class']} »"
-                + ("" if bool(g.get("class_certain", True)) else " (incertaine)")
-            )
+            if "missing_total" in g.index:
+                st.markdown(
+                    f"**Écart à la référence** : {format_value(g['missing_total'], 'places', 0)} "
+                    f"manquantes — classe « {g['reference_class']} »"
+                    + ("" if bool(g.get("reference_class_certain", True)) else " (incertaine)")
+                    + (" (FICTIF)" if bool(g.get("_fictional", False)) else "")
+                )
     if compact:
         b1, b2 = st.columns(2)
         if b1.button("Fiche complète", key=f"panel_open_{code}", type="primary", width="stretch"):

@@ -44,9 +44,10 @@ KEY_FIGURES: tuple[Figure, ...] = (
            source="INSEE, population municipale (COG 2025)"),
     Figure("Ménages fiscaux", "ménages", SUM, "store:filosofi_2021_com.households", decimals=0,
            source="INSEE, Filosofi 2021"),
-    Figure("Taux de pauvreté (publié ou estimé)", "%", RATIO, "need:need_households",
-           "need:households", 100.0, source="INSEE, Filosofi 2021 ; modèle de besoin",
-           note="ménages en besoin / ménages"),
+    Figure("Taux de pauvreté des personnes (publié ou estimé)", "%", RATIO,
+           "need:need_households", "need:households", 100.0,
+           source="INSEE, Filosofi 2021 ; modèle de besoin",
+           note="au-delà de la commune : taux pondéré par les ménages"),
     Figure("Niveau de vie médian", "€", WMEAN, "store:filosofi_2021_com.median_income",
            decimals=0, source="INSEE, Filosofi 2021",
            note="au-delà de la commune : moyenne des médianes pondérée par les ménages"),
@@ -62,13 +63,15 @@ KEY_FIGURES: tuple[Figure, ...] = (
            decimals=0, source="ANCT, QPV 2024"),
     Figure("Indice de besoin", "/100", WMEAN, "need:score", decimals=1,
            source="modèle de besoin", note="au-delà de la commune : moyenne pondérée par les ménages"),
-    Figure("Ménages en besoin (estimation)", "ménages", SUM, "need:need_households", decimals=0,
-           source="modèle de besoin"),
-    Figure("Places accessibles allouées", "places", SUM, "gap:places_allocated", decimals=1,
-           source="modèle d'écart, registre des membres"),
-    Figure("Écart pour 1 000 ménages", "pour 1 000 ménages", RATIO, "gap:gap_households",
-           "gap:households", 1000.0, source="modèle d'écart"),
+    Figure("Ménages pauvres estimés", "ménages", SUM, "need:need_households", decimals=0,
+           source="modèle de besoin",
+           note="ménages × taux de pauvreté des personnes : approximation"),
+    Figure("Places allouées, familles du total", "places", SUM, "gap:allocated_total",
+           decimals=1, source="modèle d'écart, registre des membres"),
+    Figure("Places manquantes pour atteindre la référence", "places", SUM, "gap:missing_total",
+           decimals=0, source="modèle d'écart, ménages cibles, registre des membres"),
 )
+OFFER_BASED = ("gap:",)  # figures resting on the registry's offer (FICTIF when demo)
 
 
 def reference_values(ref: str, need: pd.DataFrame | None, gap: pd.DataFrame | None) -> pd.Series | None:
@@ -120,6 +123,10 @@ def aggregate(figure: Figure, codes: Sequence[str], getter: Callable[[str], pd.S
     return float(np.average(v[ok], weights=weights[ok]))
 
 
+def offer_is_fictional(gap: pd.DataFrame | None) -> bool:
+    return gap is not None and "_fictional" in gap.columns and bool(gap["_fictional"].any())
+
+
 def key_figures(code: str, need: pd.DataFrame | None, gap: pd.DataFrame | None) -> pd.DataFrame:
     """Rows: figures; columns: the commune, its EPCI, its département, France (formatted)."""
     communes = data.communes_table()
@@ -149,6 +156,10 @@ def key_figures(code: str, need: pd.DataFrame | None, gap: pd.DataFrame | None) 
         for label, codes in areas:
             line[label] = format_value(aggregate(figure, codes, getter), figure.unit, figure.decimals)
         line["Source"] = figure.source + (f" ({figure.note})" if figure.note else "")
+        if figure.numerator.startswith(OFFER_BASED) and offer_is_fictional(gap):
+            for label, _codes in areas:
+                line[label] = f"{line[label]} FICTIF"
+            line["Source"] += " — offre FICTIVE (démonstration)"
         rows.append(line)
     return pd.DataFrame(rows)
 

@@ -45,12 +45,6 @@ SOURCE_GROUPS = {
 # Categorical colours: ColorBrewer Set2/Dark2 (colour-blind safe), then fixed meanings.
 QUALITATIVE = ("#66c2a5", "#fc8d62", "#8da0cb", "#e78ac3", "#a6d854", "#ffd92f", "#e5c494",
                "#1b9e77", "#d95f02", "#7570b3")
-GAP_CLASS_COLOURS = {
-    "besoin non couvert": "#b2182b",
-    "couvert": "#2166ac",
-    "offre sans besoin mesuré": "#92c5de",
-    "sans besoin ni offre mesurés": "#f0f0f0",
-}
 HOTSPOT_LABELS = {
     "HH": "point chaud (fort besoin entouré de fort besoin)",
     "LL": "point froid (faible besoin entouré de faible besoin)",
@@ -195,9 +189,10 @@ def need_variables(model) -> list[Variable]:
         Variable("need:score", "Indice de besoin", GROUP_NEED, "/100", citation, "besoin",
                  decimals=1, definition="Intensité du besoin, de 0 à 100 (100 = le plus fort "
                  "de France), selon la pondération choisie sur la page « Méthode »."),
-        Variable("need:need_households", "Ménages en besoin (estimation)", GROUP_NEED, "ménages",
+        Variable("need:need_households", "Ménages pauvres estimés", GROUP_NEED, "ménages",
                  citation, "besoin", decimals=0, aggregate="sum",
-                 definition="Ménages fiscaux × taux de pauvreté (publié, sinon estimé)."),
+                 definition="Ménages fiscaux × taux de pauvreté (part de personnes, publiée "
+                 "sinon estimée, appliquée aux ménages : approximation)."),
         Variable("need:poverty_rate", "Taux de pauvreté (publié ou estimé)", GROUP_NEED, "%",
                  citation, "besoin", decimals=1,
                  definition="Taux de pauvreté Filosofi ; estimé par le modèle là où il est "
@@ -213,26 +208,63 @@ def need_variables(model) -> list[Variable]:
     return [replace(v, short_source=short) for v in variables]
 
 
+FAMILY_LABELS = {
+    "pension_de_famille": "pension de famille",
+    "residence_sociale": "résidence sociale",
+    "intermediation_locative": "intermédiation locative",
+    "diffus": "logement d'insertion en diffus",
+    "hebergement": "hébergement",
+    "accompagnement": "accompagnement",
+}
+ZONE_BLANCHE_COLOURS = {"zone blanche": "#b2182b", "offre de la famille à portée": "#f0f0f0"}
+
+
 def gap_variables(meta: dict) -> list[Variable]:
-    citation = ("Source : modèle d'écart du projet (besoin estimé, registre des membres, grille de "
-                "densité INSEE 2025 ; détail page « Méthode ») — " + LICENCE)
-    classes = tuple(GAP_CLASS_COLOURS.items())
-    short = "modèle d'écart du projet (besoin estimé, registre des membres)"
+    """The gap against the reference: classes, missing places, per family rates and targets,
+    zones blanches. Labels say FICTIF when the offer holds demo sites."""
+    from models import gap_reference as gr
+
+    fictif = " (FICTIF)" if meta.get("offer_fictional") else ""
+    citation = ("Source : modèle d'écart du projet (ménages cibles d'après INSEE Filosofi 2021 et "
+                "recensement, registre des membres"
+                + (" — données FICTIVES de démonstration" if fictif else "")
+                + ", grille de densité INSEE 2025 ; détail page « Méthode ») — " + LICENCE)
+    short = "modèle d'écart du projet (ménages cibles INSEE, registre des membres)" + fictif
+    definition = meta.get("reference_definition_fr", "")
+    notes = meta.get("reference_notes", {})
+    classes = tuple(gr.CLASS_COLOURS.items())
     variables = [
-        Variable("gap:gap_per_1000", "Écart pour 1 000 ménages", GROUP_GAP, "pour 1 000 ménages",
-                 citation, "ecart", decimals=1, definition=meta.get("definition_fr", "")),
-        Variable("gap:gap_households", "Écart (ménages en besoin sans réponse)", GROUP_GAP,
-                 "ménages", citation, "ecart", decimals=0, aggregate="sum",
-                 definition=meta.get("definition_fr", "")),
-        Variable("gap:places_allocated", "Offre accessible (places allouées)", GROUP_GAP, "places",
-                 citation, "offre", decimals=1, aggregate="sum",
-                 definition="Places des sites à portée, réparties entre les communes qui y "
-                 "accèdent (méthode à deux étapes à aire flottante)."),
-        Variable("gap:coverage_share", "Part du besoin couverte", GROUP_GAP, "%", citation,
-                 "offre", decimals=1),
-        Variable("gap:gap_class", "Classe d'écart", GROUP_GAP, "", citation,
-                 kind="categorical", aggregate="none", categories=classes),
+        Variable("gap:reference_class", "Classe d'écart à la référence" + fictif, GROUP_GAP, "",
+                 citation, kind="categorical", aggregate="none", categories=classes,
+                 definition=definition),
+        Variable("gap:missing_total", "Places manquantes pour atteindre la référence" + fictif,
+                 GROUP_GAP, "places", citation, "ecart", decimals=0, aggregate="sum",
+                 definition=definition),
+        Variable("gap:surplus_total", "Places au-delà de la référence" + fictif, GROUP_GAP,
+                 "places", citation, "offre", decimals=0, aggregate="sum", definition=definition),
+        Variable("gap:allocated_total", "Places allouées, familles du total" + fictif, GROUP_GAP,
+                 "places", citation, "offre", decimals=1, aggregate="sum",
+                 definition="Places à portée réparties entre les communes qui y accèdent, au "
+                 "prorata de leurs ménages cibles (méthode à deux étapes à aire flottante)."),
     ]
+    for family, label in FAMILY_LABELS.items():
+        if family in meta.get("reference_unavailable", {}):
+            continue
+        variables += [
+            Variable(f"gap:rate_{family}", f"Places à portée pour 1 000 ménages cibles — {label}"
+                     + fictif, GROUP_GAP, "pour 1 000 ménages cibles", citation, "offre",
+                     decimals=1, aggregate="none",
+                     definition=f"Référence : {notes.get(family, '')}."),
+            Variable(f"gap:target_{family}", f"Ménages cibles — {label}", GROUP_GAP, "ménages",
+                     citation, "besoin", decimals=0, aggregate="sum",
+                     definition="Estimation centrale en ménages entiers (page « Méthode »)."),
+            Variable(f"gap:zone_{family}", f"Zones blanches — {label}" + fictif, GROUP_GAP, "",
+                     citation, kind="categorical", aggregate="none",
+                     categories=tuple(ZONE_BLANCHE_COLOURS.items()),
+                     definition="Communes (ou groupes de communes voisines) dont les ménages "
+                     "cibles de la famille dépassent le seuil du fichier de paramètres, sans "
+                     "offre de la famille à portée."),
+        ]
     return [replace(v, short_source=short) for v in variables]
 
 
@@ -347,12 +379,22 @@ def commune_values(variable: Variable, need_frame: pd.DataFrame | None = None,
     if source == "gap":
         if gap_frame is None:
             return pd.Series(np.nan, index=pd.Index(codes))
-        series = gap_frame.set_index("code")[key]
-        if key == "coverage_share":
-            series = 100.0 * series
-        if key == "gap_class":
-            series = series.where(series.isin(list(GAP_CLASS_COLOURS)))
-        return series.reindex(codes)
+        frame = gap_frame.set_index("code")
+        if key.startswith("zone_"):
+            family = key.removeprefix("zone_")
+            column = f"zone_blanche_{family}"
+            if column not in frame.columns:
+                return pd.Series(np.nan, index=pd.Index(codes))
+            reached = frame.get(f"providers_in_reach_{family}")
+            series = pd.Series(np.where(frame[column].notna(), "zone blanche", None),
+                               index=frame.index, dtype=object)
+            if reached is not None:
+                series = series.where(series.notna() | reached.le(0) | reached.isna(),
+                                      "offre de la famille à portée")
+            return series.reindex(codes)
+        if key not in frame.columns:
+            return pd.Series(np.nan, index=pd.Index(codes))
+        return frame[key].reindex(codes)
     if source == "model":
         if need_model is None:
             return pd.Series(np.nan, index=pd.Index(codes))

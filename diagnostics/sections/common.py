@@ -141,3 +141,39 @@ def tooltip(frame: pd.DataFrame, label: str, values: pd.Series) -> pd.Series:
 
 def by_code(frame: pd.DataFrame, values: pd.Series) -> pd.Series:
     return pd.Series(values.to_numpy(), index=frame["code"].to_numpy())
+
+
+# -- honest headlines --------------------------------------------------------------------------
+FICTIF = "FICTIF"
+NEED_VOLUME_LABEL = "ménages pauvres estimés"
+NEED_VOLUME_NOTE = (
+    "ménages fiscaux × taux de pauvreté ; le taux de pauvreté est une part de personnes, "
+    "appliquée ici aux ménages (approximation)"
+)
+
+
+def offer_fictional(inputs: ReportInputs) -> bool:
+    """Whether the offer the gap rests on holds FICTIONAL (demo) sites."""
+    meta = inputs.gap.meta if inputs.gap is not None else {}
+    if meta.get("offer_fictional"):
+        return True
+    sites = inputs.sites
+    if sites is None or "fictional" not in sites.columns:
+        return False
+    return bool(sites["fictional"].map(lambda v: str(v).strip().lower() in {"true", "1", "oui"})
+                .any())
+
+
+def fictif(inputs: ReportInputs, text: str) -> str:
+    """``text`` followed by « (FICTIF) » when it rests on the demo offer."""
+    if text in ("—", "") or not offer_fictional(inputs):
+        return text
+    return f"{text} ({FICTIF})"
+
+
+def count_interval(value, low, high) -> str:
+    """« 1 234 (1 100 – 1 400) »; a degenerate interval (equal bounds) is not printed."""
+    text = count(value)
+    if _known(low) and _known(high) and round(float(low)) != round(float(high)):
+        text += f" ({count(low)} – {count(high)})"
+    return text

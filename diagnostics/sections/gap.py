@@ -5,19 +5,25 @@ from __future__ import annotations
 
 import pandas as pd
 
-from diagnostics.classes import categorical_classes, diverging_classes
+from diagnostics.classes import categorical_classes
 from diagnostics.document import MapSpec, Notice, Paragraph, Section, Subtitle, Table
 from diagnostics.formatting import MISSING, fr_number, fr_signed
 from diagnostics.inputs import ReportInputs
-from diagnostics.sections.common import by_code, count, has, names_list, pct, plural, tooltip
+from diagnostics.sections.common import (
+    FICTIF,
+    by_code,
+    count,
+    count_interval,
+    fictif,
+    has,
+    names_list,
+    offer_fictional,
+    plural,
+    tooltip,
+)
+from models import gap_reference as gr
 
-CLASS_COLOURS = {
-    "besoin non couvert": "#b2182b",
-    "couvert": "#2166ac",
-    "offre sans besoin mesuré": "#92c5de",
-    "sans besoin ni offre mesurés": "#f7f7f7",
-    "non calculé": "#d9d9d9",
-}
+CLASS_COLOURS = dict(gr.CLASS_COLOURS)
 TYPE_LABELS = {
     "pension_de_famille": "pension de famille",
     "residence_sociale": "résidence sociale",
@@ -29,7 +35,7 @@ TYPE_LABELS = {
 
 
 def gap_frame(inputs: ReportInputs) -> pd.DataFrame | None:
-    if inputs.gap is None or not has(inputs.gap.frame, "gap_households"):
+    if inputs.gap is None or not has(inputs.gap.frame, "reference_class"):
         return None
     frame = inputs.gap.frame.drop(columns=["name", "dep_code", "score"], errors="ignore")
     base = pd.DataFrame(inputs.communes[["code", "name", "population"]])
@@ -39,7 +45,11 @@ def gap_frame(inputs: ReportInputs) -> pd.DataFrame | None:
 def gap_source(inputs: ReportInputs) -> str:
     meta = inputs.gap.meta if inputs.gap is not None else {}
     method = meta.get("method_fr", "méthode à deux étapes à aire flottante")
-    return f"Source : modèle d'écart du projet ({method}) sur le besoin estimé et l'offre déclarée"
+    text = (f"Source : modèle d'écart du projet ({method}) sur les ménages cibles estimés et "
+            "l'offre déclarée")
+    if meta.get("offer_fictional"):
+        text += " — offre FICTIVE (données de démonstration)"
+    return text
 
 
 def interval(value, low, high, decimals: int = 0) -> str:
@@ -51,28 +61,142 @@ def interval(value, low, high, decimals: int = 0) -> str:
     return text
 
 
+def family_table(inputs: ReportInputs, frame: pd.DataFrame) -> Table:
+    """Per family of offer: target households, places, reference, missing places, surplus."""
+    meta = inputs.gap.meta if inputs.gap is not None else {}
+    notes = meta.get("reference_notes", {})
+    unavailable = meta.get("reference_unavailable", {})
+    rows, data = [], []
+    for family, label in TYPE_LABELS.items():
+        if f"target_{family}" not in frame.columns:
+            if family in unavailable:
+                rows.append([label, "non disponible", "—", "—", "—", "—"])
+            continue
+        target = frame[f"target_{family}"].sum(min_count=1)
+        low = frame[f"target_{family}_low"].sum(min_count=1)
+        high = frame[f"target_{family}_high"].sum(min_count=1)
+        allocated = frame[f"allocated_{family}"].sum(min_count=1)
+        missing = frame[f"missing_{family}"].sum(min_count=1)
+        surplus = frame[f"surplus_{family}"].sum(min_count=1)
+        reference = frame[f"reference_{family}"].median()
+        rows.append([
+            label, count_interval(target, low, high), fictif(inputs, fr_number(allocated, 0)),
+            fr_number(reference, 1), fictif(inputs, count(missing)),
+            fictif(inputs, count(surplus)),
+        ])
+        data.append({"famille": label, "menages_cibles": target, "menages_cibles_bas": low,
+                     "menages_cibles_haut": high, "places_allouees": allocated,
+                     "reference_pour_1000": reference, "places_manquantes": missing,
+                     "places_excedentaires": surplus, "reference": notes.get(family, "")})
+    note = ("Places allouées : places à portée réparties entre les communes qui y accèdent, pour "
+            "les ménages cibles de la famille. Référence : places pour 1 000 ménages cibles — "
+            + " ; ".join(f"{TYPE_LABELS.get(f, f)} : {n}" for f, n in notes.items()) + ".")
+    if unavailable:
+        note += " Non disponible : " + " ; ".join(
+            f"{TYPE_LABELS.get(f, f)} ({r})" for f, r in unavailable.items()) + "."
+    return Table(
+        "Places manquantes pour atteindre la référence, par famille d'offre",
+        ["Famille d'offre", "Ménages cibles (bas – haut)", "Places allouées",
+         "Référence pour 1 000 ménages cibles", "Places manquantes", "Places en excédent"],
+        rows, source=gap_source(inputs), numeric=[False, True, True, True, True, True],
+        key="ecart_familles", data=pd.DataFrame(data), widths=[22, 17, 14, 15, 14, 14],
+        note=note,
+    )
+
+
 def top_gap_table(inputs: ReportInputs, frame: pd.DataFrame, n: int = 15) -> Table:
-    top = frame[frame["gap_households"].notna()].sort_values("gap_households", ascending=False).head(n)
+    top = frame[frame["missing_total"].notna()].sort_values("missing_total", ascending=False)
+    top = top.head(n)
     rows = [[
         f"{r['name']} ({r['code']})",
-        fr_number(r.get("need_households")),
-        fr_number(r.get("places_allocated"), 1),
-        interval(r["gap_households"], r.get("gap_households_low"), r.get("gap_households_high")),
-        fr_number(r.get("gap_per_1000"), 1),
-        str(r.get("gap_class") or MISSING) + ("" if r.get("class_certain", True) else " (incertain)"),
+        fictif(inputs, fr_number(r.get("allocated_total"), 1)),
+        fr_number(r.get("expected_total"), 1),
+        fictif(inputs, fr_number(r.get("missing_total"), 1)),
+        str(r.get("reference_class") or MISSING)
+        + ("" if r.get("reference_class_certain", True) else " (incertain)"),
     ] for _, r in top.iterrows()]
-    keep = [c for c in ("code", "name", "need_households", "places_allocated", "gap_households",
-                        "gap_households_low", "gap_households_high", "gap_per_1000", "gap_class",
-                        "class_certain") if c in top.columns]
+    keep = [c for c in ("code", "name", "allocated_total", "expected_total", "missing_total",
+                        "surplus_total", "reference_class", "reference_class_certain")
+            if c in top.columns]
     return Table(
-        "Communes où l'écart est le plus grand",
-        ["Commune", "Ménages en besoin", "Places accessibles allouées",
-         "Écart en ménages [intervalle]", "Écart pour 1 000 ménages", "Classe"],
-        rows, source=gap_source(inputs), numeric=[False, True, True, True, True, False],
-        key="ecart_communes", data=top[keep].reset_index(drop=True), widths=[24, 13, 15, 18, 13, 17],
-        note="Écart = ménages en besoin − places accessibles allouées à la commune ; l'intervalle "
-        "reprend celui du besoin. « incertain » : la classe change dans l'intervalle.",
+        "Communes où il manque le plus de places pour atteindre la référence",
+        ["Commune", "Places allouées", "Places attendues à la référence", "Places manquantes",
+         "Classe d'écart"],
+        rows, source=gap_source(inputs), numeric=[False, True, True, True, False],
+        key="ecart_communes", data=top[keep].reset_index(drop=True), widths=[26, 15, 19, 15, 25],
+        note="Places attendues = référence × ménages cibles / 1 000, familles du total ; "
+        "« incertain » : la classe change entre les bornes basse et haute des ménages cibles.",
     )
+
+
+ZONE_COLOURS = {
+    "sans pension de famille": "#b2182b",
+    "sans résidence sociale": "#ef8a62",
+    "sans intermédiation locative": "#7570b3",
+    "sans logement d'insertion en diffus": "#e7298a",
+    "sans accompagnement": "#d95f02",
+    "sans plusieurs familles d'offre": "#67001f",
+    "pas de zone blanche": "#f7f7f7",
+}
+
+
+def zone_map(inputs: ReportInputs, frame: pd.DataFrame, zones: pd.DataFrame) -> MapSpec | None:
+    """The zones blanches drawn commune by commune, labelled by the family missing."""
+    if zones is None or zones.empty:
+        return None
+    missing: dict[str, list[str]] = {}
+    for _, zone in zones.iterrows():
+        label = TYPE_LABELS.get(zone["offer_type"], str(zone["offer_type"]))
+        for code in zone["codes"]:
+            missing.setdefault(str(code), []).append(label)
+    labels = frame["code"].astype(str).map(
+        lambda c: ("pas de zone blanche" if c not in missing else
+                   f"sans {missing[c][0]}" if len(missing[c]) == 1 else
+                   "sans plusieurs familles d'offre"))
+    colours, legend = categorical_classes(labels, ZONE_COLOURS)
+    return MapSpec(
+        key="zones_blanches",
+        title=fictif(inputs, "Zones blanches : ménages cibles sans offre de la famille à portée"),
+        legend_title="Zone blanche", colours=by_code(frame, colours), legend=legend,
+        source=gap_source(inputs), tooltip=tooltip(frame, "zone blanche", labels),
+    )
+
+
+def target_zones_blocks(inputs: ReportInputs) -> list:
+    zones = inputs.gap.tables.get("zones_blanches_cibles") if inputs.gap is not None else None
+    if zones is None:
+        return zones_blanches_blocks(inputs)
+    if zones.empty:
+        return [Paragraph("Aucune zone blanche : partout où les ménages cibles d'une famille "
+                          "dépassent le seuil, une offre de la famille est à portée.")]
+    rows = [[
+        TYPE_LABELS.get(r["offer_type"], str(r["offer_type"])),
+        str(r.get("names") or ""),
+        count(r["n_communes"]),
+        count_interval(r["target_households"], r.get("target_households_low"),
+                       r.get("target_households_high")),
+    ] for _, r in zones.head(20).iterrows()]
+    by_type = zones.groupby("offer_type").size()
+    text = fictif(inputs, "Zones blanches (communes ou groupes de communes voisines dont les "
+                  "ménages cibles d'une famille dépassent le seuil, sans offre de la famille à "
+                  "portée) : " + ", ".join(
+                      f"{plural(n, 'zone')} sans {TYPE_LABELS.get(t, t)}"
+                      for t, n in by_type.items())) + "."
+    data = zones.assign(
+        codes=zones["codes"].map(lambda c: ", ".join(c) if isinstance(c, list | tuple) else c)
+    )
+    blocks: list = [Paragraph(text)]
+    drawn = zone_map(inputs, gap_frame(inputs), zones)
+    if drawn is not None:
+        blocks.append(drawn)
+    return [
+        *blocks,
+        Table("Principales zones blanches", ["Offre absente", "Communes", "Nombre de communes",
+                                             "Ménages cibles (bas – haut)"],
+              rows, source=gap_source(inputs), numeric=[False, False, True, True],
+              key="zones_blanches", data=data,
+              note=f"{len(zones) - 20} autres zones dans l'export tableur." if len(zones) > 20 else ""),
+    ]
 
 
 def zones_blanches_blocks(inputs: ReportInputs) -> list:
@@ -99,7 +223,7 @@ def zones_blanches_blocks(inputs: ReportInputs) -> list:
     return [
         Paragraph(text),
         Table("Principales zones blanches", ["Offre absente", "Communes", "Nombre de communes",
-                                             "Ménages en besoin [intervalle]", "Indice maximal"],
+                                             "Ménages pauvres estimés [intervalle]", "Indice maximal"],
               rows, source=gap_source(inputs), numeric=[False, False, True, True, True],
               key="zones_blanches", data=data,
               note=f"{len(zones) - 20} autres zones dans l'export tableur." if len(zones) > 20 else ""),
@@ -121,16 +245,18 @@ def siting_blocks(inputs: ReportInputs) -> list:
         ", ".join(names.get(c.strip(), c.strip()) for c in str(r["main_communes"]).split(",") if c.strip()),
     ] for _, r in table.iterrows()]
     return [
-        Paragraph(
-            f"Scénario indicatif : {count(places)} places de pension de famille implantées une à une "
-            "là où elles répondent au plus de besoin non couvert à portée (recherche gloutonne de "
-            f"couverture maximale). Besoin non couvert à portée : {count(before)} ménages avant, "
-            f"{count(after)} après. Un même lieu peut être choisi plusieurs fois quand le besoin "
-            "y reste le plus fort."
+        Paragraph(fictif(
+            inputs,
+            f"Scénario indicatif : {count(places)} places de pension de famille implantées une à "
+            "une là où elles atteignent le plus de ménages pauvres estimés sans place à portée "
+            "(recherche gloutonne de couverture maximale). Ménages pauvres estimés sans place à "
+            f"portée : {count(before)} avant, {count(after)} après. Un même lieu peut être choisi "
+            "plusieurs fois quand ce nombre y reste le plus fort") + "."
         ),
-        Table("Scénario indicatif d'implantation de pensions de famille",
-              ["Ordre", "Commune", "Places", "Ménages en besoin atteints", "Communes atteintes",
-               "Principales communes atteintes"], rows, source=gap_source(inputs),
+        Table(fictif(inputs, "Scénario indicatif d'implantation de pensions de famille"),
+              ["Ordre", "Commune", "Places", "Ménages pauvres estimés atteints",
+               "Communes atteintes", "Principales communes atteintes"], rows,
+              source=gap_source(inputs),
               numeric=[True, False, True, True, True, False], key="implantation",
               data=table.reset_index(drop=True), widths=[7, 22, 8, 13, 11, 39]),
     ]
@@ -148,10 +274,6 @@ def scenario_blocks(inputs: ReportInputs) -> list:
                   source=gap_source(inputs), key="scenarios", data=scenarios)]
 
 
-def _by_gap(frame: pd.DataFrame) -> pd.DataFrame:
-    return frame.sort_values("gap_households", ascending=False)
-
-
 def gap_section(inputs: ReportInputs) -> Section:
     section = Section("ecarts", "Écarts entre besoins et offre")
     frame = gap_frame(inputs)
@@ -159,41 +281,47 @@ def gap_section(inputs: ReportInputs) -> Section:
         reason = inputs.missing.get("ecart", "donnée non disponible : modèle d'écart absent")
         section.add(Notice(reason[:1].upper() + reason[1:] + "."))
         return section
-    total_gap = frame["gap_households"].clip(lower=0).sum(min_count=1)
-    need = frame["need_households"].sum(min_count=1)
-    allocated = frame["places_allocated"].sum(min_count=1) if "places_allocated" in frame else float("nan")
-    uncovered = frame[frame.get("gap_class", pd.Series(dtype=object)).eq("besoin non couvert")]
+    meta = inputs.gap.meta
+    if offer_fictional(inputs):
+        section.add(Notice("L'offre de ce rapport est FICTIVE (données de démonstration) : "
+                           f"chaque chiffre qui en dépend porte la mention « {FICTIF} »."))
+    missing = frame["missing_total"].sum(min_count=1)
+    surplus = frame["surplus_total"].sum(min_count=1)
+    classes = frame["reference_class"].value_counts()
+    below = frame[frame["reference_class"].isin([gr.CLASS_VERY_BELOW, gr.CLASS_BELOW])]
+    below = below.sort_values("missing_total", ascending=False)
     section.add(Paragraph(
-        f"Sur {count(need)} ménages en besoin estimés, les places accessibles allouées au territoire "
-        f"en couvrent {count(allocated)} ({pct(100 * allocated / need if need else float('nan'), 0)}). "
-        f"L'écart positif cumulé atteint {count(total_gap)} ménages ; "
-        f"{plural(len(uncovered), 'commune')} {'ont' if len(uncovered) > 1 else 'a'} un besoin non couvert"
-        + (f", en particulier {names_list(_by_gap(uncovered)['name'], 6)}" if len(uncovered) else "")
-        + "."
+        "L'écart se mesure famille d'offre par famille d'offre, sur les ménages que chaque "
+        "famille accueille (ménages cibles), jamais sur tous les ménages pauvres. "
+        f"Il manque {fictif(inputs, count(missing))} places pour que chaque commune atteigne la "
+        f"référence ({meta.get('reference_method_fr', 'référence')}) ; "
+        f"{fictif(inputs, count(surplus))} places sont au-delà. "
+        f"{plural(len(below), 'commune')} {'sont' if len(below) > 1 else 'est'} en dessous de "
+        "la référence"
+        + (f", d'abord {names_list(below['name'], 6)}" if len(below) else "") + "."
     ))
-    colours, legend = diverging_classes(frame["gap_per_1000"], decimals=1)
+    section.add(family_table(inputs, frame))
+    colours, legend = categorical_classes(frame["reference_class"], CLASS_COLOURS)
     section.add(MapSpec(
         key="ecart",
-        title="Écart entre besoin et offre accessible, pour 1 000 ménages",
-        legend_title="Écart pour 1 000 ménages",
+        title=fictif(inputs, "Écart à la référence, toutes familles du total"),
+        legend_title="Classe d'écart",
         colours=by_code(frame, colours), legend=legend,
         source=gap_source(inputs),
-        tooltip=tooltip(frame, "écart pour 1 000 ménages", frame["gap_per_1000"].map(
-            lambda v: fr_number(v, 1))),
-        note="Rouge : besoin sans réponse à portée ; bleu : offre accessible au moins égale au besoin.",
+        tooltip=tooltip(frame, "classe d'écart", frame["reference_class"].fillna(MISSING)),
+        note=meta.get("reference_definition_fr", ""),
     ))
-    if "gap_class" in frame.columns:
-        counts = frame["gap_class"].value_counts()
-        colours, legend = categorical_classes(frame["gap_class"], CLASS_COLOURS)
-        section.add(Table(
-            "Communes par classe d'écart", ["Classe", "Communes", "Ménages en besoin"],
-            [[k, count(counts.get(k, 0)), count(frame.loc[frame["gap_class"].eq(k), "need_households"].sum())]
-             for k in CLASS_COLOURS if counts.get(k, 0)],
-            source=gap_source(inputs), numeric=[False, True, True], key="ecart_classes",
-        ))
+    section.add(Table(
+        "Communes par classe d'écart",
+        ["Classe d'écart", "Communes", "Places manquantes"],
+        [[k, count(classes.get(k, 0)), fictif(inputs, count(
+            frame.loc[frame["reference_class"].eq(k), "missing_total"].sum()))]
+         for k in CLASS_COLOURS if classes.get(k, 0)],
+        source=gap_source(inputs), numeric=[False, True, True], key="ecart_classes",
+    ))
     section.add(top_gap_table(inputs, frame))
     section.add(Subtitle("Zones blanches"))
-    section.add(*zones_blanches_blocks(inputs))
+    section.add(*target_zones_blocks(inputs))
     section.add(Subtitle("Scénarios"))
     section.add(*scenario_blocks(inputs))
     return section

@@ -40,14 +40,15 @@ def levers_section(
     by_type = lv.levers_by_type(applicable, frame)
     section.add(Table(
         "Leviers par type de commune",
-        ["Type de commune", "Communes", "Population", "Ménages en besoin", "Leviers (nombre de communes)"],
+        ["Type de commune", "Communes", "Population", "Ménages pauvres estimés",
+         "Leviers (nombre de communes)"],
         [[r["commune_type"], count(r["communes"]), count(r["population"]), count(r["need"]),
           r["levers"] or "aucun levier déclenché"] for _, r in by_type.iterrows()],
         source="Types : grille communale de densité 2025 (INSEE), regroupée en quatre types par "
         "le projet",
         numeric=[False, True, True, True, False], key="leviers_types",
         data=by_type.rename(columns={"commune_type": "Type de commune", "communes": "Communes",
-                                     "population": "Population", "need": "Ménages en besoin",
+                                     "population": "Population", "need": "Ménages pauvres estimés",
                                      "levers": "Leviers"}),
     ))
     if not applicable:

@@ -10,7 +10,18 @@ from diagnostics.classes import categorical_classes, numeric_classes, qualitativ
 from diagnostics.document import MapSpec, Notice, Paragraph, Section, Subtitle, Table
 from diagnostics.formatting import MISSING, fr_number
 from diagnostics.inputs import ReportInputs
-from diagnostics.sections.common import by_code, count, has, names_list, pct, plural, tooltip
+from diagnostics.sections.common import (
+    NEED_VOLUME_LABEL,
+    NEED_VOLUME_NOTE,
+    by_code,
+    count,
+    count_interval,
+    has,
+    names_list,
+    pct,
+    plural,
+    tooltip,
+)
 
 STATUS_OK = "calculé"
 HOTSPOT_LABELS = {
@@ -40,8 +51,9 @@ def rank_interval(row: pd.Series) -> str:
     if pd.isna(row.get("rank")):
         return MISSING
     text = fr_number(row["rank"])
-    if pd.notna(row.get("rank_p05")) and pd.notna(row.get("rank_p95")):
-        text += f" [{fr_number(row['rank_p05'])} – {fr_number(row['rank_p95'])}]"
+    low, high = row.get("rank_p05"), row.get("rank_p95")
+    if pd.notna(low) and pd.notna(high) and round(low) != round(high):
+        text += f" [{fr_number(low)} – {fr_number(high)}]"
     return text
 
 
@@ -75,13 +87,13 @@ def top_need_table(inputs: ReportInputs, frame: pd.DataFrame, n: int = 15) -> Ta
     return Table(
         "Communes où l'indice de besoin est le plus élevé",
         ["Commune", "Indice (0–100)", "Rang national [intervalle 90 %]",
-         "Ménages en besoin [intervalle]", "Principaux facteurs"],
+         "Ménages pauvres estimés [intervalle]", "Principaux facteurs"],
         rows,
         source=need_source(inputs),
         numeric=[False, True, True, True, False],
-        note="● : commune dans le premier décile national dans au moins 90 % des simulations "
-        "(classement robuste aux choix de pondération et de normalisation). * : taux de "
-        "pauvreté estimé par le modèle (secret statistique), avec son intervalle.",
+        note="● : commune dans le premier décile national dans au moins 90 % des 1 000 tirages "
+        "de pondération et de normalisation. * : taux de pauvreté estimé par le modèle (secret "
+        "statistique), avec son intervalle. Ménages pauvres estimés : " + NEED_VOLUME_NOTE + ".",
         key="besoin_communes",
         data=data.reset_index(drop=True),
         widths=[20, 9, 17, 15, 39],
@@ -137,7 +149,7 @@ def typology_blocks(inputs: ReportInputs, frame: pd.DataFrame) -> list:
     return [
         Table("Typologie des communes (classes du modèle de besoin)",
               ["Type de commune", "Communes", "Population", "Indice moyen",
-               "Ménages en besoin"], rows, source=need_source(inputs),
+               "Ménages pauvres estimés"], rows, source=need_source(inputs),
               numeric=[False, True, True, True, True], key="typologie",
               data=grouped.reset_index()),
         MapSpec(
@@ -170,16 +182,18 @@ def need_section(inputs: ReportInputs) -> Section:
         f"{plural(len(scored), 'commune')} du territoire"
         + (f" ; {plural(insufficient, 'commune')} n'ont pas assez de données pour être "
            "classées et restent en gris" if insufficient else "")
-        + f". Le modèle estime à {count(total_need)} le nombre de ménages en situation de "
-        f"besoin (intervalle {count(low)} – {count(high)}), dont une part repose sur un taux de "
-        f"pauvreté estimé pour {plural(imputed, 'commune')} sous secret statistique."
+        + f". En volume, le modèle compte {count_interval(total_need, low, high)} "
+        f"{NEED_VOLUME_LABEL} ({NEED_VOLUME_NOTE}), dont une part repose sur un taux de "
+        f"pauvreté estimé pour {plural(imputed, 'commune')} sous secret statistique. Ce volume "
+        "mesure l'intensité de la pauvreté, pas le public de l'offre d'insertion : les ménages "
+        "cibles de chaque famille d'offre sont estimés dans la section « Écarts »."
     )
     section.add(Paragraph(text))
     if "need_households" in frame.columns and frame["need_households"].notna().any():
         share = frame["need_households"] / max(float(total_need), 1.0)
         top = frame.assign(share=share).sort_values("need_households", ascending=False).head(5)
         section.add(Paragraph(
-            "En volume, les ménages en besoin se concentrent dans "
+            f"En volume, les {NEED_VOLUME_LABEL} se concentrent dans "
             + names_list([f"{r['name']} ({count(r['need_households'])}, {pct(100 * r['share'], 0)})"
                           for _, r in top.iterrows()])
             + "."
@@ -202,7 +216,7 @@ def need_section(inputs: ReportInputs) -> Section:
         verb = "restent" if len(robust) > 1 else "reste"
         section.add(Paragraph(
             f"{plural(len(robust), 'commune')} du territoire {verb} dans le premier décile national "
-            f"quels que soient les choix de méthode (au moins 90 % des simulations) : "
+            "dans au moins 90 % des 1 000 tirages de pondération et de normalisation : "
             f"{names_list(robust['name'])}."
         ))
     section.add(Subtitle("Points chauds"))

@@ -9,7 +9,19 @@ from diagnostics.document import KeyMessage, MapSpec, Notice, Paragraph, Section
 from diagnostics.inputs import ReportInputs
 from diagnostics.levers import Lever
 from diagnostics.public_sites import PublicSites
-from diagnostics.sections.common import count, names_list, pct, plural, points
+from diagnostics.sections.common import (
+    FICTIF,
+    NEED_VOLUME_LABEL,
+    count,
+    count_interval,
+    fictif,
+    names_list,
+    offer_fictional,
+    pct,
+    plural,
+    points,
+)
+from models import target_households as th
 
 MAX_MESSAGES = 4
 
@@ -25,6 +37,38 @@ def concentration(values: pd.Series, names: pd.Series, share: float = 0.5) -> tu
     return n, frame["n"].head(n).tolist()
 
 
+def target_message(targets: pd.DataFrame) -> KeyMessage:
+    """The target households of the territory, category by category."""
+    params = th.load_params()
+    availability = targets.attrs.get("availability", {})
+    parts: list[str] = []
+    first: tuple[float, str] | None = None
+    missing = []
+    for name in th.CATEGORIES:
+        label = params["categories"][name]["short_label"].lower()
+        column = f"target_{name}"
+        if availability.get(name) or column not in targets.columns or targets[column].isna().all():
+            missing.append(label)
+            continue
+        value = float(targets[column].sum())
+        lo, hi = float(targets[f"{column}_low"].sum()), float(targets[f"{column}_high"].sum())
+        first = first or (value, label)
+        parts.append(f"{label} : {count_interval(value, lo, hi)}")
+    text = ("Ménages que l'offre d'insertion accueille, estimés d'après Filosofi 2021 (personnes "
+            "pauvres converties en ménages) et le recensement, en ménages (bas – haut) : "
+            + " ; ".join(parts) + ". Les catégories se recoupent en partie : elles ne "
+            "s'additionnent pas.")
+    if missing:
+        text += " Non disponible : " + ", ".join(missing) + " (sources absentes du stock)."
+    estimated = int(targets.get("estimated", pd.Series(dtype=bool)).fillna(False).sum())
+    if estimated:
+        text += (f" {plural(estimated, 'commune')} reposent sur un taux de pauvreté estimé "
+                 "(secret statistique).")
+    if first is None:
+        return KeyMessage("Ménages cibles non disponibles", text, "—")
+    return KeyMessage(f"Ménages cibles : {first[1]}", text, count(first[0]))
+
+
 def synthesis_section(
     inputs: ReportInputs,
     totals: dict[str, float],
@@ -36,7 +80,10 @@ def synthesis_section(
     messages: list[KeyMessage] = []
     c = inputs.communes
     need = inputs.need.frame if inputs.need is not None else None
-    if need is not None and "need_households" in need.columns and need["need_households"].notna().any():
+    targets = inputs.gap.tables.get("menages_cibles") if inputs.gap is not None else None
+    if targets is not None and len(targets):
+        messages.append(target_message(targets))
+    elif need is not None and "need_households" in need.columns and need["need_households"].notna().any():
         merged = c[["code", "name"]].merge(need[["code", "need_households", *(
             [x for x in ("need_households_low", "need_households_high") if x in need.columns])]],
             on="code", how="left")
@@ -45,18 +92,18 @@ def synthesis_section(
         high = merged.get("need_households_high", merged["need_households"]).sum()
         n, names = concentration(merged["need_households"], merged["name"])
         messages.append(KeyMessage(
-            "Un besoin estimé à " + count(total) + " ménages",
-            f"Ménages sous le seuil de pauvreté estimés par le modèle de besoin (intervalle "
-            f"{count(low)} – {count(high)}). La moitié se concentre dans "
-            f"{plural(n, 'commune')} : {names_list(names, 5)}.",
+            "Environ " + count(total) + " " + NEED_VOLUME_LABEL,
+            f"Ménages fiscaux × taux de pauvreté (une part de personnes, appliquée aux ménages : "
+            f"approximation), estimation {count_interval(total, low, high)}. La moitié se "
+            f"concentre dans {plural(n, 'commune')} : {names_list(names, 5)}.",
             count(total),
         ))
     elif "poor_households_published" in totals:
         messages.append(KeyMessage(
-            "Pauvreté : " + pct(totals["poverty_rate_published"]) + " des ménages",
+            "Pauvreté : " + pct(totals["poverty_rate_published"]) + " des personnes",
             f"Dans les {count(totals['poverty_rate_communes'])} communes où l'INSEE publie le taux "
             f"de pauvreté ({pct(100 * totals['poverty_rate_coverage'], 0)} des ménages), "
-            f"{count(totals['poor_households_published'])} ménages vivent sous le seuil de "
+            f"{pct(totals['poverty_rate_published'])} des personnes vivent sous le seuil de "
             f"pauvreté (France : {pct(inputs.national.get('poverty_rate_published'))}). Le modèle "
             "de besoin, absent du stock, estimerait les autres communes.",
             pct(totals["poverty_rate_published"]),
@@ -74,19 +121,22 @@ def synthesis_section(
             points(totals["poverty_change_pts"]),
         ))
     gap = inputs.gap.frame if inputs.gap is not None else None
-    if gap is not None and "gap_households" in gap.columns and gap["gap_households"].notna().any():
-        need_total = gap["need_households"].sum()
-        allocated = gap["places_allocated"].sum()
-        uncovered = gap[gap.get("gap_class", pd.Series(dtype=object)).eq("besoin non couvert")]
-        uncovered = uncovered.merge(c[["code", "name"]], on="code", how="left", suffixes=("_x", ""))
-        share = pct(100 * allocated / need_total if need_total else np.nan, 0)
-        first = uncovered.sort_values("gap_households", ascending=False)["name"]
+    if gap is not None and "missing_total" in gap.columns and gap["missing_total"].notna().any():
+        missing = gap["missing_total"].sum()
+        below = gap[gap["reference_class"].isin(
+            ["très en dessous de la référence", "en dessous de la référence"])]
+        below = below.merge(c[["code", "name"]], on="code", how="left", suffixes=("_x", ""))
+        first = below.sort_values("missing_total", ascending=False)["name"]
+        method = inputs.gap.meta.get("reference_method_fr", "référence")
+        figure = fictif(inputs, count(missing))
         messages.append(KeyMessage(
-            f"L'offre accessible couvre {share} du besoin",
-            f"{count(allocated)} places accessibles allouées pour {count(need_total)} ménages en "
-            f"besoin ; {plural(len(uncovered), 'commune')} en besoin non couvert"
-            + (f", d'abord {names_list(first, 3)}" if len(uncovered) else "") + ".",
-            share,
+            "Places manquantes pour atteindre la référence",
+            f"Places à portée pour 1 000 ménages cibles, famille par famille, comparées à la "
+            f"référence ({method}) ; {plural(len(below), 'commune')} en dessous de la référence"
+            + (f", d'abord {names_list(first, 3)}" if len(below) else "") + "."
+            + (f" Offre FICTIVE : données de démonstration ({FICTIF})."
+               if offer_fictional(inputs) else ""),
+            figure,
         ))
     elif public is not None and len(public.by_family):
         n_sites = int(public.by_family["n_sites"].sum())
@@ -102,7 +152,7 @@ def synthesis_section(
             messages.append(KeyMessage(
                 f"Levier : {lever.title.lower()}",
                 f"{count(lever.count)} {concerned} ({count(lever.communes['need_households'].sum())} "
-                f"ménages en besoin), d'abord {names_list(lever.communes['name'], 3)}.",
+                f"{NEED_VOLUME_LABEL}), d'abord {names_list(lever.communes['name'], 3)}.",
                 count(lever.count),
             ))
     if len(messages) < 3 and "qpv_count" in totals:

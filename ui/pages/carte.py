@@ -175,12 +175,17 @@ def _header(territory, need_frame: pd.DataFrame | None, bundle) -> None:
     columns[1].metric("Population municipale", fr_number(chosen["population"].sum(min_count=1)))
     if need_frame is not None:
         households = need_frame.set_index("code")["need_households"].reindex(chosen["code"])
-        columns[2].metric("Ménages en besoin (estimation)", fr_number(households.sum(min_count=1)),
-                          help="Ménages fiscaux × taux de pauvreté, publié ou estimé.")
-    if bundle is not None:
+        columns[2].metric("Ménages pauvres estimés", fr_number(households.sum(min_count=1)),
+                          help="Ménages fiscaux × taux de pauvreté (part de personnes, appliquée "
+                          "aux ménages : approximation), taux publié ou estimé.")
+    if bundle is not None and "missing_total" in bundle.frame.columns:
         gap = bundle.frame.set_index("code").reindex(chosen["code"])
-        columns[3].metric("Écart (ménages sans réponse)", fr_number(gap["gap_households"].sum(min_count=1)),
-                          help="Ménages en besoin moins les places accessibles allouées.")
+        fictional = " (FICTIF)" if bundle.meta.get("offer_fictional") else ""
+        columns[3].metric("Places manquantes (référence)" + fictional,
+                          fr_number(gap["missing_total"].sum(min_count=1)),
+                          help="Places qu'il faudrait en plus pour que chaque commune atteigne la "
+                          "référence, famille d'offre par famille d'offre, sur ses ménages "
+                          "cibles." + (" Offre FICTIVE de démonstration." if fictional else ""))
 
 
 @st.cache_data(show_spinner=False, max_entries=64)

@@ -21,8 +21,9 @@ from ui.tables import french
 
 ALL = "toutes"
 MAX_SHOWN = 2000
-SORTABLE = ("Rang national", "Indice de besoin", "Ménages en besoin", "Écart (ménages)",
-            "Écart pour 1 000 ménages", "Population", "Commune", "Code")
+SORTABLE = ("Rang national", "Indice de besoin", "Ménages pauvres estimés",
+            "Places manquantes (référence)", "Population", "Commune", "Code")
+ESTIMATED_MARK = "*"
 ASCENDING = {"Rang national", "Commune", "Code"}
 
 
@@ -43,17 +44,18 @@ def ranking_table(codes: tuple[str, ...] | None, need_key: str, gap_key: str, st
         "Rang (borne 5 %)": frame["rank_p05"].round(0),
         "Rang (borne 95 %)": frame["rank_p95"].round(0),
         "Premier décile robuste": frame["top_decile_robust"].astype("boolean"),
-        "Ménages en besoin": frame["need_households"].round(0),
-        "Ménages en besoin (bas)": frame["need_households_low"].round(0),
-        "Ménages en besoin (haut)": frame["need_households_high"].round(0),
-        "Taux de pauvreté estimé": frame["imputed_poverty_rate"].astype("boolean"),
+        "Ménages pauvres estimés": frame["need_households"].round(0),
+        "Ménages pauvres estimés (bas)": frame["need_households_low"].round(0),
+        "Ménages pauvres estimés (haut)": frame["need_households_high"].round(0),
+        "Estimé": frame["imputed_poverty_rate"].astype("boolean").map(
+            {True: ESTIMATED_MARK, False: ""}),
         "Statut": frame["status"],
     }, index=index)
     if _gap is not None:
         gap = _gap.set_index("code").reindex(index)
-        out["Écart (ménages)"] = gap["gap_households"].round(1)
-        out["Écart pour 1 000 ménages"] = gap["gap_per_1000"].round(1)
-        out["Classe d'écart"] = gap["gap_class"]
+        if "missing_total" in gap.columns:
+            out["Places manquantes (référence)"] = gap["missing_total"].round(0)
+            out["Classe d'écart"] = gap["reference_class"]
     if data.available(datasets.DENSITY_GRID):
         out["Densité"] = data.column(datasets.DENSITY_GRID, "density_7_label").reindex(index)
     if data.available(datasets.QPV_COMMUNES):
@@ -112,15 +114,19 @@ def render() -> None:
     st.caption(
         f"{fr_number(len(table))} communes · pondération : {chosen.label} · intervalles de rang "
         "(5 %–95 %) de l'analyse de sensibilité (1 000 tirages de poids et de normalisation) ; "
-        "« premier décile robuste » : la commune reste dans le premier décile national dans 90 % "
-        "des tirages."
+        "« premier décile robuste » : la commune reste dans le premier décile national dans au "
+        "moins 90 % des 1 000 tirages. « * » (colonne « Estimé ») : taux de pauvreté couvert par "
+        "le secret statistique et estimé par le modèle ; le volume de ménages pauvres est alors "
+        "une estimation (intervalle bas – haut). Ménages pauvres estimés : ménages fiscaux × taux "
+        "de pauvreté (part de personnes, appliquée aux ménages)."
+        + (" Places manquantes et classe d'écart : offre FICTIVE (démonstration)."
+           if bundle is not None and bundle.meta.get("offer_fictional") else "")
     )
     shown = table.head(MAX_SHOWN)
     if len(table) > MAX_SHOWN:
         st.caption(f"Les {fr_number(MAX_SHOWN)} premières lignes selon le tri choisi sont affichées "
                    f"sur {fr_number(len(table))} ; les fichiers téléchargés contiennent tout.")
-    st.dataframe(french(shown, {"Indice de besoin": 1, "Écart (ménages)": 1,
-                                "Écart pour 1 000 ménages": 1}),
+    st.dataframe(french(shown, {"Indice de besoin": 1, "Places manquantes (référence)": 0}),
                  hide_index=True, width="stretch", height=520)
     stem = f"classement_{spec.replace(':', '_').replace(',', '_') if spec else 'france'}"
     table_downloads(table, stem, "rank_dl", sheet="classement", sources=_sources(model))

@@ -16,7 +16,7 @@ from geodata import reference
 from ui import data, navigation, need, profile, state
 from ui import gap as gap_mod
 from ui import sites as sites_mod
-from ui.panels import households_text, imputed_notes, rank_text
+from ui.panels import households_text, imputed_notes, ordinal, rank_text, rate_text
 from ui.picker import communes_of
 from ui.tables import french
 from ui.variables import format_value
@@ -62,7 +62,7 @@ def render() -> None:
     else:
         st.dataframe(table, hide_index=True, width="stretch", height=36 * (len(table) + 1) + 4)
         st.caption("Les taux au-delà de la commune sont recalculés à partir des effectifs "
-                   "additionnés (ménages en besoin / ménages, logements vacants / logements…). "
+                   "additionnés (ménages pauvres estimés / ménages, logements vacants / logements…). "
                    "« donnée absente » : valeur couverte par le secret statistique ou non "
                    "publiée, jamais comptée comme zéro.")
     _history_block(code)
@@ -147,18 +147,21 @@ def _need_block(code: str, model, need_frame: pd.DataFrame | None) -> None:
     total = int(need_frame["status"].eq("calculé").sum())
     columns = st.columns(4)
     columns[0].metric("Indice de besoin (sur 100)", "—" if pd.isna(r["score"]) else fr_number(r["score"], 1))
-    columns[1].metric("Rang national", "—" if pd.isna(r["rank"]) else f"{fr_number(r['rank'])}e",
+    columns[1].metric("Rang national", "—" if pd.isna(r["rank"]) else ordinal(r["rank"]),
                       help="1 = le besoin le plus fort de France.")
-    columns[2].metric("Ménages en besoin", fr_number(r["need_households"]),
-                      help="Ménages fiscaux × taux de pauvreté ; intervalle ci-dessous.")
-    columns[3].metric("Taux de pauvreté", format_value(r["poverty_rate"], "%", 1),
+    columns[2].metric("Ménages pauvres estimés", fr_number(r["need_households"]),
+                      help="Ménages fiscaux × taux de pauvreté (part de personnes, appliquée aux "
+                      "ménages : approximation) ; intervalle ci-dessous.")
+    estimated = str(r.get("poverty_rate_method", "")).startswith("modèle")
+    columns[3].metric("Taux de pauvreté (personnes)" + (" — estimé" if estimated else ""),
+                      format_value(r["poverty_rate"], "%", 1),
                       help=f"Origine : {r.get('poverty_rate_method', '—')}.")
     explanation = need.explanation_of(code)
     if explanation:
         st.info(explanation, icon=":material/lightbulb:")
     settings = need.current_settings(model)
-    st.markdown(f"**Rang** : {rank_text(r, total, settings.label)} · **Ménages en besoin** : "
-                f"{households_text(r)}")
+    st.markdown(f"**Rang** : {rank_text(r, total, settings.label)} · **Ménages pauvres "
+                f"estimés** : {households_text(r)} · **Taux de pauvreté** : {rate_text(r)}")
     st.caption(f"Pondération : {settings.label} ; intervalles de rang : "
                f"{r.get('intervals_settings', settings.label)} (analyse de sensibilité, "
                "1 000 tirages de poids et de normalisation).")
@@ -204,26 +207,41 @@ def _gap_block(code: str, gap_frame: pd.DataFrame | None, bundle, model) -> None
         st.info("Commune absente du modèle d'écart.")
         return
     g = found.iloc[0]
-    columns = st.columns(4)
-    columns[0].metric("Places accessibles allouées", fr_number(g["places_allocated"], 1))
-    columns[1].metric("Écart (ménages)", fr_number(g["gap_households"]),
-                      help="Ménages en besoin moins les places allouées.")
-    columns[2].metric("Écart pour 1 000 ménages", fr_number(g["gap_per_1000"], 1))
-    certain = bool(g.get("class_certain", True))
-    columns[3].markdown(f"Classe d'écart<br>**{g['gap_class']}**"
-                        + ("" if certain else "<br><small>(incertaine : change selon la borne basse ou "
-                                              "haute du besoin)</small>"), unsafe_allow_html=True)
+    fictional = " (FICTIF)" if bundle.meta.get("offer_fictional") else ""
+    columns = st.columns(3)
+    if "missing_total" in gap_frame.columns:
+        columns[0].metric("Places allouées, familles du total" + fictional,
+                          fr_number(g["allocated_total"], 1))
+        columns[1].metric("Places manquantes (référence)" + fictional,
+                          fr_number(g["missing_total"], 0),
+                          help="Référence × ménages cibles / 1 000 − places allouées, famille par "
+                          "famille (0 au-delà de la référence).")
+        certain = bool(g.get("reference_class_certain", True))
+        columns[2].markdown(f"Classe d'écart{fictional}<br>**{g['reference_class']}**"
+                            + ("" if certain else "<br><small>(incertaine : change selon la borne "
+                                                  "basse ou haute des ménages cibles)</small>"),
+                            unsafe_allow_html=True)
     labels = sites_mod.offer_labels()
     rows = []
     for offer, label in labels.items():
         if f"places_in_reach_{offer}" not in gap_frame.columns:
             continue
-        rows.append({
+        row = {
             "Type d'offre": label,
             "Structures à portée": fr_number(g[f"providers_in_reach_{offer}"]),
-            "Places à portée": fr_number(g[f"places_in_reach_{offer}"], 1),
-            "Places allouées à la commune": fr_number(g[f"places_allocated_{offer}"], 1),
-        })
+            "Places à portée" + fictional: fr_number(g[f"places_in_reach_{offer}"], 1),
+        }
+        if f"target_{offer}" in gap_frame.columns:
+            row["Ménages cibles (bas – haut)"] = (
+                f"{fr_number(g[f'target_{offer}'])} ({fr_number(g[f'target_{offer}_low'])} – "
+                f"{fr_number(g[f'target_{offer}_high'])})")
+            row["Places pour 1 000 ménages cibles"] = fr_number(g[f"rate_{offer}"], 1)
+            row["Référence"] = fr_number(g[f"reference_{offer}"], 1)
+            row["Places manquantes"] = fr_number(g[f"missing_{offer}"], 0)
+            row["Classe"] = g[f"class_{offer}"]
+        else:
+            row["Ménages cibles (bas – haut)"] = "non disponible"
+        rows.append(row)
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
     radius = fr_number(g["catchment_m"] / 1000, 0)
     st.caption(f"Rayon d'accès : {radius} km ({g.get('catchment_source', '')}). "

@@ -11,6 +11,7 @@ from geodata.territory import search_places
 from ui import data, need, profile, state
 from ui import gap as gap_mod
 from ui.downloads import table_downloads
+from ui.panels import ordinal
 from ui.variables import format_value
 
 
@@ -43,14 +44,22 @@ def comparison_table(items: list[str], need_frame: pd.DataFrame | None,
 
     labels = [item_label(i) for i in items]
     shown, numbers = [], []
+    estimated = _estimated(need_frame)
+    fictional = profile.offer_is_fictional(gap_frame)
     for figure in profile.KEY_FIGURES:
         if getter(figure.numerator) is None:
             continue
         values = [profile.aggregate(figure, item_codes(i), getter) for i in items]
-        shown.append({"Indicateur": figure.label,
-                      **{lbl: format_value(v, figure.unit, figure.decimals)
-                         for lbl, v in zip(labels, values, strict=True)},
-                      "Source": figure.source})
+        line = {"Indicateur": figure.label}
+        for item, label, value in zip(items, labels, values, strict=True):
+            text = format_value(value, figure.unit, figure.decimals)
+            if figure.numerator.startswith("need:") and estimated.intersection(item_codes(item)):
+                text += ESTIMATED_MARK
+            if figure.numerator.startswith(profile.OFFER_BASED) and fictional:
+                text += " FICTIF"
+            line[label] = text
+        line["Source"] = figure.source
+        shown.append(line)
         numbers.append({"Indicateur": figure.label, "Unité": figure.unit,
                         **dict(zip(labels, values, strict=True))})
     if need_frame is not None:
@@ -60,12 +69,27 @@ def comparison_table(items: list[str], need_frame: pd.DataFrame | None,
             if item.startswith("com:") and item[4:] in ranks.index:
                 r = ranks.loc[item[4:]]
                 line[label] = ("—" if pd.isna(r["rank"]) else
-                               f"{int(r['rank'])}e ({_int(r['rank_p05'])}–{_int(r['rank_p95'])})")
+                               f"{ordinal(r['rank'])} ({_int(r['rank_p05'])}–"
+                               f"{_int(r['rank_p95'])})")
             else:
                 line[label] = "—"
         line["Source"] = "modèle de besoin, analyse de sensibilité"
         shown.append(line)
     return pd.DataFrame(shown), pd.DataFrame(numbers)
+
+
+ESTIMATED_MARK = " *"
+
+
+def _estimated(need_frame: pd.DataFrame | None) -> set[str]:
+    """Communes whose poverty rate (or households) is a model estimate (secret)."""
+    if need_frame is None:
+        return set()
+    flags = need_frame.get("imputed_poverty_rate", pd.Series(False, index=need_frame.index))
+    flags = flags.fillna(False).astype(bool)
+    if "imputed_households" in need_frame.columns:
+        flags |= need_frame["imputed_households"].fillna(False).astype(bool)
+    return set(need_frame.loc[flags, "code"].astype(str))
 
 
 def _int(value) -> str:
@@ -95,7 +119,11 @@ def render() -> None:
     shown, numbers = comparison_table(items, need_frame, bundle.frame if bundle else None)
     st.dataframe(shown, hide_index=True, width="stretch")
     st.caption("EPCI : effectifs additionnés, taux recalculés sur les effectifs, indice moyen "
-               "pondéré par les ménages. « donnée absente » : secret statistique ou non publié.")
+               "pondéré par les ménages. « donnée absente » : secret statistique ou non publié. "
+               "« * » : valeur qui repose sur un taux de pauvreté estimé par le modèle (secret "
+               "statistique) pour la commune ou au moins une commune de l'EPCI."
+               + (" « FICTIF » : chiffre calculé sur l'offre de démonstration."
+                  if bundle is not None and bundle.meta.get("offer_fictional") else ""))
     _charts(numbers)
     table_downloads(numbers, "comparaison", "compare_dl", sheet="comparaison")
 
@@ -141,7 +169,8 @@ def _add_box() -> None:
 
 
 def _charts(numbers: pd.DataFrame) -> None:
-    wanted = ["Indice de besoin", "Écart pour 1 000 ménages", "Taux de pauvreté (publié ou estimé)"]
+    wanted = ["Indice de besoin", "Places manquantes pour atteindre la référence",
+              "Taux de pauvreté des personnes (publié ou estimé)"]
     rows = numbers[numbers["Indicateur"].isin(wanted)]
     if rows.empty:
         return

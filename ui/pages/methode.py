@@ -14,6 +14,7 @@ from ui import gap as gap_mod
 from ui.panels import CUSTOM
 from ui.picker import communes_of, territory_label
 from ui.tables import french
+from ui.variables import FAMILY_LABELS
 
 WEIGHT_STEPS = [i / 4 for i in range(0, 21)]  # 0 to 5 by 0.25
 DIRECTIONS = {1: "plus élevé = plus de besoin", -1: "plus élevé = moins de besoin", 0: "contexte"}
@@ -34,6 +35,7 @@ def render() -> None:
         _weights(model)
         _effect(model)
     _catchment(model)
+    _targets(model)
     if model is not None:
         _log(model)
     _geography()
@@ -191,9 +193,70 @@ def _catchment(model) -> None:
         if bundle is None:
             st.info(gap_mod.unavailable_reason(model))
         else:
-            counts = bundle.frame["gap_class"].value_counts()
-            st.caption("Classes d'écart (France) : " + " ; ".join(
-                f"{label} : {fr_number(n)}" for label, n in counts.items()))
+            if "reference_class" in bundle.frame.columns:
+                counts = bundle.frame["reference_class"].value_counts()
+                fictional = " (offre FICTIVE)" if bundle.meta.get("offer_fictional") else ""
+                st.caption(f"Classes d'écart à la référence (France){fictional} : " + " ; ".join(
+                    f"{label} : {fr_number(n)} communes" for label, n in counts.items()))
+
+
+# -- target households and reference -------------------------------------------------------------
+def _targets(model) -> None:
+    """National totals of the target households beside the published orders of magnitude, and
+    the choice of the reference of the gap."""
+    from models import gap_reference as gr
+    from models import target_households as th
+
+    st.header("Ménages cibles et référence de l'écart")
+    bundle = gap_mod.gap_bundle(model) if model is not None else None
+    targets = getattr(bundle.model.inputs, "targets", None) if bundle is not None else None
+    if targets is None:
+        st.info(gap_mod.unavailable_reason(model) if model is not None else gap_mod.NOT_COMPUTED)
+        return
+    st.caption("Ménages que chaque famille d'offre accueille, estimés commune par commune en "
+               "ménages entiers (bas – central – haut). Le taux de pauvreté est une part de "
+               "personnes : personnes pauvres = taux × personnes des ménages fiscaux, converties "
+               "en ménages par un nombre de personnes par ménage pauvre (hypothèse de travail). "
+               "Paramètres et provenance : models/target_households.yaml.")
+    params = targets.params
+    rows = []
+    for _, r in th.national_totals(targets).iterrows():
+        spec = params["categories"].get(r["category"], {})
+        rows.append({
+            "Catégorie": r["label"],
+            "Offre": spec.get("offer_fr", ""),
+            "Total France (central)": fr_number(r["central"]) if r["available"] else "non disponible",
+            "Bas – haut": (f"{fr_number(r['low'])} – {fr_number(r['high'])}"
+                           if r["available"] else "—"),
+            "Unité": r["unit"],
+            "Comparaison avec l'ordre de grandeur publié": r["comparison_fr"],
+            "Source publiée": r["reference_source"],
+            "Formule": spec.get("formula_fr", ""),
+            "Hypothèse de travail": "oui" if spec.get("working_assumption") else (
+                "non" if spec else ""),
+        })
+    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+    st.caption("Adresses des sources publiées : " + " ; ".join(sorted({
+        str(u) for u in th.national_totals(targets)["reference_url"] if u})))
+    labels = {v: k for k, v in gr.METHODS.items()}
+    method, values = gap_mod.reference_choice()
+    choice = st.radio("Référence de l'écart (places pour 1 000 ménages cibles)", list(labels),
+                      index=list(labels.values()).index(method), key="w_reference_method")
+    chosen = labels[choice]
+    typed: dict[str, float] = {}
+    if chosen == "value":
+        columns = st.columns(3)
+        known = dict(values)
+        for i, family in enumerate(bundle.model.reference.families):
+            typed[family] = float(columns[i % 3].number_input(
+                FAMILY_LABELS.get(family, family), min_value=0.1, value=float(known.get(family, 20.0)),
+                step=1.0, key=f"w_reference_{family}"))
+    if (chosen, tuple(sorted(typed.items()))) != (method, values):
+        gap_mod.set_reference(chosen, typed)
+        st.rerun()
+    for family, note in bundle.meta.get("reference_notes", {}).items():
+        st.caption(f"{FAMILY_LABELS.get(family, family).capitalize()} : {note}")
+    st.caption(bundle.meta.get("reference_definition_fr", ""))
 
 
 # -- log and sources -------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ import html
 import pandas as pd
 import streamlit as st
 
-from diagnostics.formatting import fr_number, fr_percent
+from diagnostics.formatting import fr_number
 from ui import classify, data, mapview, navigation, need, state, variables
 from ui import gap as gap_mod
 from ui.geometry import national_view, territory_view
@@ -45,9 +45,19 @@ def _names(frame: pd.DataFrame, n: int = 3) -> str:
     return f"{text} et {fr_number(rest)} autre{'s' if rest > 1 else ''}" if rest > 0 else text
 
 
+def _interval(low: float, high: float) -> str:
+    """« Intervalle 1 – 2. », or nothing when the bounds are equal (a degenerate interval)."""
+    if pd.isna(low) or pd.isna(high) or round(low) == round(high):
+        return ""
+    return f"Intervalle {fr_number(low)} – {fr_number(high)}. "
+
+
 def key_messages(codes: list[str], need_frame: pd.DataFrame | None,
-                 gap_frame: pd.DataFrame | None) -> list[dict]:
-    """Three messages ``{figure, title, text, source}`` for the communes ``codes``."""
+                 gap_frame: pd.DataFrame | None, gap_meta: dict | None = None) -> list[dict]:
+    """Three messages ``{figure, title, text, source}`` for the communes ``codes``.
+
+    A figure resting on the FICTIF demo offer says so beside it (``gap_meta["offer_fictional"]``).
+    """
     messages = []
     if need_frame is None:
         communes = data.communes_table()
@@ -66,11 +76,13 @@ def key_messages(codes: list[str], need_frame: pd.DataFrame | None,
     half = int((share < 0.5).sum()) + 1 if share is not None else 0
     messages.append({
         "figure": fr_number(total),
-        "title": "ménages en situation de pauvreté (estimation)",
-        "text": (f"Intervalle {fr_number(low)} – {fr_number(high)}. La moitié vit dans "
+        "title": "ménages pauvres estimés",
+        "text": (f"{_interval(low, high)}La moitié vit dans "
                  f"{fr_number(half)} commune{'s' if half > 1 else ''} : "
                  f"{_names(ordered.head(half), 3)}."),
-        "source": "INSEE, Filosofi 2021 ; estimation du modèle là où le taux est secret",
+        "source": ("INSEE, Filosofi 2021 : ménages fiscaux × taux de pauvreté (part des "
+                   "personnes, appliquée aux ménages) ; taux estimé par le modèle là où il est "
+                   "secret"),
     })
     scored = need_frame["status"].eq("calculé")
     cutoff = max(1, int(scored.sum() // 10))
@@ -79,26 +91,32 @@ def key_messages(codes: list[str], need_frame: pd.DataFrame | None,
     messages.append({
         "figure": fr_number(len(top)),
         "title": "communes parmi les 10 % les plus en besoin de France",
-        "text": ((f"Dont {fr_number(robust)} quelle que soit la pondération retenue. "
-                  f"D'abord {_names(top, 3)}.") if len(top) else
+        "text": ((f"Dont {fr_number(robust)} dans ce premier décile dans au moins 90 % des "
+                  f"1 000 tirages de pondération et de normalisation. D'abord {_names(top, 3)}.")
+                 if len(top) else
                  "Aucune commune du territoire dans le premier décile national."),
         "source": "Indice de besoin du projet, analyse de sensibilité (1 000 tirages)",
     })
-    if gap_frame is not None:
+    if gap_frame is not None and "missing_total" in gap_frame.columns:
         gap = gap_frame[gap_frame["code"].isin(set(codes))]
-        need_total = gap["need_households"].sum()
-        allocated = gap["places_allocated"].sum()
-        uncovered = gap[gap["gap_class"].eq("besoin non couvert")].sort_values(
-            "gap_households", ascending=False).merge(frame[["code"]], on="code")
-        coverage = 100 * allocated / need_total if need_total > 0 else float("nan")
+        fictional = bool((gap_meta or {}).get("offer_fictional"))
+        mark = " FICTIF" if fictional else ""
+        missing = gap["missing_total"].sum(min_count=1)
+        below = gap[gap["reference_class"].isin(
+            ["très en dessous de la référence", "en dessous de la référence"])]
+        below = below.sort_values("missing_total", ascending=False).merge(
+            frame[["code", "name"]], on="code", suffixes=("_x", ""))
+        method = (gap_meta or {}).get("reference_method_fr", "référence")
         messages.append({
-            "figure": fr_percent(coverage, 0),
-            "title": "du besoin couvert par l'offre accessible",
-            "text": (f"{fr_number(allocated)} places à portée pour {fr_number(need_total)} ménages en "
-                     f"besoin ; {fr_number(len(uncovered))} commune{'s' if len(uncovered) > 1 else ''} "
-                     f"en besoin non couvert" + (f", d'abord {_names(uncovered, 3)}." if len(uncovered)
-                                                  else ".")),
-            "source": "Modèle d'écart du projet, registre des membres",
+            "figure": fr_number(missing) + mark,
+            "title": "places manquantes pour atteindre la référence",
+            "text": (f"Places à portée pour 1 000 ménages cibles de chaque famille d'offre, "
+                     f"comparées à la {method} ; {fr_number(len(below))} "
+                     f"commune{'s' if len(below) > 1 else ''} en dessous de la référence"
+                     + (f", d'abord {_names(below, 3)}." if len(below) else ".")
+                     + (" Offre FICTIVE (démonstration)." if fictional else "")),
+            "source": "Modèle d'écart du projet, registre des membres"
+                      + (" (données FICTIVES)" if fictional else ""),
         })
     return messages
 
@@ -117,7 +135,9 @@ def render() -> None:
     with left:
         _map(territory, model, need_frame, bundle)
     with right:
-        for message in key_messages(codes, need_frame, bundle.frame if bundle else None)[:3]:
+        messages = key_messages(codes, need_frame, bundle.frame if bundle else None,
+                                bundle.meta if bundle else None)
+        for message in messages[:3]:
             text = {k: html.escape(str(v), quote=False) for k, v in message.items()}
             st.markdown(
                 f'<div class="diag-message"><div class="figure">{text["figure"]}</div>'

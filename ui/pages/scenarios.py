@@ -22,9 +22,13 @@ from ui.tables import french
 SCENARIO_KEY = "scenario"
 SITING_KEY = "siting_picks"
 SUMMARY_LABELS = {
-    "communes": "Communes", "need_households": "Ménages en besoin",
-    "places_allocated": "Places accessibles allouées", "gap_households": "Écart (ménages)",
-    "gap_households_low": "Écart, borne basse", "gap_households_high": "Écart, borne haute",
+    "communes": "Communes", "need_households": "Ménages pauvres estimés",
+    "places_allocated": "Places accessibles allouées",
+    "gap_households": "Ménages pauvres estimés sans place à portée",
+    "gap_households_low": "Ménages pauvres estimés sans place à portée, borne basse",
+    "gap_households_high": "Ménages pauvres estimés sans place à portée, borne haute",
+    "missing_total": "Places manquantes pour atteindre la référence",
+    "surplus_total": "Places au-delà de la référence",
 }
 MAP_HEIGHT = 480
 
@@ -111,20 +115,22 @@ def _what_if(bundle, scenario, codes: list[str], names: pd.Series, labels: dict)
                  width="stretch")
     changed = comparison.communes[comparison.communes["delta_gap_households"].abs() > 1e-9]
     st.caption(f"{fr_number(len(changed))} commune(s) voient leur écart changer ; "
-               f"écart total {fr_signed(changed['delta_gap_households'].sum(), 1, 'ménages')}.")
+               "ménages pauvres estimés sans place à portée : "
+               f"{fr_signed(changed['delta_gap_households'].sum(), 1, 'ménages')}.")
     _economics(bundle, scenario, codes, names, labels)
     gap = scenario.gap(codes)
     catalogue = {v.id: v for v in variables.gap_variables(bundle.meta)}
-    variable = catalogue["gap:gap_per_1000"]
+    variable = catalogue["gap:missing_total"]
     view = territory_view(tuple(codes))
-    values = gap.set_index("code")["gap_per_1000"].reindex(view.codes)
+    values = gap.set_index("code")["missing_total"].reindex(view.codes)
     styled = mapview.styled_values(variable, values, "quantiles", 5)
     legend = mapview.legend(variable, styled, "communes", next(iter(classify.METHODS)))
     fmap = mapview.base_map(view, MAP_HEIGHT)
     layer = mapview.styler(view, variable, values, styled, legend,
                            [c.code for c in scenario.changes], None)
-    st.markdown("**Écart pour 1 000 ménages dans le scénario** (contour épais : communes où "
-                "une offre est ajoutée)")
+    st.markdown("**Places manquantes pour atteindre la référence dans le scénario**"
+                + (" (FICTIF)" if bundle.meta.get("offer_fictional") else "")
+                + " (contour épais : communes où une offre est ajoutée)")
     mapview.show(view, fmap, layer, "scenario", MAP_HEIGHT)
 
 
@@ -208,12 +214,12 @@ def _siting(bundle, scenario, codes: list[str], names: pd.Series, labels: dict) 
         return
     table = pd.DataFrame({
         "Ordre": picks["rank"], "Commune": picks["name"], "Code": picks["code"],
-        "Places": picks["places"], "Ménages en besoin couverts": picks["need_covered"].round(1),
+        "Places": picks["places"], "Ménages pauvres estimés atteints": picks["need_covered"].round(1),
         "Communes atteintes": picks["communes_reached"],
         "Besoin non couvert restant": picks["unmet_remaining"].round(1),
     })
     table["Résultat annuel (€)"] = [_site_result(offer, row.places, row.code) for row in picks.itertuples()]
-    st.dataframe(french(table, {"Ménages en besoin couverts": 1, "Besoin non couvert restant": 1}),
+    st.dataframe(french(table, {"Ménages pauvres estimés atteints": 1, "Besoin non couvert restant": 1}),
                  hide_index=True, width="stretch")
     st.caption(picks.attrs.get("note_fr", "") + " Résultat annuel : compte d'exploitation du type "
                "d'opération correspondant, paramètres par défaut de « Montage d'opération ».")
@@ -251,28 +257,36 @@ def _montage_link(sites: list[tuple[str, str, float]], labels: list[str], key: s
 
 
 def _zones(bundle, codes: list[str], labels: dict) -> None:
-    from models.gap import neighbour_pairs, zones_blanches
+    from models.gap import neighbour_pairs
 
-    st.caption("Communes, ou groupes de communes voisines, au besoin élevé sans aucune offre du "
-               "type choisi à portée (paramètres dans models/access.yaml).")
-    offer = st.selectbox("Type d'offre", list(labels), format_func=labels.get, key="zones_type")
-    frame = bundle.frame[bundle.frame["code"].isin(set(codes))]
+    reference = getattr(bundle.model, "reference", None)
+    if reference is None:
+        st.info("Zones blanches non calculées : ménages cibles indisponibles "
+                "(modèle de besoin sans taux de pauvreté).")
+        return
+    st.caption("Communes, ou groupes de communes voisines, dont les ménages cibles de la famille "
+               "dépassent le seuil de models/gap_reference.yaml, sans aucune offre de la famille "
+               "à portée" + (" (offre FICTIVE de démonstration)."
+                             if bundle.meta.get("offer_fictional") else "."))
+    families = {k: v for k, v in labels.items() if k in reference.families}
+    offer = st.selectbox("Famille d'offre", list(families), format_func=families.get,
+                         key="zones_type")
     communes = data.store().read_frame("communes",
                                         columns=["code", "x_metric", "y_metric", "metric_crs"])
     communes = communes[communes["code"].isin(set(codes))]
     neighbours = neighbour_pairs(communes, float(bundle.config["zones_blanches"]["neighbour_m"]))
-    _ids, zones = zones_blanches(frame, offer, neighbours, bundle.config)
+    _ids, zones = reference.zones_blanches(offer, neighbours, codes)
     if zones.empty:
         st.success(f"Aucune zone blanche pour « {labels.get(offer, offer)} » dans ce territoire.")
         return
     table = pd.DataFrame({
         "Zone": zones["zone_id"], "Communes": zones["n_communes"],
         "Noms": zones["names"].map(lambda n: ", ".join(n) if isinstance(n, list | tuple) else n),
-        "Ménages en besoin": zones["need_households"].round(0),
-        "Bas": zones["need_households_low"].round(0), "Haut": zones["need_households_high"].round(0),
-        "Indice maximal": zones["score_max"].round(1),
+        "Ménages cibles": zones["target_households"].round(0),
+        "Bas": zones["target_households_low"].round(0),
+        "Haut": zones["target_households_high"].round(0),
     })
-    st.dataframe(french(table, {"Indice maximal": 1}), hide_index=True, width="stretch")
+    st.dataframe(french(table, {}), hide_index=True, width="stretch")
 
 
 if __name__ == "__main__":
