@@ -8,7 +8,7 @@ drawn grey and named « donnée absente ou secrète » in the legend.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import mapclassify
 import numpy as np
@@ -41,6 +41,7 @@ class Styled:
     palette: list[str]
     labels: list[str]  # legend labels, one per palette colour
     missing: bool  # some values are missing (grey in the legend)
+    bins: list[float] = field(default_factory=list)  # upper bound of each class (numeric)
 
 
 def _num(value: float, decimals: int) -> str:
@@ -90,7 +91,7 @@ def numeric_style(values: pd.Series, palette: str, method: str = "quantiles", k:
     colours = webmap.spread_palette(palette, max(len(scheme.bins), 1))[: len(scheme.bins)]
     if reverse:
         colours = colours[::-1]
-    return Styled(index, colours, scheme.labels, bool(numeric.isna().any()))
+    return Styled(index, colours, scheme.labels, bool(numeric.isna().any()), list(scheme.bins))
 
 
 def _diverging_style(numeric: pd.Series, method: str, k: int, decimals: int) -> Styled:
@@ -106,7 +107,20 @@ def _diverging_style(numeric: pd.Series, method: str, k: int, decimals: int) -> 
     index = webmap.class_indices(numeric, bins) if bins else np.full(len(numeric), -1)
     blues = DIVERGING_NEGATIVE[-len(low.bins):] if low.bins else []
     reds = webmap.spread_palette(DIVERGING_POSITIVE, len(high.bins)) if high.bins else []
-    return Styled(index, [*blues, *reds], [*low.labels, *high.labels], bool(numeric.isna().any()))
+    return Styled(index, [*blues, *reds], [*low.labels, *high.labels], bool(numeric.isna().any()),
+                  bins)
+
+
+def with_classes_of(values: pd.Series, reference: Styled) -> Styled:
+    """``values`` coloured with the classes of ``reference`` (« classes nationales » : the
+    classes of all France, so that two territories compare by colour)."""
+    numeric = pd.to_numeric(values, errors="coerce")
+    if not reference.bins:
+        return Styled(np.full(len(numeric), -1), reference.palette, reference.labels,
+                      bool(numeric.isna().any()), [])
+    index = webmap.class_indices(numeric, reference.bins)
+    return Styled(index, reference.palette, reference.labels, bool(numeric.isna().any()),
+                  list(reference.bins))
 
 
 def categorical_style(values: pd.Series, categories: tuple[tuple[str, str], ...]) -> Styled:
