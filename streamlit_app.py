@@ -43,5 +43,6 @@ else:
     picker_box = st.sidebar.container()
     current.run()
     territory_picker(picker_box)
+    links.copy_link_button(picker_box)
 links.sync()  # the address always rebuilds the view on screen, whatever the page
 warmup.start()

@@ -138,9 +138,14 @@ def test_search_ignores_accents_and_case(need_ready):
     results = at.selectbox(key="picker_search_result").options
     assert results[0] == "Guéret (23)"
     at.button(key="picker_search_go").click().run()
-    assert at.session_state["territory_spec"] == f"com:{GUERET}"
+    # The commune is shown inside its département: highlighted, the map zoomed to it.
+    assert at.session_state["territory_spec"] == CREUSE
     assert at.session_state["selected_commune"] == GUERET
-    assert titles(at) == ["Guéret"]
+    assert titles(at) == ["Creuse"]
+    args = folium_args(at)
+    assert outline_features(args) == CREUSE_COMMUNES
+    assert styler_values(args, "highlight") == [GUERET]
+    assert at.session_state["map_zoom"][2] == 12
 
 
 def test_territory_and_map_settings_survive_page_changes(need_ready):

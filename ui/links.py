@@ -23,7 +23,6 @@ import json
 from collections.abc import Mapping
 
 import streamlit as st
-import streamlit.components.v1 as components
 
 from ui import classify, state
 
@@ -59,7 +58,7 @@ def parse_zoom(text: str | None) -> tuple[float, float, float] | None:
         return None
     if not (-90 <= lat <= 90 and -180 <= lon <= 180 and 0 <= zoom <= 18):
         return None
-    return lat, lon, zoom
+    return lat, lon, (int(zoom) if zoom.is_integer() else zoom)
 
 
 def parse_weights(text: str | None) -> tuple[tuple[str, float], ...] | None:
@@ -150,10 +149,10 @@ def restore_weights(model) -> None:
 def view_params() -> dict[str, str]:
     """The address parameters of the view in the session (defaults left out)."""
     out: dict[str, str] = {}
-    spec = st.session_state.get(state.TERRITORY_KEY)
+    spec = state.current_spec()  # read from the address if no page asked for it yet
     if spec:
         out["territoire"] = spec
-    commune = st.session_state.get(state.COMMUNE_KEY)
+    commune = state.selected_commune()
     if commune:
         out["commune"] = commune
     for name, param in KEPT.items():
@@ -250,4 +249,4 @@ def copy_link_button(container=None, label: str = "Copier le lien") -> None:
             .replace("{copied}", json.dumps("Lien copié : collez-le dans un message."))
             .replace("{manual}", json.dumps("Copiez le lien ci-dessous.")))
     with container or st.container():
-        components.html(body, height=70)
+        st.iframe(body, height=70)

@@ -19,6 +19,7 @@ import folium
 import numpy as np
 import pandas as pd
 import streamlit as st
+from branca.element import MacroElement, Template
 from folium.plugins import MarkerCluster
 from streamlit_folium import st_folium
 
@@ -155,6 +156,53 @@ def base_map(view: ViewGeometry, height: int, basemap: bool = False,
         layer.add_to(fmap)
     webmap.add_legend_slot(fmap, "bottomright")
     return fmap
+
+
+class _FillHeight(MacroElement):
+    """Resize the map's frame to the bottom of the browser window and fit the view again
+    (the map component has a fixed height in pixels; a projector's screen does not)."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        (function (map) {
+            var bounds = {{ this.bounds|tojson }};
+            function fit() {
+                try {
+                    var frame = window.frameElement;
+                    if (!frame) { return; }
+                    var top = window.parent;
+                    var h = Math.max(360, Math.floor(top.innerHeight
+                        - frame.getBoundingClientRect().top - {{ this.bottom }}));
+                    frame.style.setProperty("height", h + "px", "important");
+                    map.getContainer().style.setProperty("height", h + "px", "important");
+                    map.invalidateSize();
+                    map.fitBounds(bounds, {paddingTopLeft: [10, 10],
+                                           paddingBottomRight: [{{ this.room }}, 10]});
+                } catch (e) {}
+            }
+            setTimeout(fit, 30);
+            setTimeout(fit, 700);
+            try { window.parent.addEventListener("resize", fit); } catch (e) {}
+        })({{ this._parent.get_name() }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, bounds: Sequence[float], room: int, bottom: int) -> None:
+        super().__init__()
+        self._name = "FillHeight"
+        minx, miny, maxx, maxy = bounds
+        self.bounds = [[miny, minx], [maxy, maxx]]
+        self.room = int(room)
+        self.bottom = int(bottom)
+
+
+def fill_height(fmap: folium.Map, view: ViewGeometry, legend_room: int = LEGEND_WIDTH,
+                bottom_px: int = 56) -> None:
+    """Let the map take the height of the window, down to ``bottom_px`` from its bottom."""
+    bounds = FRANCE_BOUNDS if view.national else view.bounds
+    fmap.add_child(_FillHeight(bounds, legend_room, bottom_px))
 
 
 def styler(view: ViewGeometry, variable: Variable, values: pd.Series, styled: classify.Styled,

@@ -76,7 +76,6 @@ def render() -> None:
             report_download(st, territory.spec, territory.name, key="carte_report")
 
     _controls(catalogue, territory is None, model)
-    links.copy_link_button(st.sidebar)
     with head:
         _header(territory, need_frame, bundle)
     if model is None:
