@@ -60,7 +60,8 @@ class Overlays:
     notes: list[str] = field(default_factory=list)
 
 
-LEGEND_WIDTH = 240  # px, the map keeps this much room on its right for the legend
+# px kept free on the map's right for the legend: its 230 px of text, padding, border, margin.
+LEGEND_WIDTH = 275
 HATCH_CSS = ("background:repeating-linear-gradient(135deg,#555 0 1px,#fff 1px 5px);"
              "width:18px;height:12px;display:inline-block;border:1px solid #777;margin-right:6px")
 ESTIMATED_LABEL = "valeur estimée (taux de pauvreté secret, modèle)"

@@ -174,8 +174,8 @@ def _map(territory, model, need_frame, bundle) -> None:
         estimated=estimated is not None and bool(estimated.reindex(view.codes).fillna(False).any()),
         font_px=LEGEND_FONT_PX, width_px=LEGEND_WIDTH_PX,
     )
-    fmap = mapview.base_map(view, MAP_HEIGHT, legend_room=LEGEND_WIDTH_PX + 30)
-    mapview.fill_height(fmap, view, legend_room=LEGEND_WIDTH_PX + 30)
+    fmap = mapview.base_map(view, MAP_HEIGHT, legend_room=LEGEND_WIDTH_PX + 50)
+    mapview.fill_height(fmap, view, legend_room=LEGEND_WIDTH_PX + 50)
     layer = mapview.styler(view, variable, values, styled, legend, [], None, estimated)
     mapview.show(view, fmap, layer, "presentation", MAP_HEIGHT)
 
