@@ -49,9 +49,9 @@ def map_table(view: ViewGeometry, variable: Variable, values: pd.Series,
                for k in np.asarray(styled.classes, dtype=int)]
     title = LEVEL_LABELS.get(level, "Unité")
     return pd.DataFrame({
-        "Code": codes.astype(str),
-        title: view.frame["name"].to_numpy(),
-        variable.legend_title(): shown.to_numpy(),
+        "Code": list(codes.astype(str)),
+        title: view.frame["name"].reset_index(drop=True),
+        variable.legend_title(): shown.reset_index(drop=True),
         "Classe sur la carte": classes,
     })
 
