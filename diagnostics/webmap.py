@@ -504,7 +504,7 @@ class IndexedOverlay(MacroElement):
                 var tile = document.createElement("canvas");
                 tile.width = 7; tile.height = 7;
                 var t = tile.getContext("2d");
-                t.strokeStyle = "rgba(0,0,0,0.6)"; t.lineWidth = 1.1;
+                t.strokeStyle = "rgba(0,0,0,0.45)"; t.lineWidth = 1.0;
                 t.beginPath(); t.moveTo(0, 7); t.lineTo(7, 0); t.stroke();
                 hatch = t.createPattern(tile, "repeat");
             }
