@@ -54,8 +54,11 @@ $(SYSTEM_STAMP):
 	fi
 	@touch $(SYSTEM_STAMP)
 
+# Fetch then build: the connectors obtain Etalab's communes.json (local folder or download) and
+# hand it to the reference geography, which never downloads by itself.
 data: install
-	$(PY) -m geodata build
+	@etalab=$$($(PY) -m connectors fetch etalab_cog) || etalab=""; \
+	$(PY) -m geodata build $${etalab:+--etalab-cog "$$etalab"}
 	$(PY) -m connectors refresh $(if $(DIAG_SOURCE_DIR),--from-dir $(DIAG_SOURCE_DIR),)
 	$(PY) -m operators demo
 	$(PY) -m models build

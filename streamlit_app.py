@@ -27,6 +27,14 @@ if not data.available("communes"):
         "puis rechargez la page."
     )
     st.stop()
+# A damaged reference file stops the app; another damaged dataset is only unavailable.
+damaged = data.damaged_datasets()
+for dataset, message in damaged.items():
+    if data.store().rebuild_command(dataset) == "python -m geodata build":
+        st.error(message)
+        st.stop()
+for message in damaged.values():
+    st.warning(message)
 
 links.restore()  # a shared link opens on its view (territory, indicator, weights, zoom…)
 if links.weights_pending():
@@ -34,15 +42,19 @@ if links.weights_pending():
 
     links.restore_weights(need.need_model())
 current = st.navigation(navigation.all_pages())
-if current.url_path == "presentation":
-    current.run()
-else:
-    # The picker sits at the top of the side panel but is drawn after the page, so that the
-    # page's map reaches the browser first (the picker's callbacks have already set the
-    # territory when the page runs).
-    picker_box = st.sidebar.container()
-    current.run()
-    territory_picker(picker_box)
-    links.copy_link_button(picker_box)
+try:
+    if current.url_path == "presentation":
+        current.run()
+    else:
+        # The picker sits at the top of the side panel but is drawn after the page, so that
+        # the page's map reaches the browser first (the picker's callbacks have already set
+        # the territory when the page runs).
+        picker_box = st.sidebar.container()
+        current.run()
+        territory_picker(picker_box)
+        links.copy_link_button(picker_box)
+except data.StoreError as exc:  # a file missing or damaged since start-up: say which, in French
+    st.error(str(exc))
+    st.stop()
 links.sync()  # the address always rebuilds the view on screen, whatever the page
 warmup.start()

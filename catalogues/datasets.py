@@ -23,12 +23,25 @@ ZONE_TENDUE = "tlv_zone_tendue"
 QPV_COMMUNES = "qpv2024_communes"
 QPV_OUTLINES = "qpv2024_contours"
 ANCT_PROGRAMMES = "anct_programmes"
+ANCT_RURALITE = "anct_ruralite"
+ANCT_CENTRALITE = "anct_centralite"
+ANCT_MONTAGNE = "anct_montagne"
+ORT = "ort"
+ETALAB_COG = "etalab_cog"  # old commune codes of the COG passage table
 LOVAC_COMMUNES = "lovac_com"
 LOVAC_DEPARTEMENTS = "lovac_dep"
 RNIC = "rnic"
 RPLS = "rpls"
 SRU = "sru"
 FINESS = "finess"
+FINESS_EQUIPMENTS = "finess_equipements"  # capacities, joined on the FINESS number
+FINESS_ANS = "finess_ans"  # the ANS daily JSON feed, successor of the Etalab extract
+RENTS_FLATS = "loyers_appartements"
+RENTS_HOUSES = "loyers_maisons"
+RENTS_FLATS_SMALL = "loyers_appartements_t1_t2"
+RENTS_FLATS_LARGE = "loyers_appartements_t3_plus"
+RENTS = (RENTS_FLATS, RENTS_HOUSES, RENTS_FLATS_SMALL, RENTS_FLATS_LARGE)
+CARTE_LOYERS = RENTS_FLATS  # the rent of a flat: what intermediation captures
 
 # Datasets of the reference geography (built by ``python -m geodata build``) and the derived
 # contiguity table: copied as a whole when a temporary store is made for tests and benches.

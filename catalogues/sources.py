@@ -35,7 +35,7 @@ REQUIRED_KEYS = (
 OPTIONAL_KEYS = frozenset({
     "url", "datagouv_dataset", "datagouv_resource", "datagouv_format", "package",
     "archive_member", "expected_columns", "encoding", "sheet", "checksum", "landing_page",
-    "confidence", "notes",
+    "confidence", "notes", "min_rows", "min_commune_coverage", "row_tolerance",
 })
 CHECKSUM_TYPES = frozenset({"sha256", "sha1", "md5", "sha2"})
 
@@ -69,6 +69,11 @@ class CatalogueEntry:
     landing_page: str | None = None
     confidence: str | None = None
     notes: str | None = None
+    # Expectations checked on every build (connectors.checks): rows read at least, share of
+    # the current communes present, and the largest drop allowed against the previous build.
+    min_rows: int | None = None
+    min_commune_coverage: float | None = None
+    row_tolerance: float = 0.05
 
     @property
     def source_kind(self) -> str:
@@ -185,6 +190,7 @@ def _parse_entry(entry_id: str, raw: Any, origin: str) -> CatalogueEntry:
             f"{where} : « checksum » doit avoir « type » ({', '.join(sorted(CHECKSUM_TYPES))}) "
             "et « value »."
         )
+    expectations = _expectations(raw, where)
     if Path(str(raw["local_path"])).is_absolute() or ".." in Path(str(raw["local_path"])).parts:
         raise CatalogueError(f"{where} : « local_path » doit être un chemin relatif simple.")
     return CatalogueEntry(
@@ -209,7 +215,26 @@ def _parse_entry(entry_id: str, raw: Any, origin: str) -> CatalogueEntry:
         landing_page=_opt(raw.get("landing_page")),
         confidence=_opt(raw.get("confidence")),
         notes=_opt(raw.get("notes")),
+        **expectations,
     )
+
+
+def _expectations(raw: dict[str, Any], where: str) -> dict[str, Any]:
+    """``min_rows`` (integer ≥ 1), ``min_commune_coverage`` and ``row_tolerance`` (0 to 1)."""
+    out: dict[str, Any] = {}
+    if raw.get("min_rows") is not None:
+        value = raw["min_rows"]
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise CatalogueError(f"{where} : « min_rows » doit être un entier positif.")
+        out["min_rows"] = value
+    for key in ("min_commune_coverage", "row_tolerance"):
+        if raw.get(key) is None:
+            continue
+        value = raw[key]
+        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
+            raise CatalogueError(f"{where} : « {key} » doit être un nombre entre 0 et 1.")
+        out[key] = float(value)
+    return out
 
 
 def _opt(value: Any) -> str | None:

@@ -1,9 +1,12 @@
-"""Command line of the connectors: ``python -m connectors list | refresh``.
+"""Command line of the connectors: ``python -m connectors list | refresh | fetch``.
 
 ``list`` shows every source (id, title, vintage, offline availability, stored rows and build
 date); ``refresh`` builds the stored datasets, from a local folder of official files
 (``--from-dir``, or ``DIAG_SOURCE_DIR``) or by download, and prints a summary table. The exit
-code is 0 unless every requested source failed.
+code is 1 when a source built before fails (its previous dataset is kept) or when every
+requested source failed, else 0. ``fetch ID`` obtains one catalogued file (local folder, cache or
+download) and prints its local path, so that another floor can be handed it (``make data`` hands
+Etalab's communes.json to ``python -m geodata build``).
 """
 
 from __future__ import annotations
@@ -57,7 +60,8 @@ def command_refresh(args: argparse.Namespace) -> int:
         return 2
     try:
         results = refresh(args.source or None, from_dir or settings.source_dir(),
-                          force=args.force, progress=not args.quiet)
+                          force=args.force, progress=not args.quiet,
+                          accept_fewer_rows=args.accept_fewer_rows)
     except UnknownSource as exc:
         print(f"Erreur : {exc}", file=sys.stderr)
         return 2
@@ -66,6 +70,20 @@ def command_refresh(args: argparse.Namespace) -> int:
         return 2
     print(summary_table(results))
     return exit_code(results)
+
+
+def command_fetch(args: argparse.Namespace) -> int:
+    from catalogues.sources import CatalogueError
+    from connectors.transport import SourceUnavailable, obtain
+
+    from_dir = Path(args.from_dir).expanduser().resolve() if args.from_dir else settings.source_dir()
+    try:
+        obtained = obtain(args.id, from_dir=from_dir)
+    except (SourceUnavailable, CatalogueError, OSError, RuntimeError) as exc:
+        print(f"Source « {args.id} » non obtenue : {exc}", file=sys.stderr)
+        return 1
+    print(obtained.path)
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -89,8 +107,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     update.add_argument("--force", action="store_true",
                         help="reconstruit même si les fichiers n'ont pas changé")
+    update.add_argument("--accept-fewer-rows", action="store_true",
+                        help="accepte un fichier plus court que celui de la construction "
+                        "précédente (les minimums du catalogue restent vérifiés)")
     update.add_argument("--quiet", action="store_true", help="sans barre de progression")
     update.set_defaults(func=command_refresh)
+    fetch = commands.add_parser("fetch", help="obtient un fichier du catalogue et affiche son chemin local")
+    fetch.add_argument("id", metavar="ID", help="identifiant du catalogue (ex. etalab_cog)")
+    fetch.add_argument("--from-dir", metavar="DOSSIER",
+                       help="dossier local des fichiers officiels (sinon DIAG_SOURCE_DIR, "
+                       "sinon téléchargement)")
+    fetch.set_defaults(func=command_fetch)
     return parser
 
 

@@ -1,7 +1,7 @@
-"""One registry of every source: how it is parsed, at which level, how it is carried.
+"""How each catalogued source is built into a stored dataset: parser, level, carry onto the COG.
 
 The catalogue (``catalogues/sources.yaml``) says *where* a file comes from and what it is
-(title, producer, vintage, licence); this registry says *what to do with it*: which parser,
+(title, producer, vintage, licence); this module says *what to do with it*: which parser,
 whether the table is per commune (carried onto the current COG), per département, or a layer
 of points / outlines, how merged communes are combined, which rates are derived afterwards,
 and, for exhaustive lists, which value a commune absent from the list gets. Source ids are the
@@ -29,6 +29,7 @@ from connectors.sources import (
     filosofi,
     finess,
     lovac,
+    loyers,
     qpv_outlines,
     rnic,
     rpls,
@@ -39,7 +40,7 @@ from connectors.sources import base as base_module
 from connectors.sources.base import CarrySpec, Parsed
 from geodata import cog as cog_module
 
-Level = Literal["commune", "departement", "points", "polygons"]
+Level = Literal["commune", "departement", "points", "polygons", "table"]
 
 # Bump when the stored tables change for the same input (forces a rebuild everywhere).
 REGISTRY_VERSION = "1"
@@ -57,7 +58,8 @@ class Source:
         ``parse(path) -> Parsed`` on the obtained file.
     level
         ``commune`` (carried onto the current COG), ``departement``, ``points`` or
-        ``polygons`` (one row per feature, commune code re-coded but rows never combined).
+        ``polygons`` (one row per feature, commune code re-coded but rows never combined), or
+        ``table`` (no geography: keyed by another identifier, e.g. FINESS capacities).
     carry
         How merged communes are combined (a function of the parsed table when the columns
         depend on the edition, as LOVAC's yearly series).
@@ -107,6 +109,15 @@ def _code_digest(parse: Callable) -> str:
     return digest.hexdigest()[:12]
 
 
+def _rents(source_id: str, kind: str) -> Source:
+    return Source(
+        id=source_id,
+        parse=partial(loyers.parse, kind=kind),
+        carry=loyers.carry_spec(kind),
+        approximate=loyers.approximate(kind),
+    )
+
+
 def _filosofi(vintage: int) -> Source:
     return Source(
         id=f"filosofi_{vintage}_com",
@@ -150,6 +161,12 @@ _SOURCES: list[Source] = [
     Source("rpls", rpls.parse, carry=rpls.CARRY, derive=rpls.derive),
     Source("sru", sru.parse, carry=sru.CARRY, derive=sru.derive, fill=sru.FILL),
     Source("finess", finess.parse, level="points"),
+    Source("finess_equipements", finess.parse_equipements, level="table"),
+    Source("finess_ans", finess.parse_ans_json, level="points"),
+    _rents("loyers_appartements", "app"),
+    _rents("loyers_maisons", "mai"),
+    _rents("loyers_appartements_t1_t2", "app12"),
+    _rents("loyers_appartements_t3_plus", "app3"),
     Source("qpv2024_contours", qpv_outlines.parse, level="polygons"),
 ]
 
@@ -157,7 +174,7 @@ SOURCES: dict[str, Source] = {source.id: source for source in _SOURCES}
 
 
 class UnknownSource(KeyError):
-    """A source id that the registry does not know (French message)."""
+    """A source id that no builder is declared for (French message)."""
 
     def __str__(self) -> str:
         return str(self.args[0])

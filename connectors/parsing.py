@@ -20,8 +20,6 @@ closest column names present (a renamed column).
 
 from __future__ import annotations
 
-import codecs
-import csv
 import difflib
 import io
 import re
@@ -29,10 +27,14 @@ import zipfile
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 from unidecode import unidecode
+
+from geodata import files
+from geodata.files import sniff_encoding as sniff_encoding  # re-exported for the sources
 
 # Cells that mean "not published" (secret "s", not available "nd", not significant "ns",
 # not applicable "so"): missing, not zero.
@@ -138,55 +140,25 @@ def read_source_bytes(path: Path, member: str | None = None) -> tuple[bytes, str
 
 def pick_member(names: list[str], pattern: str | None, archive: str) -> str:
     """The archive member whose base name matches ``pattern`` (case-insensitive)."""
-    candidates = [n for n in names if not n.endswith("/")]
-    if pattern:
-        regex = re.compile(pattern, re.IGNORECASE)
-        candidates = [n for n in candidates if regex.search(n.rsplit("/", 1)[-1])]
-    if len(candidates) == 1:
-        return candidates[0]
-    if not candidates:
-        raise ParseError(
-            f"L'archive « {archive} » ne contient pas de fichier correspondant à « {pattern} » "
-            f"(contenu : {', '.join(names[:20])})."
-        )
-    # Several matches: prefer the data file over its "meta_" description.
-    data = [n for n in candidates if not n.rsplit("/", 1)[-1].lower().startswith("meta")]
-    if len(data) == 1:
-        return data[0]
-    raise ParseError(
-        f"L'archive « {archive} » contient plusieurs fichiers correspondant à « {pattern} » : "
-        f"{', '.join(candidates)}."
-    )
-
-
-def sniff_encoding(raw: bytes) -> str:
-    """``utf-8-sig`` with a BOM, ``utf-8`` when it decodes, else Windows-1252 (latin-1)."""
-    if raw.startswith(codecs.BOM_UTF8):
-        return "utf-8-sig"
     try:
-        raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        # A probe cut inside a multi-byte character is still UTF-8.
-        if exc.reason == "unexpected end of data" and exc.start >= len(raw) - 3:
-            return "utf-8"
-        return "cp1252"
-    return "utf-8"
+        return files.pick_member(names, pattern, archive, ignore_case=True)
+    except files.MemberError as exc:
+        raise ParseError(str(exc)) from None
 
 
-def sniff_separator(line: str, candidates: str = ";,\t|") -> str:
-    """The candidate separator that occurs most often in a header line."""
-    counts = {sep: line.count(sep) for sep in candidates}
-    best = max(counts, key=counts.get)
-    if counts[best] == 0:
+def sniff_separator(line: str, candidates: str = files.SEPARATORS) -> str:
+    """The candidate separator giving the most cells in a header line."""
+    sep = files.sniff_separator(line, candidates, default=None)
+    if sep is None:
         raise ParseError(f"Séparateur de colonnes introuvable dans la ligne d'en-tête : {line!r}")
-    return best
+    return sep
 
 
 def find_header_line(lines: list[str], sep: str, pattern: str, limit: int = 60) -> int:
     """Index of the first line having a cell whose normalised text matches ``pattern``."""
     regex = re.compile(pattern)
     for index, line in enumerate(lines[:limit]):
-        cells = next(csv.reader([line], delimiter=sep), [])
+        cells = files.split_line(line, sep)
         if any(regex.fullmatch(normalize_name(cell)) for cell in cells):
             return index
     raise ParseError(f"Ligne d'en-tête introuvable (aucune cellule ne correspond à « {pattern} »).")
@@ -498,12 +470,16 @@ def read_header(path: Path, nbytes: int = 1 << 16) -> tuple[list[str], str, str]
     if not first:
         raise ParseError(f"Fichier « {Path(path).name} » vide.")
     sep = sniff_separator(first)
-    columns = [c.strip() for c in next(csv.reader([first], delimiter=sep))]
+    columns = [c.strip() for c in files.split_line(first, sep)]
     return columns, sep, encoding
 
 
-def find_sheet(path: Path, pattern: str) -> str:
-    """Name of the first sheet of a workbook whose normalised name matches ``pattern``."""
+def find_sheet(path: Path | Any, pattern: str, name: str | None = None) -> str:
+    """Name of the first sheet of a workbook whose normalised name matches ``pattern``.
+
+    ``path`` may be a file-like object (a workbook read from an archive): ``name`` then names
+    it in messages.
+    """
     from openpyxl import load_workbook
 
     workbook = load_workbook(path, read_only=True)
@@ -515,4 +491,4 @@ def find_sheet(path: Path, pattern: str) -> str:
     for sheet in names:
         if regex.fullmatch(normalize_name(sheet)):
             return sheet
-    raise SchemaError(Path(path).name, [f"onglet « {pattern} »"], names)
+    raise SchemaError(name or Path(path).name, [f"onglet « {pattern} »"], names)

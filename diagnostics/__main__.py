@@ -17,6 +17,7 @@ import sys
 from pathlib import Path
 
 from diagnostics.produce import FORMATS, FormatError, check_formats, produce
+from geodata import files
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -45,6 +46,9 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--sans-modeles", action="store_true",
                      help="ne pas calculer les modèles de besoin et d'écart (rapport partiel, plus rapide)")
     rep.add_argument("--sans-barre", action="store_true", help="sans barre de progression")
+    rep.add_argument("--operations", type=Path,
+                     help="fichier YAML d'opérations étudiées (section « Modèle économique » ; "
+                     "format : models/operation_file.py)")
     return parser
 
 
@@ -94,6 +98,15 @@ def main(argv: list[str] | None = None) -> int:
     failures = 0
     options = {"use_registry": not args.sans_registre, "registry_url": args.registre,
                "use_models": not args.sans_modeles}
+    if args.operations:
+        from models.operation_economics import OperationError, load_parameters
+        from models.operation_file import read_operations_file
+
+        try:
+            options["operations"] = read_operations_file(args.operations, load_parameters())
+        except OperationError as error:
+            print(f"Erreur : {error}", file=sys.stderr)
+            return 2
     total = 6 + 2 + len(formats)
     for spec in specs:
         bar = tqdm(total=total, desc=spec, unit="étape", disable=args.sans_barre, leave=False,
@@ -109,7 +122,8 @@ def main(argv: list[str] | None = None) -> int:
         except (TerritoryError, FormatError, OSError, RuntimeError, ValueError) as error:
             bar.close()
             failures += 1
-            print(f"Erreur pour « {spec} » : {error}", file=sys.stderr)
+            message = files.os_error_fr(error) if isinstance(error, OSError) else error
+            print(f"Erreur pour « {spec} » : {message}", file=sys.stderr)
             continue
         bar.close()
         for paths in produced.files.values():

@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import io
 import re
-import shutil
-import tempfile
 from pathlib import Path
 
 import geopandas as gpd
@@ -25,6 +23,7 @@ import pandas as pd
 
 import settings
 from diagnostics.document import Diagnostic
+from geodata import files
 
 SHEET_NAMES = {
     "communes": "Communes",
@@ -190,8 +189,7 @@ def write_gpkg(diag: Diagnostic, path: Path) -> list[Path]:
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=path.parent) as folder:
-        tmp = Path(folder) / path.name
+    with files.atomic_path(path, suffix=path.suffix, exists=False) as tmp:
         communes = diag.exports["communes"]
         code_column = communes.columns[0]
         geo = diag.geo[["code", "geometry"]].rename(columns={"code": code_column})
@@ -212,7 +210,6 @@ def write_gpkg(diag: Diagnostic, path: Path) -> list[Path]:
             pyogrio.write_dataframe(sites, tmp, layer="sites", driver="GPKG", append=True)
         pyogrio.write_dataframe(_gpkg_columns(sources_frame(diag)), tmp, layer="sources",
                                 driver="GPKG", append=True)
-        shutil.move(str(tmp), path)
     return [path]
 
 
@@ -225,12 +222,7 @@ def write_geotiff(diag: Diagnostic, path: Path) -> list[Path]:
 
 
 def _atomic_bytes(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    with open(fd, "wb") as handle:
-        handle.write(data)
-    Path(tmp).chmod(0o644)
-    Path(tmp).replace(path)
+    files.atomic_write_bytes(path, data)
 
 
 WRITERS = {"xlsx": write_xlsx, "csv": write_csv, "gpkg": write_gpkg, "tif": write_geotiff}

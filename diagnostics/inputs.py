@@ -21,8 +21,11 @@ import numpy as np
 import pandas as pd
 
 import settings
+from catalogues import datasets
 from geodata.store import Manifest, Store
 from geodata.territory import Territory, parse_territory
+from models import results
+from operators.repository import Registry, default_url
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +51,7 @@ class DatasetSpec:
 # Source datasets of the portrait, by store id (see catalogues/sources.yaml).
 DATASETS: tuple[DatasetSpec, ...] = (
     DatasetSpec(
-        "filosofi_2021_com",
+        datasets.FILOSOFI_COMMUNES,
         {
             "households": "households_fiscal",
             "median_income": "median_income",
@@ -61,7 +64,7 @@ DATASETS: tuple[DatasetSpec, ...] = (
         theme="revenus",
     ),
     DatasetSpec(
-        "filosofi_2019_com",
+        datasets.FILOSOFI_COMMUNES_EARLIER,
         {
             "households": "households_fiscal_2019",
             "median_income": "median_income_2019",
@@ -70,7 +73,7 @@ DATASETS: tuple[DatasetSpec, ...] = (
         theme="revenus",
     ),
     DatasetSpec(
-        "census_iris_2021",
+        datasets.CENSUS_IRIS,
         {
             "population": "population_rp",
             "population_65_plus": "population_65_plus",
@@ -83,7 +86,7 @@ DATASETS: tuple[DatasetSpec, ...] = (
         theme="logement",
     ),
     DatasetSpec(
-        "comparateur",
+        datasets.COMPARATEUR,
         {
             "census_households": "census_households",
             "main_residences": "main_residences_2018",
@@ -94,36 +97,36 @@ DATASETS: tuple[DatasetSpec, ...] = (
         theme="emploi",
     ),
     DatasetSpec(
-        "grille_densite_2025",
+        datasets.DENSITY_GRID,
         {"density_3": "density_3", "density_3_label": "density_3_label",
          "density_7": "density_7", "density_7_label": "density_7_label"},
         theme="densité",
     ),
     DatasetSpec(
-        "qpv2024_communes",
+        datasets.QPV_COMMUNES,
         {"qpv_count": "qpv_count", "qpv_names": "qpv_names"},
         fill={"qpv_count": 0.0},
         theme="quartiers prioritaires",
     ),
     DatasetSpec(
-        "anct_programmes",
+        datasets.ANCT_PROGRAMMES,
         {"programme_pvd": "pvd", "programme_acv": "acv", "programme_acv2": "acv2"},
         fill={"pvd": False, "acv": False, "acv2": False},
         theme="programmes",
     ),
-    DatasetSpec("ort", {"ort": "ort", "ort_signed": "ort_signed"},
+    DatasetSpec(datasets.ORT, {"ort": "ort", "ort_signed": "ort_signed"},
                 fill={"ort": False, "ort_signed": False}, theme="programmes"),
-    DatasetSpec("zonage_abc_2024", {"zone_abc": "zone_abc"}, theme="marché"),
-    DatasetSpec("tlv_zone_tendue", {"zone_tendue": "zone_tendue"}, fill={"zone_tendue": False},
+    DatasetSpec(datasets.ZONAGE_ABC, {"zone_abc": "zone_abc"}, theme="marché"),
+    DatasetSpec(datasets.ZONE_TENDUE, {"zone_tendue": "zone_tendue"}, fill={"zone_tendue": False},
                 theme="marché"),
     DatasetSpec(
-        "lovac_com",
+        datasets.LOVAC_COMMUNES,
         {"private_vacant": "private_vacant", "private_vacant_long": "private_vacant_long",
          "private_dwellings": "private_dwellings"},
         theme="logement",
     ),
     DatasetSpec(
-        "rnic",
+        datasets.RNIC,
         {"copro_count": "copro_count", "copro_dwelling_lots": "copro_dwelling_lots",
          "copro_period_known": "copro_period_known", "copro_before_1949": "copro_before_1949",
          "copro_before_1975": "copro_before_1975", "copro_in_qpv": "copro_in_qpv",
@@ -131,26 +134,25 @@ DATASETS: tuple[DatasetSpec, ...] = (
         theme="logement",
     ),
     DatasetSpec(
-        "rpls",
+        datasets.RPLS,
         {"social_dwellings": "social_dwellings", "social_dwellings_plai": "social_dwellings_plai",
+         "social_dwellings_associations": "social_dwellings_associations",
          "social_vacancy_rate": "social_vacancy_rate",
          "social_mobility_rate": "social_mobility_rate"},
         theme="logement",
     ),
     DatasetSpec(
-        "sru",
+        datasets.SRU,
         {"sru_subject": "sru_subject", "sru_rate": "sru_rate", "sru_target": "sru_target",
          "sru_deficit": "sru_deficit", "sru_carence": "sru_carence",
          "sru_missing_dwellings": "sru_missing_dwellings"},
         fill={"sru_subject": False},
         theme="logement",
     ),
-    DatasetSpec("anct_ruralite", {"rural_typology": "rural_typology"}, theme="typologies"),
-    DatasetSpec("anct_centralite", {"centrality_level": "centrality_level"}, theme="typologies"),
+    DatasetSpec("loyers_appartements", {"rent_m2_app": "rent_m2_app"}, theme="marché"),
+    DatasetSpec(datasets.ANCT_RURALITE, {"rural_typology": "rural_typology"}, theme="typologies"),
+    DatasetSpec(datasets.ANCT_CENTRALITE, {"centrality_level": "centrality_level"}, theme="typologies"),
 )
-
-REFERENCE_DATASETS = ("communes",)
-
 
 @dataclass
 class SourceRef:
@@ -222,6 +224,7 @@ class ReportInputs:
     coverage: pd.DataFrame | None = None
     national: dict[str, float] = field(default_factory=dict)
     raster_writer: Callable[[Any], Any] | None = None
+    public_offer: Any = None  # models.supply.PublicEstablishments of the territory, or None
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -311,7 +314,7 @@ def _context(store: Store, communes: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 
 
 def _dataset_columns(store: Store, spec: DatasetSpec, codes: list[str]) -> pd.DataFrame | None:
-    frame = pd.read_parquet(store.path(spec.dataset))
+    frame = store.read_frame(spec.dataset)
     if "code" not in frame.columns:
         log.warning("Jeu « %s » sans colonne « code » : ignoré.", spec.dataset)
         return None
@@ -406,25 +409,25 @@ def national_references(store: Store) -> dict[str, float]:
     published, which the report labels as such.
     """
     out: dict[str, float] = {}
-    communes = pd.read_parquet(store.path("communes"), columns=["population", "area_km2"])
+    communes = store.read_frame("communes", columns=["population", "area_km2"])
     population = pd.to_numeric(communes["population"], errors="coerce")
     out["population"] = float(population.sum())
     out["communes"] = float(len(communes))
     out["density"] = float(population.sum() / communes["area_km2"].sum())
-    if store.exists("census_iris_2021"):
-        census = pd.read_parquet(store.path("census_iris_2021"))
+    if store.exists(datasets.CENSUS_IRIS):
+        census = store.read_frame(datasets.CENSUS_IRIS)
         if {"vacant_dwellings", "dwellings"} <= set(census.columns):
             out["vacancy_rate"] = float(
                 100 * census["vacant_dwellings"].sum() / census["dwellings"].sum()
             )
-    if store.exists("comparateur"):
-        comp = pd.read_parquet(store.path("comparateur"))
+    if store.exists(datasets.COMPARATEUR):
+        comp = store.read_frame(datasets.COMPARATEUR)
         if {"unemployed_15_64", "active_15_64"} <= set(comp.columns):
             out["unemployment_rate"] = float(
                 100 * comp["unemployed_15_64"].sum() / comp["active_15_64"].sum()
             )
-    if store.exists("filosofi_2021_com"):
-        filo = pd.read_parquet(store.path("filosofi_2021_com"))
+    if store.exists(datasets.FILOSOFI_COMMUNES):
+        filo = store.read_frame(datasets.FILOSOFI_COMMUNES)
         if {"poverty_rate", "households"} <= set(filo.columns):
             known = filo["poverty_rate"].notna() & filo["households"].notna()
             weights = filo.loc[known, "households"]
@@ -452,10 +455,6 @@ def weighted_median(values: pd.Series, weights: pd.Series) -> float:
 # -- registry -----------------------------------------------------------------------------------
 def registry_sites(url: str | None = None) -> tuple[pd.DataFrame | None, pd.DataFrame | None, str | None]:
     """All sites of the operators' registry (internal view) and their coverage, or why not."""
-    try:
-        from operators.repository import Registry, default_url
-    except ImportError as exc:
-        return None, None, f"donnée non disponible : registre des opérateurs absent ({exc})"
     url = url or default_url()
     if url.startswith("sqlite:///"):
         path = url.removeprefix("sqlite:///")
@@ -518,13 +517,11 @@ def gather(
         All registry sites (internal view) and the area coverage, when the caller already has
         them (tests, the app); otherwise read from the registry when ``use_registry``.
     need, gap
-        Model outputs when the caller has them; otherwise obtained through
-        :mod:`diagnostics.model_results` when ``use_models``.
+        Model outputs when the caller has them; otherwise obtained from the models' owner of
+        the national results (:mod:`models.results`) when ``use_models``.
     progress
         Called with a short French label at each step (progress bars).
     """
-    from diagnostics import model_results
-
     store = store or Store()
     step = progress or (lambda _label: None)
     titles = _catalogue_titles()
@@ -538,9 +535,10 @@ def gather(
     communes = reference.merge(table, on="code", how="left")
     communes = gpd.GeoDataFrame(communes, geometry="geometry", crs=settings.CRS_DISPLAY)
     sources = [source_ref("communes", store.manifest("communes"), titles), *used]
-    for dataset in ("finess",):
-        if not store.exists(dataset):
-            missing[dataset] = missing_reason(dataset, titles)
+    step("Offre publique (FINESS)")
+    public_offer = _public_offer(store, territory.codes)
+    if not public_offer.available:
+        missing[datasets.FINESS] = missing_reason(datasets.FINESS, titles)
     national = national_references(store)
     notes: list[str] = []
 
@@ -560,7 +558,7 @@ def gather(
     step("Modèle de besoin")
     need_out = _as_output(need)
     if need_out is None and use_models:
-        need_out, reason = model_results.need_for(store, territory.codes)
+        need_out, reason = national_need_output(store)
         if reason:
             missing["besoin"] = reason
     elif need_out is None:
@@ -574,7 +572,7 @@ def gather(
     step("Modèle d'écart")
     gap_out = _as_output(gap)
     if gap_out is None and use_models:
-        gap_out, reason = model_results.gap_for(store, territory.codes, need_full, all_sites, coverage)
+        gap_out, reason = territory_gap_output(store, territory.codes, need_full, all_sites, coverage)
         if reason:
             missing["ecart"] = reason
     elif gap_out is None:
@@ -601,7 +599,44 @@ def gather(
         national=national,
         raster_writer=raster,
         notes=notes,
+        public_offer=public_offer,
     )
+
+
+def national_need_output(store: Store) -> tuple[ModelOutput | None, str | None]:
+    """The national need result as a report input, or the French reason it is not available."""
+    try:
+        need = results.national_need(store)
+    except results.ResultsUnavailable as exc:
+        return None, f"donnée non disponible : {exc}"
+    meta = {"log": need.log, "unavailable": need.unavailable, "sources": need.sources}
+    return ModelOutput(frame=need.frame, meta=meta, tables={"indicators": need.indicators},
+                       source=need.source), None
+
+
+def territory_gap_output(
+    store: Store,
+    codes: list[str],
+    need: pd.DataFrame | None,
+    sites: pd.DataFrame | None,
+    coverage: pd.DataFrame | None,
+) -> tuple[ModelOutput | None, str | None]:
+    """The gap of the territory as a report input, or the French reason it is not available."""
+    if need is None:
+        return None, "donnée non disponible : écart non calculable sans le modèle de besoin"
+    try:
+        gap = results.territory_gap(store, codes, need, sites, coverage)
+    except results.ResultsUnavailable as exc:
+        return None, f"donnée non disponible : {exc}"
+    return ModelOutput(frame=gap.frame, meta=gap.meta, tables=gap.tables, source=gap.source,
+                       raster_writer=gap.raster_writer), None
+def _public_offer(store: Store, codes: list[str]) -> Any:
+    """FINESS establishments of the territory (``available`` False when FINESS is absent)."""
+    from models import supply
+
+    offer = supply.public_establishments(store)
+    points = offer.points[offer.points["code"].astype(str).isin(set(codes))]
+    return replace(offer, points=points.reset_index(drop=True))
 
 
 def _as_output(value: ModelOutput | pd.DataFrame | None) -> ModelOutput | None:

@@ -1,13 +1,18 @@
 """Levers the sector can use, per type of commune, derived from the territory's data.
 
-A lever is proposed for a commune only when a measured condition holds (vacancy above the
-national rate, need without a pension de famille within reach …); its text gives the figures
-that triggered it and the communes concerned. A lever whose data are missing is not proposed
-but reported as « non évaluable » with the missing source, never guessed.
+A lever is proposed for a commune only when a measured condition holds (long-term vacancy,
+need without a pension de famille within reach, a commune carencée …); its text gives the
+figures that triggered it and the communes concerned, its legal basis and what it needs
+locally. A lever whose data are missing is not proposed but reported as « non évaluable » with
+the missing source, never guessed.
 
-Types of commune come from the INSEE grille communale de densité (7 levels grouped in four),
-the reading grid of the State's « diagnostic territorial partagé à 360° »: pôles urbains,
-couronnes, petites villes et bourgs (centres ruraux), rural dispersé.
+Legal bases are cited only where the text was read (Code de la construction et de
+l'habitation, loi n° 90-449 du 31 mai 1990); where a point could not be checked, the lever says
+less rather than more.
+
+Types of commune: the project's grouping of the INSEE grille communale de densité (7 levels,
+official labels: 1 grands centres urbains, 2 centres urbains intermédiaires, 3 petites villes,
+4 ceintures urbaines, 5 bourgs ruraux, 6 and 7 rural dispersé) into four types.
 """
 
 from __future__ import annotations
@@ -18,18 +23,20 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from catalogues import datasets
 from diagnostics.formatting import fr_number, fr_percent
 
+# Levels of the INSEE grid (DENS7): 3 = petites villes, 4 = ceintures urbaines, 5 = bourgs ruraux.
 COMMUNE_TYPES: dict[int, str] = {
     1: "Pôles urbains",
     2: "Pôles urbains",
-    3: "Couronnes urbaines",
-    4: "Petites villes et bourgs",
+    3: "Petites villes et bourgs",
+    4: "Ceintures urbaines",
     5: "Petites villes et bourgs",
     6: "Rural dispersé",
     7: "Rural dispersé",
 }
-TYPE_ORDER = ["Pôles urbains", "Couronnes urbaines", "Petites villes et bourgs", "Rural dispersé",
+TYPE_ORDER = ["Pôles urbains", "Ceintures urbaines", "Petites villes et bourgs", "Rural dispersé",
               "Type inconnu"]
 
 # Thresholds (working assumptions, listed in « Méthode et sources »).
@@ -52,6 +59,8 @@ class Lever:
     figures: str = ""
     evaluable: bool = True
     reason: str = ""
+    legal_basis: str = ""
+    local_needs: str = ""
 
     @property
     def count(self) -> int:
@@ -68,6 +77,9 @@ class LeverRule:
     describe: Callable[[pd.DataFrame, dict], str]
     sources: tuple[str, ...] = field(default_factory=tuple)
     needs_offer: bool = False  # the rule reads the offer (gap model or registry)
+    legal_basis: str = ""  # texts read, cited by article; nothing unchecked
+    local_needs: str = ""  # what the lever needs on the territory to be used
+    needs_need: bool = True  # the rule answers a measured need (not the SRU carence)
 
 
 def commune_types(frame: pd.DataFrame) -> pd.Series:
@@ -114,12 +126,24 @@ def _vacancy(frame: pd.DataFrame, ctx: dict) -> pd.Series:
 
 def _vacancy_text(frame: pd.DataFrame, ctx: dict) -> str:
     vacant = frame["vacant_dwellings"].sum()
-    return (
+    text = (
         f"{fr_number(vacant)} logements vacants au recensement 2021 dans ces communes (taux "
         f"{fr_percent(100 * vacant / frame['dwellings'].sum())}, France "
-        f"{fr_percent(ctx.get('vacancy_rate'))}) face à {fr_number(frame['_need'].sum())} ménages "
-        "en besoin : capter des logements vacants en intermédiation locative (mandat de gestion, "
-        "sous-location) et remettre en état les plus dégradés par bail à réhabilitation."
+        f"{fr_percent(ctx.get('vacancy_rate'))})"
+    )
+    if "private_vacant_long" in frame.columns and frame["private_vacant_long"].notna().any():
+        text += (f", dont {fr_number(frame['private_vacant_long'].sum(min_count=1))} logements "
+                 "privés vacants depuis plus de deux ans (LOVAC)")
+    if "rent_m2_app" in frame.columns and frame["rent_m2_app"].notna().any():
+        rents = frame["rent_m2_app"].dropna()
+        text += (f" ; loyer d'annonce prédit des appartements de {fr_number(rents.min(), 1)} à "
+                 f"{fr_number(rents.max(), 1)} €/m² charges comprises (Carte des loyers), à "
+                 "rapprocher des plafonds de loyer applicables pour juger de la captation")
+    return (
+        text + f", face à {fr_number(frame['_need'].sum())} ménages en besoin : la vacance est "
+        "un parc à mobiliser, pas un besoin. Capter des logements vacants en intermédiation "
+        "locative (mandat de gestion, sous-location) et remettre en état les plus dégradés par "
+        "bail à réhabilitation."
     )
 
 
@@ -132,8 +156,10 @@ def _copro_text(frame: pd.DataFrame, ctx: dict) -> str:
     return (
         f"{fr_number(frame['copro_count'].sum())} copropriétés immatriculées, dont "
         f"{fr_percent(100 * frame['copro_before_1975'].sum() / frame['copro_period_known'].sum())} "
-        "construites avant 1975 : portage de lots, maîtrise d'ouvrage d'insertion dans les "
-        "copropriétés fragiles, articulation avec les plans de sauvegarde et OPAH copropriétés."
+        "construites avant 1975 : portage de lots et maîtrise d'ouvrage d'insertion dans les "
+        "copropriétés fragiles (le bail à réhabilitation peut porter sur un ou plusieurs lots "
+        "d'une copropriété), en lien avec les dispositifs publics de redressement des "
+        "copropriétés."
     )
 
 
@@ -161,9 +187,12 @@ def _accompaniment(frame: pd.DataFrame, ctx: dict) -> pd.Series:
 
 def _accompaniment_text(frame: pd.DataFrame, ctx: dict) -> str:
     return (
-        f"{fr_number(frame['_need'].sum())} ménages en besoin sans service d'accompagnement "
-        "(AVDL, FSL/ASLL) déclaré couvrant la commune : étendre l'accompagnement vers et dans le "
-        "logement, condition du maintien dans le logement des ménages relogés."
+        f"{fr_number(frame['_need'].sum())} ménages en besoin dans des communes où aucun adhérent "
+        "déclaré n'assure d'accompagnement (AVDL, mesures FSL/ASLL) : le registre ne dit rien "
+        "des services portés par d'autres acteurs. Le fonds de solidarité pour le logement existe "
+        "dans chaque département : la question est la place des adhérents dans ses mesures "
+        "d'accompagnement et dans les appels à projets d'accompagnement vers et dans le "
+        "logement (AVDL), condition du maintien dans le logement des ménages relogés."
     )
 
 
@@ -175,45 +204,116 @@ def _tension(frame: pd.DataFrame, ctx: dict) -> pd.Series:
 
 
 def _tension_text(frame: pd.DataFrame, ctx: dict) -> str:
+    partnership = ""
+    if ("social_dwellings_associations" in frame.columns
+            and frame["social_dwellings_associations"].notna().any()):
+        partnership = (
+            f" Le parc social de ces communes compte déjà "
+            f"{fr_number(frame['social_dwellings_associations'].sum(min_count=1))} logements loués "
+            "à des associations (RPLS) : le partenariat avec les bailleurs sociaux est à étendre."
+        )
     return (
         f"{fr_number(frame['_need'].sum())} ménages en besoin dans des communes en marché tendu "
         "(zones Abis, A, B1 ou zone tendue) : résidences sociales et pensions de famille en "
-        "maîtrise d'ouvrage d'insertion, intermédiation locative avec garanties (Solibail, Louer "
-        "abordable), mobilisation du contingent PLAI."
+        "maîtrise d'ouvrage d'insertion (financement PLAI) ; intermédiation locative dans le parc "
+        "privé avec Loc'Avantages (qui a remplacé « Louer abordable » en 2022 ; seuls les "
+        "niveaux Loc2 et Loc3 en intermédiation relèvent de l'offre d'insertion) et la garantie "
+        "Visale d'Action Logement ; dans le parc social, propositions de ménages sur les droits "
+        "de réservation (contingent préfectoral, Action Logement, collectivités)."
+        + partnership
     )
 
 
+def _carence(frame: pd.DataFrame, ctx: dict) -> pd.Series:
+    return frame["sru_carence"].fillna(False).astype(bool)
+
+
+def _carence_text(frame: pd.DataFrame, ctx: dict) -> str:
+    need = frame["_need"].sum(min_count=1)
+    gap = ""
+    if "sru_rate" in frame.columns and frame["sru_rate"].notna().any():
+        gap = (f" (taux de logements sociaux de {fr_percent(frame['sru_rate'].min())} à "
+               f"{fr_percent(frame['sru_rate'].max())})")
+    return (
+        f"{fr_number(len(frame))} commune(s) carencée(s) au titre de la loi SRU{gap}"
+        + (f", {fr_number(need)} ménages en besoin" if pd.notna(need) else "")
+        + " : pendant la carence, le droit de préemption urbain est exercé par le préfet, qui "
+        "peut le déléguer ; des acquisitions-améliorations en maîtrise d'ouvrage d'insertion "
+        "peuvent y être proposées. L'obligation SRU est celle de la commune : elle n'est pas "
+        "comptée comme un besoin des ménages."
+    )
+
+
+BAIL_REHABILITATION = ("bail à réhabilitation : Code de la construction et de l'habitation "
+                       "(CCH), art. L. 252-1 et suivants (preneur : organisme HLM, SEM, "
+                       "collectivité ou organisme agréé au titre de l'art. L. 365-2 ; durée "
+                       "d'au moins douze ans)")
+AGREMENTS = ("agréments des organismes : CCH art. L. 365-2 (maîtrise d'ouvrage), L. 365-3 "
+             "(ingénierie sociale, financière et technique), L. 365-4 (intermédiation locative "
+             "et gestion locative sociale)")
 RULES: tuple[LeverRule, ...] = (
     LeverRule(
-        "vacance", "Intermédiation locative et bail à réhabilitation",
+        "vacance", "Mobiliser les logements vacants : intermédiation locative et bail à "
+        "réhabilitation",
         f"taux de vacance (recensement 2021) supérieur d'au moins {fr_number(VACANCY_MARGIN_PTS)} point "
         f"au taux national et au moins {MIN_VACANT_DWELLINGS} logements vacants (ou vacance privée "
         f"de plus de 2 ans ≥ 3 % dans LOVAC), avec un besoin mesuré",
         ("vacancy_rate", "vacant_dwellings", "dwellings"), _vacancy, _vacancy_text,
-        ("census_iris_2021", "lovac_com"),
+        (datasets.CENSUS_IRIS, datasets.LOVAC_COMMUNES),
+        legal_basis=f"{BAIL_REHABILITATION} ; {AGREMENTS}",
+        local_needs="un organisme agréé pour l'intermédiation locative (L. 365-4) ou la "
+        "maîtrise d'ouvrage (L. 365-2) présent sur le territoire ; des propriétaires de "
+        "logements vacants à convaincre ; un accompagnement des ménages financé",
     ),
     LeverRule(
         "coproprietes", "Action sur les copropriétés dégradées",
         f"au moins {MIN_COPRO} copropriétés immatriculées dont plus de {fr_number(COPRO_OLD_SHARE)} % "
         "construites avant 1975 (RNIC), avec un besoin mesuré",
-        ("copro_before_1975_share", "copro_count"), _copro, _copro_text, ("rnic",),
+        ("copro_before_1975_share", "copro_count"), _copro, _copro_text, (datasets.RNIC,),
+        legal_basis=f"{BAIL_REHABILITATION}, applicable à un ou plusieurs lots de copropriété ; "
+        "agrément de maîtrise d'ouvrage : CCH art. L. 365-2",
+        local_needs="un opérateur agréé en maîtrise d'ouvrage ; l'accord des copropriétaires "
+        "vendeurs ou bailleurs ; le lien avec les dispositifs publics de la commune",
     ),
     LeverRule(
         "pension_de_famille", "Pensions de famille en centre rural",
-        "petite ville ou bourg rural (grille de densité niveaux 4–5) ou commune « Petites villes de "
-        "demain », avec un besoin mesuré et aucune pension de famille à portée",
-        ("density_7",), _pension, _pension_text, ("grille_densite_2025", "anct_programmes"),
+        "petite ville ou bourg rural (grille de densité niveaux 3 et 5) ou commune « Petites "
+        "villes de demain », avec un besoin mesuré et aucune pension de famille à portée",
+        ("density_7",), _pension, _pension_text, (datasets.DENSITY_GRID, datasets.ANCT_PROGRAMMES),
         needs_offer=True,
+        legal_basis="agrément de maîtrise d'ouvrage : CCH art. L. 365-2",
+        local_needs="un bâti ou un terrain en centre-bourg, près des services ; un gestionnaire ; "
+        "le financement de l'investissement (PLAI) et de la gestion, à confirmer avec les "
+        "services de l'État",
     ),
     LeverRule(
         "accompagnement", "Accompagnement vers et dans le logement",
-        "besoin mesuré et aucun service d'accompagnement déclaré couvrant la commune",
+        "besoin mesuré et aucun service d'accompagnement d'un adhérent déclaré couvrant la commune",
         (), _accompaniment, _accompaniment_text, (), needs_offer=True,
+        legal_basis="fonds de solidarité pour le logement créé dans chaque département : loi "
+        "n° 90-449 du 31 mai 1990, art. 6 ; agrément d'ingénierie sociale : CCH art. L. 365-3",
+        local_needs="une place des adhérents dans les mesures du FSL du département et dans "
+        "les appels à projets de l'État pour l'AVDL",
     ),
     LeverRule(
         "marche_tendu", "Produire en marché tendu",
         "commune en zone Abis, A ou B1 (zonage ABC 2024) ou en zone tendue, avec un besoin mesuré",
-        ("zone_abc",), _tension, _tension_text, ("zonage_abc_2024", "tlv_zone_tendue"),
+        ("zone_abc",), _tension, _tension_text, (datasets.ZONAGE_ABC, datasets.ZONE_TENDUE),
+        legal_basis=AGREMENTS,
+        local_needs="du foncier ou du bâti à acquérir ; des bailleurs privés volontaires ; des "
+        "conventions avec les réservataires de logements sociaux",
+    ),
+    LeverRule(
+        "carence", "Communes carencées (SRU)",
+        "commune faisant l'objet d'un arrêté de carence (inventaire SRU, « Commune carencée »)",
+        ("sru_carence",), _carence, _carence_text, (datasets.SRU,), needs_need=False,
+        legal_basis="constat de carence : CCH art. L. 302-9-1 ; pendant la carence, le droit de "
+        "préemption urbain est exercé par le représentant de l'État (Code de l'urbanisme, "
+        "art. L. 210-1), qui peut le déléguer (établissement public foncier, société "
+        "d'économie mixte, organisme HLM…)",
+        local_needs="des biens à acquérir et un opérateur pour les porter (organisme HLM ou "
+        "organisme agréé en maîtrise d'ouvrage) ; un échange avec la préfecture (DDT) sur les "
+        "délégations du droit de préemption",
     ),
 )
 
@@ -260,14 +360,16 @@ def derive_levers(
     for rule in RULES:
         absent = [c for c in rule.requires if c not in data.columns or data[c].isna().all()]
         no_offer = rule.needs_offer and not offer_known
-        if absent or no_offer or not data["_need"].notna().any():
+        no_need = rule.needs_need and not data["_need"].notna().any()
+        if absent or no_offer or no_need:
             reasons = [missing[s] for s in rule.sources if s in missing]
-            if not data["_need"].notna().any():
+            if no_need:
                 reasons.append("besoin non mesuré (modèle de besoin et taux de pauvreté absents)")
             if no_offer:
                 reasons.append(missing.get("registre", "offre des adhérents inconnue"))
             levers.append(Lever(rule.id, rule.title, rule.rule_fr, data.iloc[0:0], evaluable=False,
-                                reason=" ; ".join(reasons) or "indicateurs absents : " + ", ".join(absent)))
+                                reason=" ; ".join(reasons) or "indicateurs absents : " + ", ".join(absent),
+                                legal_basis=rule.legal_basis, local_needs=rule.local_needs))
             continue
         chosen = data[rule.select(data, national).fillna(False).astype(bool)]
         if chosen.empty:
@@ -277,7 +379,8 @@ def derive_levers(
             columns={"_type": "commune_type", "_need": "need_households"}
         ).sort_values("need_households", ascending=False)
         levers.append(Lever(rule.id, rule.title, rule.rule_fr, communes.reset_index(drop=True),
-                            figures=rule.describe(chosen, national)))
+                            figures=rule.describe(chosen, national),
+                            legal_basis=rule.legal_basis, local_needs=rule.local_needs))
     return levers
 
 

@@ -71,11 +71,13 @@ def build(
     progress: Callable[[str], None] | None = None,
     **gather_options,
 ) -> Diagnostic:
-    """Gather the inputs of ``spec`` and build its diagnostic."""
+    """Gather the inputs of ``spec`` and build its diagnostic (``operations``: the saved
+    operations of « Montage d'opération », for the section « Modèle économique »)."""
     step = progress or (lambda _label: None)
+    operations = gather_options.pop("operations", None)
     inputs = gather(spec, store, progress=step, **gather_options)
     step("Assemblage du diagnostic")
-    return build_diagnostic(inputs)
+    return build_diagnostic(inputs, operations=operations)
 
 
 def render(diag: Diagnostic, fmt: str, images: dict[str, bytes] | None = None) -> bytes:

@@ -16,6 +16,7 @@ from diagnostics.inputs import ReportInputs
 from diagnostics.labels import french_columns
 from diagnostics.levers import commune_types
 from diagnostics.public_sites import PublicSites, public_view
+from diagnostics.sections.economics import economics_section
 from diagnostics.sections.gap import gap_section
 from diagnostics.sections.levers import lever_communes, levers_section
 from diagnostics.sections.method import method_section
@@ -89,9 +90,11 @@ def public_sites_table(public: PublicSites | None) -> pd.DataFrame:
 
 
 def build_diagnostic(
-    inputs: ReportInputs, audience: str = AUDIENCE_PUBLIC, today: date | None = None
+    inputs: ReportInputs, audience: str = AUDIENCE_PUBLIC, today: date | None = None,
+    operations: list[dict] | None = None,
 ) -> Diagnostic:
-    """The whole report of ``inputs.territory`` (public audience)."""
+    """The whole report of ``inputs.territory`` (public audience); ``operations`` are the saved
+    operations of « Montage d'opération » (section « Modèle économique » when there are some)."""
     if audience != AUDIENCE_PUBLIC:
         raise ValueError("Seuls les rapports pour un public large sont produits (audience « public »).")
     public = public_view(inputs.sites, inputs.coverage, inputs.codes)
@@ -104,6 +107,10 @@ def build_diagnostic(
     named = {"portrait": portrait, "besoins": need, "offre": offer, "ecarts": gaps}
     synthesis = synthesis_section(inputs, totals, named, lever_list, public)
     sections: list[Section] = [synthesis, portrait, need, offer, gaps, levers, method]
+    inside = set(inputs.territory.codes)
+    economics = economics_section([op for op in operations or [] if op.get("code") in inside])
+    if economics is not None:
+        sections.insert(sections.index(levers) + 1, economics)
 
     exports: dict[str, pd.DataFrame] = {
         "communes": french_columns(commune_table(inputs, public)),

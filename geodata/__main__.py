@@ -1,10 +1,12 @@
-"""``python -m geodata build [--force]``: build the reference geography into the store."""
+"""``python -m geodata build [--force] [--etalab-cog FILE]``: build the reference geography into
+the store from the files handed to it (``make data`` has the connectors obtain them first)."""
 
 from __future__ import annotations
 
 import argparse
 import logging
 import time
+from pathlib import Path
 
 from geodata.build import build_reference
 
@@ -14,10 +16,16 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     build = sub.add_parser("build", help="construit communes, départements, régions, EPCI, passage COG")
     build.add_argument("--force", action="store_true", help="reconstruit même si rien n'a changé")
+    build.add_argument("--etalab-cog", metavar="FICHIER", default="",
+                       help="communes.json d'Etalab (anciens codes) ; par défaut celui du dossier local")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     start = time.perf_counter()
-    results = build_reference(force=args.force)
+    etalab = Path(args.etalab_cog) if args.etalab_cog else None
+    if etalab is not None and not etalab.is_file():
+        print(f"Erreur : le fichier {etalab} n'existe pas.")
+        return 2
+    results = build_reference(force=args.force, etalab_file=etalab)
     for result in results:
         state = "à jour" if result.skipped else "écrit"
         print(f"  {result.dataset:<24} {result.rows:>7} lignes  ({state})")

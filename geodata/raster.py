@@ -13,8 +13,6 @@ as data (``models`` builds the layers, ``geodata`` draws them).
 from __future__ import annotations
 
 import math
-import os
-import tempfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +26,7 @@ from rasterio.transform import Affine
 from scipy.spatial import cKDTree
 
 import settings
+from geodata import files
 
 DEFAULT_NODATA = -9999.0
 
@@ -207,22 +206,14 @@ def write_geotiff(
         "nodata": nodata,
         "compress": "deflate",
     }
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        with rasterio.open(tmp_name, "w", **profile) as dst:
-            for index, (name, array) in enumerate(bands.items(), start=1):
-                data = np.where(np.isfinite(array), array, nodata).astype("float32")
-                dst.write(data, index)
-                dst.set_band_description(index, (descriptions or {}).get(name, name))
-                dst.update_tags(index, name=name)
-            if tags:
-                dst.update_tags(**{k: str(v) for k, v in tags.items()})
-        os.chmod(tmp_name, 0o644)
-        os.replace(tmp_name, path)
-    finally:
-        if os.path.exists(tmp_name):
-            os.unlink(tmp_name)
+    with files.atomic_path(path) as tmp, rasterio.open(tmp, "w", **profile) as dst:
+        for index, (name, array) in enumerate(bands.items(), start=1):
+            data = np.where(np.isfinite(array), array, nodata).astype("float32")
+            dst.write(data, index)
+            dst.set_band_description(index, (descriptions or {}).get(name, name))
+            dst.update_tags(index, name=name)
+        if tags:
+            dst.update_tags(**{k: str(v) for k, v in tags.items()})
     return path
 
 

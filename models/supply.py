@@ -8,7 +8,9 @@ Sources
   rather than a point: their capacity is spread over the covered communes in proportion to
   their households (population when the households are unknown).
 * FINESS (when the ``finess`` dataset is in the store): shelters, résidences sociales and
-  pensions de famille run outside the networks (categories 214, 219, 256, 257, 258, 259, 443).
+  pensions de famille run outside the networks (categories 214, 219, 256, 257, 258, 259).
+  Categories 442 (CPH) and 443 (CADA) belong to the asylum system: they form their own family
+  (``asile``), shown apart and never counted as hébergement or in the insertion offer.
 * RPLS (when the ``rpls`` dataset is in the store): social dwellings financed in PLAI, as
   context (not an insertion offer as such).
 
@@ -31,6 +33,7 @@ from functools import lru_cache
 import numpy as np
 import pandas as pd
 
+from catalogues import datasets
 from geodata.store import Store
 from operators import schema
 
@@ -39,21 +42,26 @@ TYPES: dict[str, str] = dict(schema.FAMILIES)
 HOUSING_TYPES: tuple[str, ...] = tuple(t for t in TYPES if t != "accompagnement")
 AREA_TYPE = "accompagnement"
 PLAI_TYPE = "logement_social_plai"
-TYPE_LABELS: dict[str, str] = {**TYPES, PLAI_TYPE: "Logements sociaux PLAI (RPLS)"}
+ASYLUM_TYPE = "asile"
+ASYLUM_LABEL = "Dispositif national d'asile (CADA, CPH – FINESS)"
+TYPE_LABELS: dict[str, str] = {
+    **TYPES, PLAI_TYPE: "Logements sociaux PLAI (RPLS)", ASYLUM_TYPE: ASYLUM_LABEL,
+}
 
 SOURCE_REGISTRY = "Registre des adhérents (données des opérateurs)"
 STATUS_OPEN = schema.STATUS_OPEN
 STATUS_PLANNED = schema.STATUS_PLANNED
 
-# FINESS establishment categories → offer type (Etalab FINESS extract).
+# FINESS establishment categories → offer type (FINESS, published by the ANS).
 FINESS_CATEGORIES: dict[str, str] = {
     "214": "hebergement",  # CHRS
     "219": "hebergement",  # autres centres d'accueil
-    "443": "hebergement",  # CHU
     "256": "residence_sociale",  # foyers de travailleurs migrants
     "257": "residence_sociale",  # foyers de jeunes travailleurs
     "258": "pension_de_famille",  # maisons relais / pensions de famille
     "259": "residence_sociale",  # autres résidences sociales
+    "442": ASYLUM_TYPE,  # centre provisoire d'hébergement (CPH), asylum system
+    "443": ASYLUM_TYPE,  # centre d'accueil de demandeurs d'asile (CADA), asylum system
 }
 
 _ALIASES: dict[str, tuple[str, ...]] = {
@@ -384,9 +392,9 @@ def public_supply(store: Store | None = None) -> PublicSupply:
     """FINESS and RPLS offer when their datasets are in the store (absent offline: noted)."""
     store = store or Store()
     parts, sources, notes = [], [], []
-    if store.exists("finess"):
-        label = _manifest_label(store, "finess", "FINESS")
-        table = finess_supply(store.read("finess"), label)
+    if store.exists(datasets.FINESS):
+        label = _manifest_label(store, datasets.FINESS, "FINESS")
+        table = finess_supply(store.read(datasets.FINESS), label)
         parts.append(table)
         sources.append(label)
         if table["capacity"].isna().any():
@@ -394,9 +402,9 @@ def public_supply(store: Store | None = None) -> PublicSupply:
                          "places non comptées dans l'écart.")
     else:
         notes.append("FINESS absent du stock local : offre publique d'hébergement non comptée.")
-    if store.exists("rpls"):
-        label = _manifest_label(store, "rpls", "RPLS")
-        parts.append(rpls_supply(store.read("rpls"), label))
+    if store.exists(datasets.RPLS):
+        label = _manifest_label(store, datasets.RPLS, "RPLS")
+        parts.append(rpls_supply(store.read(datasets.RPLS), label))
         sources.append(label)
     else:
         notes.append("RPLS absent du stock local : logements PLAI non indiqués.")
@@ -410,7 +418,7 @@ def households_from_store(store: Store | None = None) -> tuple[pd.Series, str]:
     store = store or Store()
     series: pd.Series | None = None
     labels = []
-    for dataset in ("filosofi_2021_com", "comparateur"):
+    for dataset in (datasets.FILOSOFI_COMMUNES, datasets.COMPARATEUR):
         if not store.exists(dataset):
             continue
         frame = store.read(dataset)
@@ -515,3 +523,207 @@ def _safe_rate(numerator: pd.Series, denominator: pd.Series, scale: float) -> pd
     positive = denominator > 0
     rate = numerator.astype(float) / denominator.where(positive) * scale
     return rate.where(positive)
+
+
+# -- public establishments (FINESS) --------------------------------------------------------------
+# Families of the public offer read in FINESS, in display order; the asylum system last, apart.
+PUBLIC_FAMILIES: dict[str, str] = {
+    "hebergement": "Hébergement (CHRS, autres centres d'accueil)",
+    "residence_sociale": "Résidences sociales (dont FJT, FTM)",
+    "pension_de_famille": "Pensions de famille – maisons relais",
+    ASYLUM_TYPE: ASYLUM_LABEL,
+}
+INSERTION_PUBLIC_FAMILIES = tuple(f for f in PUBLIC_FAMILIES if f != ASYLUM_TYPE)
+NOT_AVAILABLE = "non disponible"
+
+
+@dataclass
+class PublicEstablishments:
+    """FINESS establishments with their family and capacity, or why there are none.
+
+    ``points`` has ``finess_id, name, category, category_label, family, family_label, code,
+    capacity, capacity_basis, geolocated, lon, lat`` (capacity missing = not published, never
+    zero); ``available`` is False when FINESS is not in the store (then « non disponible »).
+    """
+
+    points: pd.DataFrame
+    available: bool
+    source: str = ""
+    notes: list[str] = field(default_factory=list)
+
+
+def establishments_from(
+    finess: pd.DataFrame, equipments: pd.DataFrame | None = None
+) -> pd.DataFrame:
+    """FINESS points of the kept categories, with family and capacity.
+
+    The capacity is the installed capacity of the « équipements sociaux » extract, joined on
+    the FINESS number; the authorised capacity where no installed one is published
+    (``capacity_basis`` says which); missing when neither is.
+    """
+    category = _pick(finess, ("category", "categorie", "categetab"))
+    code = _pick(finess, ("code", "commune_code"))
+    if category is None or code is None:
+        raise SupplyError("FINESS : colonnes « catégorie » et « code commune » attendues.")
+    frame = pd.DataFrame(finess).copy()
+    frame["category"] = frame[category].astype(str).str.strip()
+    frame["code"] = frame[code].astype("string").astype(object)
+    frame["family"] = frame["category"].map(FINESS_CATEGORIES)
+    frame = frame[frame["family"].notna()].copy()
+    frame["family_label"] = frame["family"].map(PUBLIC_FAMILIES)
+    if "geometry" in frame.columns:
+        geometry = gpd_points(frame["geometry"])
+        frame["lon"], frame["lat"] = geometry
+    for column in ("lon", "lat"):
+        if column not in frame.columns:
+            frame[column] = np.nan
+    frame["capacity"] = np.nan
+    frame["capacity_basis"] = None
+    if equipments is not None and len(equipments) and "finess_id" in frame.columns:
+        caps = equipments.drop_duplicates("finess_id").set_index("finess_id")
+        installed = frame["finess_id"].map(caps.get("capacity_installed", pd.Series(dtype=float)))
+        authorised = frame["finess_id"].map(caps.get("capacity_authorised", pd.Series(dtype=float)))
+        frame["capacity"] = installed.where(installed.notna(), authorised)
+        frame["capacity_basis"] = np.where(
+            installed.notna(), "installée", np.where(authorised.notna(), "autorisée", None)
+        )
+    keep = ["finess_id", "name", "category", "category_label", "family", "family_label", "code",
+            "capacity", "capacity_basis", "geolocated", "lon", "lat"]
+    for column in keep:
+        if column not in frame.columns:
+            frame[column] = None
+    return frame[keep].reset_index(drop=True)
+
+
+def gpd_points(geometry: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Longitude and latitude of point geometries (NaN where missing)."""
+    lon = np.array([g.x if g is not None and not g.is_empty else np.nan for g in geometry])
+    lat = np.array([g.y if g is not None and not g.is_empty else np.nan for g in geometry])
+    return lon, lat
+
+
+def public_establishments(store: Store | None = None) -> PublicEstablishments:
+    """FINESS establishments from the store: the Etalab extract, else the ANS feed; capacities
+    from the « équipements sociaux » extract when present. « Non disponible » otherwise."""
+    store = store or Store()
+    columns = ["finess_id", "name", "category", "category_label", "family", "family_label",
+               "code", "capacity", "capacity_basis", "geolocated", "lon", "lat"]
+    dataset = next((d for d in (datasets.FINESS, "finess_ans") if store.exists(d)), None)
+    if dataset is None:
+        return PublicEstablishments(
+            points=pd.DataFrame(columns=columns), available=False,
+            notes=["Offre publique (FINESS) non disponible : ni l'extraction FINESS ni le flux "
+                   "de l'ANS ne sont dans le stock local."],
+        )
+    label = _manifest_label(store, dataset, "FINESS")
+    notes: list[str] = []
+    equipments = None
+    if store.exists("finess_equipements"):
+        equipments = pd.DataFrame(store.read("finess_equipements"))
+        label += " ; capacités : " + _manifest_label(store, "finess_equipements",
+                                                       "FINESS, équipements sociaux")
+    else:
+        notes.append("Capacités FINESS non disponibles (extraction des équipements sociaux "
+                     "absente du stock) : établissements comptés, places inconnues.")
+    points = establishments_from(pd.DataFrame(store.read(dataset)), equipments)
+    unknown = int(points["capacity"].isna().sum())
+    if equipments is not None and unknown:
+        notes.append(f"{unknown} établissement(s) FINESS sans capacité publiée : places inconnues, "
+                     "jamais comptées comme zéro.")
+    return PublicEstablishments(points=points, available=True, source=label, notes=notes)
+
+
+def public_by_family(points: pd.DataFrame, by: pd.Series | None = None) -> pd.DataFrame:
+    """Establishments and places per family (and per ``by`` group, e.g. ``dep_code`` indexed by
+    commune code): ``group, family, family_label, n_establishments, capacity,
+    n_capacity_unknown``. ``capacity`` sums the known places; it is missing when none is known."""
+    frame = points.copy()
+    frame["group"] = "territoire" if by is None else frame["code"].astype(str).map(
+        _by_code(by, pd.Index(frame["code"].astype(str).unique())))
+    frame["unknown"] = frame["capacity"].isna()
+    out = frame.groupby(["group", "family"], as_index=False).agg(
+        n_establishments=("family", "size"),
+        capacity=("capacity", lambda s: s.sum(min_count=1)),
+        n_capacity_unknown=("unknown", "sum"),
+    )
+    out["family_label"] = out["family"].map(PUBLIC_FAMILIES)
+    order = {f: i for i, f in enumerate(PUBLIC_FAMILIES)}
+    out = out.sort_values(["group", "family"], key=lambda s: s.map(order) if s.name == "family"
+                          else s).reset_index(drop=True)
+    return out[["group", "family", "family_label", "n_establishments", "capacity",
+                "n_capacity_unknown"]]
+
+
+def members_share(
+    members: pd.DataFrame, public: pd.DataFrame, public_available: bool = True
+) -> pd.DataFrame:
+    """Members' share of the offer per territory and family.
+
+    Parameters
+    ----------
+    members
+        ``group, family, n_sites, capacity`` of the members' open sites (registry; a capacity
+        withheld for confidentiality is missing).
+    public
+        :func:`public_by_family` output for the same groups.
+    public_available
+        False when FINESS is not in the store: every share is « non disponible ».
+
+    Returns
+    -------
+    ``group, family, family_label, members_sites, members_capacity, finess_establishments,
+    finess_capacity, share, status``. For the families FINESS records (hébergement, résidences
+    sociales, pensions de famille) the members' establishments are in FINESS too: FINESS is the
+    total and ``share = members / FINESS`` (in percent). A share is missing, with its
+    ``status``, when FINESS is absent, when a FINESS capacity or the members' capacity is
+    unknown, or for the families FINESS does not record (intermédiation locative, diffus,
+    accompagnement: only the members' offer is known). The asylum system is never in the
+    total. A share above 100 % is kept and flagged: the two sources do not count alike.
+    """
+    families = [*INSERTION_PUBLIC_FAMILIES,
+                *(f for f in TYPES if f not in INSERTION_PUBLIC_FAMILIES)]
+    groups = sorted(set(members.get("group", pd.Series(dtype=str)).astype(str))
+                    | set(public.get("group", pd.Series(dtype=str)).astype(str)))
+    index = pd.MultiIndex.from_product([groups, families], names=["group", "family"])
+    m = (members.assign(group=members["group"].astype(str))
+         .groupby(["group", "family"])[["n_sites", "capacity"]]
+         .agg({"n_sites": "sum", "capacity": lambda s: s.sum(min_count=len(s))})
+         .reindex(index)) if len(members) else pd.DataFrame(
+             index=index, columns=["n_sites", "capacity"], dtype=float)
+    p = (public.assign(group=public["group"].astype(str))
+         .set_index(["group", "family"])[["n_establishments", "capacity", "n_capacity_unknown"]]
+         .reindex(index)) if len(public) else pd.DataFrame(
+             index=index, columns=["n_establishments", "capacity", "n_capacity_unknown"],
+             dtype=float)
+    out = pd.DataFrame(index=index)
+    out["members_sites"] = m["n_sites"].fillna(0).astype(float)
+    out["members_capacity"] = m["capacity"].astype(float)
+    out["finess_establishments"] = p["n_establishments"].fillna(0).astype(float)
+    out["finess_capacity"] = p["capacity"].astype(float)
+    share = pd.Series(np.nan, index=index)
+    status = pd.Series("", index=index, dtype=object)
+    recorded = out.index.get_level_values("family").isin(INSERTION_PUBLIC_FAMILIES)
+    unknown_public = p["n_capacity_unknown"].fillna(0).to_numpy() > 0
+    for i in range(len(index)):
+        if not recorded[i]:
+            status.iloc[i] = "famille absente de FINESS : part non calculable"
+        elif not public_available:
+            status.iloc[i] = NOT_AVAILABLE + " (FINESS absent du stock)"
+        elif unknown_public[i]:
+            status.iloc[i] = "capacité FINESS inconnue pour une partie des établissements"
+        elif pd.isna(out["members_capacity"].iloc[i]) and out["members_sites"].iloc[i] > 0:
+            status.iloc[i] = "capacité des adhérents non publiée (moins de 3 sites ou confidentiel)"
+        elif not out["finess_capacity"].iloc[i] > 0:
+            status.iloc[i] = "aucune place recensée dans FINESS"
+        else:
+            members_capacity = out["members_capacity"].iloc[i]
+            members_capacity = 0.0 if pd.isna(members_capacity) else members_capacity
+            share.iloc[i] = 100 * members_capacity / out["finess_capacity"].iloc[i]
+            status.iloc[i] = ("au-delà de FINESS : les deux sources ne comptent pas de la même "
+                              "façon" if share.iloc[i] > 100 else "calculée")
+    out["share"] = share
+    out["status"] = status
+    out = out.reset_index()
+    out["family_label"] = out["family"].map({**TYPES, **PUBLIC_FAMILIES})
+    return out[["group", "family", "family_label", "members_sites", "members_capacity",
+                "finess_establishments", "finess_capacity", "share", "status"]]

@@ -13,6 +13,8 @@ import logging
 import sys
 from pathlib import Path
 
+from geodata import files
+from geodata.store import StoreError
 from operators.columns import ColumnMappingError
 from operators.confidentiality import INTERNAL, PUBLIC
 from operators.demo import DEMO_FILE, write_demo_file
@@ -29,7 +31,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Registre de l'offre des opérateurs : import, export, démonstration",
     )
     parser.add_argument(
-        "--base", help="URL de la base (par défaut DATABASE_URL, sinon data/registre.gpkg)"
+        "--base", help="URL de la base ou chemin d'un fichier .gpkg (par défaut DATABASE_URL, "
+        "sinon data/registre.gpkg)"
     )
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -94,7 +97,9 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
     try:
-        registry = Registry(args.base)
+        # A plain file path is a SQLite/GeoPackage file (an URL has a scheme).
+        base = Path(args.base) if args.base and "://" not in args.base else args.base
+        registry = Registry(base)
         if args.command == "import":
             if not args.fichier.is_file():
                 raise ImportFileError(f"Fichier introuvable : {args.fichier}")
@@ -121,8 +126,10 @@ def main(argv: list[str] | None = None) -> int:
                 result = import_file(DEMO_FILE, registry, fictional=True, geocoder=None,
                                      user="démonstration", rejects_dir=args.rejets)
                 print_result(result)
-    except (ImportFileError, RegistryError, ColumnMappingError, ValueError, OSError) as error:
-        print(f"Erreur : {error}", file=sys.stderr)
+    except (ImportFileError, RegistryError, ColumnMappingError, StoreError, ValueError,
+            OSError) as error:
+        message = files.os_error_fr(error) if isinstance(error, OSError) else error
+        print(f"Erreur : {message}", file=sys.stderr)
         return 1
     return 0
 

@@ -205,5 +205,9 @@ def _field_name(target: str) -> str:
 
 
 def header_score(cells: list[object]) -> int:
-    """How many cells of a row look like known column names (to find the header row)."""
-    return sum(1 for cell in cells if cell is not None and field_for_column(str(cell)))
+    """How many fields the cells of a row name (to find the header row).
+
+    Distinct fields are counted: a header names each field once, while a data row whose tick
+    columns all hold « x » (also a spelling of the longitude column) would otherwise outscore it.
+    """
+    return len({field_for_column(str(cell)) for cell in cells if cell is not None} - {None})

@@ -8,14 +8,13 @@ imported again. Every export carries its source and date (a ``source`` column an
 
 from __future__ import annotations
 
-import os
-import tempfile
 from datetime import date
 from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
 
+from geodata import files
 from operators.confidentiality import (
     AUDIENCES,
     PUBLIC,
@@ -174,17 +173,8 @@ def _gpkg(tables: dict[str, pd.DataFrame], target: Path) -> None:
 
 
 def _atomic(path: Path, write) -> None:
-    fd, name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)
-    os.close(fd)
-    tmp = Path(name)
-    tmp.unlink()  # the writers create the file themselves
-    try:
-        write(tmp)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+    # The writers create the file themselves and choose its format by extension.
+    files.atomic_write_with(path, write, suffix=path.suffix, exists=False)
 
 
 def _with_commune_names(totals: pd.DataFrame, sites: pd.DataFrame) -> pd.DataFrame:

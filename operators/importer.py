@@ -12,9 +12,9 @@ column mapping); ``import_file`` prepares and writes.
 from __future__ import annotations
 
 import getpass
+import glob
 import hashlib
 import logging
-import os
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
@@ -23,6 +23,7 @@ from pathlib import Path
 import pandas as pd
 
 import settings
+from geodata import files
 from geodata.store import Store
 from operators.columns import ColumnMatch, match_columns
 from operators.communes import CommuneIndex, carry_codes, parse_code_list
@@ -44,6 +45,10 @@ AUTO = "auto"
 OUTCOME_NEW = "importé"
 OUTCOME_UPDATED = "mis à jour"
 OUTCOME_REJECTED = "rejeté"
+OUTCOME_COLUMNS = ["ligne", "issue", "site_id", "detail", "commune_code", "geocode_method",
+                   "doublon_de", "signalements"]
+# Rejected-rows files kept per imported file name (the older ones are removed).
+KEEP_REJECTS = 5
 
 
 class ImportFileError(ValueError):
@@ -128,12 +133,9 @@ def reference_for(store: Store | None = None) -> tuple[CommuneIndex, CommuneShap
 
 
 def default_geocoder() -> Geocoder | None:
-    """The BAN client of ``connectors.ban`` when available, else None (offline)."""
-    try:
-        from connectors.ban import BanClient
-    except ImportError as error:
-        log.warning("Client BAN indisponible (%s) : géocodage désactivé", error)
-        return None
+    """The BAN client of ``connectors.ban`` (the address search of the Base adresse nationale)."""
+    from connectors.ban import BanClient
+
     return BanClient()
 
 
@@ -156,6 +158,11 @@ def prepare_import(
         raw = read_table(data, name, sheet, frozenset(mapping or {}))
     except ReadError as error:
         raise ImportFileError(str(error)) from error
+    if not len(raw):
+        raise ImportFileError(
+            f"Fichier « {name} » : aucune ligne de données sous l'en-tête (ligne "
+            f"{raw.header_row}) : rien à importer."
+        )
     explicit = {column: f for f, column in raw.forced_columns.items()}
     explicit.update(mapping or {})
     try:
@@ -305,13 +312,21 @@ def write_rejects(prepared: PreparedImport, folder: Path | None = None) -> Path:
     re-reads (its ``ligne_source`` and ``motif_rejet`` columns are ignored on re-import)."""
     folder = Path(folder) if folder else settings.data_dir() / "registre_rejets"
     folder.mkdir(parents=True, exist_ok=True)
-    stem = Path(prepared.file_name).stem
+    stem = Path(prepared.file_name).stem[:80]  # a file name has at most 255 bytes
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     path = folder / f"{stem}_rejets_{stamp}_{prepared.file_sha256[:8]}.csv"
-    tmp = path.with_suffix(".csv.tmp")
-    prepared.rejects_frame().to_csv(tmp, sep=";", index=False, encoding="utf-8-sig")
-    os.replace(tmp, path)
+    with files.atomic_path(path) as tmp:
+        prepared.rejects_frame().to_csv(tmp, sep=";", index=False, encoding="utf-8-sig")
+    _prune_rejects(folder, stem, keep=path)
     return path
+
+
+def _prune_rejects(folder: Path, stem: str, keep: Path, limit: int = KEEP_REJECTS) -> None:
+    """Keep the ``limit`` newest rejected-rows files of one imported file name."""
+    older = sorted(folder.glob(f"{glob.escape(stem)}_rejets_*.csv"),
+                   key=lambda p: (p.stat().st_mtime, p.name), reverse=True)
+    for path in [p for p in older if p != keep][max(limit - 1, 0):]:
+        path.unlink(missing_ok=True)
 
 
 def _check_columns(name: str, raw: RawTable, match: ColumnMatch, defaults: Defaults) -> None:
@@ -396,7 +411,7 @@ def _outcomes(prepared: PreparedImport, counts: ImportCounts) -> pd.DataFrame:
             "doublon_de": duplicate[0] if duplicate else None,
             "signalements": " | ".join(flags),
         })
-    return pd.DataFrame(rows, dtype=object)
+    return pd.DataFrame(rows, columns=OUTCOME_COLUMNS, dtype=object)
 
 
 def _current_user() -> str:

@@ -18,10 +18,10 @@ from pathlib import Path
 
 import pandas as pd
 
+from geodata import files
 from operators.columns import header_score
 
 FORMATS = ("csv", "xlsx", "geojson")
-_DELIMITERS = (";", ",", "\t", "|")
 _HEADER_SEARCH_ROWS = 15
 
 
@@ -125,40 +125,14 @@ def read_table(
 # -- CSV -------------------------------------------------------------------------------------
 def decode_text(data: bytes) -> tuple[str, str]:
     """Text and encoding name: UTF-8 (with or without BOM), else Windows latin-1."""
-    if data.startswith(b"\xef\xbb\xbf"):
-        return data[3:].decode("utf-8"), "UTF-8 avec BOM"
-    try:
-        return data.decode("utf-8"), "UTF-8"
-    except UnicodeDecodeError:
-        pass
-    try:
-        return data.decode("cp1252"), "latin-1 (Windows-1252)"
-    except UnicodeDecodeError:
-        return data.decode("latin-1"), "latin-1 (ISO-8859-1)"
-
-
-def sniff_delimiter(text: str) -> str:
-    """The delimiter giving the most columns, consistently, over the first lines.
-
-    ``csv.Sniffer`` is easily fooled by decimal commas inside a ``;`` file; counting the columns
-    each candidate gives, and asking most lines to agree, is not.
-    """
-    lines = [line for line in text.splitlines() if line.strip()][:30]
-    best, best_columns = ";", 0
-    for delimiter in _DELIMITERS:
-        counts = [len(row) for row in csv.reader(lines, delimiter=delimiter)]
-        if not counts:
-            continue
-        mode = max(set(counts), key=counts.count)
-        agreeing = sum(1 for count in counts if count == mode) / len(counts)
-        if mode > 1 and agreeing >= 0.6 and mode > best_columns:
-            best, best_columns = delimiter, mode
-    return best
+    text, encoding = files.decode(data)
+    return text, files.ENCODING_LABELS[encoding]
 
 
 def read_csv(data: bytes, name: str, known: frozenset[str] = frozenset()) -> RawTable:
     text, encoding = decode_text(data)
-    delimiter = sniff_delimiter(text)
+    delimiter = files.sniff_separator(text) or ";"
+    files.allow_long_cells()
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     records: list[tuple[int, list[str]]] = []
     previous_end = 0
@@ -187,13 +161,22 @@ def read_xlsx(
     the formulas, so that a formula whose value was never computed (a file written by a program
     rather than saved by Excel) is reported instead of read as an empty cell.
     """
+    import zipfile
+
     import openpyxl
     from openpyxl.utils.exceptions import InvalidFileException
 
+    if not zipfile.is_zipfile(io.BytesIO(data)):
+        raise ReadError(
+            f"Fichier « {name} » : ce n'est pas un classeur Excel .xlsx (le contenu n'est pas "
+            "une archive xlsx). Ouvrez-le dans Excel ou LibreOffice et enregistrez-le au format "
+            ".xlsx ou .csv."
+        )
     try:
         values_book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
         formula_book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=False)
-    except (InvalidFileException, KeyError, OSError, ValueError) as error:
+    except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError, ValueError,
+            TypeError) as error:
         raise ReadError(f"Fichier « {name} » : classeur Excel illisible ({error}).") from error
     try:
         names = values_book.sheetnames
@@ -278,16 +261,23 @@ def read_geojson(data: bytes, name: str) -> RawTable:
         features = document.get("features") or []
     else:
         raise ReadError(f"Fichier « {name} » : ni FeatureCollection ni Feature GeoJSON.")
-    crs = _declared_crs(document)
+    if not isinstance(features, list):
+        raise ReadError(
+            f"Fichier « {name} » : « features » doit être une liste d'entités GeoJSON "
+            f"(reçu : {type(features).__name__})."
+        )
+    crs = _declared_crs(document, name)
     rows: list[dict[str, str]] = []
     errors: dict[int, list[tuple[str, str]]] = {}
     points: list[tuple[float, float] | None] = []
     for position, feature in enumerate(features):
-        properties = (feature or {}).get("properties") or {}
+        properties, geometry, problems = _feature_parts(feature)
         rows.append({str(k): _geojson_value(v) for k, v in properties.items()})
-        point, problem = _feature_point((feature or {}).get("geometry"))
+        point, problem = _feature_point(geometry)
         if problem:
-            errors[position] = [("géométrie", problem)]
+            problems.append(("géométrie", problem))
+        if problems:
+            errors[position] = problems
         points.append(point)
     if crs not in (None, 4326):
         points = _to_wgs84(points, crs)
@@ -311,12 +301,49 @@ def read_geojson(data: bytes, name: str) -> RawTable:
     return table
 
 
-def _declared_crs(document: dict) -> int | None:
-    name = str(((document.get("crs") or {}).get("properties") or {}).get("name") or "")
-    if not name or "CRS84" in name.upper():
+def _feature_parts(feature: object) -> tuple[dict, object, list[tuple[str, str]]]:
+    """``(properties, geometry, problems)`` of one entity, whatever shape it came in."""
+    if not isinstance(feature, dict):
+        shown = json.dumps(feature, ensure_ascii=False)[:60]
+        return {}, None, [("ligne", f"entité GeoJSON illisible : un objet {{...}} est attendu, "
+                                     f"reçu {type(feature).__name__} ({shown})")]
+    problems: list[tuple[str, str]] = []
+    properties = feature.get("properties")
+    if properties is None:
+        properties = {}
+    elif not isinstance(properties, dict):
+        shown = str(properties)[:60]
+        problems.append(("properties", "« properties » doit être un objet {\"champ\": valeur}, "
+                                       f"reçu {type(properties).__name__} (« {shown} »)"))
+        properties = {}
+    return properties, feature.get("geometry"), problems
+
+
+def _declared_crs(document: dict, name: str = "fichier") -> int | None:
+    crs = document.get("crs")
+    properties = crs.get("properties") if isinstance(crs, dict) else None
+    label = str((properties or {}).get("name") or "") if isinstance(properties, dict) else ""
+    if not label or "CRS84" in label.upper():
         return None
-    digits = name.rsplit(":", 1)[-1]
-    return int(digits) if digits.isdigit() else None
+    digits = label.rsplit(":", 1)[-1]
+    if not digits.isdigit():
+        raise ReadError(
+            f"Fichier « {name} » : système de coordonnées « {label} » non reconnu. Indiquez un "
+            "code EPSG (par exemple « EPSG:2154 » pour le Lambert-93) ou exportez en WGS84."
+        )
+    epsg = int(digits)
+    if epsg != 4326:
+        from pyproj import CRS
+        from pyproj.exceptions import CRSError
+
+        try:
+            CRS.from_epsg(epsg)
+        except CRSError as error:
+            raise ReadError(
+                f"Fichier « {name} » : système de coordonnées EPSG:{epsg} inconnu. Exportez le "
+                "fichier en WGS84 (EPSG:4326) ou en Lambert-93 (EPSG:2154)."
+            ) from error
+    return epsg
 
 
 def _to_wgs84(points, epsg: int):
@@ -332,8 +359,14 @@ def _to_wgs84(points, epsg: int):
 def _feature_point(geometry) -> tuple[tuple[float, float] | None, str | None]:
     if not geometry:
         return None, None
+    if not isinstance(geometry, dict):
+        shown = str(geometry)[:60]
+        return None, (f"géométrie illisible : un objet GeoJSON {{\"type\": \"Point\", "
+                      f"\"coordinates\": [lon, lat]}} est attendu, reçu « {shown} »")
     kind = geometry.get("type")
     coordinates = geometry.get("coordinates")
+    if not isinstance(coordinates, list | tuple):
+        return None, f"coordonnées du point illisibles ({coordinates!r} : une liste [lon, lat] attendue)"
     if kind == "MultiPoint" and isinstance(coordinates, list) and len(coordinates) == 1:
         kind, coordinates = "Point", coordinates[0]
     if kind != "Point":

@@ -140,7 +140,9 @@ OFFER_TYPES: tuple[OfferType, ...] = (
     OfferType(
         "anah", "Logement conventionné Anah", "diffus", UNIT_DWELLINGS,
         ("anah", "conventionne anah", "logement conventionne anah", "diffus anah",
-         "conventionnement anah", "loc avantages", "logement conventionne"),
+         "conventionnement anah", "logement conventionne", "loc avantages loc2",
+         "loc avantages loc 2", "loc avantages loc3", "loc avantages loc 3", "loc2", "loc 2",
+         "loc3", "loc 3"),
     ),
     OfferType(
         "chrs", "Centre d'hébergement et de réinsertion sociale (CHRS)", "hebergement",
@@ -182,10 +184,31 @@ for _type in OFFER_TYPES:
         _OFFER_SYNONYMS.setdefault(normalize_text(_synonym), _type.code)
 
 
+# Spellings that are not an insertion offer, with the reason given to the user (checked before
+# the synonyms: « Loc'Avantages Loc1 » must not fall on « Loc'Avantages »).
+NOT_INSERTION_OFFER: dict[str, str] = {
+    "loc avantages": "Loc'Avantages sans niveau : précisez Loc2 ou Loc3 en intermédiation "
+    "locative (Loc1, loyer intermédiaire, n'est pas une offre d'insertion)",
+    "loc avantages loc1": "Loc'Avantages Loc1 est un loyer intermédiaire, pas une offre "
+    "d'insertion (seuls Loc2 et Loc3 en intermédiation locative en relèvent)",
+    "loc avantages loc 1": "Loc'Avantages Loc1 est un loyer intermédiaire, pas une offre "
+    "d'insertion (seuls Loc2 et Loc3 en intermédiation locative en relèvent)",
+    "loc1": "Loc1 (Loc'Avantages) est un loyer intermédiaire, pas une offre d'insertion",
+    "loc 1": "Loc1 (Loc'Avantages) est un loyer intermédiaire, pas une offre d'insertion",
+    "louer abordable": "« Louer abordable » a été remplacé par Loc'Avantages en 2022 : "
+    "précisez Loc2 ou Loc3 en intermédiation locative",
+}
+
+
+def not_insertion_reason(value: object) -> str | None:
+    """Why a spelling is refused as an insertion offer (Loc1…), or None."""
+    return NOT_INSERTION_OFFER.get(normalize_text(value))
+
+
 def parse_offer_type(value: object) -> str | None:
     """Offer type code from a sector spelling ("Maison relais", "IML - sous-location"…)."""
     key = normalize_text(value)
-    if not key:
+    if not key or key in NOT_INSERTION_OFFER:
         return None
     if key in _OFFER_SYNONYMS:
         return _OFFER_SYNONYMS[key]

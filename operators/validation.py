@@ -29,6 +29,7 @@ from operators.schema import (
     OFFER_TYPE_BY_CODE,
     UNITS,
     normalize_text,
+    not_insertion_reason,
     offer_types_fr,
     parse_confidentiality,
     parse_network,
@@ -189,14 +190,19 @@ def _parse_row(row, position, frame, capacity_columns, index, carried, kinds, de
 
     offer_type = parse_offer_type(row["offer_type"])
     if offer_type is None:
+        refused = not_insertion_reason(row["offer_type"])
         message = (
-            "vide" if not row["offer_type"] else f"« {row['offer_type']} » non reconnu"
-        ) + f" (types admis : {offer_types_fr()})"
+            f"« {row['offer_type']} » : {refused}" if refused else (
+                "vide" if not row["offer_type"] else f"« {row['offer_type']} » non reconnu"
+            ) + f" (types admis : {offer_types_fr()})"
+        )
         problems.append((label("offer_type"), message))
         spec = None
     else:
         spec = OFFER_TYPE_BY_CODE[offer_type]
 
+    if spec is not None and spec.area_based:
+        row = _epci_in_commune_column(row, index, flags)
     resolution = resolve_commune(
         row["commune_code"], row["commune_name"], postcode, index, carried, kinds
     )
@@ -216,6 +222,14 @@ def _parse_row(row, position, frame, capacity_columns, index, carried, kinds, de
             break
     if capacity_text:
         capacity = _parse_number(capacity_text)
+        written_unit = None
+        if capacity is None:
+            capacity, written_unit = _number_with_unit(capacity_text)
+            if capacity is not None:
+                flags.append(f"capacité « {capacity_text} » lue comme {capacity:g} (unité écrite "
+                             "dans la cellule)")
+                if not row["capacity_unit"]:
+                    row = {**row, "capacity_unit": written_unit}
         if capacity is None:
             problems.append((label("capacity"), f"« {capacity_text} » n'est pas un nombre"))
             capacity = math.nan
@@ -298,6 +312,25 @@ def _parse_row(row, position, frame, capacity_columns, index, carried, kinds, de
     }
 
 
+def _epci_in_commune_column(row: dict, index: CommuneIndex, flags: list[str]) -> dict:
+    """A service whose commune column holds a 9-digit EPCI SIREN: that EPCI is its area."""
+    code = re.sub(r"\s", "", row["commune_code"])
+    code = re.sub(r"[.,]0+$", "", code)
+    if not re.fullmatch(r"\d{9}", code):
+        return row
+    members = index.epci_members(code)
+    if not members:
+        return row
+    epci = re.sub(r"[.,]0+$", "", re.sub(r"\s", "", row["coverage_epci"]))
+    if epci and epci != code:
+        flags.append(f"SIREN d'EPCI « {code} » dans la colonne commune ignoré : la colonne EPCI "
+                     f"donne déjà « {epci} »")
+    else:
+        flags.append(f"SIREN d'EPCI « {code} » dans la colonne commune : compris comme la zone "
+                     f"couverte par le service ({len(members)} communes)")
+    return {**row, "commune_code": "", "coverage_epci": epci or code}
+
+
 def _coverage(row, index: CommuneIndex, carried, commune_code, problems, flags):
     epci = re.sub(r"\s", "", row["coverage_epci"])
     epci = re.sub(r"[.,]0+$", "", epci)
@@ -366,6 +399,18 @@ def _parse_number(text: str) -> float | None:
         return None
     number = float(value)
     return number if math.isfinite(number) else None
+
+
+_WITH_UNIT_RE = re.compile(r"^\s*(?P<number>[+-]?\d[\d\s\u202f.,]*?)\s*(?P<unit>[^\d\s].*?)\s*$")
+
+
+def _number_with_unit(text: str) -> tuple[float | None, str | None]:
+    """``12 places`` → ``(12.0, "places")`` when the word is a known unit, else ``(None, None)``."""
+    match = _WITH_UNIT_RE.match(text or "")
+    if not match or _parse_unit(match["unit"].rstrip(".")) is None:
+        return None, None
+    number = _parse_number(match["number"])
+    return (number, match["unit"].rstrip(".")) if number is not None else (None, None)
 
 
 def _parse_unit(text: str) -> str | None:

@@ -12,7 +12,6 @@ connectors build them from the local source folder into a temporary store (not t
 
 from __future__ import annotations
 
-import shutil
 import statistics
 import tempfile
 import time
@@ -29,25 +28,14 @@ NEEDED = (
     "filosofi_2021_com", "filosofi_2019_com", "comparateur", "census_iris_2021",
     "grille_densite_2025", "qpv2024_communes", "zonage_abc_2024", "tlv_zone_tendue",
 )
-REFERENCE = ("communes", "communes_moyen", "cog_passage", "departements", "regions", "epci")
 BENCH_DEPARTEMENT = "59"
 
 
 def _store(workdir: Path) -> Store:
-    store = Store()
-    if all(store.exists(d) for d in NEEDED):
-        return store
-    from connectors.refresh import refresh
+    from connectors.refresh import store_with_sources
 
     source_dir = settings.source_dir() or (settings.PROJECT_ROOT.parent / "shared" / "data")
-    tmp = Store(workdir)
-    for dataset in REFERENCE:
-        for suffix in (".parquet", ".manifest.json"):
-            path = store.path(dataset).with_suffix(suffix)
-            if path.exists():
-                shutil.copy(path, tmp.root / path.name)
-    refresh(list(NEEDED), source_dir, store=tmp, reference_store=store, progress=False)
-    return tmp
+    return store_with_sources(NEEDED, source_dir, workdir)
 
 
 def _median_time(function, repeat: int = 7) -> float:

@@ -69,8 +69,9 @@ def _timed(function: Callable[[], object]) -> tuple[float, object]:
 
 
 def bench_report() -> list[str]:
-    from diagnostics import model_results, report
+    from diagnostics import report
     from diagnostics.produce import build
+    from models import results
 
     lines: list[str] = []
     with tempfile.TemporaryDirectory(prefix="bench_rapport_") as folder:
@@ -81,7 +82,7 @@ def bench_report() -> list[str]:
         # Cold: the national need index computed from scratch (private cache folder).
         previous = os.environ.get("DIAG_CACHE_DIR")
         os.environ["DIAG_CACHE_DIR"] = str(workdir / "cache_froid")
-        model_results._CACHE.clear()
+        results.clear_memory()
         try:
             cold, _ = _timed(lambda: report.render_pdf(build("dep:59", store, registry_url=url)))
         finally:
@@ -91,9 +92,9 @@ def bench_report() -> list[str]:
                 os.environ["DIAG_CACHE_DIR"] = previous
         lines.append(_line("report_pdf_dep59_cold_s", cold, "s"))
 
-        # Usual: need index read from the on-disk cache (first call fills it if needed).
-        model_results.national_need(store)
-        model_results._CACHE.clear()
+        # Usual: need index read from the store (the first call persisted it there).
+        results.national_need(store)
+        results.clear_memory()
         total, pdf = _timed(lambda: report.render_pdf(build("dep:59", store, registry_url=url)))
         lines.append(_line("report_pdf_dep59_s", total, "s"))
         lines.append(_line("report_pdf_dep59_mb", len(pdf) / 1e6, "MB"))

@@ -43,6 +43,9 @@ def bench_reference() -> None:
         start = time.perf_counter()
         build_reference(store, force=True)
         line("reference_build_s", time.perf_counter() - start, "s")
+        fill = (store.manifest("communes").extra or {}).get("trous_calcul_s")
+        if fill is not None:  # part of the build: holes of the coverage given to their communes
+            line("reference_fill_holes_s", float(fill), "s")
         _, peak = tracemalloc.get_traced_memory()
         tracemalloc.stop()
         line("reference_build_peak_python_mb", peak / 1e6, "MB")
@@ -76,6 +79,7 @@ SECTIONS: dict[str, tuple[str, str, str, dict]] = {
     "ecarts": ("Offre et écarts", "tests.bench_gap", "bench_gap", {}),
     "rapports": ("Rapports", "tests.bench_report", "bench_report", {}),
     "application": ("Application", "tests.bench_app", "bench_app", {}),
+    "economie": ("Montage d'opération", "tests.bench_economics", "bench_economics", {}),
 }
 
 

@@ -107,7 +107,7 @@ def test_every_page_loads(app_url, page, name):
     expected = {
         "carte": "Creuse", "commune": "Guéret (23096)", "classement": "Classement — Creuse",
         "comparer": "Comparer des communes ou des EPCI", "methode": "Méthode",
-        "scenarios": "Scénarios — Creuse",
+        "scenarios": "Scénarios — Creuse", "montage": "Montage d'opération",
         "offre": "Offre des membres", "presentation": "Creuse",
     }[name]
     assert expected in page.locator("h1").first.inner_text()

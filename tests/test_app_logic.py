@@ -9,7 +9,7 @@ import pytest
 import shapely
 
 from diagnostics import webmap
-from ui import classify, disk_cache, profile
+from ui import classify, profile
 from ui.geometry import ViewGeometry
 from ui.variables import Variable, format_value
 
@@ -106,21 +106,6 @@ def test_compact_geojson_rounds_and_indexes(store):
     assert np.allclose(flat, np.round(flat, 3))
 
 
-def test_disk_cache_recomputes_when_the_key_changes(tmp_path, monkeypatch):
-    monkeypatch.setenv("DIAG_CACHE_DIR", str(tmp_path))
-    calls = []
-
-    def compute():
-        calls.append(1)
-        return {"value": len(calls)}
-
-    assert disk_cache.cached("essai", "a", compute) == {"value": 1}
-    assert disk_cache.cached("essai", "a", compute) == {"value": 1}  # read back, not recomputed
-    assert disk_cache.cached("essai", "b", compute) == {"value": 2}
-    (tmp_path / "app" / "essai_a.pickle").write_bytes(b"tronque")
-    assert disk_cache.cached("essai", "a", compute) == {"value": 3}  # unreadable: recomputed
-
-
 def test_variable_legend_title_names_the_unit():
     variable = Variable("ind:x", "Taux de pauvreté", "g", "%", "Source : INSEE")
     assert variable.legend_title() == "Taux de pauvreté (%)"
@@ -134,7 +119,7 @@ def need_model(store):
         pytest.skip("sources statistiques absentes du stock : lancez `make data`")
     from ui import need
 
-    model = need._load(*need.fingerprints())
+    model = need._load(need.fingerprint())
     if isinstance(model, str):
         pytest.fail(model)
     return model

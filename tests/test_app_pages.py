@@ -201,7 +201,7 @@ def test_commune_profile_flags_imputed_values(need_ready, store):
     need = pd.read_parquet(store.path("communes"), columns=["code", "dep_code"])
     from ui import need as need_mod
 
-    model = need_mod._load(*need_mod.fingerprints())
+    model = need_mod._load(need_mod.fingerprint())
     frame = model.frame[model.frame["code"].isin(need.loc[need["dep_code"] == "23", "code"])]
     imputed = frame[frame["poverty_rate_method"].astype(str).str.startswith("modèle")]
     code = imputed["code"].iat[0]
@@ -329,3 +329,12 @@ def test_methode_lists_sources_and_says_which_are_missing(need_ready):
     assert "à jour" in states[titles_["filosofi_2021_com"].title]
     assert any(s.startswith("absente du stock") for s in states[titles_["rnic"].title])
     assert any("source(s) absente(s) du stock" in info.value for info in at.info)
+
+
+def test_outline_notes_on_the_commune_and_methode_pages(need_ready):
+    at = run_app({"territoire": "dep:15", "commune": "15141"}, "commune")
+    notes = " ".join(c.value for c in at.caption)
+    assert "15031, 15035, 15047, 15171" in notes and "92 km²" in notes
+    at = run_app({"territoire": CREUSE}, "methode")
+    text = " ".join([*(h.value for h in at.header), *(m.value for m in at.markdown)])
+    assert "Géographie de référence" in text and "Llívia" in text and "15171" in text

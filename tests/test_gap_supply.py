@@ -121,7 +121,9 @@ def test_finess_categories_and_unknown_capacity():
     table = sup.finess_supply(finess, "FINESS test").set_index(["code", "offer_type"])
     assert table.loc[("59350", "hebergement"), "n_sites"] == 1
     assert table.loc[("59350", "pension_de_famille"), "n_sites"] == 1
-    assert np.isnan(table.loc[("59009", "hebergement"), "capacity"])  # unknown, not zero
+    # 443 is a CADA: the asylum family, never hébergement.
+    assert ("59009", "hebergement") not in table.index
+    assert np.isnan(table.loc[("59009", "asile"), "capacity"])  # unknown, not zero
     assert len(table) == 3  # category 101 is not an insertion offer
 
 
@@ -164,3 +166,88 @@ def test_attach_coverage_from_the_registry_table():
     coverage = pd.DataFrame({"site_id": ["a", "a"], "commune_code": ["59350", "59009"]})
     out = sup.attach_coverage(sites, coverage)
     assert out["coverage_communes"].tolist() == [("59350", "59009"), "01001"]
+
+
+# -- public establishments (FINESS) and the members' share --------------------------------------
+def _finess_points() -> pd.DataFrame:
+    from shapely.geometry import Point
+
+    return pd.DataFrame({
+        "finess_id": ["1", "2", "3", "4", "5"],
+        "name": ["CHRS", "PF", "CADA", "CPH", "EHPAD"],
+        "category": ["214", "258", "443", "442", "500"],
+        "category_label": ["CHRS", "Maison relais", "CADA", "CPH", "EHPAD"],
+        "code": ["59350", "59350", "59009", "59350", "59350"],
+        "geolocated": [True, True, False, True, True],
+        "geometry": [Point(3.06, 50.63), Point(3.07, 50.64), None, Point(3.05, 50.62),
+                     Point(3.0, 50.6)],
+    })
+
+
+def _equipments() -> pd.DataFrame:
+    return pd.DataFrame({"finess_id": ["1", "2", "3"],
+                         "capacity_installed": [40.0, np.nan, 80.0],
+                         "capacity_authorised": [45.0, 25.0, 90.0]})
+
+
+def test_establishments_with_family_and_capacity():
+    points = sup.establishments_from(_finess_points(), _equipments()).set_index("finess_id")
+    assert "5" not in points.index  # EHPAD: not kept
+    assert points.at["1", "family"] == "hebergement" and points.at["1", "capacity"] == 40
+    assert points.at["2", "capacity"] == 25 and points.at["2", "capacity_basis"] == "autorisée"
+    assert points.at["3", "family"] == "asile" and points.at["4", "family"] == "asile"
+    assert np.isnan(points.at["4", "capacity"])  # no equipment line: unknown, not zero
+    assert points.at["1", "lon"] == pytest.approx(3.06) and np.isnan(points.at["3", "lon"])
+
+
+def test_public_establishments_from_the_store(tmp_path):
+    import geopandas as gpd
+
+    store = Store(tmp_path)
+    absent = sup.public_establishments(store)
+    assert not absent.available and "non disponible" in absent.notes[0]
+    finess = gpd.GeoDataFrame(_finess_points(), geometry="geometry", crs="EPSG:4326")
+    store.write("finess_ans", finess, Manifest(dataset="finess_ans", source="FINESS (fait main)",
+                                               producer="ANS", vintage="2026"))
+    only_ans = sup.public_establishments(store)
+    assert only_ans.available and "ANS" in only_ans.source
+    assert only_ans.points["capacity"].isna().all()
+    assert any("équipements sociaux" in n for n in only_ans.notes)
+    store.write("finess_equipements", _equipments(),
+                Manifest(dataset="finess_equipements", source="Équipements (fait main)",
+                         producer="ANS", vintage="2026"))
+    joined = sup.public_establishments(store).points.set_index("finess_id")
+    assert joined.at["1", "capacity"] == 40
+
+
+def test_public_by_family_keeps_the_asylum_system_apart():
+    points = sup.establishments_from(_finess_points(), _equipments())
+    table = sup.public_by_family(points).set_index("family")
+    assert table.at["asile", "n_establishments"] == 2
+    assert table.at["asile", "capacity"] == 80 and table.at["asile", "n_capacity_unknown"] == 1
+    assert table.at["hebergement", "capacity"] == 40
+    assert list(table.index) == ["hebergement", "pension_de_famille", "asile"]
+    by_dep = sup.public_by_family(points, by=pd.Series({"59350": "59", "59009": "59"}))
+    assert set(by_dep["group"]) == {"59"}
+
+
+def test_members_share_per_family_and_what_cannot_be_computed():
+    points = sup.establishments_from(_finess_points(), _equipments())
+    public = sup.public_by_family(points)
+    members = pd.DataFrame({
+        "group": ["territoire"] * 4,
+        "family": ["hebergement", "pension_de_famille", "intermediation_locative", "diffus"],
+        "n_sites": [3, 1, 5, 2],
+        "capacity": [30.0, np.nan, 40.0, 8.0],  # pension: withheld (fewer than 3 sites)
+    })
+    share = sup.members_share(members, public).set_index("family")
+    assert share.at["hebergement", "share"] == pytest.approx(100 * 30 / 40)
+    assert np.isnan(share.at["pension_de_famille", "share"])
+    assert "non publiée" in share.at["pension_de_famille", "status"]
+    assert np.isnan(share.at["intermediation_locative", "share"])
+    assert "absente de FINESS" in share.at["intermediation_locative", "status"]
+    assert "asile" not in share.index  # never in the total
+    absent = sup.members_share(members, public.iloc[0:0], public_available=False)
+    assert absent.set_index("family").at["hebergement", "status"].startswith("non disponible")
+    over = sup.members_share(members.assign(capacity=[90.0, 1, 1, 1]), public)
+    assert "au-delà de FINESS" in over.set_index("family").at["hebergement", "status"]

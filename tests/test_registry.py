@@ -30,6 +30,9 @@ BRIEF_IDS = {
     "anct_programmes", "anct_ruralite", "anct_centralite", "anct_montagne", "zonage_abc_2024",
     "zrr_2017", "tlv_zone_tendue", "lovac_dep", "lovac_com", "rnic", "rpls", "sru", "finess",
     "qpv2024_contours", "ort",
+    # Public offer and rents (issue « l'offre publique et les leviers »).
+    "finess_equipements", "finess_ans", "loyers_appartements", "loyers_maisons",
+    "loyers_appartements_t1_t2", "loyers_appartements_t3_plus",
 }
 
 

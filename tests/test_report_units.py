@@ -24,7 +24,7 @@ def _communes() -> pd.DataFrame:
         "code": ["00001", "00002", "00003", "00004", "00005"],
         "name": ["Bourg-Vacant", "Ville-Tendue", "Village-Aisé", "Centre-Rural", "Inconnue"],
         "population": [3000, 90000, 400, 5000, 800],
-        "density_7": [5, 1, 7, 4, np.nan],
+        "density_7": [5, 1, 7, 3, np.nan],  # 3 = petites villes (INSEE grid)
         "vacancy_rate": [16.0, 6.0, 20.0, 7.0, np.nan],
         "vacant_dwellings": [250, 3000, 40, 150, np.nan],
         "dwellings": [1560, 50000, 200, 2140, np.nan],
@@ -161,3 +161,50 @@ def test_small_territories_render(spec, shared_data):
     html = report.render_html(diag)
     assert diag.geo["code"].str.startswith("23").all()
     assert "Synthèse" in html and "srcdoc=" in html
+
+
+# -- public offer (FINESS) in the offer section -------------------------------------------------
+def _public_inputs(available: bool = True):
+    from types import SimpleNamespace
+
+    from models import supply
+
+    points = supply.establishments_from(
+        pd.DataFrame({"finess_id": ["1", "2", "3"], "name": ["CHRS A", "CADA B", "PF C"],
+                      "category": ["214", "443", "258"],
+                      "category_label": ["CHRS", "CADA", "Maison relais"],
+                      "code": ["93066", "93066", "93059"], "lon": [2.35, 2.36, np.nan],
+                      "lat": [48.93, 48.94, np.nan]}),
+        pd.DataFrame({"finess_id": ["1", "2"], "capacity_installed": [40.0, 90.0],
+                      "capacity_authorised": [40.0, 90.0]}),
+    )
+    offer = supply.PublicEstablishments(points=points if available else points.iloc[0:0],
+                                        available=available, source="FINESS (fait main), ANS")
+    communes = pd.DataFrame({"code": ["93066", "93059"], "name": ["Saint-Denis", "Pierrefitte"]})
+    missing = {} if available else {"finess": "donnée non disponible : FINESS absent"}
+    return SimpleNamespace(public_offer=offer, communes=communes, missing=missing)
+
+
+def test_offer_section_shows_public_establishments_with_the_asylum_system_apart():
+    from diagnostics.document import MapSpec, Table
+    from diagnostics.sections.offer import public_offer_blocks
+
+    blocks = public_offer_blocks(_public_inputs(), None)
+    table = next(b for b in blocks if isinstance(b, Table) and b.key == "offre_publique")
+    families = [row[0] for row in table.rows]
+    assert families[-1].startswith("Dispositif national d'asile")
+    assert "Hébergement (CHRS, autres centres d'accueil)" in families
+    assert any("CADA" in b.text for b in blocks if type(b).__name__ == "Paragraph")
+    layer = next(b for b in blocks if isinstance(b, MapSpec))
+    assert layer.key == "offre_publique" and len(layer.points) == 2  # PF C has no coordinates
+    assert any("Dispositif national d'asile" in label for label, _ in layer.points_legend)
+    # Without the registry the members' share is said not computable, never guessed.
+    assert any("non calculable" in b.text for b in blocks if type(b).__name__ == "Notice")
+
+
+def test_offer_section_says_public_offer_not_available_without_finess():
+    from diagnostics.sections.offer import public_offer_blocks
+
+    blocks = public_offer_blocks(_public_inputs(available=False), None)
+    notices = [b.text for b in blocks if type(b).__name__ == "Notice"]
+    assert notices and "non disponible" in notices[0]

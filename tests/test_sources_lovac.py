@@ -69,3 +69,12 @@ def fixtures_dir():
     from pathlib import Path
 
     return Path(__file__).parent / "fixtures" / "sources"
+
+
+def test_communes_columns_of_the_published_layout(fixtures_dir):
+    # CODGEO_25, pp_vacant_25, pp_vacant_plus_2ans_25, pp_total_24 (issue layout).
+    parsed = lovac.parse_communes(fixtures_dir / COMMUNES)
+    assert parsed.columns["code"] == "CODGEO_25"
+    assert parsed.columns["private_vacant"] == "pp_vacant_25"
+    assert parsed.columns["private_vacant_long"] == "pp_vacant_plus_2ans_25"
+    assert parsed.columns["private_dwellings"] == "pp_total_24"

@@ -57,9 +57,49 @@ def test_carry_fill_and_gap(store):
     assert table.at["93066", "sru_gap_points"] == 0
 
 
-def test_missing_rate_column(tmp_path):
+def test_renamed_rate_column_is_an_unknown_layout(tmp_path):
     text = (FOLDER / "sru_2025_fait_main.csv").read_bytes().decode("cp1252")
     path = tmp_path / "sru.csv"
     path.write_bytes(text.replace("Taux_SRU_au_01_01_2024", "Taux_2024").encode("cp1252"))
-    with pytest.raises(SchemaError, match="Taux_SRU_au_01_01_<aaaa>"):
+    with pytest.raises(SchemaError, match=r"mise en forme de l'inventaire SRU inconnue.*"
+                                          r"la plus proche : 2025.*« Taux_SRU_au_01_01_2024 »"):
+        sru.parse(path)
+
+
+def test_edition_2023_comma_no_levy():
+    parsed = sru.parse(FOLDER / "sru_2023_fait_main.csv")
+    table = parsed.table.set_index("code")
+    assert parsed.notes["edition"] == 2023 and parsed.notes["inventaire_au"] == "01/01/2022"
+    assert parsed.columns["sru_carence"] == "Commune_carencee_2023_2025"
+    assert table.at["93066", "sru_rate"] == 44.1
+    assert bool(table.at["2A004", "sru_carence"]) is True
+    assert table.at["42218", "name"] == "SAINT-ÉTIENNE"  # Windows-1252
+    assert table["sru_levy"].isna().all()  # no levy column in 2023: missing, not zero
+
+
+def test_edition_2026_semicolon_new_names():
+    parsed = sru.parse(FOLDER / "sru_2026_fait_main.csv")
+    table = parsed.table.set_index("code")
+    assert parsed.notes["edition"] == 2026 and parsed.notes["inventaire_au"] == "01/01/2025"
+    assert parsed.columns["sru_target"] == "Taux_cible_commune"
+    assert parsed.columns["sru_deficit"] == "commune_deficitaire_au_01-01-2025"
+    assert table.at["2A004", "sru_levy"] == 260_000.5
+    assert bool(table.at["06088", "sru_deficit"]) and not bool(table.at["06088", "sru_carence"])
+
+
+@pytest.mark.parametrize("edition", [2023, 2024, 2025, 2026])
+def test_each_layout_is_mapped_explicitly(edition):
+    layout = sru.LAYOUTS[edition]
+    assert layout.separator == ("," if edition <= 2024 else ";")
+    assert layout.blank_line_before_header is (edition == 2024)
+    parsed = sru.parse(FOLDER / f"sru_{edition}_fait_main.csv")
+    assert parsed.notes["edition"] == edition
+    raw = (FOLDER / f"sru_{edition}_fait_main.csv").read_bytes()
+    raw.decode("cp1252")  # every fixture is Windows-1252, as published
+
+
+def test_a_file_that_is_not_the_inventory(tmp_path):
+    path = tmp_path / "sru.csv"
+    path.write_bytes("Code_INSEE_commune;Autre\n93066;1\n".encode("cp1252"))
+    with pytest.raises(SchemaError, match="éditions connues : 2023, 2024, 2025, 2026"):
         sru.parse(path)

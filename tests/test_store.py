@@ -109,3 +109,91 @@ def test_process_killed_during_write_keeps_previous_version(tmp_path):
     assert result.returncode != 0
     assert len(store.read("big")) == 3
     assert store.manifest("big").vintage == "ancien"
+
+
+def _truncate(path, share: float = 0.5) -> None:
+    data = path.read_bytes()
+    path.write_bytes(data[: int(len(data) * share)])
+
+
+def test_truncated_dataset_names_the_file_and_the_command(tmp_path):
+    store = Store(tmp_path)
+    for name in ("need_index", "communes_moyen", "filosofi_2021_com"):
+        store.write(name, _frame(), _manifest())
+        _truncate(store.path(name))
+    store.write("filosofi_2021_com_rejects", _frame(), _manifest(extra={"of": "filosofi_2021_com"}))
+    _truncate(store.path("filosofi_2021_com_rejects"))
+    expected = {
+        "need_index": "python -m models build",
+        "communes_moyen": "python -m geodata build",
+        "filosofi_2021_com": "python -m connectors refresh --source filosofi_2021_com",
+        "filosofi_2021_com_rejects": "python -m connectors refresh --source filosofi_2021_com",
+    }
+    for name, command in expected.items():
+        for read in (store.read, store.read_frame, store.manifest, store.check):
+            with pytest.raises(store_module.CorruptDataset) as caught:
+                read(name)
+            message = str(caught.value)
+            assert str(store.path(name)) in message and f"`{command}`" in message
+            assert "illisible" in message and "Supprimez-le" in message
+        assert not store.is_fresh(name, "abc") and not store.is_intact(name)
+    assert isinstance(caught.value, StoreError)  # callers catching StoreError see it too
+
+
+def test_wrong_column_is_not_taken_for_a_damaged_file(tmp_path):
+    store = Store(tmp_path)
+    store.write("plain", pd.DataFrame({"code": ["01001"]}), _manifest())
+    assert store.is_intact("plain")
+    with pytest.raises(Exception) as caught:
+        store.read_frame("plain", columns=["absente"])
+    assert not isinstance(caught.value, store_module.CorruptDataset)
+
+
+def test_refresh_rebuilds_a_damaged_source_dataset(tmp_path, shared_data):
+    from connectors.refresh import STATUS_BUILT, refresh
+    from tests.test_registry import source_folder
+
+    target = Store(tmp_path / "stock")
+    for name in ("communes", "departements", "cog_passage"):
+        (target.root / f"{name}.parquet").symlink_to(Store().path(name))
+    folder = source_folder(tmp_path / "sources", shared_data)
+    (first,) = refresh(["tlv_zone_tendue"], folder, store=target, progress=False)
+    assert first.status == STATUS_BUILT
+    _truncate(target.path("tlv_zone_tendue"))
+    (again,) = refresh(["tlv_zone_tendue"], folder, store=target, progress=False)
+    assert again.status == STATUS_BUILT and again.rows == first.rows
+    assert len(target.read("tlv_zone_tendue")) == first.rows
+
+
+def test_refresh_rebuilds_a_damaged_reference_before_the_sources(tmp_path, monkeypatch):
+    from connectors import refresh as refresh_module
+    from geodata import build
+
+    target = Store(tmp_path)
+    for name in ("communes", "departements", "cog_passage"):
+        (target.root / f"{name}.parquet").write_bytes(Store().path(name).read_bytes())
+    _truncate(target.path("communes"))
+    rebuilt = []
+
+    def fake_build(store, force=False):  # the real one takes 40 s: copy the good file back
+        rebuilt.append(store.root)
+        store.path("communes").write_bytes(Store().path("communes").read_bytes())
+
+    monkeypatch.setattr(build, "build_reference", fake_build)
+    reference = refresh_module._reference(target)
+    assert rebuilt == [tmp_path] and len(reference.current_codes) > 34000
+
+
+def test_models_build_says_which_input_is_damaged(tmp_path, monkeypatch, capsys):
+    from models import __main__ as cli
+
+    def damaged(*args, **kwargs):
+        store = Store(tmp_path)
+        store.write("comparateur", _frame(), _manifest())
+        _truncate(store.path("comparateur"))
+        store.read("comparateur")
+
+    monkeypatch.setattr(cli, "build_need_index", damaged)
+    assert cli.cli(["build"]) == 1
+    err = capsys.readouterr().err
+    assert "comparateur.parquet" in err and "connectors refresh --source comparateur" in err

@@ -76,3 +76,18 @@ def test_name_search_ignores_accents_and_case(communes, layers):
     assert search_places("l'abergement clemenciat", communes).iloc[0]["code"] == "01001"
     assert search_places("zzzz", communes).empty
     assert normalise_name("Saint-Étienne-du-Rouvray") == "saint etienne du rouvray"
+
+
+def test_long_territory_list_has_a_bounded_unique_file_name(communes, layers):
+    from diagnostics.produce import default_file_name
+
+    deps = [f"dep:{d:02d}" for d in range(1, 96) if d != 20]
+    many = parse_territory(", ".join(deps), communes, **layers)
+    fewer = parse_territory(", ".join(deps[:-1]), communes, **layers)
+    assert len(many.slug) <= 80 and len(fewer.slug) <= 80 and many.slug != fewer.slug
+    assert parse_territory("dep:59", communes, **layers).slug == "nord"
+
+    class _Doc:
+        slug = many.slug
+
+    assert len(default_file_name(_Doc(), "pdf").encode()) < 255

@@ -34,6 +34,9 @@ REQUIRED_IDS = {
     "anct_programmes", "anct_ruralite", "anct_centralite", "anct_montagne", "zonage_abc_2024",
     "zrr_2017", "tlv_zone_tendue", "lovac_dep", "lovac_com", "rnic", "rpls", "sru", "finess",
     "qpv2024_contours", "ort", "etalab_cog",
+    "finess_equipements", "finess_ans", "loyers_appartements", "loyers_maisons",
+    "loyers_appartements_t1_t2", "loyers_appartements_t3_plus",
+    "sne_demande", "dalo_departements",  # declared, no documented layout: no parser
 }
 LOCAL_FIXTURES = Path(__file__).parent / "fixtures" / "api"
 
@@ -278,6 +281,20 @@ def test_changed_columns_keep_previous_copy_with_clear_error(mocked, session, fi
     assert "copie précédente" in message
     assert first.path.read_bytes() == filosofi_zip[1]
     assert transport.read_sidecar("filosofi_2021_com")["sha256"] == first.sha256
+
+
+def test_truncated_member_keeps_previous_copy(mocked, session, filosofi_zip):
+    url = load_sources()["filosofi_2021_com"].url
+    mocked.get(url, body=filosofi_zip[0])
+    first = obtain("filosofi_2021_com", session=session)
+    member = filosofi_zip[1]
+    cut = member[: member.rindex(b";", 0, len(member) - 10)]  # a whole zip, a cut CSV
+    mocked.replace(responses.GET, url, body=zipped({"cc_filosofi_2021_COM.csv": cut}))
+    with pytest.raises(SourceFormatError) as caught:
+        obtain("filosofi_2021_com", session=session, force=True)
+    assert "dernière ligne incomplète" in str(caught.value)
+    assert "copie précédente" in str(caught.value)
+    assert first.path.read_bytes() == member
 
 
 def test_missing_archive_member_lists_the_archive(mocked, session):

@@ -21,15 +21,6 @@ FORMAT_LABELS = {
 }
 
 
-def reports_available() -> str | None:
-    """None when the reports module is installed, else a French reason."""
-    try:
-        from diagnostics import produce  # noqa: F401
-    except ImportError as exc:
-        return f"Les rapports ne sont pas encore disponibles ({exc})."
-    return None
-
-
 def _model_outputs() -> dict:
     """The app's model results, handed to the report (same figures as on screen)."""
     from diagnostics.inputs import ModelOutput
@@ -57,13 +48,22 @@ def _model_outputs() -> dict:
     return options
 
 
+def _operations(spec: str) -> dict:
+    """The operations saved on « Montage d'opération » inside the territory (section « Modèle
+    économique » of the report)."""
+    from ui import operations, state
+
+    try:
+        codes = set(state.resolve(spec).codes)
+    except Exception:  # an unreadable territory has no operation to carry
+        return {}
+    chosen = operations.in_territory(codes)
+    return {"operations": chosen} if chosen else {}
+
+
 def report_download(container, spec: str, name: str, key: str | None = None) -> None:
     """A format selector, a « Préparer » button, then the download button."""
     key = key or f"report_{spec}"
-    reason = reports_available()
-    if reason:
-        container.caption(reason)
-        return
     with container.popover("Rapport et données", icon=":material/download:"):
         fmt = st.selectbox("Format", list(FORMAT_LABELS), format_func=FORMAT_LABELS.get,
                            key=f"{key}_fmt")
@@ -73,7 +73,8 @@ def report_download(container, spec: str, name: str, key: str | None = None) -> 
 
             try:
                 with st.spinner(f"Préparation de « {FORMAT_LABELS[fmt]} » pour {name}…"):
-                    content, file_name, mime = report_bytes(spec, fmt, **_model_outputs())
+                    content, file_name, mime = report_bytes(spec, fmt, **_model_outputs(),
+                                                            **_operations(spec))
             except Exception as exc:  # the app keeps working; the message says why
                 st.error(f"Le fichier n'a pas pu être préparé : {exc}")
                 return

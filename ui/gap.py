@@ -13,7 +13,11 @@ from typing import Any
 
 import pandas as pd
 import streamlit as st
+import yaml
 
+from models import accessibility as acc
+from models import results
+from ui import data
 from ui import sites as sites_mod
 
 NOT_COMPUTED = "Le modèle d'écart n'est pas encore calculé"
@@ -30,11 +34,10 @@ class GapBundle:
 
 
 def base_config() -> dict | None:
+    """The accessibility settings (``models/access.yaml``), or None when unreadable."""
     try:
-        from models import accessibility as acc
-
         return acc.load_config()
-    except Exception:  # the gap model is optional
+    except (acc.AccessibilityError, yaml.YAMLError):  # an unreadable settings file: the pages say why
         return None
 
 
@@ -56,20 +59,15 @@ def set_catchment(values: dict[int, float] | None) -> None:
 @st.cache_resource(show_spinner=False, max_entries=4)
 def _compute(need_key: str, registry_key: str, catchment: tuple, _need_frame: pd.DataFrame,
              _sites: pd.DataFrame | None) -> GapBundle | str:
-    try:
-        from models import gap as gap_model
-    except ImportError as exc:
-        return f"{NOT_COMPUTED} : module absent ({exc})."
     config = copy.deepcopy(base_config())
     if config is None:
         return f"{NOT_COMPUTED} : paramètres d'accessibilité illisibles (models/access.yaml)."
     config["catchment_m"]["by_density_7"] = dict(catchment)
-    sites = _sites if _sites is not None else pd.DataFrame(
-        columns=["site_id", "commune_code", "offer_type", "capacity", "status"])
     try:
-        inputs = gap_model.inputs_from_store(_need_frame, sites)
-        model = gap_model.GapModel(inputs, config)
+        model = results.gap_model(data.store(), _need_frame, _sites, config)
         frame = model.frame()
+    except results.ResultsUnavailable as exc:
+        return f"{NOT_COMPUTED} : {exc}"
     except Exception as exc:  # unusable inputs: the pages say why
         return f"{NOT_COMPUTED} : {exc}"
     return GapBundle(model, frame, model.meta(), config, model.rejected_sites)

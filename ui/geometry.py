@@ -13,8 +13,6 @@ it in the same outlines that were drawn.
 from __future__ import annotations
 
 import hashlib
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,7 +23,7 @@ import streamlit as st
 
 import settings
 from diagnostics import webmap
-from geodata import insets
+from geodata import files, insets
 from ui import data
 
 STATIC_DIR = settings.PROJECT_ROOT / "static"
@@ -154,11 +152,7 @@ def script_file(name: str, _texts: dict[str, str]) -> str:
 
 
 def _write_atomic(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(text)
-    os.chmod(tmp, 0o644)
-    os.replace(tmp, path)
+    files.atomic_write_text(path, text)
 
 
 def _prune() -> None:

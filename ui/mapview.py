@@ -23,6 +23,7 @@ from branca.element import MacroElement, Template
 from folium.plugins import MarkerCluster
 from streamlit_folium import st_folium
 
+from catalogues import datasets
 from diagnostics import webmap
 from ui import classify, data
 from ui.geometry import ViewGeometry, map_assets, view_layers
@@ -35,7 +36,15 @@ LAYER_SITES = "Sites des membres"
 LAYER_QPV = "Quartiers prioritaires (QPV)"
 LAYER_PROGRAMMES = "Communes PVD / ACV"
 LAYER_DENSITY = "Classes de densité"
-LAYERS = (LAYER_SITES, LAYER_QPV, LAYER_PROGRAMMES, LAYER_DENSITY)
+LAYER_PUBLIC = "Établissements publics (FINESS)"
+LAYERS = (LAYER_SITES, LAYER_PUBLIC, LAYER_QPV, LAYER_PROGRAMMES, LAYER_DENSITY)
+# Public establishments: squares (the members' sites are dots); the asylum system apart.
+PUBLIC_COLOURS = {
+    "hebergement": "#66a61e",
+    "residence_sociale": "#d95f02",
+    "pension_de_famille": "#1b9e77",
+    "asile": "#6a3d9a",
+}
 FAMILY_COLOURS = {  # Dark2, colour-blind safe
     "pension_de_famille": "#1b9e77",
     "residence_sociale": "#d95f02",
@@ -54,6 +63,7 @@ class Overlays:
 
     sites: pd.DataFrame | None = None  # public points: lon, lat, name, offer_family…
     hidden_sites: int = 0
+    public: pd.DataFrame | None = None  # FINESS establishments: lon, lat, name, family…
     qpv: pd.DataFrame | None = None  # code, qpv_count, qpv_names, rep_lon, rep_lat
     programmes: pd.DataFrame | None = None  # code, name, pvd, acv, rep_lon, rep_lat
     density: pd.Series | None = None  # density class 1–7 by code
@@ -268,6 +278,8 @@ def _add_overlays(layer: webmap.LayerStyler, view: ViewGeometry, overlays: Overl
             folium.Marker([row.rep_lat, row.rep_lon], icon=icon,
                           tooltip=f"{html.escape(str(row.name))} : {badge}").add_to(group)
         group.add_to(layer)
+    if overlays.public is not None and len(overlays.public):
+        _add_public(layer, overlays.public)
     if overlays.sites is not None and len(overlays.sites):
         cluster = MarkerCluster(name=LAYER_SITES, control=False,
                                 options={"maxClusterRadius": 40, "showCoverageOnHover": False})
@@ -292,6 +304,26 @@ def _add_overlays(layer: webmap.LayerStyler, view: ViewGeometry, overlays: Overl
         cluster.add_to(layer)
 
 
+def _add_public(layer: webmap.LayerStyler, public: pd.DataFrame) -> None:
+    cluster = MarkerCluster(name=LAYER_PUBLIC, control=False,
+                            options={"maxClusterRadius": 40, "showCoverageOnHover": False})
+    cluster.default_js, cluster.default_css = [], []  # served locally with the map
+    for row in public.itertuples():
+        colour = PUBLIC_COLOURS.get(getattr(row, "family", None), "#444444")
+        name = html.escape(str(getattr(row, "name", "") or "Établissement"))
+        kind = html.escape(str(getattr(row, "category_label", "") or ""))
+        capacity = getattr(row, "capacity", np.nan)
+        places = "capacité non publiée" if pd.isna(capacity) else f"{int(capacity)} places"
+        icon = folium.DivIcon(
+            html=(f'<div style="width:10px;height:10px;background:{colour};'
+                  'border:1px solid #fff;outline:1px solid #333"></div>'),
+            icon_size=(12, 12), icon_anchor=(6, 6),
+        )
+        folium.Marker([row.lat, row.lon], icon=icon,
+                      tooltip=f"<b>{name}</b><br>{kind}<br>{places}<br>FINESS").add_to(cluster)
+    cluster.add_to(layer)
+
+
 def overlay_legend(overlays: Overlays | None, families: dict[str, str]) -> list[str]:
     """Legend lines of the overlays shown."""
     if overlays is None:
@@ -307,6 +339,11 @@ def overlay_legend(overlays: Overlays | None, families: dict[str, str]) -> list[
         if overlays.hidden_sites:
             lines.append(f'<div style="font-size:11px">{count_text(overlays.hidden_sites)} '
                          "site(s) confidentiel(s) non affiché(s), comptés dans les totaux.</div>")
+    if overlays.public is not None:
+        from models.supply import PUBLIC_FAMILIES
+
+        for family in [f for f in PUBLIC_COLOURS if f in set(overlays.public.get("family", []))]:
+            lines.append(_square(PUBLIC_COLOURS[family], f"{PUBLIC_FAMILIES[family]} (FINESS)"))
     if overlays.qpv is not None:
         lines.append(_dot(QPV_COLOUR, "Commune avec quartier prioritaire 2024", ring=True))
     if overlays.programmes is not None:
@@ -323,6 +360,11 @@ def overlay_legend(overlays: Overlays | None, families: dict[str, str]) -> list[
     # Folded by default: the map stays readable; one click shows the overlays' key.
     return ['<details style="margin-top:6px"><summary style="cursor:pointer"><b>Couches</b></summary>',
             *lines, "</details>"]
+
+
+def _square(colour: str, label: str) -> str:
+    return (f'<div><span style="display:inline-block;width:10px;height:10px;background:{colour};'
+            f'outline:1px solid #333;margin-right:6px"></span>{html.escape(label)}</div>')
 
 
 def _dot(colour: str, label: str, ring: bool = False) -> str:
@@ -352,10 +394,10 @@ def show(view: ViewGeometry, fmap: folium.Map, layer: webmap.LayerStyler, key: s
 
 # -- overlays data ---------------------------------------------------------------------------------
 def qpv_points(codes: Sequence[str]) -> pd.DataFrame | None:
-    if not data.available("qpv2024_communes"):
+    if not data.available(datasets.QPV_COMMUNES):
         return None
-    counts = pd.to_numeric(data.column("qpv2024_communes", "qpv_count"), errors="coerce")
-    names = data.column("qpv2024_communes", "qpv_names")
+    counts = pd.to_numeric(data.column(datasets.QPV_COMMUNES, "qpv_count"), errors="coerce")
+    names = data.column(datasets.QPV_COMMUNES, "qpv_names")
     communes = data.communes_table().set_index("code")
     wanted = communes.index.intersection(pd.Index(codes))
     frame = pd.DataFrame({"name": communes.loc[wanted, "name"],
@@ -367,12 +409,12 @@ def qpv_points(codes: Sequence[str]) -> pd.DataFrame | None:
 
 
 def programme_points(codes: Sequence[str]) -> pd.DataFrame | None:
-    if not data.available("anct_programmes"):
+    if not data.available(datasets.ANCT_PROGRAMMES):
         return None
     communes = data.communes_table().set_index("code")
     wanted = communes.index.intersection(pd.Index(codes))
-    pvd = data.column("anct_programmes", "programme_pvd").reindex(wanted).fillna(False).astype(bool)
-    acv = data.column("anct_programmes", "programme_acv").reindex(wanted).fillna(False).astype(bool)
+    pvd = data.column(datasets.ANCT_PROGRAMMES, "programme_pvd").reindex(wanted).fillna(False).astype(bool)
+    acv = data.column(datasets.ANCT_PROGRAMMES, "programme_acv").reindex(wanted).fillna(False).astype(bool)
     frame = pd.DataFrame({"name": communes.loc[wanted, "name"], "pvd": pvd, "acv": acv,
                           "rep_lon": communes.loc[wanted, "rep_lon"],
                           "rep_lat": communes.loc[wanted, "rep_lat"]})
@@ -380,7 +422,28 @@ def programme_points(codes: Sequence[str]) -> pd.DataFrame | None:
     return frame.rename_axis("code").reset_index()
 
 
+@st.cache_data(show_spinner=False, max_entries=4)
+def _public_establishments(key: str):
+    from models import supply
+
+    return supply.public_establishments(data.store())
+
+
+def public_points(codes: Sequence[str]) -> tuple[pd.DataFrame | None, list[str]]:
+    """FINESS establishments of ``codes`` with coordinates, and notes (« non disponible »)."""
+    offer = _public_establishments(data.store_key())
+    if not offer.available:
+        return None, offer.notes
+    points = offer.points[offer.points["code"].astype(str).isin(set(codes))]
+    located = points[points["lon"].notna() & points["lat"].notna()]
+    notes = list(offer.notes)
+    if len(located) < len(points):
+        notes.append(f"{len(points) - len(located)} établissement(s) FINESS sans coordonnées, "
+                     "non dessiné(s).")
+    return located.reset_index(drop=True), notes
+
+
 def density_classes() -> pd.Series | None:
-    if not data.available("grille_densite_2025"):
+    if not data.available(datasets.DENSITY_GRID):
         return None
-    return pd.to_numeric(data.column("grille_densite_2025", "density_7"), errors="coerce")
+    return pd.to_numeric(data.column(datasets.DENSITY_GRID, "density_7"), errors="coerce")

@@ -19,6 +19,7 @@ PAGES: dict[str, tuple[str, str]] = {
     "classement": ("Classement", ":material/leaderboard:"),
     "comparer": ("Comparer", ":material/compare_arrows:"),
     "scenarios": ("Scénarios", ":material/add_location_alt:"),
+    "montage": ("Montage d'opération", ":material/calculate:"),
     "methode": ("Méthode", ":material/tune:"),
     "offre": ("Offre des membres", ":material/home_work:"),
     "presentation": ("Présentation", ":material/slideshow:"),

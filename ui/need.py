@@ -1,8 +1,7 @@
-"""The need model as the app uses it: computed once, re-scored instantly after a weight change.
+"""The need model as the app uses it: read once, re-scored instantly after a weight change.
 
-The full pipeline (imputation, Monte-Carlo sensitivity, typology, hot spots) takes about half a
-minute for all France: it runs once per server with the default settings and is kept on disk
-(:mod:`ui.disk_cache`) until the data or the model code change. A weight, normalisation or
+The national result and the prepared index come from :mod:`models.results` (stored by
+``make data``, recomputed there when the data or the model code change). A weight, normalisation or
 aggregation change only re-aggregates the normalised matrices the model keeps in memory
 (:meth:`models.pipeline.NeedIndex.score`, a few tens of milliseconds) and the contributions;
 explanation sentences are written only for the communes a page shows. Rank intervals
@@ -22,8 +21,8 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-import settings
-from ui import disk_cache
+from models import results
+from ui import data
 
 NOT_COMPUTED = "Le modèle de besoin n'est pas encore calculé"
 SCORE_COLUMNS = ("score", "rank", "coverage", "status")
@@ -52,7 +51,7 @@ class NeedModel:
     """The prepared index, its full result with default settings, and a small re-score cache."""
 
     index: Any  # models.pipeline.NeedIndex
-    result: Any  # models.pipeline.NeedResult
+    result: results.NeedResults
     fingerprint: str
     default: NeedSettings
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -77,117 +76,48 @@ class NeedModel:
         return self.index.presets
 
 
-def _model_files() -> list:
-    root = settings.PROJECT_ROOT
-    files = [*root.glob("models/*.py"), *root.glob("models/*.yaml")]
-    files += [root / "connectors" / "indicators.yaml", root / "connectors" / "indicators.py"]
-    return files
-
-
 @st.cache_data(ttl=5, show_spinner=False)
-def fingerprints() -> tuple[str, str]:
-    """(inputs, code) fingerprints, re-read at most every few seconds.
-
-    The inputs digest is the one ``models.build`` writes in the stored ``need_index`` manifest
-    (store manifests and model code), so that the app recognises a fresh stored index.
-    """
-    try:
-        from geodata.store import Store
-        from models.build import inputs_digest
-
-        inputs = inputs_digest(Store())
-    except ImportError:
-        inputs = disk_cache.store_fingerprint()
-    return inputs, disk_cache.code_fingerprint(_model_files())
+def _fingerprint(root: str) -> str:
+    return results.inputs_digest(data.store())
 
 
-@dataclass
-class StoredResult:
-    """The stored ``need_index`` (frame and log), in place of a full run."""
-
-    frame: pd.DataFrame
-    log: list
-
-
-def _stored_result(store, digest: str) -> StoredResult | None:
-    """The stored national result when it was built from the same inputs, else None."""
-    try:
-        from models.build import BUILDER_VERSION, NEED_DATASET
-    except ImportError:
-        return None
-    if not store.is_fresh(NEED_DATASET, digest, BUILDER_VERSION):
-        return None
-    manifest = store.manifest(NEED_DATASET)
-    frame = pd.DataFrame(store.read(NEED_DATASET))
-    frame["code"] = frame["code"].astype(str)
-    return StoredResult(frame=frame, log=list((manifest.extra or {}).get("log", [])))
-
-
-def _compute(digest: str) -> tuple[Any, Any]:
-    """The prepared index (for re-scoring) and the default result: the stored ``need_index``
-    when fresh (the same figures as the reports), else a full run (about half a minute)."""
-    from geodata.store import Store
-    from models.indicator_matrix import build_matrix
-    from models.pipeline import NeedIndex
-
-    store = Store()
-    index = NeedIndex(build_matrix(store))
-    stored = _stored_result(store, digest)
-    if stored is not None:
-        index.prepare()
-        index.score(log=True)
-        return index, stored
-    from models.hotspots import contiguity
-
-    return index, index.run(edges=contiguity(store))
+def fingerprint() -> str:
+    """Digest of the store's inputs and of the model's code (re-read at most every few seconds):
+    the key under which :mod:`models.results` keeps the national result."""
+    return _fingerprint(str(data.store().root))
 
 
 @st.cache_resource(show_spinner=False, max_entries=2)
-def _load(inputs_fp: str, code_fp: str) -> NeedModel | str:
-    """The model for these fingerprints, or a French reason why it cannot be computed."""
+def _load(digest: str) -> NeedModel | str:
+    """The model for this digest, or a French reason why it cannot be computed."""
     try:
-        from models.pipeline import NeedConfig
-    except ImportError as exc:
-        return f"{NOT_COMPUTED} : le module du modèle est absent ({exc})."
-    key = disk_cache.fingerprint("need", inputs_fp, code_fp)
-    try:
-        index, result = disk_cache.cached("need", key, lambda: _compute(inputs_fp))
-    except Exception as exc:  # a missing source or an unfinished model must not break the app
+        prepared = results.prepared_need(data.store())
+    except results.ResultsUnavailable as exc:
         return f"{NOT_COMPUTED} : {exc}"
-    config = getattr(index, "config", NeedConfig())
+    index = prepared.index
+    config = index.config
     default = NeedSettings(config.weights if isinstance(config.weights, str) else
                            tuple(sorted(config.weights.items())),
                            config.normalisation, config.aggregation)
-    result.frame["intervals_settings"] = default.label
-    return NeedModel(index=index, result=result, fingerprint=key, default=default)
+    prepared.results.frame["intervals_settings"] = default.label
+    return NeedModel(index=index, result=prepared.results, fingerprint=digest, default=default)
 
 
 def need_model(spinner: bool = True) -> NeedModel | None:
     """The need model, or None (the reason is given by :func:`unavailable_reason`)."""
-    if not _store_has_sources():
-        return None
-    store_fp, code_fp = fingerprints()
+    digest = fingerprint()
     if spinner:
         with st.spinner("Calcul du modèle de besoin pour toute la France (une seule fois, "
                         "environ une demi-minute)…"):
-            model = _load(store_fp, code_fp)
+            model = _load(digest)
     else:
-        model = _load(store_fp, code_fp)
+        model = _load(digest)
     return model if isinstance(model, NeedModel) else None
 
 
 def unavailable_reason() -> str:
-    if not _store_has_sources():
-        return (f"{NOT_COMPUTED} : les sources statistiques (Filosofi, recensement…) ne sont pas "
-                "dans le stock local. Lancez `make data` (ou `python -m connectors refresh`).")
-    model = _load(*fingerprints())
+    model = _load(fingerprint())
     return model if isinstance(model, str) else ""
-
-
-def _store_has_sources() -> bool:
-    from ui import data
-
-    return data.available("filosofi_2021_com")
 
 
 def current_settings(model: NeedModel) -> NeedSettings:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from catalogues import datasets
 from ui import data
 from ui.variables import format_value
 
@@ -186,11 +187,14 @@ def income_history(code: str) -> pd.DataFrame:
 def census_change(code: str) -> pd.DataFrame:
     """Population and vacancy, census 2018 (comparateur) → 2021, for the commune."""
     pairs = [
-        ("Population (recensement)", ("comparateur", "population"), ("census_iris_2021", "population"),
+        ("Population (recensement)", (datasets.COMPARATEUR, "population"),
+         (datasets.CENSUS_IRIS, "population"),
          None, "habitants"),
-        ("Logements vacants", ("comparateur", "vacant_dwellings"), ("census_iris_2021", "vacant_dwellings"),
+        ("Logements vacants", (datasets.COMPARATEUR, "vacant_dwellings"),
+         (datasets.CENSUS_IRIS, "vacant_dwellings"),
          None, "logements"),
-        ("Taux de vacance", ("comparateur", "vacant_dwellings"), ("census_iris_2021", "vacant_dwellings"),
+        ("Taux de vacance", (datasets.COMPARATEUR, "vacant_dwellings"),
+         (datasets.CENSUS_IRIS, "vacant_dwellings"),
          ("dwellings",), "%"),
     ]
     rows = []

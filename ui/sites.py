@@ -154,21 +154,13 @@ def commune_total(view: PublicSites, code: str) -> str:
 
 
 def offer_type_labels() -> dict[str, str]:
-    try:
-        from operators import schema
+    from operators import schema
 
-        return {code: t.label for code, t in schema.OFFER_TYPE_BY_CODE.items()}
-    except ImportError:
-        return {}
+    return {code: t.label for code, t in schema.OFFER_TYPE_BY_CODE.items()}
 
 
 def offer_labels() -> dict[str, str]:
     """French label of each offer family (the gap model's types)."""
-    try:
-        from operators import schema
+    from operators import schema
 
-        return dict(schema.FAMILIES)
-    except ImportError:
-        from models.supply import TYPES
-
-        return dict(TYPES)
+    return dict(schema.FAMILIES)

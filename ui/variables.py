@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from catalogues import datasets
 from diagnostics.formatting import fr_number, fr_percent
 from ui import data
 
@@ -35,11 +36,11 @@ COUNT_UNITS = ("ménages", "logements", "personnes", "habitants", "quartiers", "
 SOURCE_GROUPS = {
     "filosofi": GROUP_INCOME,
     "census": GROUP_POPULATION,
-    "comparateur": GROUP_POPULATION,
+    datasets.COMPARATEUR: GROUP_POPULATION,
     "lovac": GROUP_HOUSING,
-    "rnic": GROUP_HOUSING,
-    "rpls": GROUP_HOUSING,
-    "sru": GROUP_HOUSING,
+    datasets.RNIC: GROUP_HOUSING,
+    datasets.RPLS: GROUP_HOUSING,
+    datasets.SRU: GROUP_HOUSING,
 }
 # Categorical colours: ColorBrewer Set2/Dark2 (colour-blind safe), then fixed meanings.
 QUALITATIVE = ("#66c2a5", "#fc8d62", "#8da0cb", "#e78ac3", "#a6d854", "#ffd92f", "#e5c494",

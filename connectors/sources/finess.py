@@ -1,6 +1,9 @@
-"""FINESS (Etalab extract with geolocation): shelters and supported housing, as points.
+"""FINESS (published by the ANS): shelters, supported housing and the asylum system, as points.
 
-File ``etalab-cs1100507-stock-<date>.csv``: no header line; a first line
+Three published layouts are read here.
+
+**Etalab extract with geolocation** (``etalab-cs1100507-stock-<date>.csv``, :func:`parse`): no
+header line; a first line
 ``finess;etalab;<n>;<extraction date>``, then two record types told apart by their first
 field:
 
@@ -14,10 +17,36 @@ Only the categories of the "accueil, hébergement, insertion" and supported hous
 are kept. The commune code is rebuilt as ``departement + commune`` (``9A`` + ``101`` →
 ``97101``). An establishment without usable coordinates is kept with an empty geometry and
 ``geolocated = False``, never dropped.
+
+**Etalab « équipements sociaux » extract** (``etalab-cs1100505-stock-<date>.csv``,
+:func:`parse_equipements`): same first line, then ``structureet`` lines (establishment →
+legal entity, ignored here) and ``equipementsocial`` lines, one per equipment of an
+establishment: ``equipementsocial;nofinesset;de;libde;ta;libta;client;libclient;sourceinfo;
+capinstot;capinstm;capinstf;capinsthab;ageminiinst;agemaxiinst;indsupinst;datederinst;
+datepremautor;capautot;…;indsupaut;…``. The installed capacity of an establishment is the sum
+of ``capinstot`` over its equipments not flagged removed (``indsupinst = O``); the authorised
+capacity the sum of ``capautot`` over those whose authorisation is not removed
+(``indsupaut``). The positions up to ``indsupinst`` (16th field) are those documented for the
+Etalab file; ``capautot`` (19th) and ``indsupaut`` (25th) follow the order of the FINESS
+equipment record and are read only when the line is long enough (else the authorised
+capacity stays missing, reported). Joined to the points on the FINESS number.
+
+**ANS daily JSON feed** (``finess-structures-journalier-<date>.json``, :func:`parse_ans_json`,
+successor of the Etalab extracts): ``{"schemaVersion", "generatedAt", "pmej": [legal entity
+{"informationsGeneralesPMEJ", "ege": [establishment {"informationsGeneralesEGE":
+{"numFinessEge", "nomEgeCourt", "nomEgeLong", "dateOuverture", "dateFermeture"…},
+"categorieentiteGeographiqueExercice", "adresse": [{"cogCommune", "ligneQuatre",
+"coordonneesGeographique": {"directionLatitude", "directionLongitude"…}}], "etatObjet"}]}]}``.
+Active establishments (``etatObjet = A``, no closing date) of the kept categories become
+points in WGS84 (the latitude / longitude fields; the X / Y fields are not used).
+
+Categories 442 (CPH) and 443 (CADA) belong to the asylum system, not to the general
+insertion offer: they are kept, with their own family, so that the models show them apart.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -53,8 +82,16 @@ CATEGORIES: dict[str, str] = {
     "256": "Foyer de travailleurs migrants",
     "257": "Foyer de jeunes travailleurs",
     "258": "Maison relais – pension de famille",
-    "259": "Résidence sociale (hors maison relais)",
-    "443": "Centre d'hébergement (catégorie 443)",
+    "259": "Autre résidence sociale",
+    "442": "Centre provisoire d'hébergement (CPH)",
+    "443": "Centre d'accueil de demandeurs d'asile (CADA)",
+}
+# Family of each category, stored with the points (the asylum system apart).
+FAMILIES: dict[str, str] = {
+    "214": "hebergement", "219": "hebergement",
+    "256": "residence_sociale", "257": "residence_sociale", "259": "residence_sociale",
+    "258": "pension_de_famille",
+    "442": "asile", "443": "asile",
 }
 
 # FINESS département codes of the overseas départements → INSEE prefix "97".
@@ -179,6 +216,7 @@ def parse(path: Path, categories: tuple[str, ...] = tuple(CATEGORIES),
             "long_name": kept["rslongue"].replace("", None),
             "category": kept["categetab"],
             "category_label": label,
+            "family": kept["categetab"].map(FAMILIES),
             "code": kept["code"],
             "departement": kept["departement"],
             "address": address,
@@ -207,3 +245,189 @@ def parse(path: Path, categories: tuple[str, ...] = tuple(CATEGORIES),
             "encodage": encoding,
         },
     )
+
+
+# -- équipements sociaux (capacities) ---------------------------------------------------------
+EQUIPMENT_FIELDS = [
+    "equipementsocial", "nofinesset", "de", "libde", "ta", "libta", "client", "libclient",
+    "sourceinfo", "capinstot", "capinstm", "capinstf", "capinsthab", "ageminiinst",
+    "agemaxiinst", "indsupinst", "datederinst", "datepremautor", "capautot", "capautm",
+    "capautf", "capauthab", "ageminiaut", "agemaxiaut", "indsupaut", "dateautor", "datemajaut",
+    "datemajinst",
+]
+_INSTALLED_MIN_FIELDS = EQUIPMENT_FIELDS.index("indsupinst") + 1
+_AUTHORISED_MIN_FIELDS = EQUIPMENT_FIELDS.index("indsupaut") + 1
+
+
+def parse_equipements(path: Path, member: str | None = None) -> Parsed:
+    """Capacities per establishment from the « équipements sociaux » extract.
+
+    Returns one row per FINESS number: ``finess_id``, ``capacity_installed`` (places
+    installed), ``capacity_authorised`` (places authorised), ``equipments`` (lines read).
+    A capacity that cannot be read is missing, never zero.
+    """
+    raw, name = read_source_bytes(path, member or r"etalab.*cs1100505.*\.csv$|etalab.*\.csv$")
+    encoding = sniff_encoding(raw)
+    text = raw.decode(encoding).lstrip("\ufeff")
+    rejects = Rejects(name)
+    rows: list[dict] = []
+    extraction_date = None
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        fields = [f.strip() for f in line.split(";")]
+        kind = fields[0].lower()
+        if kind == "finess" and number == 1:
+            extraction_date = fields[-1] or None
+            continue
+        if kind == "structureet":
+            continue
+        if kind != "equipementsocial":
+            rejects.add(number, "type d'enregistrement", fields[0][:40],
+                        "type inconnu (ni structureet ni equipementsocial), ligne écartée")
+            continue
+        if len(fields) < _INSTALLED_MIN_FIELDS:
+            rejects.add(number, "equipementsocial", line[:80],
+                        f"{len(fields)} champs au lieu d'au moins {_INSTALLED_MIN_FIELDS}, "
+                        "ligne écartée")
+            continue
+        record = dict(zip(EQUIPMENT_FIELDS, fields, strict=False))
+        installed = _capacity(record.get("capinstot", ""), number, "capinstot", rejects)
+        authorised = np.nan
+        if len(fields) >= _AUTHORISED_MIN_FIELDS:
+            authorised = _capacity(record.get("capautot", ""), number, "capautot", rejects)
+        rows.append({
+            "finess_id": record["nofinesset"],
+            "installed": np.nan if record["indsupinst"].upper() == "O" else installed,
+            "authorised": np.nan if record.get("indsupaut", "").upper() == "O" else authorised,
+            "installed_removed": record["indsupinst"].upper() == "O",
+            "authorised_known": len(fields) >= _AUTHORISED_MIN_FIELDS,
+        })
+    if not rows:
+        raise ParseError(
+            f"Fichier « {name} » : aucune ligne « equipementsocial » (extrait FINESS des "
+            "équipements sociaux attendu, sans ligne d'en-tête, séparateur « ; »)."
+        )
+    frame = pd.DataFrame(rows)
+    grouped = frame.groupby("finess_id", sort=True)
+    table = pd.DataFrame({
+        "capacity_installed": grouped["installed"].sum(min_count=1),
+        "capacity_authorised": grouped["authorised"].sum(min_count=1),
+        "equipments": grouped.size().astype(float),
+    }).reset_index()
+    # An establishment whose every equipment is removed has no installed place (0, known).
+    all_removed = grouped["installed_removed"].all()
+    table.loc[table["finess_id"].map(all_removed).to_numpy(), "capacity_installed"] = 0.0
+    short = int((~frame["authorised_known"]).sum())
+    if short:
+        rejects.add(None, "capautot", f"{short} ligne(s)",
+                    "ligne trop courte pour la capacité autorisée : laissée manquante")
+    return Parsed(
+        table=table,
+        rejects=rejects,
+        columns={"finess_id": "nofinesset", "capacity_installed": "somme de capinstot",
+                 "capacity_authorised": "somme de capautot"},
+        notes={"date_extraction": extraction_date, "equipements_lus": len(frame),
+               "etablissements": len(table), "encodage": encoding},
+    )
+
+
+def _capacity(value: str, line: int, field_name: str, rejects: Rejects) -> float:
+    if value == "":
+        return np.nan
+    try:
+        number = float(value.replace(",", "."))
+    except ValueError:
+        rejects.add(line, field_name, value, "capacité illisible, laissée manquante")
+        return np.nan
+    if number < 0:
+        rejects.add(line, field_name, value, "capacité négative, laissée manquante")
+        return np.nan
+    return number
+
+
+# -- ANS daily JSON feed ------------------------------------------------------------------------
+def parse_ans_json(path: Path, categories: tuple[str, ...] = tuple(CATEGORIES),
+                   member: str | None = None) -> Parsed:
+    """Active establishments of ``categories`` from the ANS « structures » JSON feed, as points."""
+    raw, name = read_source_bytes(path, member or r"finess.*structures.*\.json$|.*\.json$")
+    try:
+        data = json.loads(raw.decode("utf-8-sig"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ParseError(f"Fichier « {name} » : JSON illisible ({exc}).") from None
+    if not isinstance(data, dict) or not isinstance(data.get("pmej"), list):
+        raise ParseError(
+            f"Fichier « {name} » : clé « pmej » (liste des entités juridiques) absente : flux "
+            "« structures » de l'ANS attendu."
+        )
+    rejects = Rejects(name)
+    rows: list[dict] = []
+    read = 0
+    for position, entity in enumerate(data["pmej"], start=1):
+        general = entity.get("informationsGeneralesPMEJ") or {}
+        for establishment in entity.get("ege") or []:
+            read += 1
+            info = establishment.get("informationsGeneralesEGE") or {}
+            category = str(establishment.get("categorieentiteGeographiqueExercice") or "").strip()
+            if category not in categories:
+                continue
+            finess_id = str(info.get("numFinessEge") or "").strip()
+            where = f"pmej n° {position} ({finess_id or 'sans numéro'})"
+            if establishment.get("etatObjet") != "A" or info.get("dateFermeture"):
+                continue
+            addresses = establishment.get("adresse") or []
+            address = addresses[0] if addresses else {}
+            coords = address.get("coordonneesGeographique") or {}
+            lat = _float(coords.get("directionLatitude"))
+            lon = _float(coords.get("directionLongitude"))
+            if lat is None or lon is None:
+                rejects.add(None, "coordonneesGeographique", where,
+                            "établissement sans coordonnées, gardé sans géométrie")
+            code = str(address.get("cogCommune") or "").strip().upper()
+            rows.append({
+                "finess_id": finess_id,
+                "legal_entity_id": str(general.get("numFinessPm") or "").strip() or None,
+                "name": str(info.get("nomEgeCourt") or "").strip(),
+                "long_name": str(info.get("nomEgeLong") or "").strip() or None,
+                "category": category,
+                "category_label": CATEGORIES[category],
+                "family": FAMILIES[category],
+                "code": code or None,
+                "address": ", ".join(p for p in (str(address.get("ligneQuatre") or "").strip(),
+                                                  str(address.get("ligneAcheminement") or "")
+                                                  .strip()) if p),
+                "opened": info.get("dateOuverture"),
+                "lon": lon, "lat": lat,
+            })
+    columns = ["finess_id", "legal_entity_id", "name", "long_name", "category",
+               "category_label", "family", "code", "address", "opened"]
+    frame = pd.DataFrame(rows, columns=[*columns, "lon", "lat"])
+    codes, valid = clean_codes(frame["code"].fillna(""))
+    for index in frame.index[~valid.to_numpy()]:
+        rejects.add(None, "cogCommune", frame.at[index, "code"],
+                    f"code commune invalide pour {frame.at[index, 'finess_id']}, gardé sans code")
+    frame["code"] = codes
+    located = frame["lon"].notna() & frame["lat"].notna()
+    frame["geolocated"] = located
+    points = gpd.GeoDataFrame(
+        frame[[*columns, "geolocated"]],
+        geometry=gpd.points_from_xy(frame["lon"], frame["lat"]), crs=settings.CRS_DISPLAY,
+    )
+    points.loc[~located.to_numpy(), "geometry"] = None
+    return Parsed(
+        table=points.reset_index(drop=True),
+        rejects=rejects,
+        columns={"finess_id": "numFinessEge", "category": "categorieentiteGeographiqueExercice",
+                 "code": "adresse.cogCommune"},
+        notes={"genere_le": data.get("generatedAt"), "version_schema": data.get("schemaVersion"),
+               "etablissements_lus": read, "etablissements_retenus": len(points),
+               "sans_coordonnees": int((~located).sum())},
+    )
+
+
+def _float(value: object) -> float | None:
+    try:
+        number = float(str(value).replace(",", "."))
+    except (TypeError, ValueError):
+        return None
+    return number if np.isfinite(number) else None

@@ -43,7 +43,8 @@ def levers_section(
         ["Type de commune", "Communes", "Population", "Ménages en besoin", "Leviers (nombre de communes)"],
         [[r["commune_type"], count(r["communes"]), count(r["population"]), count(r["need"]),
           r["levers"] or "aucun levier déclenché"] for _, r in by_type.iterrows()],
-        source="Types : grille communale de densité 2025 (INSEE), regroupée en quatre types",
+        source="Types : grille communale de densité 2025 (INSEE), regroupée en quatre types par "
+        "le projet",
         numeric=[False, True, True, True, False], key="leviers_types",
         data=by_type.rename(columns={"commune_type": "Type de commune", "communes": "Communes",
                                      "population": "Population", "need": "Ménages en besoin",
@@ -58,7 +59,12 @@ def levers_section(
             f"{plural(lever.count, 'commune')} : {lever.figures} "
             f"Principales communes : {names_list(top['name'], 10)}."
         ))
-        section.add(Bullets([f"Règle : {lever.rationale}."]))
+        items = [f"Règle : {lever.rationale}."]
+        if lever.legal_basis:
+            items.append(f"Base légale : {lever.legal_basis}.")
+        if lever.local_needs:
+            items.append(f"Ce qu'il faut localement : {lever.local_needs}.")
+        section.add(Bullets(items))
     not_evaluable = [lever for lever in levers if not lever.evaluable]
     if not_evaluable:
         section.add(Notice("Leviers non évaluables faute de données : " + " ; ".join(

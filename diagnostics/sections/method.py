@@ -180,11 +180,15 @@ def gap_method_blocks(inputs: ReportInputs) -> list:
 def method_section(inputs: ReportInputs) -> Section:
     section = Section("methode", "Méthode et sources")
     section.add(Paragraph(
-        "Ce diagnostic suit la logique du diagnostic territorial partagé « à 360° » (de la rue au "
-        "logement ordinaire), centré sur ce que le logement d'insertion apporte. Toutes les "
-        "données sont ramenées sur la géographie communale en vigueur (code officiel géographique "
-        "2025) : les valeurs des communes fusionnées sont additionnées (effectifs) ou repondérées "
-        "(taux) ; une valeur secrète d'une commune déléguée rend la valeur fusionnée manquante."
+        "Ce diagnostic rapproche, commune par commune, des indicateurs publics de besoin "
+        "(revenus, pauvreté, logement, territoire), l'offre déclarée par les adhérents des "
+        "réseaux et l'offre publique disponible, pour situer ce que le logement d'insertion "
+        "apporte. Il ne remplace pas le diagnostic territorial partagé à 360°, qui repose sur "
+        "des données absentes ici (SIAO et 115, recours DALO, expulsions, sorties "
+        "d'institutions). Toutes les données sont ramenées sur la géographie communale en "
+        "vigueur (code officiel géographique 2025) : les valeurs des communes fusionnées sont "
+        "additionnées (effectifs) ou repondérées (taux) ; une valeur secrète d'une commune "
+        "déléguée rend la valeur fusionnée manquante."
     ))
     section.add(Subtitle("Sources"))
     section.add(sources_table(inputs))

@@ -1,12 +1,15 @@
 """Section « Offre »: members' sites by type (public view only) and capacity per 1,000
-households; commune totals below three sites are published as « < 3 »."""
+households; commune totals below three sites are published as « < 3 ». Then the public offer
+read in FINESS (by family, the asylum system apart), its map, and the members' share of the
+offer per family — « non disponible » when FINESS is not in the store."""
 
 from __future__ import annotations
 
 import pandas as pd
 
-from diagnostics.document import MapSpec, Notice, Paragraph, Section, Table
-from diagnostics.formatting import MISSING, fr_number
+from catalogues import datasets
+from diagnostics.document import MapSpec, Notice, Paragraph, Section, Subtitle, Table
+from diagnostics.formatting import MISSING, fr_number, fr_percent
 from diagnostics.inputs import ReportInputs
 from diagnostics.public_sites import SMALL_LABEL, PublicSites
 from diagnostics.sections.common import by_code, cite, count, has, known_sum, plural, tooltip
@@ -23,6 +26,14 @@ FAMILY_COLOURS = {
     "hebergement": "#ff7f00",
     "accompagnement": "#a65628",
 }
+PUBLIC_FAMILY_COLOURS = {
+    "hebergement": "#ff7f00",
+    "residence_sociale": "#377eb8",
+    "pension_de_famille": "#e41a1c",
+    "asile": "#6a3d9a",
+}
+PUBLIC_COUNT_CLASSES = [("Aucun établissement", "#ffffff"), ("1 établissement", "#fdd0a2"),
+                        ("2 à 4 établissements", "#fd8d3c"), ("5 et plus", "#a63603")]
 MAX_LISTED = 30  # sites named in the PDF; all of them in the spreadsheet export
 REGISTRY_SOURCE = "Source : registre des adhérents (déclarations des opérateurs), vue publique"
 
@@ -76,6 +87,7 @@ def offer_section(inputs: ReportInputs, public: PublicSites | None) -> Section:
     if public is None:
         reason = inputs.missing.get("registre", "donnée non disponible : registre des opérateurs absent")
         section.add(Notice(reason[:1].upper() + reason[1:] + "."))
+        section.add(*public_offer_blocks(inputs, None))
         return section
     if public.fictional:
         section.add(Notice(
@@ -111,7 +123,7 @@ def offer_section(inputs: ReportInputs, public: PublicSites | None) -> Section:
              "Capacité pour 1 000 ménages"],
             rows,
             source=f"{REGISTRY_SOURCE} ; ménages : {households_label}, "
-            + cite(inputs, "filosofi_2021_com", "comparateur").removeprefix("Source : "),
+            + cite(inputs, datasets.FILOSOFI_COMMUNES, datasets.COMPARATEUR).removeprefix("Source : "),
             numeric=[False, True, True, True],
             key="offre_types",
             data=pd.DataFrame(data),
@@ -165,8 +177,123 @@ def offer_section(inputs: ReportInputs, public: PublicSites | None) -> Section:
             note=(f"{len(public.listed) - MAX_LISTED} autres sites dans l'export tableur."
                   if len(public.listed) > MAX_LISTED else ""),
         ))
-    for notice in (inputs.missing.get("finess"),):
-        if notice:
-            section.add(Notice(notice[:1].upper() + notice[1:] + " : l'offre publique "
-                               "d'hébergement hors réseau n'est pas comptée."))
+    section.add(*public_offer_blocks(inputs, public))
     return section
+
+
+def _finess_source(inputs: ReportInputs) -> str:
+    offer = inputs.public_offer
+    return "Source : " + (offer.source if offer is not None and offer.source else "FINESS (ANS)")
+
+
+def public_offer_blocks(inputs: ReportInputs, public: PublicSites | None) -> list:
+    """The public offer (FINESS) by family, its map, and the members' share of the offer."""
+    from models import supply
+
+    blocks: list = [Subtitle("Offre publique (FINESS)")]
+    offer = inputs.public_offer
+    if offer is None or not offer.available:
+        reason = inputs.missing.get(datasets.FINESS, "FINESS absent du stock local")
+        blocks.append(Notice(f"Offre publique {supply.NOT_AVAILABLE} ({reason}) : les "
+                             "établissements hors réseau ne sont pas comptés, et la part des "
+                             "adhérents dans l'offre ne peut pas être calculée."))
+        return blocks
+    points = offer.points
+    table = supply.public_by_family(points)
+    rows = [[r["family_label"], count(r["n_establishments"]), count(r["capacity"]),
+             count(r["n_capacity_unknown"])] for _, r in table.iterrows()]
+    blocks.append(Paragraph(
+        "FINESS recense les établissements d'hébergement et de logement accompagné, ceux des "
+        "adhérents compris. Les centres d'accueil de demandeurs d'asile (CADA) et les centres "
+        "provisoires d'hébergement (CPH) relèvent du dispositif national d'asile : ils sont "
+        "montrés à part et ne comptent ni dans l'offre d'insertion ni dans l'écart."
+    ))
+    if rows:
+        blocks.append(Table(
+            "Établissements FINESS par famille",
+            ["Famille", "Établissements", "Places (capacité installée)",
+             "Établissements sans capacité publiée"],
+            rows, source=_finess_source(inputs), numeric=[False, True, True, True],
+            key="offre_publique",
+            data=table.drop(columns=["group", "family"]).rename(columns={
+                "family_label": "Famille", "n_establishments": "Établissements",
+                "capacity": "Places", "n_capacity_unknown": "Sans capacité publiée"}),
+            note="Places : capacité installée de l'extraction des équipements sociaux, "
+            "autorisée à défaut ; une capacité non publiée n'est jamais comptée comme zéro.",
+        ))
+    else:
+        blocks.append(Paragraph("Aucun établissement FINESS des familles retenues dans le "
+                                "territoire."))
+    for note in offer.notes:
+        blocks.append(Notice(note))
+    blocks.append(_public_map(inputs, points))
+    blocks.extend(_share_blocks(inputs, public, table))
+    return blocks
+
+
+def _public_map(inputs: ReportInputs, points: pd.DataFrame) -> MapSpec:
+    from models import supply
+
+    c = inputs.communes
+    n = c["code"].map(points.groupby("code").size()).fillna(0.0)
+    colours = pd.Series(PUBLIC_COUNT_CLASSES[0][1], index=c.index, dtype=object)
+    colours[n.eq(1)] = PUBLIC_COUNT_CLASSES[1][1]
+    colours[(n >= 2) & (n <= 4)] = PUBLIC_COUNT_CLASSES[2][1]
+    colours[n >= 5] = PUBLIC_COUNT_CLASSES[3][1]
+    located = points[points["lon"].notna() & points["lat"].notna()].copy()
+    if len(located):
+        located["label"] = (located["name"].fillna("Établissement").astype(str) + " — "
+                            + located["family_label"].astype(str)
+                            + located["capacity"].map(
+                                lambda v: f" ({fr_number(v)} places)" if pd.notna(v) else ""))
+        located["colour"] = located["family"].map(PUBLIC_FAMILY_COLOURS).fillna("#333333")
+    present = [f for f in PUBLIC_FAMILY_COLOURS if len(located) and f in set(located["family"])]
+    return MapSpec(
+        key="offre_publique",
+        title="Établissements publics (FINESS)",
+        legend_title="Établissements FINESS par commune",
+        colours=by_code(c, colours),
+        legend=PUBLIC_COUNT_CLASSES,
+        source=_finess_source(inputs),
+        tooltip=tooltip(c, "établissements FINESS", n.map(lambda v: fr_number(v))),
+        points=located[["lon", "lat", "label", "colour"]] if len(located) else None,
+        points_legend=[(supply.PUBLIC_FAMILIES[f], PUBLIC_FAMILY_COLOURS[f]) for f in present],
+        note="Établissements sans coordonnées : comptés dans leur commune, sans point.",
+    )
+
+
+def _share_blocks(inputs: ReportInputs, public: PublicSites | None, table: pd.DataFrame) -> list:
+    from models import supply
+
+    if public is None:
+        return [Notice("Part des adhérents dans l'offre : non calculable sans le registre des "
+                       "adhérents.")]
+    by_family = public.by_family
+    members = pd.DataFrame({
+        "group": "territoire",
+        "family": by_family.get("offer_family", pd.Series(dtype=str)),
+        "n_sites": pd.to_numeric(by_family.get("n_sites", pd.Series(dtype=float)), errors="coerce"),
+        "capacity": pd.to_numeric(by_family.get("capacity", pd.Series(dtype=float)),
+                                  errors="coerce"),
+    })
+    share = supply.members_share(members, table, public_available=True)
+    share = share[share["family"].isin(supply.INSERTION_PUBLIC_FAMILIES)
+                  | (share["members_sites"] > 0)]
+    fictif = " (FICTIF)" if public.fictional else ""
+    rows = [[r["family_label"], count(r["members_capacity"]) if r["members_sites"] >= 3
+             or r["members_sites"] == 0 else SMALL_LABEL + " sites",
+             count(r["finess_capacity"]),
+             (fr_percent(r["share"]) + fictif) if pd.notna(r["share"]) else r["status"]]
+            for _, r in share.iterrows()]
+    return [Table(
+        "Part des adhérents dans l'offre, par famille" + fictif,
+        ["Famille", "Capacité des adhérents", "Places FINESS (total)", "Part des adhérents"],
+        rows,
+        source=f"{REGISTRY_SOURCE} ; {_finess_source(inputs).removeprefix('Source : ')}",
+        numeric=[False, True, True, True], key="part_adherents",
+        data=share.drop(columns=["group"]),
+        note="FINESS compte aussi les établissements des adhérents : il sert de total pour "
+        "l'hébergement, les résidences sociales et les pensions de famille. L'intermédiation "
+        "locative, le diffus et l'accompagnement n'y figurent pas : leur part n'est pas "
+        "calculable. Le dispositif d'asile n'est jamais dans le total.",
+    )]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from catalogues import datasets
 from diagnostics.classes import categorical_classes, numeric_classes
 from diagnostics.document import Bullets, KeyFigure, MapSpec, Notice, Paragraph, Section, Subtitle, Table
 from diagnostics.formatting import MISSING, fr_number
@@ -122,7 +123,7 @@ def key_figures_table(inputs: ReportInputs, totals: dict[str, float]) -> Table:
     add("Communes", count(totals["communes"]), count(nat.get("communes")), ref, totals["communes"])
     add("Densité (hab./km²)", fr_number(totals["density"], 1), fr_number(nat.get("density"), 1), ref,
         totals["density"])
-    filo = short_cite(inputs, "filosofi_2021_com")
+    filo = short_cite(inputs, datasets.FILOSOFI_COMMUNES)
     if "households_fiscal" in totals:
         secret = totals["households_secret_communes"]
         label = "Ménages fiscaux 2021" + (
@@ -142,20 +143,21 @@ def key_figures_table(inputs: ReportInputs, totals: dict[str, float]) -> Table:
     if "poverty_change_pts" in totals:
         add("Évolution du taux de pauvreté 2019–2021 (mêmes communes)",
             points(totals["poverty_change_pts"]), MISSING,
-            short_cite(inputs, "filosofi_2019_com", "filosofi_2021_com"), totals["poverty_change_pts"])
+            short_cite(inputs, datasets.FILOSOFI_COMMUNES_EARLIER, datasets.FILOSOFI_COMMUNES),
+            totals["poverty_change_pts"])
     if "median_income_households_median" in totals:
         add("Revenu médian communal, médiane pondérée par les ménages (€/an par UC)",
             euros(totals["median_income_households_median"]),
             euros(nat.get("median_income_households_median")), filo,
             totals["median_income_households_median"])
-    census = short_cite(inputs, "census_iris_2021")
+    census = short_cite(inputs, datasets.CENSUS_IRIS)
     if "vacancy_rate" in totals:
         add("Taux de logements vacants (recensement 2021)", pct(totals["vacancy_rate"]),
             pct(nat.get("vacancy_rate")), census, totals["vacancy_rate"])
     if "second_home_share" in totals:
         add("Part des résidences secondaires", pct(totals["second_home_share"]), MISSING, census,
             totals["second_home_share"])
-    comp = short_cite(inputs, "comparateur")
+    comp = short_cite(inputs, datasets.COMPARATEUR)
     if "owner_share" in totals:
         add("Part des ménages propriétaires (recensement 2018)", pct(totals["owner_share"]), MISSING,
             comp, totals["owner_share"])
@@ -165,21 +167,21 @@ def key_figures_table(inputs: ReportInputs, totals: dict[str, float]) -> Table:
     if "qpv_count" in totals:
         add("Quartiers prioritaires 2024 (communes concernées)",
             f"{count(totals['qpv_count'])} ({count(totals['qpv_communes'])})", MISSING,
-            short_cite(inputs, "qpv2024_communes"), totals["qpv_count"])
+            short_cite(inputs, datasets.QPV_COMMUNES), totals["qpv_count"])
     for key, label in PROGRAMME_LABELS.items():
         if f"{key}_communes" in totals and (key != "acv2" or totals[f"{key}_communes"]):
             add(f"Communes « {label} »", count(totals[f"{key}_communes"]), MISSING,
-                short_cite(inputs, "anct_programmes"), totals[f"{key}_communes"])
+                short_cite(inputs, datasets.ANCT_PROGRAMMES), totals[f"{key}_communes"])
     if "social_share" in totals:
         add("Logements sociaux pour 100 résidences principales", pct(totals["social_share"]), MISSING,
-            short_cite(inputs, "rpls", "census_iris_2021"), totals["social_share"])
+            short_cite(inputs, datasets.RPLS, datasets.CENSUS_IRIS), totals["social_share"])
     if "private_vacancy_long_rate" in totals:
         add("Logements privés vacants depuis plus de 2 ans", pct(totals["private_vacancy_long_rate"]),
-            MISSING, short_cite(inputs, "lovac_com"), totals["private_vacancy_long_rate"])
+            MISSING, short_cite(inputs, datasets.LOVAC_COMMUNES), totals["private_vacancy_long_rate"])
     if "copro_count" in totals:
         add("Copropriétés immatriculées (lots d'habitation)",
             f"{count(totals['copro_count'])} ({count(totals['copro_dwelling_lots'])})", MISSING,
-            short_cite(inputs, "rnic"), totals["copro_count"])
+            short_cite(inputs, datasets.RNIC), totals["copro_count"])
     return Table(
         title="Chiffres clés du territoire",
         columns=["Indicateur", "Territoire", "France", "Source (producteur, millésime)"],
@@ -196,7 +198,7 @@ def key_figures_table(inputs: ReportInputs, totals: dict[str, float]) -> Table:
 def density_block(inputs: ReportInputs) -> list:
     c = inputs.communes
     if not has(c, "density_7_label"):
-        return [missing_notice(inputs, "grille_densite_2025")]
+        return [missing_notice(inputs, datasets.DENSITY_GRID)]
     grouped = c.groupby("density_7_label", dropna=False).agg(
         communes=("code", "size"), population=("population", "sum")
     )
@@ -209,7 +211,7 @@ def density_block(inputs: ReportInputs) -> list:
         "density_7_label": "Classe de densité", "communes": "Communes", "population": "Population"
     })
     colours, legend = categorical_classes(c["density_7_label"], DENSITY_7_COLOURS)
-    source = cite(inputs, "grille_densite_2025")
+    source = cite(inputs, datasets.DENSITY_GRID)
     main = grouped["population"].idxmax() if len(grouped) else None
     text = (
         f"La classe de densité la plus peuplée est « {main} » "
@@ -236,9 +238,9 @@ def density_block(inputs: ReportInputs) -> list:
 def income_block(inputs: ReportInputs, totals: dict[str, float]) -> list:
     c = inputs.communes
     if not has(c, "median_income"):
-        return [missing_notice(inputs, "filosofi_2021_com")]
+        return [missing_notice(inputs, datasets.FILOSOFI_COMMUNES)]
     blocks: list = []
-    source = cite(inputs, "filosofi_2021_com")
+    source = cite(inputs, datasets.FILOSOFI_COMMUNES)
     known = int(c["median_income"].notna().sum())
     text = (
         f"Le revenu disponible médian par unité de consommation est publié pour "
@@ -282,7 +284,7 @@ def income_block(inputs: ReportInputs, totals: dict[str, float]) -> list:
             "Communes au taux de pauvreté le plus élevé (parmi les communes où il est publié)",
             ["Commune", "Population", "Ménages fiscaux", "Revenu médian", "Taux de pauvreté 2021",
              "Évolution depuis 2019"],
-            rows, source=cite(inputs, "filosofi_2021_com", "filosofi_2019_com"),
+            rows, source=cite(inputs, datasets.FILOSOFI_COMMUNES, datasets.FILOSOFI_COMMUNES_EARLIER),
             numeric=[False, True, True, True, True, True], key="pauvrete",
         ))
     return blocks
@@ -317,8 +319,8 @@ def largest_communes_table(inputs: ReportInputs, n: int = 12) -> Table:
     return Table(
         "Les communes les plus peuplées",
         [header for header, *_ in spec], rows,
-        source=cite(inputs, "communes", "filosofi_2021_com", "census_iris_2021", "qpv2024_communes",
-                    "grille_densite_2025"),
+        source=cite(inputs, "communes", datasets.FILOSOFI_COMMUNES, datasets.CENSUS_IRIS,
+                    datasets.QPV_COMMUNES, datasets.DENSITY_GRID),
         numeric=[numeric for _, _, numeric, _ in spec], key="communes_principales",
         widths=_widths([header for header, *_ in spec]),
         note="« — » : donnée secrète ou non publiée.",
@@ -353,12 +355,12 @@ def housing_block(inputs: ReportInputs, totals: dict[str, float]) -> list:
             title="Part des logements vacants, recensement 2021",
             legend_title="Logements vacants (%)",
             colours=by_code(c, colours), legend=legend,
-            source=cite(inputs, "census_iris_2021"),
+            source=cite(inputs, datasets.CENSUS_IRIS),
             tooltip=tooltip(c, "logements vacants", c["vacancy_rate"].map(pct)),
         ))
     else:
-        blocks.append(missing_notice(inputs, "census_iris_2021"))
-    for dataset in ("lovac_com", "rnic", "rpls", "sru"):
+        blocks.append(missing_notice(inputs, datasets.CENSUS_IRIS))
+    for dataset in (datasets.LOVAC_COMMUNES, datasets.RNIC, datasets.RPLS, datasets.SRU):
         notice = missing_notice(inputs, dataset)
         if notice is not None:
             blocks.append(notice)
@@ -390,14 +392,14 @@ def priority_block(inputs: ReportInputs) -> list:
             blocks.append(Table(
                 "Communes comptant des quartiers prioritaires (QPV 2024)",
                 ["Commune", "Quartiers prioritaires", "Population de la commune"], rows,
-                source=cite(inputs, "qpv2024_communes"), numeric=[False, True, True], key="qpv",
+                source=cite(inputs, datasets.QPV_COMMUNES), numeric=[False, True, True], key="qpv",
                 note=f"{len(qpv) - 15} autres communes non listées." if len(qpv) > 15 else "",
             ))
         else:
             blocks.append(Paragraph("Aucune commune du territoire ne compte de quartier prioritaire "
                                     "de la politique de la ville (génération 2024)."))
     else:
-        blocks.append(missing_notice(inputs, "qpv2024_communes"))
+        blocks.append(missing_notice(inputs, datasets.QPV_COMMUNES))
     programmes = [k for k in ("pvd", "acv") if k in c.columns]
     if programmes:
         items = []
@@ -408,9 +410,9 @@ def priority_block(inputs: ReportInputs) -> list:
             else:
                 items.append(f"{PROGRAMME_LABELS[key]} : aucune commune")
         blocks.append(Bullets(items, title="Communes des programmes de revitalisation (ANCT)"))
-        blocks.append(Paragraph(cite(inputs, "anct_programmes")))
+        blocks.append(Paragraph(cite(inputs, datasets.ANCT_PROGRAMMES)))
     else:
-        blocks.append(missing_notice(inputs, "anct_programmes"))
+        blocks.append(missing_notice(inputs, datasets.ANCT_PROGRAMMES))
     return blocks
 
 

@@ -11,6 +11,7 @@ import pandas as pd
 import streamlit as st
 
 from diagnostics.formatting import fr_number
+from geodata import reference
 from ui import classify, data, links, mapview, need, state, variables
 from ui import gap as gap_mod
 from ui import sites as sites_mod
@@ -46,8 +47,8 @@ def render() -> None:
     view = national_view(level) if territory is None else territory_view(tuple(territory.codes))
     values = _values(view, variable, level, need_frame, bundle, model)
     national_classes = controls["national_classes"] and territory is not None
-    reference = _national_values(variable, need_frame, bundle, model) if national_classes else None
-    styled = mapview.styled_values(variable, values, controls["method"], controls["k"], reference)
+    france = _national_values(variable, need_frame, bundle, model) if national_classes else None
+    styled = mapview.styled_values(variable, values, controls["method"], controls["k"], france)
     overlays = _overlays(view, controls["layers"], territory is None)
     estimated = mapview.estimated_mask(variable, need_frame) if level == "communes" else None
     settings_label = need.current_settings(model).label if model is not None else None
@@ -69,6 +70,8 @@ def render() -> None:
         clicked = mapview.show(view, fmap, layer, "carte", MAP_HEIGHT)
         st.caption(mapview.map_note(variable, level, controls["method_label"])
                    + " Cliquez sur une commune pour ouvrir son profil.")
+        if territory is not None and reference.RESTORED_FROM in territory.codes:
+            st.caption(reference.outline_note(reference.RESTORED_FROM))
         map_exports(view, variable, values, styled, legend_title=variable.legend_title(),
                     territory_name=territory.name if territory else "France",
                     weighting=mapview.weighting_text(variable, settings_label), level=level)
@@ -152,7 +155,8 @@ def _controls(catalogue: dict, national: bool, model) -> None:
     box.multiselect(
         "Couches", list(mapview.LAYERS), key=state.kept("map_layers", DEFAULT_LAYERS),
         placeholder="aucune couche",
-        help="Sites des membres (regroupés, jamais les sites confidentiels), quartiers "
+        help="Sites des membres (regroupés, jamais les sites confidentiels), établissements "
+             "publics de FINESS (carrés ; CADA et CPH à part), quartiers "
              "prioritaires, communes des programmes Petites villes de demain et Action cœur de "
              "ville, classes de la grille de densité.",
     )
@@ -230,6 +234,9 @@ def _overlays(view: ViewGeometry, layers: list[str], national: bool) -> mapview.
             if registry.sites.empty:
                 out.notes.append("Registre des membres vide : importez un fichier sur la page "
                                  "« Offre des membres ».")
+    if mapview.LAYER_PUBLIC in layers:
+        out.public, notes = mapview.public_points(codes)
+        out.notes.extend(notes)
     if mapview.LAYER_QPV in layers:
         out.qpv = mapview.qpv_points(codes)
         if out.qpv is None:

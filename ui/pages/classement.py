@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from catalogues import datasets
 from diagnostics.formatting import fr_number
 from ui import data, need, state
 from ui import gap as gap_mod
@@ -53,10 +54,10 @@ def ranking_table(codes: tuple[str, ...] | None, need_key: str, gap_key: str, st
         out["Écart (ménages)"] = gap["gap_households"].round(1)
         out["Écart pour 1 000 ménages"] = gap["gap_per_1000"].round(1)
         out["Classe d'écart"] = gap["gap_class"]
-    if data.available("grille_densite_2025"):
-        out["Densité"] = data.column("grille_densite_2025", "density_7_label").reindex(index)
-    if data.available("qpv2024_communes"):
-        qpv = pd.to_numeric(data.column("qpv2024_communes", "qpv_count"), errors="coerce")
+    if data.available(datasets.DENSITY_GRID):
+        out["Densité"] = data.column(datasets.DENSITY_GRID, "density_7_label").reindex(index)
+    if data.available(datasets.QPV_COMMUNES):
+        qpv = pd.to_numeric(data.column(datasets.QPV_COMMUNES, "qpv_count"), errors="coerce")
         out["QPV"] = qpv.reindex(index).fillna(0).astype(int)
     if "cluster_label" in frame.columns:
         out["Typologie"] = frame["cluster_label"].replace("", np.nan)

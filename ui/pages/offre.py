@@ -26,8 +26,8 @@ from operators.schema import (
     REJECT_ROW_COLUMN,
     STATUSES,
 )
+from ui import data, state
 from ui import sites as sites_mod
-from ui import state
 from ui.picker import communes_of, territory_label
 from ui.tables import french
 
@@ -140,8 +140,31 @@ def _content(registry) -> None:
     st.dataframe(french(shown), hide_index=True, width="stretch", height=300)
     if view.fictional:
         st.caption(f"{sites_mod.FICTIONAL_LABEL} : données de démonstration, pas des sites réels.")
+    _public_offer(codes)
     with st.expander("Journal des imports"):
         st.dataframe(french(import_log_fr(registry.import_log())), hide_index=True, width="stretch")
+
+
+def _public_offer(codes: list[str]) -> None:
+    """The public establishments (FINESS) of the territory by family, CADA/CPH apart."""
+    from models import supply
+    from ui import mapview
+
+    with st.expander("Offre publique (FINESS) du territoire"):
+        points, notes = mapview.public_points(codes)
+        if points is None:
+            st.caption(" ".join(notes))
+            return
+        offer = mapview._public_establishments(data.store_key())
+        inside = offer.points[offer.points["code"].astype(str).isin(set(codes))]
+        table = supply.public_by_family(inside)
+        st.dataframe(french(table[["family_label", "n_establishments", "capacity",
+                                   "n_capacity_unknown"]].rename(columns={
+            "family_label": "Famille", "n_establishments": "Établissements",
+            "capacity": "Places", "n_capacity_unknown": "Sans capacité publiée"})),
+            hide_index=True, width="stretch")
+        st.caption(f"Source : {offer.source}. Les CADA et CPH relèvent du dispositif national "
+                   "d'asile : montrés à part, hors de l'offre d'insertion. " + " ".join(notes))
 
 
 def _import_form(registry) -> None:

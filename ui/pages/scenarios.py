@@ -20,6 +20,7 @@ from ui.picker import territory_label
 from ui.tables import french
 
 SCENARIO_KEY = "scenario"
+SITING_KEY = "siting_picks"
 SUMMARY_LABELS = {
     "communes": "Communes", "need_households": "Ménages en besoin",
     "places_allocated": "Places accessibles allouées", "gap_households": "Écart (ménages)",
@@ -41,6 +42,7 @@ def _scenario(bundle):
 
 def _reset() -> None:
     st.session_state.pop(SCENARIO_KEY, None)
+    st.session_state.pop(SITING_KEY, None)
 
 
 def render() -> None:
@@ -110,6 +112,7 @@ def _what_if(bundle, scenario, codes: list[str], names: pd.Series, labels: dict)
     changed = comparison.communes[comparison.communes["delta_gap_households"].abs() > 1e-9]
     st.caption(f"{fr_number(len(changed))} commune(s) voient leur écart changer ; "
                f"écart total {fr_signed(changed['delta_gap_households'].sum(), 1, 'ménages')}.")
+    _economics(bundle, scenario, codes, names, labels)
     gap = scenario.gap(codes)
     catalogue = {v.id: v for v in variables.gap_variables(bundle.meta)}
     variable = catalogue["gap:gap_per_1000"]
@@ -125,6 +128,57 @@ def _what_if(bundle, scenario, codes: list[str], names: pd.Series, labels: dict)
     mapview.show(view, fmap, layer, "scenario", MAP_HEIGHT)
 
 
+MAX_ECONOMICS_SITES = 10
+
+
+def _economics(bundle, scenario, codes: list[str], names: pd.Series, labels: dict) -> None:
+    """Each added site: places, unmet need it answers alone, and the economic verdict of the
+    matching kind of operation (default parameters of « Montage d'opération »)."""
+    from models.gap import GapError
+    from models.operation_economics import OperationError
+    from models.scenarios import Scenario, compare
+    from ui import operations
+
+    added = [c for c in scenario.changes if c.action == "ajout"][:MAX_ECONOMICS_SITES]
+    if not added:
+        return
+    rows = []
+    for change in added:
+        alone = Scenario(bundle.model, "site seul")
+        try:
+            alone.add_site(change.offer_type, change.capacity, change.code)
+            answered = -compare(Scenario(bundle.model, "situation actuelle"), alone, codes)\
+                .communes["delta_gap_households"].sum()
+        except GapError:
+            answered = float("nan")
+        try:
+            economics = operations.site_economics(change.offer_type, change.capacity, change.code)
+        except (OperationError, ValueError) as exc:
+            economics = {"error": str(exc)}
+        row = {"Commune": f"{names.get(change.code, change.code)} ({change.code})",
+               "Offre": labels.get(change.offer_type, change.offer_type),
+               "Places créées": fr_number(change.capacity),
+               "Besoin non couvert atteint (ménages)": fr_number(answered, 1)}
+        if economics is None:
+            row["Verdict économique"] = "hors du modèle économique (hébergement, accompagnement)"
+        elif "error" in economics:
+            row["Verdict économique"] = economics["error"]
+        else:
+            row.update({
+                "Type d'opération": economics["label"],
+                "Reste à financer (€)": fr_number(max(0.0, economics["gap"])),
+                "Résultat annuel (€)": fr_signed(economics["result"], 0),
+                "Par place (€/an)": fr_signed(economics["result_per_place"], 0),
+                "Verdict économique": "équilibrée" if economics["balanced"] else "non équilibrée",
+            })
+        rows.append(row)
+    st.markdown("**Modèle économique des sites ajoutés** (paramètres par défaut de « Montage d'opération », "
+                "dont des hypothèses à confirmer)")
+    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+    _montage_link([(c.code, c.offer_type, c.capacity) for c in added],
+                  [r["Commune"] + " — " + r["Offre"] for r in rows], "scenario")
+
+
 def _siting(bundle, scenario, codes: list[str], names: pd.Series, labels: dict) -> None:
     from models.gap import GapError
     from models.siting import suggest_sites
@@ -138,14 +192,17 @@ def _siting(bundle, scenario, codes: list[str], names: pd.Series, labels: dict) 
     size = cols[2].number_input("Places par site", 5, 200,
                                 int(bundle.config.get("siting", {}).get("site_size", 25)),
                                 step=5, key="siting_size")
-    if not st.button("Proposer des implantations", type="primary", key="siting_go"):
+    if st.button("Proposer des implantations", type="primary", key="siting_go"):
+        try:
+            with st.spinner("Recherche des implantations…"):
+                picks = suggest_sites(bundle.model, offer, places, codes, site_size=size, fca=scenario.fca)
+        except GapError as exc:
+            st.error(str(exc))
+            return
+        st.session_state[SITING_KEY] = (offer, picks)  # kept for the link to « Montage d'opération »
+    if SITING_KEY not in st.session_state:
         return
-    try:
-        with st.spinner("Recherche des implantations…"):
-            picks = suggest_sites(bundle.model, offer, places, codes, site_size=size, fca=scenario.fca)
-    except GapError as exc:
-        st.error(str(exc))
-        return
+    offer, picks = st.session_state[SITING_KEY]
     if picks.empty:
         st.info("Aucune implantation ne répond à un besoin non couvert dans ce territoire.")
         return
@@ -155,12 +212,45 @@ def _siting(bundle, scenario, codes: list[str], names: pd.Series, labels: dict) 
         "Communes atteintes": picks["communes_reached"],
         "Besoin non couvert restant": picks["unmet_remaining"].round(1),
     })
+    table["Résultat annuel (€)"] = [_site_result(offer, row.places, row.code) for row in picks.itertuples()]
     st.dataframe(french(table, {"Ménages en besoin couverts": 1, "Besoin non couvert restant": 1}),
                  hide_index=True, width="stretch")
-    st.caption(picks.attrs.get("note_fr", ""))
+    st.caption(picks.attrs.get("note_fr", "") + " Résultat annuel : compte d'exploitation du type "
+               "d'opération correspondant, paramètres par défaut de « Montage d'opération ».")
+    sites = [(row.code, offer, row.places) for row in picks.itertuples()]
+    _montage_link(sites, [f"{row.name} ({row.code})" for row in picks.itertuples()], "siting")
     order = [f"{int(r)}. {n}" for r, n in zip(picks["rank"], picks["name"], strict=True)]
     _marked_map(codes, dict(zip(picks["code"], order, strict=True)), order, "siting",
                 f"Implantations proposées — {labels.get(offer, offer)}")
+
+
+def _site_result(offer: str, places: float, code: str) -> str:
+    from models.operation_economics import OperationError
+    from ui import operations
+
+    try:
+        economics = operations.site_economics(offer, places, code)
+    except (OperationError, ValueError):
+        return "non calculé"
+    return "hors modèle" if economics is None else fr_signed(economics["result"], 0)
+
+
+def _montage_link(sites: list[tuple[str, str, float]], labels: list[str], key: str) -> None:
+    """A site to study on « Montage d'opération » (commune, kind and size carried over)."""
+    from ui import navigation, operations
+
+    cols = st.columns([3, 2])
+    choice = cols[0].selectbox("Étudier le montage d'un site", range(len(sites)),
+                               format_func=labels.__getitem__, key=f"{key}_montage_choice")
+    if cols[1].button("Ouvrir dans « Montage d'opération »", key=f"{key}_to_montage"):
+        code, offer, places = sites[choice]
+        kind = operations.KIND_OF_FAMILY.get(offer)
+        state.select_commune(code)
+        if kind:
+            st.session_state["montage_kind"] = kind
+            st.session_state.pop("w_montage_kind", None)
+            st.session_state[f"montage_{kind}_logements"] = int(places)
+        navigation.go("montage")
 
 
 def _zones(bundle, codes: list[str], labels: dict) -> None:
@@ -170,8 +260,8 @@ def _zones(bundle, codes: list[str], labels: dict) -> None:
                "type choisi à portée (seuils et rayons d'accès : page « Méthode »).")
     offer = st.selectbox("Type d'offre", list(labels), format_func=labels.get, key="zones_type")
     frame = bundle.frame[bundle.frame["code"].isin(set(codes))]
-    communes = pd.read_parquet(data.store().path("communes"),
-                               columns=["code", "x_metric", "y_metric", "metric_crs"])
+    communes = data.store().read_frame("communes",
+                                        columns=["code", "x_metric", "y_metric", "metric_crs"])
     communes = communes[communes["code"].isin(set(codes))]
     neighbours = neighbour_pairs(communes, float(bundle.config["zones_blanches"]["neighbour_m"]))
     _ids, zones = zones_blanches(frame, offer, neighbours, bundle.config)

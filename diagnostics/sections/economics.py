@@ -1,0 +1,162 @@
+"""Section « Modèle économique »: the operations the user saved on « Montage d'opération ».
+
+For each operation: the commune's data that enter the calculation, the investment plan, the
+running account for a full year, the verdict with the break-even of the deciding parameters,
+and every parameter used with its source or « hypothèse à confirmer ». The figures are
+recomputed from the saved description with the current parameters file.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from diagnostics.document import Bullets, Notice, Paragraph, Section, Subtitle, Table
+from diagnostics.formatting import fr_number, fr_percent
+from models import operation_economics as oe
+from models.operation_context import LocalContext, market_for_inputs, market_text
+
+PLAN_GROUPS = ("cout", "total_cout", "aide", "total_aide", "financement", "total_financement", "ecart")
+ACCOUNT_GROUPS = ("produit", "total_produit", "charge", "total_charge", "resultat")
+NBSP = "\u00a0"
+
+
+def euros(value: float) -> str:
+    return f"{fr_number(value, 0)}{NBSP}€"
+
+
+def value_text(value: float, unit: str) -> str:
+    if unit.startswith("part") or unit.startswith("taux"):
+        return fr_percent(value, 1, scale=100)
+    decimals = 0 if float(value).is_integer() or abs(value) >= 100 else 2
+    return f"{fr_number(value, decimals)}{NBSP}{unit}" if unit else fr_number(value, decimals)
+
+
+def context_lines(ctx: LocalContext) -> list[str]:
+    lines = [f"Zone A/B/C : {ctx.zone_abc or 'non disponible'}"
+             + (f" ({ctx.sources['zone_abc']})" if "zone_abc" in ctx.sources else "")
+             + f" ; zone APL retenue : {ctx.zone_apl} ({ctx.zone_apl_note})."]
+    if ctx.qpv_count is not None:
+        qpv = (f"{fr_number(ctx.qpv_count)} quartier(s) prioritaire(s) : {ctx.qpv_names}"
+               if ctx.qpv_count else "aucun quartier prioritaire")
+        lines.append(f"{qpv} ({ctx.sources.get('qpv', '')}).")
+    if ctx.acv is not None or ctx.pvd is not None:
+        programmes = [name for name, flag in (("Action cœur de ville", ctx.acv),
+                                              ("Petites villes de demain", ctx.pvd)) if flag]
+        lines.append(("Programme(s) : " + ", ".join(programmes) if programmes else
+                      "Ni Action cœur de ville ni Petites villes de demain")
+                     + f" ({ctx.sources.get('programmes', '')}).")
+    if ctx.vacant_long is not None:
+        where = "dans la commune" if ctx.vacant_level == "commune" else "dans le département"
+        rate = (f", {fr_percent(ctx.vacant_long_rate, 1)} du parc privé"
+                if ctx.vacant_long_rate is not None else "")
+        lines.append(f"Logements du parc privé vacants depuis deux ans ou plus {where} : "
+                     f"{fr_number(ctx.vacant_long)}{rate} ({ctx.sources.get('lovac', 'LOVAC')}) — un stock "
+                     "à mobiliser, par exemple en bail à réhabilitation.")
+    if ctx.market_rent_m2 is not None:
+        lines.append(f"Loyer de marché (Carte des loyers) : {fr_number(ctx.market_rent_m2, 2)}{NBSP}€/m² "
+                     f"({ctx.sources.get('carte_loyers', '')}).")
+    lines += [f"{text}." for text in ctx.missing.values()]
+    return lines
+
+
+def _lines_table(title: str, evaluation: oe.Evaluation, groups: tuple[str, ...], source: str) -> Table:
+    homes = evaluation.inputs["logements"]
+    rows = [[line.label, euros(evaluation.values[line.key]), euros(evaluation.values[line.key] / homes)]
+            for line in evaluation.lines if line.group in groups and line.key != "resultat_par_logement"]
+    return Table(title, ["Poste", "Montant", "Par logement"], rows, source=source,
+                 numeric=[False, True, True], widths=[60, 20, 20])
+
+
+def operation_blocks(saved: dict, params: oe.Parameters) -> tuple[list, dict]:
+    """The blocks of one operation and its summary row."""
+    evaluation, verdict = oe.evaluate_saved(saved, params)
+    kind = params.kinds[saved["kind"]]
+    ctx = LocalContext.from_dict(saved.get("context") or {"code": saved["code"], "name": saved["name"]})
+    ctx.zone_apl = int(saved.get("zone_apl", ctx.zone_apl))
+    homes = evaluation.inputs["logements"]
+    label = saved.get("label") or kind.label
+    source = "Calcul : modèle économique du projet (models/operation_parameters.yaml)"
+    blocks: list = [
+        Subtitle(f"{label} — {saved['name']} ({saved['code']})"),
+        Paragraph(f"{kind.label}, {fr_number(homes)} logement(s) ou place(s)."),
+        Bullets(context_lines(ctx), title="Données locales prises en compte"),
+        Paragraph(verdict.text),
+    ]
+    breaks = []
+    for key, current, value in verdict.deciding:
+        described = params.describe(key, saved["kind"])
+        if value is None:
+            breaks.append(f"{described.label} : aucune valeur positive n'équilibre l'exploitation "
+                          f"(valeur actuelle {value_text(current, described.unit)}).")
+        else:
+            breaks.append(f"{described.label} : équilibre à {value_text(value, described.unit)} "
+                          f"(valeur actuelle {value_text(current, described.unit)}).")
+    if breaks:
+        blocks.append(Bullets(breaks, title="Point d'équilibre des paramètres qui décident"))
+    if verdict.swings:
+        top = verdict.swings[:5]
+        blocks.append(Table(
+            "Sensibilité du résultat annuel (chaque paramètre à −20 % puis +20 %)",
+            ["Paramètre", "Résultat à −20 %", "Résultat à +20 %", "Amplitude"],
+            [[params.describe(s.key, saved["kind"]).label, euros(s.result_low), euros(s.result_high),
+              euros(s.width)] for s in top],
+            source=source, numeric=[False, True, True, True], widths=[46, 18, 18, 18]))
+    blocks.append(_lines_table("Plan de financement de l'investissement", evaluation, PLAN_GROUPS, source))
+    blocks.append(_lines_table("Compte d'exploitation (année pleine)", evaluation, ACCOUNT_GROUPS, source))
+    if saved["kind"].startswith("iml"):
+        blocks.append(Paragraph(market_text(market_for_inputs(ctx, evaluation.inputs))))
+    for note in evaluation.checks:
+        blocks.append(Notice(note))
+    used = oe.used_parameters(saved["kind"], evaluation.inputs, params, saved.get("overrides"))
+    assumptions = sum(1 for p, changed in used if p.assumption and not changed)
+    blocks.append(Notice(f"{assumptions} paramètre(s) sur {len(used)} sont des hypothèses à confirmer : "
+                         "le verdict dépend de ces valeurs ; remplacez-les par celles du projet."))
+    blocks.append(Table(
+        "Paramètres utilisés", ["Paramètre", "Valeur", "Statut", "Source"],
+        [[p.label, value_text(p.value, p.unit),
+          "saisi par l'utilisateur" if changed else p.status,
+          p.source + (f" ({p.valid})" if p.valid and not p.assumption else "")] for p, changed in used],
+        numeric=[False, True, False, False], widths=[32, 18, 14, 36]))
+    summary = {
+        "Opération": label, "Type": kind.label, "Code commune": saved["code"], "Commune": saved["name"],
+        "Logements": homes, "Coût total (€)": round(evaluation.values["cout_total"]),
+        "Reste à financer (€)": round(evaluation.values["ecart_financement"]),
+        "Résultat annuel (€)": round(evaluation.values["resultat"]),
+        "Résultat par logement (€)": round(evaluation.values["resultat"] / homes),
+        "Équilibrée": "oui" if verdict.balanced else "non",
+        "Hypothèses à confirmer": assumptions,
+    }
+    return blocks, summary
+
+
+def economics_section(operations: list[dict], params: oe.Parameters | None = None) -> Section | None:
+    """None when no operation was saved (the report then has no such section)."""
+    if not operations:
+        return None
+    params = params or oe.load_parameters()
+    section = Section("modele_economique", "Modèle économique")
+    section.add(Paragraph(
+        "Opérations étudiées avec « Montage d'opération » : plan de financement, compte "
+        "d'exploitation d'une année pleine et verdict. Chaque montant, taux ou plafond cite la source "
+        "lue ; une valeur non vérifiée est marquée « hypothèse à confirmer »."))
+    summaries, details = [], []
+    for saved in operations:
+        try:
+            blocks, summary = operation_blocks(saved, params)
+        except (oe.OperationError, KeyError) as exc:
+            details.append(Notice(f"Opération « {saved.get('label') or saved.get('kind')} » à "
+                                  f"{saved.get('name', '?')} non calculée : {exc}"))
+            continue
+        summaries.append(summary)
+        details.extend(blocks)
+    if summaries:
+        frame = pd.DataFrame(summaries)
+        section.add(Table(
+            "Synthèse des opérations", ["Opération", "Commune", "Logements", "Reste à financer",
+                                        "Résultat annuel", "Équilibrée"],
+            [[r["Opération"], f"{r['Commune']} ({r['Code commune']})", fr_number(r["Logements"]),
+              euros(r["Reste à financer (€)"]), euros(r["Résultat annuel (€)"]), r["Équilibrée"]]
+             for r in summaries],
+            numeric=[False, False, True, True, True, False], key="modele_economique", data=frame))
+    section.add(*details)
+    return section
