@@ -120,6 +120,7 @@ def _on_com(dep: str, epci: str | None) -> None:
         focus_commune(code, f"epci:{epci}" if epci else f"dep:{dep}")
     else:
         state.select_commune(None)
+        st.session_state.pop("map_zoom", None)  # back to the whole territory
         state.set_spec(f"epci:{epci}" if epci else f"dep:{dep}")
 
 
