@@ -13,6 +13,7 @@ import re
 
 import pytest
 
+from tests.e2e_support import ARTIFACTS
 from tests.test_app_pages import (
     APP,
     CREUSE,
@@ -140,3 +141,17 @@ def test_every_page_link_rebuilds_the_same_view(built_view, page):
     fresh = open_link(query, page)
     assert drawn(fresh) == expected
     assert query_of(fresh) == query
+
+
+def test_map_table_and_image_of_the_view_on_screen(need_ready):  # noqa: F811
+    at = run_app({"territoire": CREUSE})
+    labels = [b.proto.label for b in at.get("download_button")]
+    assert "Tableau de la carte (CSV)" in labels
+    at.button(key="carte_png_make").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    labels = [b.proto.label for b in at.get("download_button")]
+    assert "Image de la carte (PNG)" in labels
+    _key, png = at.session_state["_carte_png"]
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 20_000
+    ARTIFACTS.mkdir(exist_ok=True)
+    (ARTIFACTS / "carte_creuse_export.png").write_bytes(png)  # for a human to look at

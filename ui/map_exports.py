@@ -90,7 +90,34 @@ def map_png(view: ViewGeometry, variable: Variable, styled: classify.Styled, tit
         source=note, missing_label="donnée absente ou secrète" if styled.missing else "",
     )
     base = map_base(geo, context[["geometry"]] if len(context) else context)
-    return render_map(spec, base)
+    return with_title_and_source(render_map(spec, base), title, note)
+
+
+def with_title_and_source(png: bytes, title: str, note: str) -> bytes:
+    """The map image with its title above and its source below (a file read on its own)."""
+    import io
+    import textwrap
+
+    from matplotlib.figure import Figure
+    from matplotlib.image import imread
+
+    image = imread(io.BytesIO(png))
+    height, width = image.shape[:2]
+    dpi = 150
+    note_lines = textwrap.wrap(f"{note} Exporté le {dt.date.today():%d/%m/%Y}.", 120)
+    top, bottom = 60, 26 * len(note_lines) + 20
+    fig = Figure(figsize=(width / dpi, (height + top + bottom) / dpi), dpi=dpi)
+    total = height + top + bottom
+    ax = fig.add_axes((0, bottom / total, 1, height / total))
+    ax.imshow(image)
+    ax.set_axis_off()
+    fig.text(0.01, 1 - 12 / total, textwrap.shorten(title, 110), va="top", fontsize=11,
+             fontweight="bold")
+    fig.text(0.01, (bottom - 8) / total, "\n".join(note_lines), va="top", fontsize=7,
+             color="#333333")
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=dpi, facecolor="white")
+    return buffer.getvalue()
 
 
 def map_exports(view: ViewGeometry, variable: Variable, values: pd.Series, styled: classify.Styled,
