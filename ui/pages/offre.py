@@ -39,10 +39,11 @@ UPLOADER_FR = """
 [data-testid="stFileUploaderDropzoneInstructions"] > div::before {
   content: "Glissez-déposez le fichier ici"; display: block; }
 [data-testid="stFileUploaderDropzoneInstructions"] > div::after {
-  content: "CSV, XLSX ou GeoJSON · 200 Mo au plus"; display: block; font-size: 0.85em;
+  content: "CSV, XLSX ou GeoJSON · 50 Mo au plus"; display: block; font-size: 0.85em;
   color: rgba(49, 51, 63, 0.6); }
-[data-testid="stFileUploaderDropzone"] button { font-size: 0 !important; }
-[data-testid="stFileUploaderDropzone"] button::after { content: "Parcourir"; font-size: 0.9rem; }
+[data-testid="stFileUploaderDropzone"] button,
+[data-testid="stFileUploaderDropzone"] button * { font-size: 0 !important; }
+[data-testid="stFileUploaderDropzone"] button::after { content: "Parcourir"; font-size: 0.9rem !important; }
 </style>
 """
 # The registry's import log: French titles, without the server's paths and internal ids.
