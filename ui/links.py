@@ -202,7 +202,7 @@ def sync() -> None:
 COPY_JS = """
 <div style="font-family:sans-serif;font-size:14px">
 <button id="copy" style="padding:6px 12px;border:1px solid #bbb;border-radius:6px;
-  background:#fff;cursor:pointer;font-size:14px">🔗 {label}</button>
+  background:#fff;cursor:pointer;font-size:14px">{label}</button>
 <span id="done" style="margin-left:8px;color:#2e7d32"></span>
 <input id="link" readonly style="display:none;width:95%;margin-top:4px;font-size:12px">
 </div>

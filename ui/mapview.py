@@ -30,8 +30,6 @@ from ui.geometry import ViewGeometry, map_assets, view_layers
 from ui.sites import FICTIONAL_LABEL, count_text
 from ui.variables import Variable, format_series
 
-# Metropolitan France and the overseas insets, with room below and on the right for the legend.
-FRANCE_BOUNDS = (-9.2, 34.5, 13.0, 51.3)
 LAYER_SITES = "Sites des membres"
 LAYER_QPV = "Quartiers prioritaires (QPV)"
 LAYER_PROGRAMMES = "Communes PVD / ACV"
@@ -150,14 +148,14 @@ def base_map(view: ViewGeometry, height: int, basemap: bool = False,
     the view's bounds; otherwise the territory is fitted with ``legend_room`` pixels free on
     the right, so that the legend never hides it.
     """
-    bounds = FRANCE_BOUNDS if view.national else view.bounds
+    bounds = view.bounds  # all France: the mainland and the overseas insets
     if zoom is not None:
         fmap = webmap.offline_map(basemap=basemap, location=[zoom[0], zoom[1]],
                                   zoom_start=zoom[2], zoom_snap=0.25, zoom_delta=0.5)
     else:
         padding = {"padding_top_left": (10, 10), "padding_bottom_right": (legend_room, 10)}
         fmap = webmap.offline_map(bounds=bounds, basemap=basemap, zoom_snap=0.25, zoom_delta=0.5,
-                                  fit_padding=None if view.national else padding)
+                                  fit_padding=padding)
     fmap.default_js, fmap.default_css = map_assets()
     # All France by commune: no commune border (35,000 borders make a dark mass at this zoom),
     # the départements drawn over the colours.
@@ -212,8 +210,7 @@ class _FillHeight(MacroElement):
 def fill_height(fmap: folium.Map, view: ViewGeometry, legend_room: int = LEGEND_WIDTH,
                 bottom_px: int = 56) -> None:
     """Let the map take the height of the window, down to ``bottom_px`` from its bottom."""
-    bounds = FRANCE_BOUNDS if view.national else view.bounds
-    fmap.add_child(_FillHeight(bounds, legend_room, bottom_px))
+    fmap.add_child(_FillHeight(view.bounds, legend_room, bottom_px))
 
 
 def styler(view: ViewGeometry, variable: Variable, values: pd.Series, styled: classify.Styled,
@@ -228,7 +225,8 @@ def styler(view: ViewGeometry, variable: Variable, values: pd.Series, styled: cl
     )
     if overlays is not None:
         _add_overlays(layer, view, overlays)
-    if estimated is not None and view.level == "communes":
+    if estimated is not None and view.level == "communes" and not view.national:
+        # Hatching reads on a territory's communes; on all France it would be a grey mass.
         flags = estimated.reindex(view.codes).fillna(False).astype(bool).to_numpy()
         if flags.any():
             webmap.IndexedOverlay(f"geo_{view.key}", [0 if f else None for f in flags],

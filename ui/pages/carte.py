@@ -50,7 +50,7 @@ def render() -> None:
     france = _national_values(variable, need_frame, bundle, model) if national_classes else None
     styled = mapview.styled_values(variable, values, controls["method"], controls["k"], france)
     overlays = _overlays(view, controls["layers"], territory is None)
-    estimated = mapview.estimated_mask(variable, need_frame) if level == "communes" else None
+    estimated = mapview.estimated_mask(variable, need_frame) if territory is not None else None
     settings_label = need.current_settings(model).label if model is not None else None
     legend = mapview.legend(
         variable, styled, level, controls["method_label"],
