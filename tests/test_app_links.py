@@ -101,8 +101,8 @@ def open_link(query: dict[str, str], page: str):
 
 @pytest.fixture(scope="module")
 def built_view(need_ready):  # noqa: F811
-    """A view built with the widgets: the Creuse, Guéret, the poverty rate in 4 Fisher-Jenks
-    classes with national classes, QPV layer, the « ruralité » weighting."""
+    """A view built with the widgets: the Creuse, Guéret (zoomed on), the need index in 4
+    Fisher-Jenks classes with national classes, the QPV layer, the « ruralité » weighting."""
     at = run_app()
     at.selectbox(key="picker_dep").select("Creuse (23)").run()
     commune = at.selectbox(key="picker_com")
