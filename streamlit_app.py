@@ -3,14 +3,15 @@
 Start with ``make run`` (http://127.0.0.1:8501). Pages live in ``ui/pages``; every heavy read
 and model run is cached once per server (``ui/data.py``, ``ui/need.py``, ``ui/gap.py``). The
 territory picker sits in the sidebar of every page except « Présentation », and the chosen
-territory, commune and settings follow the user from page to page.
+territory, commune and settings follow the user from page to page, and are written in the
+address after every run (``ui/links.py``): a copied link rebuilds the same view.
 """
 
 from __future__ import annotations
 
 import streamlit as st
 
-from ui import data, navigation, warmup
+from ui import data, links, navigation, warmup
 from ui.picker import territory_picker
 
 st.set_page_config(
@@ -35,6 +36,11 @@ for dataset, message in damaged.items():
 for message in damaged.values():
     st.warning(message)
 
+links.restore()  # a shared link opens on its view (territory, indicator, weights, zoom…)
+if links.weights_pending():
+    from ui import need
+
+    links.restore_weights(need.need_model())
 current = st.navigation(navigation.all_pages())
 try:
     if current.url_path == "presentation":
@@ -46,7 +52,9 @@ try:
         picker_box = st.sidebar.container()
         current.run()
         territory_picker(picker_box)
+        links.copy_link_button(picker_box)
 except data.StoreError as exc:  # a file missing or damaged since start-up: say which, in French
     st.error(str(exc))
     st.stop()
+links.sync()  # the address always rebuilds the view on screen, whatever the page
 warmup.start()

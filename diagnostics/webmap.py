@@ -78,6 +78,7 @@ def offline_map(
     bounds: Sequence[float] | None = None,
     basemap: bool = False,
     prefer_canvas: bool = True,
+    fit_padding: dict | None = None,
     **kwargs,
 ) -> folium.Map:
     """A folium map whose scripts are all local.
@@ -90,15 +91,18 @@ def offline_map(
         Add the OpenStreetMap tiles (only useful when the network is there).
     prefer_canvas
         Draw vectors on a canvas: much faster than SVG for thousands of communes.
+    fit_padding
+        Options of ``fit_bounds`` (``padding_bottom_right=(w, h)`` keeps room for a legend).
     """
     fmap = folium.Map(
         location=kwargs.pop("location", [46.6, 2.4]),
         zoom_start=kwargs.pop("zoom_start", 6),
         tiles="OpenStreetMap" if basemap else None,
         prefer_canvas=prefer_canvas,
-        control_scale=True,
+        control_scale=False,  # Leaflet's default scale adds miles: a metric one below
         **kwargs,
     )
+    fmap.add_child(_MetricScale())
     # Without a tile layer Leaflet has no maximum zoom, which plugins (MarkerCluster) need.
     fmap.options.setdefault("maxZoom", 18)
     js, css = leaflet_assets()
@@ -106,8 +110,24 @@ def offline_map(
     fmap.default_css = list(css)
     if bounds is not None:
         minx, miny, maxx, maxy = bounds
-        fmap.fit_bounds([[miny, minx], [maxy, maxx]])
+        fmap.fit_bounds([[miny, minx], [maxy, maxx]], **(fit_padding or {}))
     return fmap
+
+
+class _MetricScale(MacroElement):
+    """Leaflet's scale bar in kilometres and metres only."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        L.control.scale({imperial: false, metric: true}).addTo({{ this._parent.get_name() }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._name = "MetricScale"
 
 
 def class_colours(values: pd.Series, breaks: Sequence[float], palette: str) -> pd.Series:
@@ -478,6 +498,16 @@ class IndexedOverlay(MacroElement):
             if (!data) { return; }
             var classes = {{ this.classes|tojson }};
             var palette = {{ this.palette|tojson }};
+            var hatch = null;
+            if ({{ this.hatch|tojson }}) {
+                // Diagonal hatching (estimated values): a canvas pattern as the fill.
+                var tile = document.createElement("canvas");
+                tile.width = 7; tile.height = 7;
+                var t = tile.getContext("2d");
+                t.strokeStyle = "rgba(0,0,0,0.45)"; t.lineWidth = 1.0;
+                t.beginPath(); t.moveTo(0, 7); t.lineTo(7, 0); t.stroke();
+                hatch = t.createPattern(tile, "repeat");
+            }
             function draw() {
                 // Its own pane, transparent to the mouse: the communes below keep their
                 // tooltips and clicks.
@@ -498,8 +528,9 @@ class IndexedOverlay(MacroElement):
                     },
                     style: function (f) {
                         var colour = palette[classes[f.properties.i]];
-                        return {renderer: renderer, fillColor: colour,
-                                fillOpacity: {{ this.opacity }}, color: colour,
+                        return {renderer: renderer, fillColor: hatch || colour,
+                                fill: {{ this.opacity }} > 0,
+                                fillOpacity: hatch ? 1.0 : {{ this.opacity }}, color: colour,
                                 weight: {{ this.weight }}, interactive: false};
                     }
                 }).addTo(group);
@@ -511,9 +542,10 @@ class IndexedOverlay(MacroElement):
     )
 
     def __init__(self, data_key: str, classes: Sequence[int | None], palette: Sequence[str],
-                 opacity: float = 0.55, weight: float = 0.0) -> None:
+                 opacity: float = 0.55, weight: float = 0.0, hatch: bool = False) -> None:
         super().__init__()
         self._name = "IndexedOverlay"
+        self.hatch = bool(hatch)
         self.data_key = data_key
         self.classes = [None if c is None else int(c) for c in classes]
         self.palette = list(palette)

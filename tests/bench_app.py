@@ -19,7 +19,10 @@ outlines are downloaded and parsed every time.
 * ``app_national_communes_outlines_mb``: size of that script.
 
 Targets (issue « explorer »): département ≤ 2 s, re-scoring ≤ 1 s, national view ≤ 3 s,
-national communes ≤ 5 s.
+national communes ≤ 5 s. Issue « réunion »: ``app_cold_first_map_s`` (the first page with a
+map of a freshly started server, the same figure as ``app_cold_start_s``) ≤ 3 s,
+``app_first_map_dep_s`` ≤ 1.5 s, ``app_national_s`` (France by département, the national view
+opened first) ≤ 3 s.
 """
 
 from __future__ import annotations
@@ -107,6 +110,7 @@ def bench_app(repeat: int = 3) -> list[str]:
         try:
             seconds, page, context = load_time(browser, f"{url}/?territoire=dep:23")
             lines.append(_line("app_cold_start_s", seconds, "s"))
+            lines.append(_line("app_cold_first_map_s", seconds, "s"))  # issue « réunion »
             context.close()
             for warm in ("dep:07", "dep:93"):  # warm the server's shared caches
                 _s, _p, ctx = load_time(browser, f"{url}/?territoire={warm}")
@@ -140,6 +144,8 @@ def bench_app(repeat: int = 3) -> list[str]:
                         size = max(size, page.evaluate(OUTLINES_SIZE_JS) or 0)
                     ctx.close()
                 lines.append(_line(name, statistics.median(times), "s"))
+                if level == "departements":  # the national view a user opens first
+                    lines.append(_line("app_national_s", statistics.median(times), "s"))
                 if level == "communes" and size:
                     lines.append(_line("app_national_communes_outlines_mb", size / 1e6, "MB"))
         finally:
@@ -147,6 +153,35 @@ def bench_app(repeat: int = 3) -> list[str]:
     return lines
 
 
+def bench_meeting() -> list[str]:
+    """The three figures of the issue « réunion » only (a shorter run than :func:`bench_app`)."""
+    if not e2e.chromium_available():
+        return ["# Application : Chromium absent (make system), mesures non faites"]
+    from playwright.sync_api import sync_playwright
+
+    lines: list[str] = []
+    with e2e.streamlit_server() as url, sync_playwright() as playwright:
+        browser = e2e.launch_browser(playwright)
+        try:
+            seconds, _page, ctx = load_time(browser, f"{url}/?territoire=dep:23")
+            ctx.close()
+            lines.append(_line("app_cold_first_map_s", seconds, "s"))
+            for warm in ("dep:07", "dep:93"):
+                _s, _p, ctx = load_time(browser, f"{url}/?territoire={warm}")
+                ctx.close()
+            seconds, _page, ctx = load_time(browser, f"{url}/?territoire=dep:59")
+            ctx.close()
+            lines.append(_line("app_first_map_dep_s", seconds, "s"))
+            seconds, _page, ctx = load_time(browser, f"{url}/?echelle=departements")
+            ctx.close()
+            lines.append(_line("app_national_s", seconds, "s"))
+        finally:
+            browser.close()
+    return lines
+
+
 if __name__ == "__main__":
-    for text in bench_app():
+    import sys
+
+    for text in (bench_meeting() if "--reunion" in sys.argv else bench_app()):
         print(text, flush=True)

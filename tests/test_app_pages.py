@@ -45,8 +45,9 @@ def run_app(query: dict | None = None, page: str | None = None):
     return at
 
 
-def folium_args(at) -> dict:
-    """Arguments of the st_folium component (the map script, its links, the styling)."""
+def folium_args(at, index: int | None = None) -> dict:
+    """Arguments of the st_folium component (the map script, its links, the styling); the
+    page's only map, or its ``index``-th one."""
     found = []
 
     def walk(node):
@@ -58,6 +59,8 @@ def folium_args(at) -> dict:
             found.append(json.loads(proto.json_args))
 
     walk(at._tree)
+    if index is not None:
+        return found[index]
     assert len(found) == 1, f"{len(found)} cartes sur la page"
     return found[0]
 
@@ -138,9 +141,14 @@ def test_search_ignores_accents_and_case(need_ready):
     results = at.selectbox(key="picker_search_result").options
     assert results[0] == "Guéret (23)"
     at.button(key="picker_search_go").click().run()
-    assert at.session_state["territory_spec"] == f"com:{GUERET}"
+    # The commune is shown inside its département: highlighted, the map zoomed to it.
+    assert at.session_state["territory_spec"] == CREUSE
     assert at.session_state["selected_commune"] == GUERET
-    assert titles(at) == ["Guéret"]
+    assert titles(at) == ["Creuse"]
+    args = folium_args(at)
+    assert outline_features(args) == CREUSE_COMMUNES
+    assert styler_values(args, "highlight") == [GUERET]
+    assert at.session_state["map_zoom"][2] == 12
 
 
 def test_territory_and_map_settings_survive_page_changes(need_ready):
@@ -268,7 +276,7 @@ def test_what_if_adds_places_and_lowers_the_gap(need_ready):
         -40.0)
     assert summary.loc["Places manquantes pour atteindre la référence"].iloc[-1] <= 0
     assert summary.loc["Places accessibles allouées"].iloc[-1] == pytest.approx(40.0)
-    folium_args(at)  # the scenario's map is drawn
+    folium_args(at, 0)  # the scenario's map is drawn (the zones blanches' one after it)
 
 
 REFERENCE_PREFIXES = ("communes", "departements", "regions", "epci", "cog_passage")
@@ -315,9 +323,13 @@ def test_commune_page_searches_when_the_territory_is_large(need_ready):
 def test_methode_lists_sources_and_says_which_are_missing(need_ready):
     at = run_app({"territoire": CREUSE}, "methode")
     status = next(df.value for df in at.dataframe if "état" in df.value.columns)
-    states = status.set_index("source")["état"]
-    assert states["filosofi_2021_com"] == "à jour"
-    assert states["rnic"].startswith("absente du stock")
+    from catalogues.sources import load_sources
+
+    titles_ = load_sources()
+    assert "source" not in status.columns  # titles, never identifiers
+    states = status.groupby("titre")["état"].agg(set)
+    assert "à jour" in states[titles_["filosofi_2021_com"].title]
+    assert any(s.startswith("absente du stock") for s in states[titles_["rnic"].title])
     assert any("source(s) absente(s) du stock" in info.value for info in at.info)
 
 

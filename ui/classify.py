@@ -8,7 +8,8 @@ drawn grey and named « donnée absente ou secrète » in the legend.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import hashlib
+from dataclasses import dataclass, field
 
 import mapclassify
 import numpy as np
@@ -41,6 +42,7 @@ class Styled:
     palette: list[str]
     labels: list[str]  # legend labels, one per palette colour
     missing: bool  # some values are missing (grey in the legend)
+    bins: list[float] = field(default_factory=list)  # upper bound of each class (numeric)
 
 
 def _num(value: float, decimals: int) -> str:
@@ -61,13 +63,12 @@ def classify(values: pd.Series, method: str = "quantiles", k: int = 5, decimals:
         counts = [int((known == v).sum()) for v in distinct]
         return Classes([float(v) for v in distinct], labels, counts)
     if method == "fisher_jenks":
-        scheme = mapclassify.FisherJenksSampled(known, k=k, pct=min(1.0, 5000 / known.size), truncate=True) \
-            if known.size > 5000 else mapclassify.FisherJenks(known, k=k)
+        bins = fisher_jenks_bins(known, k)
     elif method == "equal_interval":
-        scheme = mapclassify.EqualInterval(known, k=k)
+        bins = mapclassify.EqualInterval(known, k=k).bins
     else:
-        scheme = mapclassify.Quantiles(known, k=k)
-    bins = sorted({float(b) for b in scheme.bins})
+        bins = mapclassify.Quantiles(known, k=k).bins
+    bins = sorted({float(b) for b in bins})
     bins[-1] = max(bins[-1], float(known.max()))
     lower = [float(known.min()), *bins[:-1]]
     labels = [
@@ -77,6 +78,61 @@ def classify(values: pd.Series, method: str = "quantiles", k: int = 5, decimals:
     counts = np.bincount(np.searchsorted(bins, known, side="left").clip(0, len(bins) - 1),
                          minlength=len(bins)).tolist()
     return Classes(bins, labels, counts)
+
+
+JENKS_SAMPLE = 3000
+
+
+def fisher_jenks_bins(values: np.ndarray, k: int) -> list[float]:
+    """Upper bounds of the ``k`` Fisher-Jenks classes (least squared deviations, exact on the
+    sorted values, or on 3,000 evenly spaced order statistics above that size).
+
+    Written with numpy (mapclassify's version needs numba, absent here, and takes minutes on
+    5,000 values); the sample is deterministic, so the same data always gives the same classes
+    (mapclassify's sampled variant draws at random: a shared link would change colours).
+    """
+    ordered = np.sort(np.asarray(values, dtype=float))
+    if ordered.size > JENKS_SAMPLE:
+        ordered = ordered[np.linspace(0, ordered.size - 1, JENKS_SAMPLE).round().astype(int)]
+    key = (hashlib.sha1(ordered.tobytes()).hexdigest(), k)
+    if key not in _JENKS_CACHE:
+        if len(_JENKS_CACHE) > 64:
+            _JENKS_CACHE.clear()
+        _JENKS_CACHE[key] = _fisher_jenks(ordered, k)
+    return list(_JENKS_CACHE[key])
+
+
+_JENKS_CACHE: dict[tuple[str, int], list[float]] = {}
+
+
+def _fisher_jenks(ordered: np.ndarray, k: int) -> list[float]:
+    n = ordered.size
+    k = min(k, n)
+    s1 = np.concatenate([[0.0], np.cumsum(ordered)])
+    s2 = np.concatenate([[0.0], np.cumsum(ordered**2)])
+    # cost[j]: best squared deviations of ordered[:j + 1] in m classes; start[m][j]: first
+    # index of the last class.
+    cost = s2[1:] - s1[1:] ** 2 / np.arange(1, n + 1)
+    starts = []
+    for _m in range(1, k):
+        new = np.full(n, np.inf)
+        start = np.zeros(n, dtype=int)
+        for j in range(1, n):
+            i = np.arange(1, j + 1)  # first index of the last class
+            count = j - i + 1
+            ssd = (s2[j + 1] - s2[i]) - (s1[j + 1] - s1[i]) ** 2 / count
+            total = cost[i - 1] + ssd
+            best = int(np.argmin(total))
+            new[j], start[j] = total[best], i[best]
+        cost = new
+        starts.append(start)
+    bounds = [float(ordered[-1])]
+    end = n - 1
+    for start in reversed(starts):
+        first = int(start[end])
+        bounds.append(float(ordered[first - 1]))
+        end = first - 1
+    return sorted(set(bounds))
 
 
 def numeric_style(values: pd.Series, palette: str, method: str = "quantiles", k: int = 5,
@@ -90,7 +146,7 @@ def numeric_style(values: pd.Series, palette: str, method: str = "quantiles", k:
     colours = webmap.spread_palette(palette, max(len(scheme.bins), 1))[: len(scheme.bins)]
     if reverse:
         colours = colours[::-1]
-    return Styled(index, colours, scheme.labels, bool(numeric.isna().any()))
+    return Styled(index, colours, scheme.labels, bool(numeric.isna().any()), list(scheme.bins))
 
 
 def _diverging_style(numeric: pd.Series, method: str, k: int, decimals: int) -> Styled:
@@ -106,7 +162,20 @@ def _diverging_style(numeric: pd.Series, method: str, k: int, decimals: int) -> 
     index = webmap.class_indices(numeric, bins) if bins else np.full(len(numeric), -1)
     blues = DIVERGING_NEGATIVE[-len(low.bins):] if low.bins else []
     reds = webmap.spread_palette(DIVERGING_POSITIVE, len(high.bins)) if high.bins else []
-    return Styled(index, [*blues, *reds], [*low.labels, *high.labels], bool(numeric.isna().any()))
+    return Styled(index, [*blues, *reds], [*low.labels, *high.labels], bool(numeric.isna().any()),
+                  bins)
+
+
+def with_classes_of(values: pd.Series, reference: Styled) -> Styled:
+    """``values`` coloured with the classes of ``reference`` (« classes nationales » : the
+    classes of all France, so that two territories compare by colour)."""
+    numeric = pd.to_numeric(values, errors="coerce")
+    if not reference.bins:
+        return Styled(np.full(len(numeric), -1), reference.palette, reference.labels,
+                      bool(numeric.isna().any()), [])
+    index = webmap.class_indices(numeric, reference.bins)
+    return Styled(index, reference.palette, reference.labels, bool(numeric.isna().any()),
+                  list(reference.bins))
 
 
 def categorical_style(values: pd.Series, categories: tuple[tuple[str, str], ...]) -> Styled:

@@ -94,7 +94,7 @@ def table_downloads(frame: pd.DataFrame, stem: str, key: str, sheet: str = "comm
     left, right = st.columns(2)
     sheets = {sheet: frame} if sources is None else {sheet: frame, "sources": sources}
     left.download_button(
-        "Télécharger (CSV)", lambda: frame.to_csv(index=False, sep=";", decimal=",").encode("utf-8-sig"),
+        "Télécharger (CSV)", lambda: french_csv(frame),
         file_name=f"{stem}.csv", mime="text/csv", key=f"{key}_csv", icon=":material/download:",
     )
     right.download_button(
@@ -104,9 +104,35 @@ def table_downloads(frame: pd.DataFrame, stem: str, key: str, sheet: str = "comm
     )
 
 
+def french_values(frame: pd.DataFrame) -> pd.DataFrame:
+    """Cells as a French reader expects them in a file: « oui » / « non » for booleans (never
+    True / False), whole numbers without « ,0 » (a count of 647 is not « 647,0 »), missing
+    values left empty (never None or nan)."""
+    out = frame.copy()
+    for column in out.columns:
+        series = out[column]
+        if pd.api.types.is_bool_dtype(series):
+            out[column] = series.map(lambda v: None if pd.isna(v) else ("oui" if v else "non"))
+        elif pd.api.types.is_float_dtype(series):
+            known = series.dropna()
+            if len(known) and (known % 1 == 0).all() and known.abs().max() < 2**53:
+                out[column] = series.round(0).astype("Int64")
+        elif series.dtype == object:
+            out[column] = series.map(lambda v: ("oui" if v else "non") if isinstance(v, bool)
+                                     else (None if v is None else v))
+    return out
+
+
+def french_csv(frame: pd.DataFrame) -> bytes:
+    """« ; »-separated, decimal comma, UTF-8 with BOM (opens right in a French Excel)."""
+    from diagnostics.exports import csv_bytes
+
+    return csv_bytes(french_values(frame))
+
+
 def xlsx_bytes(sheets: dict[str, pd.DataFrame]) -> bytes:
     buffer = io.BytesIO()
     with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
         for name, frame in sheets.items():
-            frame.to_excel(writer, sheet_name=name[:31], index=False)
+            french_values(frame).to_excel(writer, sheet_name=name[:31], index=False)
     return buffer.getvalue()

@@ -80,10 +80,19 @@ def national_view(level: str, store_key: str = "") -> ViewGeometry:
     decimals = 3 if level == "communes" else 4
     text = webmap.compact_geojson(frame, decimals, {"name": "n", "code": "c"})
     boxes = insets.inset_frames(frame)
-    context_text = webmap.compact_geojson(boxes, 3, {}) if len(boxes) else None
+    context = boxes
+    if level == "communes":
+        # Communes are drawn without borders at this zoom: the départements' outlines, drawn
+        # over them, make the map read (ui.mapview.base_map).
+        deps = data.layer("departements_grossier")[["code", "geometry"]].copy()
+        deps["dep_code"] = deps["code"]
+        deps = insets.with_overseas_insets(deps, "dep_code")[["geometry"]]
+        context = pd.concat([boxes[["geometry"]], deps], ignore_index=True) if len(boxes) else deps
+        context = gpd.GeoDataFrame(context, geometry="geometry", crs=frame.crs)
+    context_text = webmap.compact_geojson(context, 3, {}) if len(context) else None
     return ViewGeometry(
         key=_digest(text), level=level, frame=frame[["code", "name", "geometry"]], text=text,
-        bounds=tuple(frame.total_bounds), national=True, context=boxes, context_text=context_text,
+        bounds=tuple(frame.total_bounds), national=True, context=context, context_text=context_text,
     )
 
 
@@ -171,6 +180,8 @@ def view_layers(view: ViewGeometry, main: dict, context: dict) -> list[webmap.In
     from one cached static script when Streamlit serves static files, else inlined."""
     parts = [("context", f"ctx_{view.key}", view.context_text, context),
              ("main", f"geo_{view.key}", view.text, main)]
+    if view.national and view.level == "communes":
+        parts.reverse()  # the départements' outlines over the borderless communes
     parts = [p for p in parts if p[2]]
     if static_serving():
         url = view_script(view)

@@ -19,6 +19,7 @@ import folium
 import numpy as np
 import pandas as pd
 import streamlit as st
+from branca.element import MacroElement, Template
 from folium.plugins import MarkerCluster
 from streamlit_folium import st_folium
 
@@ -29,8 +30,6 @@ from ui.geometry import ViewGeometry, map_assets, view_layers
 from ui.sites import FICTIONAL_LABEL, count_text
 from ui.variables import Variable, format_series
 
-# Metropolitan France and the overseas insets, with room below and on the right for the legend.
-FRANCE_BOUNDS = (-9.2, 34.5, 13.0, 51.3)
 LAYER_SITES = "Sites des membres"
 LAYER_QPV = "Quartiers prioritaires (QPV)"
 LAYER_PROGRAMMES = "Communes PVD / ACV"
@@ -69,22 +68,63 @@ class Overlays:
     notes: list[str] = field(default_factory=list)
 
 
-def styled_values(variable: Variable, values: pd.Series, method: str, k: int) -> classify.Styled:
+# px kept free on the map's right for the legend: its 230 px of text, padding, border, margin.
+LEGEND_WIDTH = 275
+HATCH_CSS = ("background:repeating-linear-gradient(135deg,#555 0 1px,#fff 1px 5px);"
+             "width:18px;height:12px;display:inline-block;border:1px solid #777;margin-right:6px")
+ESTIMATED_LABEL = "valeur estimée (taux de pauvreté secret, modèle)"
+
+
+def styled_values(variable: Variable, values: pd.Series, method: str, k: int,
+                  reference: pd.Series | None = None) -> classify.Styled:
+    """Classes and colours of ``values``; with ``reference`` (all the communes of France), the
+    classes are those of France (« classes nationales »), so territories compare by colour."""
     if variable.kind == "categorical":
         return classify.categorical_style(values, variable.categories)
+    if reference is not None:
+        national = classify.numeric_style(reference, variable.palette, method, k,
+                                          variable.decimals, variable.reverse)
+        return classify.with_classes_of(values, national)
     return classify.numeric_style(values, variable.palette, method, k, variable.decimals,
                                   variable.reverse)
 
 
+def weighting_text(variable: Variable, settings_label: str | None) -> str:
+    """« Pondération : préréglage « équilibré » » or « pondération personnalisée » for the
+    variables that depend on the weights (need index, ranks, gap); empty otherwise."""
+    if not settings_label or variable.source not in ("need",):
+        return ""
+    if settings_label.startswith("préréglage"):
+        return f"Pondération : {settings_label}"
+    return "Pondération personnalisée"
+
+
 def legend(variable: Variable, styled: classify.Styled, level: str, method_label: str,
-           extra: Sequence[str] = ()) -> str:
-    """HTML legend: title with unit, classes, missing values, source and vintage (the way
-    communes add up and the classes are said under the map, :func:`map_note`)."""
+           extra: Sequence[str] = (), weighting: str = "", estimated: bool = False,
+           national_classes: bool = False, font_px: int = 12, width_px: int = 230) -> str:
+    """HTML legend: title with its unit (once), classes, estimated and missing values, source
+    and vintage, the weighting of the index (the way communes add up and the classes are said
+    under the map, :func:`map_note`)."""
     body = webmap.legend_html(variable.legend_title(), styled.labels, styled.palette,
                               note=variable.legend_source(), missing=styled.missing)
-    if extra:
-        body = body[: -len("</div>")] + "".join(extra) + "</div>"
-    return body.replace("max-width:280px", "max-width:230px;font-size:12px")
+    lines = []
+    if estimated:
+        lines.append(f'<div><span style="{HATCH_CSS}"></span>{html.escape(ESTIMATED_LABEL)}</div>')
+    if national_classes and variable.kind == "numeric":
+        lines.append(f'<div style="font-size:{max(font_px - 1, 10)}px">Classes nationales '
+                     "(toutes les communes de France)</div>")
+    if weighting:
+        lines.append(f'<div style="font-size:{max(font_px - 1, 10)}px">{html.escape(weighting)}</div>')
+    lines.extend(extra)
+    if lines:
+        # Before the source line (the last block of the legend).
+        cut = body.rfind('<div style="margin-top:4px')
+        cut = cut if cut > 0 else len(body) - len("</div>")
+        body = body[:cut] + "".join(lines) + body[cut:]
+    body = body.replace("font:13px sans-serif", f"font:{font_px}px sans-serif")
+    body = body.replace("font-size:11px", f"font-size:{max(font_px - 1, 10)}px")
+    body = body.replace("width:18px;height:12px", f"width:{font_px + 6}px;height:{font_px}px")
+    return body.replace("max-width:280px", f"max-width:{width_px}px")
 
 
 def map_note(variable: Variable, level: str, method_label: str) -> str:
@@ -98,16 +138,28 @@ def map_note(variable: Variable, level: str, method_label: str) -> str:
     return " ".join(notes)
 
 
-def base_map(view: ViewGeometry, height: int, basemap: bool = False) -> folium.Map:
+def base_map(view: ViewGeometry, height: int, basemap: bool = False,
+             zoom: tuple[float, float, float] | None = None,
+             legend_room: int = LEGEND_WIDTH) -> folium.Map:
     """The map's stable part: outlines (from the cached script), background, legend slot.
 
     ``basemap`` adds the OpenStreetMap tiles (only when the network is there: the map works
-    without them).
+    without them). ``zoom`` (lat, lon, level), from a shared link or a commune search, replaces
+    the view's bounds; otherwise the territory is fitted with ``legend_room`` pixels free on
+    the right, so that the legend never hides it.
     """
-    bounds = FRANCE_BOUNDS if view.national else view.bounds
-    fmap = webmap.offline_map(bounds=bounds, basemap=basemap, zoom_snap=0.25, zoom_delta=0.5)
+    bounds = view.bounds  # all France: the mainland and the overseas insets
+    if zoom is not None:
+        fmap = webmap.offline_map(basemap=basemap, location=[zoom[0], zoom[1]],
+                                  zoom_start=zoom[2], zoom_snap=0.25, zoom_delta=0.5)
+    else:
+        padding = {"padding_top_left": (10, 10), "padding_bottom_right": (legend_room, 10)}
+        fmap = webmap.offline_map(bounds=bounds, basemap=basemap, zoom_snap=0.25, zoom_delta=0.5,
+                                  fit_padding=padding)
     fmap.default_js, fmap.default_css = map_assets()
-    weight = {"departements": 0.8, "epci": 0.5}.get(view.level, 0.15 if view.national else 0.4)
+    # All France by commune: no commune border (35,000 borders make a dark mass at this zoom),
+    # the départements drawn over the colours.
+    weight = {"departements": 0.8, "epci": 0.5}.get(view.level, 0.0 if view.national else 0.4)
     context = {"weight": 1.0 if view.national else 1.2, "line_colour": "#777777", "interactive": False}
     for layer in view_layers(view, {"weight": weight}, context):
         layer.add_to(fmap)
@@ -115,9 +167,57 @@ def base_map(view: ViewGeometry, height: int, basemap: bool = False) -> folium.M
     return fmap
 
 
+class _FillHeight(MacroElement):
+    """Resize the map's frame to the bottom of the browser window and fit the view again
+    (the map component has a fixed height in pixels; a projector's screen does not)."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        (function (map) {
+            var bounds = {{ this.bounds|tojson }};
+            function fit() {
+                try {
+                    var frame = window.frameElement;
+                    if (!frame) { return; }
+                    var top = window.parent;
+                    var h = Math.max(360, Math.floor(top.innerHeight
+                        - frame.getBoundingClientRect().top - {{ this.bottom }}));
+                    frame.style.setProperty("height", h + "px", "important");
+                    map.getContainer().style.setProperty("height", h + "px", "important");
+                    map.invalidateSize();
+                    map.fitBounds(bounds, {paddingTopLeft: [10, 10],
+                                           paddingBottomRight: [{{ this.room }}, 10]});
+                } catch (e) {}
+            }
+            setTimeout(fit, 30);
+            setTimeout(fit, 700);
+            try { window.parent.addEventListener("resize", fit); } catch (e) {}
+        })({{ this._parent.get_name() }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, bounds: Sequence[float], room: int, bottom: int) -> None:
+        super().__init__()
+        self._name = "FillHeight"
+        minx, miny, maxx, maxy = bounds
+        self.bounds = [[miny, minx], [maxy, maxx]]
+        self.room = int(room)
+        self.bottom = int(bottom)
+
+
+def fill_height(fmap: folium.Map, view: ViewGeometry, legend_room: int = LEGEND_WIDTH,
+                bottom_px: int = 56) -> None:
+    """Let the map take the height of the window, down to ``bottom_px`` from its bottom."""
+    fmap.add_child(_FillHeight(view.bounds, legend_room, bottom_px))
+
+
 def styler(view: ViewGeometry, variable: Variable, values: pd.Series, styled: classify.Styled,
-           legend_text: str, highlight: Sequence[str], overlays: Overlays | None) -> webmap.LayerStyler:
-    """Colours (aligned on the view's features), tooltips, legend and overlays."""
+           legend_text: str, highlight: Sequence[str], overlays: Overlays | None,
+           estimated: pd.Series | None = None) -> webmap.LayerStyler:
+    """Colours (aligned on the view's features), tooltips, legend and overlays; communes whose
+    value is estimated (``estimated``, boolean by code) are hatched."""
     tips = format_series(values, variable)
     layer = webmap.LayerStyler(
         "main", styled.classes.tolist(), styled.palette, tips, variable.label, legend_text,
@@ -125,14 +225,32 @@ def styler(view: ViewGeometry, variable: Variable, values: pd.Series, styled: cl
     )
     if overlays is not None:
         _add_overlays(layer, view, overlays)
+    if estimated is not None and view.level == "communes" and not view.national:
+        # Hatching reads on a territory's communes; on all France it would be a grey mass.
+        flags = estimated.reindex(view.codes).fillna(False).astype(bool).to_numpy()
+        if flags.any():
+            webmap.IndexedOverlay(f"geo_{view.key}", [0 if f else None for f in flags],
+                                  ["#444444"], opacity=1.0, hatch=True).add_to(layer)
     return layer
+
+
+def estimated_mask(variable: Variable, need_frame: pd.DataFrame | None) -> pd.Series | None:
+    """Communes whose value rests on an estimated poverty rate (need index, volumes, gap)."""
+    if need_frame is None or variable.source not in ("need", "gap") or variable.kind != "numeric":
+        return None
+    if "imputed_poverty_rate" not in need_frame.columns:
+        return None
+    flags = need_frame.set_index("code")["imputed_poverty_rate"].fillna(False).astype(bool)
+    return flags if flags.any() else None
 
 
 def _add_overlays(layer: webmap.LayerStyler, view: ViewGeometry, overlays: Overlays) -> None:
     if overlays.density is not None:
         density = pd.to_numeric(overlays.density.reindex(view.codes), errors="coerce")
         classes = [None if pd.isna(v) else int(v) - 1 for v in density]
-        webmap.IndexedOverlay(f"geo_{view.key}", classes, DENSITY_COLOURS, opacity=0.4).add_to(layer)
+        # Coloured outlines only: the choropleth's colours stay as they are.
+        webmap.IndexedOverlay(f"geo_{view.key}", classes, DENSITY_COLOURS, opacity=0.0,
+                              weight=2.2).add_to(layer)
     if overlays.qpv is not None and len(overlays.qpv):
         group = folium.FeatureGroup(name=LAYER_QPV, control=False)
         for row in overlays.qpv.itertuples():
@@ -231,8 +349,8 @@ def overlay_legend(overlays: Overlays | None, families: dict[str, str]) -> list[
                      'padding:0 2px;border-radius:3px;margin-right:6px">PVD</span>Petites villes '
                      "de demain / Action cœur de ville</div>")
     if overlays.density is not None:
-        lines.append('<div style="font-size:11px">Densité (voile) : du plus dense (brun) au plus '
-                     "rural (vert-bleu), grille INSEE 2025</div>")
+        lines.append('<div style="font-size:11px">Densité (contour coloré) : du plus dense (brun) '
+                     "au plus rural (vert-bleu), grille INSEE 2025</div>")
     for note in overlays.notes:
         lines.append(f'<div style="font-size:11px">{html.escape(note)}</div>')
     if not lines:

@@ -15,6 +15,7 @@ from ui import data, state
 
 ALL = "— toute la sélection —"
 LEVEL_KEYS = ("picker_reg", "picker_dep", "picker_epci", "picker_com")
+COMMUNE_ZOOM = 12  # Leaflet zoom of a commune found by the search
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
@@ -93,7 +94,7 @@ def _on_reg() -> None:
 
 
 def _on_dep(reg: str | None) -> None:
-    code = _picked("picker_dep", options("dep", reg))
+    code = _picked("picker_dep", options("dep"))
     state.set_spec(f"dep:{code}" if code else (f"reg:{reg}" if reg else None))
 
 
@@ -102,12 +103,24 @@ def _on_epci(reg: str | None, dep: str) -> None:
     state.set_spec(f"epci:{code}" if code else f"dep:{dep}")
 
 
+def focus_commune(code: str, parent: str | None = None) -> None:
+    """Show a commune inside its territory: the département (or ``parent``) stays on the map,
+    the commune is highlighted and the map zooms to it."""
+    row = data.communes_table().set_index("code").loc[code]
+    state.set_spec(parent or f"dep:{row['dep_code']}")
+    state.select_commune(code)
+    if not pd.isna(row["rep_lat"]) and not pd.isna(row["rep_lon"]):
+        st.session_state["map_zoom"] = (round(float(row["rep_lat"]), 4),
+                                        round(float(row["rep_lon"]), 4), COMMUNE_ZOOM)
+
+
 def _on_com(dep: str, epci: str | None) -> None:
     code = _picked("picker_com", options("com", f"{dep}|{epci or ''}"))
     if code:
-        state.set_spec(f"com:{code}")
-        state.select_commune(code)
+        focus_commune(code, f"epci:{epci}" if epci else f"dep:{dep}")
     else:
+        state.select_commune(None)
+        st.session_state.pop("map_zoom", None)  # back to the whole territory
         state.set_spec(f"epci:{epci}" if epci else f"dep:{dep}")
 
 
@@ -115,9 +128,10 @@ def _on_search_go(labels: dict[str, str]) -> None:
     choice = st.session_state.get("picker_search_result")
     if choice in labels:
         spec = labels[choice]
-        state.set_spec(spec)
         if spec.startswith("com:"):
-            state.select_commune(spec.removeprefix("com:"))
+            focus_commune(spec.removeprefix("com:"))
+        else:
+            state.set_spec(spec)
 
 
 def _on_reset() -> None:
@@ -155,7 +169,8 @@ def territory_picker(container=None) -> str | None:
     reg_choices = options("reg")
     st.session_state["picker_reg"] = _label_of(reg_choices, reg)
     box.selectbox("Région", [ALL, *reg_choices], key="picker_reg", on_change=_on_reg)
-    dep_choices = options("dep", reg)
+    # Every département, whatever the région: after the Nord, the Creuse is one choice away.
+    dep_choices = options("dep")
     st.session_state["picker_dep"] = _label_of(dep_choices, dep)
     box.selectbox("Département", [ALL, *dep_choices], key="picker_dep", on_change=_on_dep,
                   args=(reg,))
@@ -165,7 +180,7 @@ def territory_picker(container=None) -> str | None:
         box.selectbox("EPCI", [ALL, *epci_choices], key="picker_epci", on_change=_on_epci,
                       args=(reg, dep))
         com_choices = options("com", f"{dep}|{epci or ''}")
-        st.session_state["picker_com"] = _label_of(com_choices, com)
+        st.session_state["picker_com"] = _label_of(com_choices, com or state.selected_commune())
         box.selectbox("Commune", [ALL, *com_choices], key="picker_com", on_change=_on_com,
                       args=(dep, epci))
     territory = state.current_territory() if spec else None

@@ -32,6 +32,8 @@ def current_spec() -> str | None:
 
 
 def set_spec(spec: str | None) -> None:
+    if spec != st.session_state.get(TERRITORY_KEY):
+        st.session_state.pop("map_zoom", None)  # a zoom asked by a link was for the old view
     st.session_state[TERRITORY_KEY] = spec
     if spec:
         st.query_params["territoire"] = spec

@@ -96,9 +96,12 @@ class Variable:
         return self.id.split(":", 1)[1]
 
     def legend_title(self) -> str:
-        unit = f" ({self.unit})" if self.unit and self.kind == "numeric" and self.unit not in (
-            "/100", "oui / non") else ""
-        return f"{self.label}{unit}"
+        """The label with its unit, said once (« Écart pour 1 000 ménages », not « … (pour
+        1 000 ménages) »)."""
+        shown = self.unit and self.kind == "numeric" and self.unit not in ("/100", "oui / non")
+        if shown and self.unit.casefold() in self.label.casefold():
+            shown = False
+        return f"{self.label} ({self.unit})" if shown else self.label
 
     def aggregate_note(self, level: str) -> str:
         if level == "communes" or self.kind != "numeric":

@@ -12,11 +12,12 @@ import streamlit as st
 
 from diagnostics.formatting import fr_number
 from geodata import reference
-from ui import classify, data, mapview, need, state, variables
+from ui import classify, data, links, mapview, need, state, variables
 from ui import gap as gap_mod
 from ui import sites as sites_mod
 from ui.downloads import report_download
 from ui.geometry import NATIONAL_LEVELS, ViewGeometry, national_view, territory_view
+from ui.map_exports import map_exports
 from ui.panels import commune_panel, method_quick_settings
 
 MAP_HEIGHT = 600
@@ -45,16 +46,24 @@ def render() -> None:
 
     view = national_view(level) if territory is None else territory_view(tuple(territory.codes))
     values = _values(view, variable, level, need_frame, bundle, model)
-    styled = mapview.styled_values(variable, values, controls["method"], controls["k"])
+    national_classes = controls["national_classes"] and territory is not None
+    france = _national_values(variable, need_frame, bundle, model) if national_classes else None
+    styled = mapview.styled_values(variable, values, controls["method"], controls["k"], france)
     overlays = _overlays(view, controls["layers"], territory is None)
+    estimated = mapview.estimated_mask(variable, need_frame) if territory is not None else None
+    settings_label = need.current_settings(model).label if model is not None else None
     legend = mapview.legend(
         variable, styled, level, controls["method_label"],
         mapview.overlay_legend(overlays, sites_mod.offer_labels()),
+        weighting=mapview.weighting_text(variable, settings_label),
+        estimated=estimated is not None and bool(estimated.reindex(view.codes).fillna(False).any()),
+        national_classes=national_classes,
     )
     chosen = state.selected_commune()
     highlight = [chosen] if chosen and level == "communes" else []
-    fmap = mapview.base_map(view, MAP_HEIGHT, basemap=controls["basemap"])
-    layer = mapview.styler(view, variable, values, styled, legend, highlight, overlays)
+    fmap = mapview.base_map(view, MAP_HEIGHT, basemap=controls["basemap"],
+                            zoom=st.session_state.get(links.ZOOM_KEY))
+    layer = mapview.styler(view, variable, values, styled, legend, highlight, overlays, estimated)
     # The same layout with or without a chosen commune: the map keeps its place in the page, so
     # choosing a commune re-styles it instead of reloading it.
     with left:
@@ -63,6 +72,9 @@ def render() -> None:
                    + " Cliquez sur une commune pour ouvrir son profil.")
         if territory is not None and reference.RESTORED_FROM in territory.codes:
             st.caption(reference.outline_note(reference.RESTORED_FROM))
+        map_exports(view, variable, values, styled, legend_title=variable.legend_title(),
+                    territory_name=territory.name if territory else "France",
+                    weighting=mapview.weighting_text(variable, settings_label), level=level)
         if territory is not None:
             report_download(st, territory.spec, territory.name, key="carte_report")
 
@@ -114,6 +126,7 @@ def _settings(catalogue: dict, national: bool) -> dict:
         "level": state.value_of("map_level", o["level"], o["levels"]) if national else "departements",
         "layers": [x for x in state.value_of("map_layers", DEFAULT_LAYERS) if x in mapview.LAYERS],
         "basemap": bool(state.value_of("map_basemap", False)),
+        "national_classes": bool(state.value_of("map_national_classes", False)),
     }
 
 
@@ -130,14 +143,15 @@ def _controls(catalogue: dict, national: bool, model) -> None:
     )
     box.selectbox("Classes", o["methods"], key=state.kept("map_method", o["methods"][0], o["methods"]))
     box.slider("Nombre de classes", 3, 7, key=state.kept("map_k", 5))
+    if not national:
+        box.toggle("Classes nationales", key=state.kept("map_national_classes", False),
+                   help="Les classes de toutes les communes de France plutôt que celles du "
+                        "territoire : deux territoires se comparent alors par la couleur.")
     if national:
-        level = box.radio(
+        box.radio(
             "Échelle de la carte de France", o["levels"], horizontal=True,
             format_func=NATIONAL_LEVELS.get, key=state.kept("map_level", o["level"], o["levels"]),
         )
-        asked = st.query_params.get("echelle")
-        if asked and asked != level:
-            st.query_params["echelle"] = level
     box.multiselect(
         "Couches", list(mapview.LAYERS), key=state.kept("map_layers", DEFAULT_LAYERS),
         placeholder="aucune couche",
@@ -204,6 +218,13 @@ def _values(view: ViewGeometry, variable, level: str, need_frame, bundle, model)
     key = (data.store_key(), str(settings_key) if variable.source == "need" else "",
            id(bundle) if variable.source == "gap" else 0)
     return _aligned(view.key, level, variable.id, key, view, variable, values)
+
+
+def _national_values(variable, need_frame, bundle, model) -> pd.Series | None:
+    """All the communes of France (the reference of « classes nationales »)."""
+    if variable.kind != "numeric":
+        return None
+    return variables.commune_values(variable, need_frame, bundle.frame if bundle else None, model)
 
 
 def _overlays(view: ViewGeometry, layers: list[str], national: bool) -> mapview.Overlays | None:

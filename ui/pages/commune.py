@@ -13,7 +13,7 @@ import streamlit as st
 
 from diagnostics.formatting import fr_number
 from geodata import reference
-from ui import data, navigation, need, profile, state
+from ui import charts, data, navigation, need, profile, state
 from ui import gap as gap_mod
 from ui import sites as sites_mod
 from ui.panels import households_text, imputed_notes, ordinal, rank_text, rate_text
@@ -179,7 +179,7 @@ def _need_block(code: str, model, need_frame: pd.DataFrame | None) -> None:
         ).properties(height=28 * contributions["indicateur"].nunique() + 40)
         st.markdown("**Contribution de chaque indicateur à l'indice** (commune et moyenne des "
                     "communes de France)")
-        st.altair_chart(chart, width="stretch")
+        st.altair_chart(charts.french(chart), width="stretch")
 
 
 def _contributions(model, need_frame: pd.DataFrame, row: pd.Series) -> pd.DataFrame | None:
@@ -268,7 +268,7 @@ def _history_block(code: str) -> None:
                                 scale=alt.Scale(range=["#d95f02", "#7570b3", "#1b9e77"])),
                 tooltip=["territoire", "année", alt.Tooltip("valeur:Q", format=",.0f")],
             ).properties(height=240)
-            st.altair_chart(chart, width="stretch")
+            st.altair_chart(charts.french(chart), width="stretch")
             st.caption("Source : INSEE, Filosofi 2019, 2020 et 2021 (euros courants) — Licence "
                        "Ouverte / Etalab 2.0. Département et France : moyenne des médianes "
                        "communales pondérée par les ménages.")

@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from geodata.territory import search_places
-from ui import data, need, profile, state
+from ui import charts, data, need, profile, state
 from ui import gap as gap_mod
 from ui.downloads import table_downloads
 from ui.panels import ordinal
@@ -185,7 +185,7 @@ def _charts(numbers: pd.DataFrame) -> None:
         row=alt.Row("Indicateur:N", title=None, header=alt.Header(labelAngle=0, labelAlign="left")),
         tooltip=["territoire", "Indicateur", alt.Tooltip("valeur:Q", format=".1f")],
     ).resolve_scale(x="independent").properties(height=24 * long["territoire"].nunique() + 10)
-    st.altair_chart(chart)
+    st.altair_chart(charts.french(chart))
 
 
 if __name__ == "__main__":

@@ -3,6 +3,8 @@ aggregation, catchment sizes; the pipeline log; sources and vintages of every in
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 import streamlit as st
 
@@ -121,7 +123,7 @@ def _weights(model: need.NeedModel) -> None:
     unavailable = model.index.matrix.unavailable
     if unavailable:
         st.caption("Indicateurs indisponibles (source absente du stock) : "
-                   + " ; ".join(f"{k} ({v})" for k, v in unavailable.items()))
+                   + " ; ".join(_indicator_label(model, k) for k in unavailable) + ".")
 
 
 def _effect(model: need.NeedModel) -> None:
@@ -168,7 +170,7 @@ def _catchment(model) -> None:
     st.caption("Rayon dans lequel un ménage accède à une offre, selon la classe de densité de sa "
                "commune (grille communale INSEE 2025). Hypothèses de travail à calibrer avec les "
                f"réseaux ; méthode {config['gap']['method'].upper()}, décroissance "
-               f"« {config['decay']['method']} » (models/access.yaml).")
+               f"« {config['decay']['method']} » (fichier de paramètres du modèle d'accès).")
     with st.form("catchment_form"):
         columns = st.columns(4)
         values = {}
@@ -264,15 +266,104 @@ def _log(model: need.NeedModel) -> None:
     st.header("Journal du calcul")
     st.caption("Chaque étape du modèle de besoin avec ses paramètres et son résultat (réglages "
                "par défaut ; une nouvelle pondération ne refait que les trois dernières).")
+    labels = _labels(model)
     for entry in model.result.log:
         seconds = entry.get("seconds")
-        title = entry["step"] + (f" ({fr_number(seconds, 2)} s)" if seconds is not None else "")
+        step = STEP_LABELS.get(entry["step"], entry["step"].replace("_", " "))
+        title = step + (f" ({fr_number(seconds, 2)} s)" if seconds is not None else "")
         with st.expander(title):
-            st.markdown("**Paramètres**")
-            st.json(entry.get("parameters", {}), expanded=False)
+            st.markdown("**Paramètres**\n\n" + (_describe(entry.get("parameters", {}), labels)
+                                                  or "aucun"))
             if entry.get("result"):
-                st.markdown("**Résultat**")
-                st.json(entry["result"], expanded=False)
+                st.markdown("**Résultat**\n\n" + _describe(entry["result"], labels))
+
+
+STEP_LABELS = {
+    "configuration": "Réglages", "select": "Choix des indicateurs",
+    "impute": "Valeurs manquantes (imputation)", "treat": "Valeurs extrêmes (traitement)",
+    "normalise": "Normalisation", "weight": "Pondération", "aggregate": "Agrégation",
+    "volume": "Volume de ménages en besoin", "explain": "Explication des scores",
+    "sensitivity": "Analyse de sensibilité", "typology": "Typologie des communes",
+    "hotspots": "Zones de concentration (I de Moran local)",
+}
+WORDS = {"minmax": "min–max", "zscore": "score z", "percentile": "rangs (percentiles)",
+         "distance": "distance à la meilleure commune", "arithmetic": "moyenne arithmétique",
+         "geometric": "moyenne géométrique", "HH": "forte entourée de forte",
+         "LL": "faible entourée de faible", "HL": "forte entourée de faible",
+         "LH": "faible entourée de forte", "ns": "non significatif",
+         # keys of the « configuration » step (the others are French already)
+         "weights": "pondération", "aggregation": "agrégation",
+         "min_indicator_coverage": "couverture minimale des indicateurs",
+         "min_weight_coverage": "part minimale du poids", "missing_rules": "valeurs manquantes",
+         "impute_target": "indicateur estimé", "impute_core": "variables de l'estimation",
+         "impute_min_feature_coverage": "couverture minimale des variables",
+         "treat": "traitement des valeurs extrêmes", "skew_max": "asymétrie maximale",
+         "kurt_max": "aplatissement maximal", "winsor_max_share": "part winsorisée maximale",
+         "seed": "graine", "mc_draws": "tirages", "mc_weight_noise": "bruit des poids",
+         "mc_methods": "normalisations tirées", "typology_k": "nombres de classes essayés",
+         "hotspot_permutations": "permutations", "fdr_alpha": "seuil de fausses découvertes",
+         "k": "nombre de classes", "a": "pente", "b": "ordonnée à l'origine",
+         "mae_pts": "erreur absolue moyenne (points)",
+         "mae_petites_communes_pts": "erreur absolue moyenne, petites communes (points)",
+         "rmse_pts": "erreur quadratique moyenne (points)", "biais_pts": "biais (points)",
+         "d1_income": "premier décile de niveau de vie"}
+
+
+def _layer_words(text: str) -> str:
+    """« calculée sur communes_moyen » → « calculée sur contours moyens (communes) »."""
+    text = re.sub(r"\b(communes|departements|regions|epci)_(fin|moyen|grossier)\b",
+                  r"contours \2s (\1)", str(text))
+    return text.replace("(departements)", "(départements)").replace("(regions)", "(régions)")
+
+
+def _labels(model: need.NeedModel) -> dict[str, str]:
+    """Indicator identifiers → their French labels (for the log)."""
+    out = dict(WORDS)
+    out.update({key: spec.label for key, spec in model.specs.items()})
+    return out
+
+
+def _indicator_label(model: need.NeedModel, key: str) -> str:
+    spec = model.specs.get(key)
+    return spec.label if spec is not None else key.replace("_", " ")
+
+
+def _word(value, labels: dict[str, str]) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return "oui" if value else "non"
+    if isinstance(value, int | float):
+        if float(value).is_integer():
+            return fr_number(value, 0)
+        return fr_number(value, 2 if abs(value) >= 1 else 3).rstrip("0").rstrip(",")
+    text = str(value)
+    if text in labels:
+        return labels[text]
+    # Numbers written with a decimal point inside a sentence (« [0.5 ; 1.5] »).
+    return re.sub(r"(?<=\d)\.(?=\d)", ",", text).replace("_", " ")
+
+
+def _describe(value, labels: dict[str, str], depth: int = 0) -> str:
+    """A parameter or result of the pipeline as a French bulleted list (no raw JSON)."""
+    pad = "    " * depth
+    if isinstance(value, dict):
+        lines = []
+        for key, item in value.items():
+            name = labels.get(str(key), str(key).replace("_", " "))
+            if isinstance(item, dict) and item:
+                lines.append(f"{pad}- {name} :\n" + _describe(item, labels, depth + 1))
+            elif isinstance(item, list | tuple) and any(isinstance(x, dict | list) for x in item):
+                lines.append(f"{pad}- {name} :\n" + _describe(list(item), labels, depth + 1))
+            elif isinstance(item, list | tuple):
+                lines.append(f"{pad}- {name} : " + (", ".join(_word(x, labels) for x in item) or "—"))
+            else:
+                lines.append(f"{pad}- {name} : {_word(item, labels) if item != {} else '—'}")
+        return "\n".join(lines)
+    if isinstance(value, list | tuple):
+        return "\n".join(_describe(x, labels, depth) if isinstance(x, dict | list)
+                         else f"{pad}- {_word(x, labels)}" for x in value)
+    return f"{pad}{_word(value, labels)}"
 
 
 def _geography() -> None:
@@ -299,8 +390,9 @@ def _sources(model) -> None:
         rows = [{
             "Indicateur": spec.label, "Unité": spec.unit,
             "Sens": DIRECTIONS.get(spec.direction, ""), "Producteur": spec.producer,
-            "Jeu": spec.source, "Millésime": spec.vintage, "Licence": spec.licence,
-            "Définition": spec.definition,
+            "Millésime": spec.vintage, "Licence": spec.licence,
+            "Définition": _layer_words(spec.definition).replace(
+                "signalée par cog_merged", "signalée dans les données"),
         } for spec in model.specs.values()]
         st.markdown("**Indicateurs du modèle de besoin**")
         st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
@@ -315,10 +407,11 @@ def _sources(model) -> None:
     if len(missing):
         st.info(
             f"{len(missing)} source(s) absente(s) du stock : leurs indicateurs sont marqués « non "
-            "disponibles » (" + ", ".join(missing["source"]) + ")."
+            "disponibles » (" + ", ".join(missing["titre"]) + ")."
         )
-    st.markdown("**État des sources publiques** (`python -m connectors list`)")
-    st.dataframe(status, hide_index=True, width="stretch",
+    st.markdown("**État des sources publiques**")
+    shown = status.drop(columns=["source"]) if "source" in status.columns else status
+    st.dataframe(french(shown), hide_index=True, width="stretch",
                  column_config={"adresse": st.column_config.LinkColumn()})
     rows = []
     for name in data.store().datasets():
@@ -326,7 +419,7 @@ def _sources(model) -> None:
         if manifest is None:
             continue
         rows.append({
-            "Jeu": name, "Source": manifest.source, "Producteur": manifest.producer,
+            "Source": _layer_words(manifest.source), "Producteur": manifest.producer,
             "Millésime": manifest.vintage, "Licence": manifest.licence, "Lignes": manifest.rows,
             "Construit le": manifest.built_at[:10], "Adresse": manifest.url,
         })

@@ -320,7 +320,8 @@ def _parameters_table(
     )
     st.caption(
         "Les valeurs marquées « hypothèse à confirmer » n'ont pas pu être vérifiées dans un texte "
-        "publié : remplacez-les par celles du projet (ici ou dans models/operation_parameters.yaml)."
+        "publié : remplacez-les par celles du projet (ici, ou dans le fichier des paramètres "
+        "d'opération du modèle)."
     )
 
 

@@ -13,16 +13,81 @@ rules (confidential sites counted, never named; totals under three sites « < 3 
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 import streamlit as st
 
+from diagnostics.exports import csv_bytes
 from diagnostics.formatting import fr_number
+from operators.schema import (
+    CONFIDENTIALITY,
+    REJECT_REASON_COLUMN,
+    REJECT_ROW_COLUMN,
+    STATUSES,
+)
 from ui import data, state
 from ui import sites as sites_mod
 from ui.picker import communes_of, territory_label
 from ui.tables import french
 
 NONE = "— aucune —"
+UPLOADER_FR = """
+<style>
+[data-testid="stFileUploaderDropzoneInstructions"] span,
+[data-testid="stFileUploaderDropzoneInstructions"] small { display: none; }
+[data-testid="stFileUploaderDropzoneInstructions"] > div::before {
+  content: "Glissez-déposez le fichier ici"; display: block; }
+[data-testid="stFileUploaderDropzoneInstructions"] > div::after {
+  content: "CSV, XLSX ou GeoJSON · 50 Mo au plus"; display: block; font-size: 0.85em;
+  color: rgba(49, 51, 63, 0.6); }
+[data-testid="stFileUploaderDropzone"] button,
+[data-testid="stFileUploaderDropzone"] button * { font-size: 0 !important; }
+[data-testid="stFileUploaderDropzone"] button::after { content: "Parcourir"; font-size: 0.9rem !important; }
+</style>
+"""
+# The registry's import log: French titles, without the server's paths and internal ids.
+IMPORT_LOG_COLUMNS = {
+    "started_at": "Début", "finished_at": "Fin", "imported_by": "Par", "file_name": "Fichier",
+    "file_format": "Format", "operator_hint": "Opérateur", "rows_read": "Lignes lues",
+    "imported": "Sites nouveaux", "updated": "Sites modifiés", "unchanged": "Sites inchangés",
+    "rejected": "Lignes rejetées", "duplicates": "Doublons probables", "status": "État",
+    "message": "Message",
+}
+OUTCOME_COLUMNS = {
+    "ligne": "Ligne", "issue": "Issue", "detail": "Détail", "commune_code": "Commune",
+    "geocode_method": "Localisation", "doublon_de": "Doublon probable de",
+    "signalements": "Signalements",
+}
+
+
+def public_description(description: str) -> str:
+    """The registry's description without a file path of the server."""
+    text = re.sub(r"\s+(?:/|[A-Za-z]:\\)\S*", "", description)
+    text = re.sub(r"\w+://\S+", "", text).strip()
+    return text[:1].upper() + text[1:]
+
+
+def import_log_fr(log: pd.DataFrame) -> pd.DataFrame:
+    keep = [c for c in IMPORT_LOG_COLUMNS if c in log.columns]
+    out = log[keep].rename(columns=IMPORT_LOG_COLUMNS)
+    for column in ("Début", "Fin"):
+        if column in out:
+            out[column] = out[column].astype("string").str.slice(0, 16).str.replace("T", " à ")
+    return out
+
+
+def rejects_first(rejects: pd.DataFrame) -> pd.DataFrame:
+    """The reason first, then the row of the file, then its cells (French titles)."""
+    names = {REJECT_REASON_COLUMN: "Motif du rejet", REJECT_ROW_COLUMN: "Ligne du fichier"}
+    order = [c for c in (REJECT_REASON_COLUMN, REJECT_ROW_COLUMN) if c in rejects.columns]
+    rest = [c for c in rejects.columns if c not in order]
+    return rejects[order + rest].rename(columns=names)
+
+
+def outcomes_fr(outcomes: pd.DataFrame) -> pd.DataFrame:
+    keep = [c for c in OUTCOME_COLUMNS if c in outcomes.columns]
+    return outcomes[keep].rename(columns=OUTCOME_COLUMNS)
 
 
 def render() -> None:
@@ -43,7 +108,7 @@ def _content(registry) -> None:
     if found is None:
         st.warning(sites_mod.unavailable_reason())
         return
-    description = found.description[:1].upper() + found.description[1:]
+    description = public_description(found.description)
     st.caption(f"{description} : {fr_number(len(found.sites))} sites.")
     if found.sites.empty:
         st.info("Le registre est vide : importez un fichier ci-dessous, ou chargez l'offre de "
@@ -71,6 +136,10 @@ def _content(registry) -> None:
     listed["name"] = [f"[{sites_mod.FICTIONAL_LABEL}] {n}" if f else n
                       for n, f in zip(listed["name"], listed["fictional"].fillna(False), strict=True)]
     listed["publics_label"] = [sites_mod.publics_text(c) for c in listed.get("publics", [])]
+    listed["capacity"] = pd.to_numeric(listed["capacity"], errors="coerce").round(0).astype("Int64")
+    listed["status"] = listed["status"].map(lambda v: STATUSES.get(v, v))
+    listed["confidentiality"] = listed["confidentiality"].map(
+        lambda v: CONFIDENTIALITY.get(v, v).split(" :")[0] if isinstance(v, str) else v)
     shown = listed[["name", "operator_name", "network", "commune_name", "offer_type_label",
                     "publics_label", "capacity", "capacity_unit", "status",
                     "confidentiality"]].rename(columns={
@@ -83,7 +152,7 @@ def _content(registry) -> None:
         st.caption(f"{sites_mod.FICTIONAL_LABEL} : données de démonstration, pas des sites réels.")
     _public_offer(codes)
     with st.expander("Journal des imports"):
-        st.dataframe(registry.import_log(), hide_index=True, width="stretch")
+        st.dataframe(french(import_log_fr(registry.import_log())), hide_index=True, width="stretch")
 
 
 def _public_offer(codes: list[str]) -> None:
@@ -114,6 +183,7 @@ def _import_form(registry) -> None:
     from operators.readers import ReadError, read_table
     from operators.schema import INPUT_FIELD_BY_NAME
 
+    st.markdown(UPLOADER_FR, unsafe_allow_html=True)
     upload = st.file_uploader("Fichier CSV, XLSX ou GeoJSON", type=["csv", "txt", "xlsx", "geojson", "json"],
                               key="offre_file")
     if upload is None:
@@ -198,12 +268,12 @@ def _preview(prepared, registry, key: str, operator: str) -> None:
     cols[2].metric("Lignes rejetées", fr_number(rejected))
     st.caption(prepared.match.describe_fr() + ". " + prepared.geocoding.summary_fr() + ".")
     if rejected:
-        rejects = prepared.rejects_frame()
+        rejects = rejects_first(prepared.rejects_frame())
         st.markdown("**Lignes rejetées** (corrigez-les puis importez à nouveau le fichier des rejets)")
-        st.dataframe(rejects, hide_index=True, width="stretch", height=240)
+        st.dataframe(french(rejects), hide_index=True, width="stretch", height=240)
         st.download_button(
             "Télécharger les lignes rejetées (CSV)",
-            rejects.to_csv(index=False, sep=";").encode("utf-8-sig"),
+            csv_bytes(prepared.rejects_frame()),
             file_name=f"{prepared.file_name.rsplit('.', 1)[0]}_rejets.csv", mime="text/csv",
             key=f"{key}_rejects", icon=":material/download:",
         )
@@ -220,7 +290,8 @@ def _preview(prepared, registry, key: str, operator: str) -> None:
         for message in result.messages:
             st.caption(message)
         sites_mod._fingerprint.clear()
-        st.dataframe(pd.DataFrame(result.outcomes), hide_index=True, width="stretch", height=240)
+        st.dataframe(french(outcomes_fr(pd.DataFrame(result.outcomes))), hide_index=True,
+                     width="stretch", height=240)
 
 
 def _demo(registry) -> None:

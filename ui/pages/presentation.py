@@ -1,12 +1,14 @@
 """Page « Présentation »: a clean full-width view for joint meetings.
 
 One territory (the one chosen on the other pages), one map, three key messages in large type,
-no controls on screen (the side panel and the toolbar are hidden). Readable on a projector at
-1280×720.
+no controls on screen (the side panel and the toolbar are hidden). The map fills the height
+of the screen (resized in the browser: 1920×1080 as well as 1280×720), its legend is readable
+from the back of a room (18 px), the date and the vintages of the data are on the slide.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 
 import pandas as pd
@@ -18,7 +20,9 @@ from ui import gap as gap_mod
 from ui.geometry import national_view, territory_view
 from ui.picker import territory_label
 
-MAP_HEIGHT = 540
+MAP_HEIGHT = 540  # first drawing; the map then takes the height of the screen
+LEGEND_FONT_PX = 18
+LEGEND_WIDTH_PX = 340
 HIDE_CONTROLS = """
 <style>
 [data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"],
@@ -34,6 +38,7 @@ header[data-testid="stHeader"], [data-testid="stToolbar"], [data-testid="stDecor
 .diag-message .title { font-size: 1.45rem; font-weight: 600; line-height: 1.25; }
 .diag-message .text { font-size: 1.05rem; color: #333; line-height: 1.35; }
 .diag-message .source { font-size: 0.8rem; color: #666; }
+.diag-vintage { font-size: 0.95rem; color: #444; margin: -0.6rem 0 0.4rem 0; }
 </style>
 """
 
@@ -131,6 +136,8 @@ def render() -> None:
     codes = territory.codes if territory else data.communes_table()["code"].tolist()
 
     st.markdown(f"# {html.escape(territory_label(spec), quote=False)}")
+    st.markdown(f'<div class="diag-vintage">{html.escape(slide_line(model), quote=False)}</div>',
+                unsafe_allow_html=True)
     left, right = st.columns([3, 2], gap="large")
     with left:
         _map(territory, model, need_frame, bundle)
@@ -149,6 +156,21 @@ def render() -> None:
     st.page_link(navigation.page("carte"), label="Quitter la présentation", icon=":material/close:")
 
 
+def slide_line(model, today: dt.date | None = None) -> str:
+    """« Situation au 30/11/2026 · Données : INSEE Filosofi 2021, … » (the slide's date and
+    the vintages of the data it shows)."""
+    today = today or dt.date.today()
+    vintages: list[str] = ["INSEE COG 2025"]
+    if model is not None:
+        for spec in model.specs.values():
+            producer = str(getattr(spec, "producer", "") or "").split(",")[0].strip()
+            vintage = str(getattr(spec, "vintage", "") or "").strip()
+            text = " ".join(x for x in (producer, vintage) if x)
+            if text and text not in vintages:
+                vintages.append(text)
+    return f"Situation au {today.strftime('%d/%m/%Y')} · Données : {', '.join(vintages)}"
+
+
 def _map(territory, model, need_frame, bundle) -> None:
     catalogue = variables.available_variables(model, bundle)
     wanted = state.remembered("map_variable", "need:score")
@@ -164,9 +186,17 @@ def _map(territory, model, need_frame, bundle) -> None:
     method_label = state.remembered("map_method", next(iter(classify.METHODS)))
     styled = mapview.styled_values(variable, values, classify.METHODS.get(method_label, "quantiles"),
                                    int(state.remembered("map_k", 5)))
-    legend = mapview.legend(variable, styled, level, method_label)
-    fmap = mapview.base_map(view, MAP_HEIGHT)
-    layer = mapview.styler(view, variable, values, styled, legend, [], None)
+    settings_label = need.current_settings(model).label if model is not None else None
+    estimated = mapview.estimated_mask(variable, need_frame) if level == "communes" else None
+    legend = mapview.legend(
+        variable, styled, level, method_label,
+        weighting=mapview.weighting_text(variable, settings_label),
+        estimated=estimated is not None and bool(estimated.reindex(view.codes).fillna(False).any()),
+        font_px=LEGEND_FONT_PX, width_px=LEGEND_WIDTH_PX,
+    )
+    fmap = mapview.base_map(view, MAP_HEIGHT, legend_room=LEGEND_WIDTH_PX + 50)
+    mapview.fill_height(fmap, view, legend_room=LEGEND_WIDTH_PX + 50)
+    layer = mapview.styler(view, variable, values, styled, legend, [], None, estimated)
     mapview.show(view, fmap, layer, "presentation", MAP_HEIGHT)
 
 

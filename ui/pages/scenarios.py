@@ -225,6 +225,9 @@ def _siting(bundle, scenario, codes: list[str], names: pd.Series, labels: dict) 
                "d'opération correspondant, paramètres par défaut de « Montage d'opération ».")
     sites = [(row.code, offer, row.places) for row in picks.itertuples()]
     _montage_link(sites, [f"{row.name} ({row.code})" for row in picks.itertuples()], "siting")
+    order = [f"{int(r)}. {n}" for r, n in zip(picks["rank"], picks["name"], strict=True)]
+    _marked_map(codes, dict(zip(picks["code"], order, strict=True)), order, "siting",
+                f"Implantations proposées — {labels.get(offer, offer)}")
 
 
 def _site_result(offer: str, places: float, code: str) -> str:
@@ -265,7 +268,7 @@ def _zones(bundle, codes: list[str], labels: dict) -> None:
                 "(modèle de besoin sans taux de pauvreté).")
         return
     st.caption("Communes, ou groupes de communes voisines, dont les ménages cibles de la famille "
-               "dépassent le seuil de models/gap_reference.yaml, sans aucune offre de la famille "
+               "dépassent le seuil retenu (page « Méthode »), sans aucune offre de la famille "
                "à portée" + (" (offre FICTIVE de démonstration)."
                              if bundle.meta.get("offer_fictional") else "."))
     families = {k: v for k, v in labels.items() if k in reference.families}
@@ -279,14 +282,47 @@ def _zones(bundle, codes: list[str], labels: dict) -> None:
     if zones.empty:
         st.success(f"Aucune zone blanche pour « {labels.get(offer, offer)} » dans ce territoire.")
         return
+    number = {z: f"Zone {i + 1}" for i, z in enumerate(zones["zone_id"])}
     table = pd.DataFrame({
-        "Zone": zones["zone_id"], "Communes": zones["n_communes"],
+        "Zone": zones["zone_id"].map(number), "Communes": zones["n_communes"],
         "Noms": zones["names"].map(lambda n: ", ".join(n) if isinstance(n, list | tuple) else n),
         "Ménages cibles": zones["target_households"].round(0),
         "Bas": zones["target_households_low"].round(0),
         "Haut": zones["target_households_high"].round(0),
     })
     st.dataframe(french(table, {}), hide_index=True, width="stretch")
+    zone_of = {c: number[z] for z, cs in zip(zones["zone_id"], zones["codes"], strict=True)
+               for c in cs}
+    _marked_map(codes, zone_of, list(number.values()), "zones",
+                f"Zones blanches — {labels.get(offer, offer)}")
+
+
+ZONE_PALETTE = ["#e41a1c", "#377eb8", "#4daf4a", "#984ea3", "#ff7f00", "#a65628", "#f781bf",
+                "#999999", "#66c2a5", "#fc8d62", "#8da0cb", "#e78ac3"]
+
+
+def _marked_map(codes: list[str], label_of: dict[str, str], order: list[str], key: str,
+                title: str) -> None:
+    """The territory's communes, those of ``label_of`` coloured by their label (a zone, a
+    suggested site), the others blank."""
+    view = territory_view(tuple(codes))
+    shown = order[: len(ZONE_PALETTE)]
+    categories = tuple((label, ZONE_PALETTE[i]) for i, label in enumerate(shown))
+    if len(order) > len(shown):
+        categories += (("autres", "#bbbbbb"),)
+    values = pd.Series([label_of.get(c) for c in view.codes], index=view.codes, dtype=object)
+    if len(order) > len(shown):
+        values = values.where(values.isin(shown) | values.isna(), "autres")
+    variable = variables.Variable(
+        id=f"scenario:{key}", label=title, group="", unit="", kind="categorical",
+        citation="Modèle d'écart du projet (INSEE, Filosofi 2021 ; registre des membres).",
+        categories=categories)
+    styled = mapview.styled_values(variable, values, "quantiles", 5)
+    styled.missing = False  # blank communes are outside the zones, not missing data
+    legend = mapview.legend(variable, styled, "communes", next(iter(classify.METHODS)))
+    fmap = mapview.base_map(view, MAP_HEIGHT)
+    layer = mapview.styler(view, variable, values, styled, legend, list(label_of), None)
+    mapview.show(view, fmap, layer, key, MAP_HEIGHT)
 
 
 if __name__ == "__main__":

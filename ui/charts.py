@@ -1,0 +1,29 @@
+"""Charts in French: numbers on the axes and in the tooltips as « 22 000 » and « 0,5 ».
+
+Vega-Lite formats numbers with its locale (English by default: « 22,000 », « 0.5 »); the
+French locale is set in each chart's configuration.
+"""
+
+from __future__ import annotations
+
+import altair as alt
+
+FRENCH_LOCALE = {
+    "number": {"decimal": ",", "thousands": "\u202f", "grouping": [3],
+               "currency": ["", "\u00a0€"], "percent": "\u202f%"},
+    "time": {
+        "dateTime": "%A %e %B %Y à %X", "date": "%d/%m/%Y", "time": "%H:%M:%S",
+        "periods": ["AM", "PM"],
+        "days": ["dimanche", "lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi"],
+        "shortDays": ["dim.", "lun.", "mar.", "mer.", "jeu.", "ven.", "sam."],
+        "months": ["janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août",
+                   "septembre", "octobre", "novembre", "décembre"],
+        "shortMonths": ["janv.", "févr.", "mars", "avr.", "mai", "juin", "juil.", "août",
+                        "sept.", "oct.", "nov.", "déc."],
+    },
+}
+
+
+def french(chart: alt.TopLevelMixin) -> alt.TopLevelMixin:
+    """The chart with the French number and date formats."""
+    return chart.configure(locale=FRENCH_LOCALE)
