@@ -158,8 +158,8 @@ def build_diagnostic(
     if inputs.gap is not None and "menages_cibles" in inputs.gap.tables:
         sources.append(SourceRef(
             dataset="menages_cibles", title="Ménages cibles par famille d'offre (personnes "
-            "pauvres converties en ménages ; paramètres et provenance : "
-            "models/target_households.yaml)", producer="Calcul du projet d'après INSEE",
+            "pauvres converties en ménages ; paramètres et provenance : page « Méthode » de "
+            "l'application)", producer="Calcul du projet d'après INSEE",
             vintage="Filosofi 2021, recensement 2018", licence="Licence Ouverte / Etalab 2.0"))
     territory = inputs.territory
     today = today or date.today()

@@ -60,6 +60,11 @@ class TargetError(ValueError):
 
 
 # -- parameters -----------------------------------------------------------------------------
+def _fr_decimal(value: float) -> str:
+    """A parameter as French readers write it (decimal comma)."""
+    return f"{float(value):g}".replace(".", ",")
+
+
 def load_params(path: Path | str | None = None) -> dict[str, Any]:
     """Parameters of ``target_households.yaml`` (a fresh copy the caller may change)."""
     return copy.deepcopy(_load_cached(str(Path(path) if path else PARAMS_PATH)))
@@ -451,7 +456,8 @@ def national_totals(result: TargetResult) -> pd.DataFrame:
         "unit": "ménages", **{b: round(poor[b]) for b in BOUNDS},
         "reference": None, "reference_label": "", "reference_source": "", "reference_url": "",
         "comparison_fr": "Personnes pauvres / personnes par ménage pauvre "
-        f"({params['base']['persons_per_poor_household']['central']}, hypothèse de travail).",
+        f"({_fr_decimal(params['base']['persons_per_poor_household']['central'])}, hypothèse de "
+        "travail).",
         "available": True,
     })
     for name in CATEGORIES:

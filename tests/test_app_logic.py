@@ -137,7 +137,8 @@ def test_explanations_of_a_few_communes_match_the_national_sentences(need_model)
         frame[columns].set_axis(ids, axis=1), need_model.index.imputed_values[ids],
         need_model.index.imputed_flags[ids], {i: need_model.specs[i].label for i in ids},
         {i: need_model.specs[i].unit for i in ids}, frame["score"], frame["status"],
-        frame["missing_indicators"],
+        frame["missing_indicators"], directions={i: need_model.specs[i].direction for i in ids},
+        weights=need_model.index.matrix.context["households"],
     )
     codes = ["23096", "59350", "93066", "75056", "2A004", "01001"]
     some = need.explanations(need_model, chosen, codes)

@@ -197,7 +197,7 @@ def explanations(model: NeedModel, chosen: NeedSettings | None, codes) -> pd.Ser
     against the *national* mean, one reference row is added whose values bring the mean of
     the small frame exactly to the national mean; its own sentence is dropped.
     """
-    from models.explain import sentences
+    from models.explain import national_values, sentences
 
     chosen = chosen or model.default
     frame = scored(model, chosen).set_index("code")
@@ -221,9 +221,13 @@ def explanations(model: NeedModel, chosen: NeedSettings | None, codes) -> pd.Ser
     with model.lock:
         raw = index.imputed_values[ids].reindex(small.index)
         flags = index.imputed_flags[ids].reindex(small.index).fillna(False)
+        units = {i: model.specs[i].unit for i in ids}
+        # France values over every commune, as the pipeline's own sentences compare with.
+        national = national_values(index.imputed_values[ids], units,
+                                   index.matrix.context["households"])
     text = sentences(
-        small, raw, flags, {i: model.specs[i].label for i in ids},
-        {i: model.specs[i].unit for i in ids}, score, status, missing,
+        small, raw, flags, {i: model.specs[i].label for i in ids}, units, score, status, missing,
+        directions={i: model.specs[i].direction for i in ids}, national=national,
     )
     return text.drop(REFERENCE_ROW)
 

@@ -219,7 +219,8 @@ def _targets(model) -> None:
                "ménages entiers (bas – central – haut). Le taux de pauvreté est une part de "
                "personnes : personnes pauvres = taux × personnes des ménages fiscaux, converties "
                "en ménages par un nombre de personnes par ménage pauvre (hypothèse de travail). "
-               "Paramètres et provenance : models/target_households.yaml.")
+               "Chaque paramètre, sa provenance et son statut figurent dans le tableau ci-dessous "
+               "et dans le fichier des paramètres du modèle.")
     params = targets.params
     rows = []
     for _, r in th.national_totals(targets).iterrows():

@@ -91,7 +91,7 @@ def _presence(found, spec: str | None) -> None:
             tab.caption(message)
         else:
             tab.dataframe(french(part), hide_index=True, width="stretch")
-    tabs[4].dataframe(pub.mapping_table(), hide_index=True, width="stretch")
+    tabs[4].dataframe(pub.mapping_table().drop(columns="Code"), hide_index=True, width="stretch")
     tabs[4].caption("Les familles d'offre tiennent lieu de catégories de besoin ; la "
                     "correspondance avec les publics est une lecture indicative.")
     st.caption("« Aucun adhérent déclaré » ne dit pas qu'aucune offre n'existe : le registre ne "
