@@ -166,7 +166,8 @@ def gap_for(
     """The gap model on the territory and its surroundings (catchments cross its border).
 
     ``need`` is the need frame of every commune (at least those around the territory), ``sites``
-    every registry site: providers and households beyond the border count.
+    every non-confidential registry site: providers and households beyond the border count. A
+    report is public: confidential sites are removed here too, should a caller pass them.
     """
     stored = _stored(store, GAP_DATASETS)
     if stored is not None:
@@ -182,8 +183,10 @@ def gap_for(
     except ImportError as exc:
         return None, f"donnée non disponible : modèle d'écart absent ({exc})"
     try:
+        from operators.confidentiality import public_supply
+
         need_frame = need
-        frame_sites = _with_coverage(sites, coverage)
+        frame_sites = _with_coverage(public_supply(sites), coverage)
         inputs = gap_model.inputs_from_store(need_frame, frame_sites, store)
         model = gap_model.GapModel(inputs)
         frame = model.frame(codes)

@@ -24,6 +24,7 @@ import pandas as pd
 
 import settings
 from geodata.store import Store
+from operators.cells import safe_frame
 from operators.columns import ColumnMatch, match_columns
 from operators.communes import CommuneIndex, carry_codes, parse_code_list
 from operators.geocoding import CommuneShapes, Geocoder, GeocodeReport, geocode_sites
@@ -309,7 +310,7 @@ def write_rejects(prepared: PreparedImport, folder: Path | None = None) -> Path:
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     path = folder / f"{stem}_rejets_{stamp}_{prepared.file_sha256[:8]}.csv"
     tmp = path.with_suffix(".csv.tmp")
-    prepared.rejects_frame().to_csv(tmp, sep=";", index=False, encoding="utf-8-sig")
+    safe_frame(prepared.rejects_frame()).to_csv(tmp, sep=";", index=False, encoding="utf-8-sig")
     os.replace(tmp, path)
     return path
 

@@ -25,7 +25,7 @@ from streamlit_folium import st_folium
 from diagnostics import webmap
 from ui import classify, data
 from ui.geometry import ViewGeometry, map_assets, view_layers
-from ui.sites import FICTIONAL_LABEL, count_text
+from ui.sites import FICTIONAL_LABEL
 from ui.variables import Variable, format_series
 
 # Metropolitan France and the overseas insets, with room below and on the right for the legend.
@@ -52,7 +52,6 @@ class Overlays:
     """What to draw over the choropleth, already filtered for the public."""
 
     sites: pd.DataFrame | None = None  # public points: lon, lat, name, offer_family…
-    hidden_sites: int = 0
     qpv: pd.DataFrame | None = None  # code, qpv_count, qpv_names, rep_lon, rep_lat
     programmes: pd.DataFrame | None = None  # code, name, pvd, acv, rep_lon, rep_lat
     density: pd.Series | None = None  # density class 1–7 by code
@@ -184,9 +183,8 @@ def overlay_legend(overlays: Overlays | None, families: dict[str, str]) -> list[
         if overlays.sites.get("fictional", pd.Series(dtype=bool)).any():
             lines.append(f'<div style="font-size:11px">Contour noir : site {FICTIONAL_LABEL} '
                          "(données de démonstration)</div>")
-        if overlays.hidden_sites:
-            lines.append(f'<div style="font-size:11px">{count_text(overlays.hidden_sites)} '
-                         "site(s) confidentiel(s) non affiché(s), comptés dans les totaux.</div>")
+        lines.append('<div style="font-size:11px">Sites confidentiels jamais affichés ni '
+                     "comptés sur la carte.</div>")
     if overlays.qpv is not None:
         lines.append(_dot(QPV_COLOUR, "Commune avec quartier prioritaire 2024", ring=True))
     if overlays.programmes is not None:

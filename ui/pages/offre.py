@@ -51,16 +51,15 @@ def _content(registry) -> None:
         return
     codes = communes_of(spec)["code"].tolist()
     inside = sites_mod.in_territory(found.sites, found.coverage, codes)
-    view = sites_mod.public(inside)
+    view = sites_mod.public(inside, sites_mod.confidential_figure(found, spec))
     st.subheader(f"Sites — {territory_label(spec)}")
     if view is None or inside.empty:
-        st.caption("Aucun site enregistré dans ce territoire.")
+        st.caption("Aucun site non confidentiel enregistré dans ce territoire.")
+        _confidential_line(view.confidential if view is not None else None)
         return
-    cols = st.columns(3)
-    cols[0].metric("Sites (tous niveaux)", sites_mod.count_text(len(inside)))
-    cols[1].metric("Sites nommés", sites_mod.count_text(len(view.listed)))
-    cols[2].metric("Sites confidentiels (comptés seulement)", sites_mod.count_text(view.hidden),
-                   help="Jamais nommés ni placés sur la carte ; « < 3 » sous trois sites.")
+    cols = st.columns(2)
+    cols[0].metric("Sites nommés", sites_mod.count_text(len(view.listed)))
+    _confidential_line(view.confidential, cols[1])
     listed = view.listed.copy()
     listed["name"] = [f"[{sites_mod.FICTIONAL_LABEL}] {n}" if f else n
                       for n, f in zip(listed["name"], listed["fictional"].fillna(False), strict=True)]
@@ -74,6 +73,19 @@ def _content(registry) -> None:
         st.caption(f"{sites_mod.FICTIONAL_LABEL} : données de démonstration, pas des sites réels.")
     with st.expander("Journal des imports"):
         st.dataframe(registry.import_log(), hide_index=True, width="stretch")
+
+
+def _confidential_line(figure, container=None) -> None:
+    """The confidential sites: binned, for whole départements or régions only."""
+    if figure is None:
+        (container or st).caption(
+            "Sites confidentiels : jamais comptés à l'échelle d'une commune, d'un EPCI ou d'une "
+            "liste de communes ; leur nombre arrondi n'est publié que par département ou région.")
+        return
+    (container or st).metric(
+        "Sites confidentiels (départements entiers, arrondi)", figure.sites_text(),
+        help=f"Capacité : {figure.capacity_text()}. Nombre publié par tranche de cinq, par "
+             "département ; jamais nommés ni placés sur la carte.")
 
 
 def _import_form(registry) -> None:
@@ -156,6 +168,7 @@ def _prepare(content: bytes, name: str, mapping: dict[str, str], operator: str, 
 
 
 def _preview(prepared, registry, key: str, operator: str) -> None:
+    from operators.cells import safe_frame
     from operators.importer import write_prepared
 
     valid = len(prepared.sites)
@@ -171,7 +184,7 @@ def _preview(prepared, registry, key: str, operator: str) -> None:
         st.dataframe(rejects, hide_index=True, width="stretch", height=240)
         st.download_button(
             "Télécharger les lignes rejetées (CSV)",
-            rejects.to_csv(index=False, sep=";").encode("utf-8-sig"),
+            safe_frame(rejects).to_csv(index=False, sep=";").encode("utf-8-sig"),
             file_name=f"{prepared.file_name.rsplit('.', 1)[0]}_rejets.csv", mime="text/csv",
             key=f"{key}_rejects", icon=":material/download:",
         )
