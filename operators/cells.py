@@ -52,12 +52,12 @@ MAX_LENGTH: dict[str, int] = {
 }
 
 
+_NUMBER = re.compile(r"[+-]?\d+(?:[.,]\d+)?(?:[eE][+-]?\d+)?")
+
+
 def _is_number(text: str) -> bool:
-    try:
-        float(text.strip().replace("\u202f", "").replace(" ", "").replace(",", "."))
-    except ValueError:
-        return False
-    return True
+    """A plain signed number (``-12,5``, ``+3``): shown as a number, never a formula."""
+    return _NUMBER.fullmatch(text) is not None
 
 
 def safe_cell(value: Any) -> Any:
