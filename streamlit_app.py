@@ -11,6 +11,7 @@ from __future__ import annotations
 import streamlit as st
 
 from ui import data, navigation, warmup
+from ui.auth import sidebar_login
 from ui.picker import territory_picker
 
 st.set_page_config(
@@ -28,6 +29,7 @@ if not data.available("communes"):
     st.stop()
 
 current = st.navigation(navigation.all_pages())
+sidebar_login()
 if current.url_path == "presentation":
     current.run()
 else:

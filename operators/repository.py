@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -28,6 +28,7 @@ from sqlalchemy.types import UserDefinedType
 
 import settings
 from operators import gpkg
+from operators.accounts import Account, accounts_table, authorize_import, visible_import_log
 from operators.identity import likely_duplicates
 from operators.schema import SITE_COLUMNS
 
@@ -141,11 +142,12 @@ def build_tables(dialect: str) -> tuple[sa.MetaData, dict[str, sa.Table]]:
         sa.Column("result_status", sa.Text),
         sa.Column("fetched_at", sa.Text),
     )
+    accounts = accounts_table(metadata)
     sa.Index("ix_sites_commune", sites.c.commune_code)
     sa.Index("ix_coverage_commune", coverage.c.commune_code)
     return metadata, {
         "operators": operators, "sites": sites, "site_coverage": coverage, "imports": imports,
-        "geocode_cache": cache,
+        "geocode_cache": cache, "accounts": accounts,
     }
 
 
@@ -272,6 +274,7 @@ class Registry:
                             "operators": "Opérateurs", "site_coverage": "Communes couvertes",
                             "imports": "Journal des imports",
                             "geocode_cache": "Cache du géocodage BAN",
+                            "accounts": "Comptes (mots de passe hachés Argon2id)",
                         },
                     )
                     for sql, params in statements:
@@ -292,16 +295,30 @@ class Registry:
             ) from error
 
     # -- import ----------------------------------------------------------------------------------
-    def apply_import(self, batch: ImportBatch, started_at: str | None = None) -> ImportCounts:
-        """Write a file's sites in one transaction and log it; nothing is written on error."""
+    def apply_import(
+        self,
+        batch: ImportBatch,
+        actor: Account | None,
+        started_at: str | None = None,
+        confirm_disclosure: bool = False,
+    ) -> ImportCounts:
+        """Write a file's sites in one transaction and log it; nothing is written on error.
+
+        ``actor`` is checked here, inside the transaction, against the sites already stored
+        (``operators.accounts.authorize_import``): the app and the command line cannot differ.
+        The log records ``actor``, never the server's OS user.
+        """
         started_at = started_at or now_iso()
+        batch = replace(batch, imported_by=actor.journal_name() if actor else "anonyme")
         sites_t = self.tables["sites"]
         try:
             with self.write_transaction() as conn:
                 previous = self._previous_import(conn, batch.file_sha256)
-                log_id = self._insert_log(conn, batch, started_at, status="en cours")
                 ids = batch.sites["site_id"].tolist()
                 existing = self._existing(conn, ids)
+                notes = authorize_import(actor, batch.sites, existing, confirm_disclosure)
+                log_id = self._insert_log(conn, batch, started_at, status="en cours",
+                                          message=" | ".join(notes) or None)
                 communes = sorted({c for c in batch.sites["commune_code"] if isinstance(c, str)})
                 neighbours = self._sites_in_communes(conn, communes)
                 duplicates = likely_duplicates(batch.sites, neighbours)
@@ -530,7 +547,12 @@ class Registry:
         return self._read_table("operators", "operator_id")
 
     def import_log(self) -> pd.DataFrame:
+        """The whole import log (administration; see :meth:`visible_import_log`)."""
         return self._read_table("imports", "import_id")
+
+    def visible_import_log(self, actor: Account | None) -> pd.DataFrame:
+        """The import log as ``actor`` may read it (others' file names and paths withheld)."""
+        return visible_import_log(self.import_log(), actor)
 
     def _read_table(self, name: str, order: str) -> pd.DataFrame:
         table = self.tables[name]

@@ -22,11 +22,13 @@ _CHILD = """
 import json, resource, sys, time
 from pathlib import Path
 start = time.perf_counter()
+from operators.accounts import ROLE_ADMIN, Account
 from operators.importer import import_file
 from operators.repository import Registry
+ADMIN = Account("bench", ROLE_ADMIN)
 registry = Registry(Path(sys.argv[2]))
-result = import_file(Path(sys.argv[1]), registry, geocoder=None, user="bench",
-                     rejects_dir=Path(sys.argv[3]))
+result = import_file(Path(sys.argv[1]), registry, geocoder=None,
+                     rejects_dir=Path(sys.argv[3]), actor=ADMIN)
 seconds = time.perf_counter() - start
 peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 print(json.dumps({"seconds": seconds, "peak_mb": peak_mb, "imported": result.imported,

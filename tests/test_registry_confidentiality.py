@@ -26,6 +26,7 @@ from operators.confidentiality import (
 from operators.exports import export_registry, export_tables
 from operators.importer import import_file
 from operators.repository import Registry
+from tests.account_support import ADMIN
 
 SECRET_NAMES = ["Refuge Violette SECRET", "Abri Lilas SECRET", "Maison Iris SECRET"]
 SECRET_ADDRESSES = ["99 rue Cachée", "7 impasse Discrète"]
@@ -67,7 +68,7 @@ def registry(tmp_path, store) -> Registry:
     path = tmp_path / "confidentiel.csv"
     path.write_text("\n".join([COLUMNS, *ROWS]) + "\n", encoding="utf-8")
     registry = Registry(tmp_path / "registre.gpkg")
-    result = import_file(path, registry, geocoder=None, rejects_dir=tmp_path)
+    result = import_file(path, registry, geocoder=None, rejects_dir=tmp_path, actor=ADMIN)
     assert result.rejected == 0, result.outcomes["detail"].tolist()
     yield registry
     registry.dispose()
@@ -203,7 +204,7 @@ def test_internal_export_keeps_everything(registry, tmp_path, suffix):
 def test_internal_csv_export_can_be_imported_again(registry, tmp_path, store):
     (path, _) = export_registry(registry, tmp_path / "interne.csv", INTERNAL)
     other = Registry(tmp_path / "copie.gpkg")
-    result = import_file(path, other, geocoder=None, rejects_dir=tmp_path)
+    result = import_file(path, other, geocoder=None, rejects_dir=tmp_path, actor=ADMIN)
     assert result.rejected == 0
     assert result.imported == registry.count_sites()
     mine = registry.sites().sort_values("name").reset_index(drop=True)

@@ -20,6 +20,7 @@ from operators.geocoding import MemoryCache
 from operators.importer import AUTO, import_file, prepare_import
 from operators.repository import Registry
 from operators.schema import GEO_COMMUNE, normalize_text
+from tests.account_support import ADMIN
 
 FIXTURES = Path(__file__).parent / "fixtures" / "registry"
 BATCH_ANSWER = FIXTURES / "ban_lot_reponse_fait_main.csv"
@@ -170,7 +171,7 @@ def test_unreachable_geocoder_falls_back_and_says_so(store, tmp_path):
     data = csv_bytes(["Asso;Malus;17 rue Malus;59000;59350;Lille;Résidence sociale;20"])
     registry = Registry(tmp_path / "r.gpkg")
     result = import_file(data, registry, name="hors_ligne.csv", geocoder=UnreachableBan(),
-                         rejects_dir=tmp_path)
+                         rejects_dir=tmp_path, actor=ADMIN)
     assert result.imported == 1
     assert result.outcomes["geocode_method"].tolist() == ["point_commune"]
     assert any("Géocodeur BAN injoignable" in m for m in result.messages)
@@ -180,7 +181,7 @@ def test_default_geocoder_works_offline(store, tmp_path, monkeypatch):
     monkeypatch.setattr("settings.HTTP_RETRIES", 0)  # no back-off waits against a blocked socket
     data = csv_bytes(["Asso;Malus;17 rue Malus;59000;59350;Lille;Résidence sociale;20"])
     registry = Registry(tmp_path / "r.gpkg")
-    result = import_file(data, registry, name="auto.csv", geocoder=AUTO, rejects_dir=tmp_path)
+    result = import_file(data, registry, name="auto.csv", geocoder=AUTO, rejects_dir=tmp_path, actor=ADMIN)
     assert result.imported == 1
     assert result.outcomes["geocode_method"].tolist() == ["point_commune"]
     assert any(
@@ -191,11 +192,12 @@ def test_default_geocoder_works_offline(store, tmp_path, monkeypatch):
 def test_results_are_cached_in_the_registry_for_the_next_import(store, tmp_path, recorded_ban):
     data = csv_bytes(["Asso;PF Toudic;13 rue Yves Toudic;75010;75056;Paris;Pension de famille;20"])
     registry = Registry(tmp_path / "r.gpkg")
-    first = import_file(data, registry, name="a.csv", geocoder=recorded_ban, rejects_dir=tmp_path)
+    first = import_file(data, registry, name="a.csv", geocoder=recorded_ban, rejects_dir=tmp_path,
+                        actor=ADMIN)
     assert first.outcomes["geocode_method"].tolist() == ["ban"]
     point = registry.sites()[["lon", "lat"]].iloc[0].tolist()
     second = import_file(data, registry, name="a.csv", geocoder=UnreachableBan(),
-                         rejects_dir=tmp_path)
+                         rejects_dir=tmp_path, actor=ADMIN)
     assert second.outcomes["geocode_method"].tolist() == ["ban_cache"]
     assert registry.sites()[["lon", "lat"]].iloc[0].tolist() == point
     assert len(recorded_ban.calls) == 1
@@ -276,6 +278,6 @@ def test_confidential_address_is_never_sent_to_the_geocoder(store, tmp_path):
     # Through the command line's own path (import_file with the default geocoder object).
     registry = Registry(tmp_path / "r.gpkg")
     trap = TrapBan([secret])
-    result = import_file(data, registry, name="secret.csv", geocoder=trap, rejects_dir=tmp_path)
+    result = import_file(data, registry, name="secret.csv", geocoder=trap, rejects_dir=tmp_path, actor=ADMIN)
     assert result.rejected == 0 and trap.leaked == [] and len(trap.sent) == 1
     registry.dispose()

@@ -22,8 +22,10 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
+from operators.accounts import ROLE_ADMIN, Account
 from operators.importer import import_file, prepare_import, write_prepared
 from operators.repository import Registry, RegistryError
+from tests.account_support import ADMIN
 
 FIXTURES = Path(__file__).parent / "fixtures" / "registry"
 LATIN1 = FIXTURES / "sites_desordre_latin1_fait_main.csv"
@@ -105,9 +107,11 @@ def database_url(request, tmp_path, store) -> str:
 
 def test_import_and_reimport_are_idempotent(database_url, tmp_path):
     registry = Registry(database_url)
-    first = import_file(LATIN1, registry, geocoder=None, rejects_dir=tmp_path, user="alice")
+    alice = Account("alice", ROLE_ADMIN)
+    bob = Account("bob", ROLE_ADMIN)
+    first = import_file(LATIN1, registry, geocoder=None, rejects_dir=tmp_path, actor=alice)
     sites = registry.sites()
-    second = import_file(LATIN1, registry, geocoder=None, rejects_dir=tmp_path, user="bob")
+    second = import_file(LATIN1, registry, geocoder=None, rejects_dir=tmp_path, actor=bob)
     assert (second.imported, second.updated, second.unchanged) == (0, first.imported,
                                                                    first.imported)
     assert registry.count_sites() == first.imported
@@ -116,7 +120,7 @@ def test_import_and_reimport_are_idempotent(database_url, tmp_path):
         first.outcomes.dropna(subset=["site_id"])["site_id"]
     )
     log = registry.import_log()
-    assert log["imported_by"].tolist() == ["alice", "bob"]
+    assert log["imported_by"].tolist() == ["alice (administrateur)", "bob (administrateur)"]
     assert log["status"].tolist() == ["réussi", "réussi"]
     assert log["file_sha256"].tolist() == [first.file_sha256] * 2
     assert log[["imported", "updated", "rejected"]].values.tolist() == [
@@ -132,7 +136,7 @@ def test_import_and_reimport_are_idempotent(database_url, tmp_path):
 
 def test_a_failing_import_writes_nothing(database_url, tmp_path, monkeypatch):
     registry = Registry(database_url)
-    import_file(GEOJSON, registry, geocoder=None, rejects_dir=tmp_path)
+    import_file(GEOJSON, registry, geocoder=None, rejects_dir=tmp_path, actor=ADMIN)
     before = registry.sites()
     coverage_before = registry.coverage()
 
@@ -141,7 +145,7 @@ def test_a_failing_import_writes_nothing(database_url, tmp_path, monkeypatch):
 
     monkeypatch.setattr(Registry, "_write_coverage", broken)
     with pytest.raises(RuntimeError, match="panne simulée"):
-        import_file(LATIN1, registry, geocoder=None, rejects_dir=tmp_path)
+        import_file(LATIN1, registry, geocoder=None, rejects_dir=tmp_path, actor=ADMIN)
     monkeypatch.undo()
     pd.testing.assert_frame_equal(registry.sites(), before)
     pd.testing.assert_frame_equal(registry.coverage(), coverage_before)
@@ -149,7 +153,7 @@ def test_a_failing_import_writes_nothing(database_url, tmp_path, monkeypatch):
     assert log["status"].tolist() == ["réussi", "échoué"]
     assert "panne simulée" in log["message"].iloc[-1]
     assert log["file_name"].iloc[-1] == LATIN1.name
-    again = import_file(LATIN1, registry, geocoder=None, rejects_dir=tmp_path)
+    again = import_file(LATIN1, registry, geocoder=None, rejects_dir=tmp_path, actor=ADMIN)
     assert again.imported > 0
     registry.dispose()
 
@@ -170,7 +174,7 @@ def test_two_imports_at_once_do_not_corrupt_each_other(database_url, tmp_path):
         registry = Registry(database_url)
         try:
             barrier.wait()
-            results[key] = write_prepared(prepared[key], registry, rejects_dir=tmp_path / key)
+            results[key] = write_prepared(prepared[key], registry, rejects_dir=tmp_path / key, actor=ADMIN)
         except Exception as error:  # reported below
             errors.append(error)
         finally:
@@ -200,7 +204,7 @@ def test_sqlite_registry_is_a_geopackage_in_wal_mode(tmp_path, store):
 
     path = tmp_path / "registre.gpkg"
     registry = Registry(path)
-    import_file(GEOJSON, registry, geocoder=None, rejects_dir=tmp_path)
+    import_file(GEOJSON, registry, geocoder=None, rejects_dir=tmp_path, actor=ADMIN)
     with sqlite3.connect(path) as conn:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         assert conn.execute("PRAGMA application_id").fetchone()[0] == 0x47504B47
@@ -221,7 +225,7 @@ def test_sqlite_registry_is_a_geopackage_in_wal_mode(tmp_path, store):
 def test_postgis_stores_the_points(postgres_server, tmp_path, store):
     url = postgres_server()
     registry = Registry(url)
-    import_file(GEOJSON, registry, geocoder=None, rejects_dir=tmp_path)
+    import_file(GEOJSON, registry, geocoder=None, rejects_dir=tmp_path, actor=ADMIN)
     with registry.engine.connect() as conn:
         rows = conn.execute(sa.text(
             "SELECT site_id, ST_X(geom), ST_Y(geom), ST_SRID(geom), lon, lat FROM sites "
