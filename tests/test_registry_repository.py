@@ -244,3 +244,61 @@ def test_unreachable_database_gives_a_french_error(tmp_path):
         Registry(url)
     with pytest.raises(RegistryError, match="« mysql » non prise en charge"):
         Registry("mysql://x@localhost/y")
+
+
+def test_two_operators_importing_at_once_each_see_only_their_own(database_url, tmp_path):
+    """Two operators write at the same time (own connections, as two app processes would);
+    a third write, by one of them over the other's site, is refused; each reads its journal."""
+    from operators.accounts import ROLE_OPERATOR, AccessDenied, Accounts
+    from operators.validation import Defaults
+
+    header = "Identifiant;Nom;Code INSEE;Type;Nb places;Confidentialité\n"
+    files = {
+        "a": header + "A1;Pension A;23096;Pension de famille;25;\nA2;Refuge A;23096;CHRS;9;oui\n",
+        "b": header + "B1;Résidence B;59350;Résidence sociale;40;\n",
+        "b_over_a": "Opérateur;" + header.replace("\n", "") + "\nAsso A;A1;Pension A;23096;"
+                    "Pension de famille;0;\n",
+    }
+    registry = Registry(database_url)
+    accounts = Accounts(registry)
+    admin = accounts.add(None, "admin", ROLE_ADMIN, "mot de passe de test")
+    alice = accounts.add(admin, "alice", ROLE_OPERATOR, "mot de passe de test", operator="Asso A")
+    bob = accounts.add(admin, "bob", ROLE_OPERATOR, "mot de passe de test", operator="Asso B")
+    registry.dispose()
+    who = {"a": alice, "b": bob, "b_over_a": bob}
+    prepared = {
+        key: prepare_import(text.encode(), f"{key}.csv", geocoder=None,
+                            defaults=Defaults(operator_name=who[key].operator_name))
+        for key, text in files.items()
+    }
+    barrier = threading.Barrier(2)
+    results, errors = {}, {}
+
+    def write(key):
+        own = Registry(database_url)
+        try:
+            barrier.wait()
+            results[key] = write_prepared(prepared[key], own, actor=who[key],
+                                          rejects_dir=tmp_path / key)
+        except Exception as error:  # reported below
+            errors[key] = error
+        finally:
+            own.dispose()
+
+    threads = [threading.Thread(target=write, args=(key,)) for key in ("a", "b")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not errors
+    registry = Registry(database_url)
+    with pytest.raises(AccessDenied):
+        write_prepared(prepared["b_over_a"], registry, actor=bob, rejects_dir=tmp_path)
+    sites = registry.sites().set_index("source_id")
+    assert sites.loc["A1", "capacity"] == 25 and sites.loc["A1", "operator_name"] == "Asso A"
+    assert registry.count_sites() == 3
+    assert registry.visible_import_log(alice)["file_name"].tolist() == ["a.csv"]
+    assert registry.visible_import_log(bob)["file_name"].tolist() == ["b.csv", "b_over_a.csv"]
+    assert registry.visible_import_log(bob)["status"].tolist() == ["réussi", "échoué"]
+    assert len(registry.visible_import_log(admin)) == 3
+    registry.dispose()

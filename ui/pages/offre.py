@@ -93,17 +93,30 @@ def _content(registry, actor) -> None:
 
 
 def _own_sites(registry, actor) -> None:
-    """An operator's own sites, confidential ones included (its account only)."""
-    if actor.operator_id is None:
-        return
+    """What an account sees beyond the public view: an operator its own sites (confidential
+    ones included), a delegate its network's non-confidential sites in detail, an
+    administrator every site."""
+    from operators.schema import CONF_CONFIDENTIAL
+
     table = registry.tables["sites"]
-    mine = registry.sites(where=table.c.operator_id == actor.operator_id)
-    if isinstance(mine, pd.DataFrame) and len(mine):
-        with st.expander(f"Vos sites ({actor.operator_name}), confidentiels compris : "
-                         f"{fr_number(len(mine))}"):
-            st.dataframe(french(pd.DataFrame(mine).drop(columns="geometry")[[
-                "name", "commune_name", "offer_type", "capacity", "capacity_unit", "status",
-                "confidentiality"]]), hide_index=True, width="stretch")
+    if actor.operator_id is not None:
+        where, title = table.c.operator_id == actor.operator_id, (
+            f"Vos sites ({actor.operator_name}), confidentiels compris")
+    elif actor.network:
+        where, title = (table.c.network == actor.network) & (
+            table.c.confidentiality != CONF_CONFIDENTIAL), (
+            f"Sites non confidentiels du réseau {actor.network} (détail)")
+    elif actor.is_admin:
+        where, title = None, "Tous les sites du registre (administrateur), confidentiels compris"
+    else:
+        return
+    found = pd.DataFrame(registry.sites(where=where)).drop(columns="geometry", errors="ignore")
+    if found.empty:
+        return
+    with st.expander(f"{title} : {fr_number(len(found))}"):
+        st.dataframe(french(found[["name", "operator_name", "address", "commune_name",
+                                   "offer_type", "capacity", "capacity_unit", "status",
+                                   "confidentiality"]]), hide_index=True, width="stretch")
 
 
 def _confidential_line(figure, container=None) -> None:
