@@ -29,26 +29,27 @@ DEFAULT_MAX_LENGTH = 300
 # Longest text accepted per registry field (characters, after cleaning).
 MAX_LENGTH: dict[str, int] = {
     "operator_name": 200,
-    "network": 60,
-    "operator_siren": 20,
-    "source_id": 100,
     "name": 200,
     "address": 300,
-    "postcode": 10,
-    "commune_code": 20,
-    "commune_name": 100,
-    "lon": 40,
-    "lat": 40,
-    "offer_type": 120,
-    "capacity": 20,
-    "capacity_unit": 40,
+    "commune_name": 150,
+    "offer_type": 150,
     "public": 300,
-    "opening_year": 30,
-    "status": 40,
-    "confidentiality": 40,
-    "coverage_epci": 200,
+    "source_id": 100,
+    "coverage_epci": 300,
     "coverage_communes": 20_000,  # a service may cover a few thousand communes
-    "fictional": 20,
+    # Short codes and words (a note in the cell is tolerated, not a page of text).
+    "network": 100,
+    "operator_siren": 100,
+    "postcode": 100,
+    "commune_code": 100,
+    "lon": 100,
+    "lat": 100,
+    "capacity": 100,
+    "capacity_unit": 100,
+    "opening_year": 100,
+    "status": 100,
+    "confidentiality": 100,
+    "fictional": 100,
 }
 
 
