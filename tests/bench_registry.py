@@ -36,11 +36,31 @@ print(json.dumps({"seconds": seconds, "peak_mb": peak_mb, "imported": result.imp
 """
 
 
+GENERATED_MAX = 20_000  # larger files repeat a generated block under other identifiers
+
+
 def bench_file(n: int, folder: Path) -> Path:
-    """A CSV of ``n`` fictional sites (deterministic)."""
+    """A CSV of ``n`` fictional sites (deterministic).
+
+    Up to :data:`GENERATED_MAX` sites come straight from the demo generator; beyond, a block
+    of that size is repeated with new identifiers and names (a file of 200,000 distinct sites
+    without generating each point one by one).
+    """
+    import pandas as pd
+
     per_scale = sum(op.sites for op in OPERATORS)
-    frame = demo_frame(scale=math.ceil(n / per_scale) + 0.5)
-    frame = frame.sample(n=n, random_state=0) if len(frame) > n else frame
+    block = min(n, GENERATED_MAX)
+    frame = demo_frame(scale=math.ceil(block / per_scale) + 0.5)
+    frame = frame.sample(n=block, random_state=0) if len(frame) > block else frame
+    if n > block:
+        copies = []
+        for k in range(math.ceil(n / block)):
+            copy = frame.copy()
+            if k:
+                copy["Identifiant"] = copy["Identifiant"] + f"-R{k}"
+                copy["Nom du site"] = copy["Nom du site"] + f" (copie {k})"
+            copies.append(copy)
+        frame = pd.concat(copies, ignore_index=True).iloc[:n]
     path = folder / f"bench_{n}_sites_FICTIF.csv"
     path.write_bytes(demo_csv(frame))
     return path
