@@ -35,6 +35,7 @@ from operators.schema import SITE_COLUMNS
 DEFAULT_FILE_NAME = "registre.gpkg"
 _ADVISORY_LOCK = 7_318_204_551  # any constant: "the registry import lock"
 _CHUNK = 500
+_WRITE_BLOCK = 5_000
 
 # Columns compared to decide whether a re-imported site changed.
 _TRACKED = [
@@ -333,41 +334,46 @@ class Registry:
                 ]
                 frame["import_id"] = log_id
                 frame["updated_at"] = stamp
-                records = _records(frame)
-                geometry = self._geometry(frame)
-                new_rows, changed_rows = [], []
-                unchanged = 0
+                n_new, n_changed, unchanged = 0, 0, 0
                 statuses: dict[str, str] = {}
-                for record, geom in zip(records, geometry, strict=True):
-                    record["geom"] = geom
-                    old = existing.get(record["site_id"])
-                    if old is None:
-                        record["created_at"] = stamp
-                        new_rows.append(record)
-                        statuses[record["site_id"]] = "nouveau"
-                    elif _changed(old, record):
-                        record["created_at"] = old["created_at"]
-                        changed_rows.append(record)
-                        statuses[record["site_id"]] = "modifié"
-                    else:
-                        unchanged += 1
-                        statuses[record["site_id"]] = "inchangé"
-                if new_rows:
-                    conn.execute(sites_t.insert(), new_rows)
-                if changed_rows:
-                    update = (
-                        sites_t.update()
-                        .where(sites_t.c.site_id == sa.bindparam("b_site_id"))
-                        .values({c: sa.bindparam(c) for c in [*SITE_COLUMNS, "geom"]
-                                 if c != "site_id"})
-                    )
-                    conn.execute(update, [{**r, "b_site_id": r["site_id"]} for r in changed_rows])
+                update = (
+                    sites_t.update()
+                    .where(sites_t.c.site_id == sa.bindparam("b_site_id"))
+                    .values({c: sa.bindparam(c) for c in [*SITE_COLUMNS, "geom"]
+                             if c != "site_id"})
+                )
+                # Rows are turned into parameters and written block by block (one
+                # transaction still): memory stays that of one block, not of the file.
+                for start in range(0, len(frame), _WRITE_BLOCK):
+                    block = frame.iloc[start : start + _WRITE_BLOCK]
+                    new_rows, changed_rows = [], []
+                    for record, geom in zip(_records(block), self._geometry(block), strict=True):
+                        record["geom"] = geom
+                        old = existing.get(record["site_id"])
+                        if old is None:
+                            record["created_at"] = stamp
+                            new_rows.append(record)
+                            statuses[record["site_id"]] = "nouveau"
+                        elif _changed(old, record):
+                            record["created_at"] = old["created_at"]
+                            changed_rows.append(record)
+                            statuses[record["site_id"]] = "modifié"
+                        else:
+                            unchanged += 1
+                            statuses[record["site_id"]] = "inchangé"
+                    if new_rows:
+                        conn.execute(sites_t.insert(), new_rows)
+                    if changed_rows:
+                        conn.execute(update, [{**r, "b_site_id": r["site_id"]}
+                                              for r in changed_rows])
+                    n_new += len(new_rows)
+                    n_changed += len(changed_rows)
                 self._write_coverage(conn, ids, batch.coverage)
                 self._upsert_operators(conn, frame, stamp)
                 counts = ImportCounts(
                     import_id=log_id,
-                    inserted=len(new_rows),
-                    updated=len(changed_rows) + unchanged,
+                    inserted=n_new,
+                    updated=n_changed + unchanged,
                     unchanged=unchanged,
                     likely_duplicates=duplicates,
                     statuses=statuses,
