@@ -12,6 +12,7 @@ from __future__ import annotations
 import streamlit as st
 
 from ui import data, links, navigation, warmup
+from ui.auth import sidebar_login
 from ui.picker import territory_picker
 
 st.set_page_config(
@@ -42,6 +43,7 @@ if links.weights_pending():
 
     links.restore_weights(need.need_model())
 current = st.navigation(navigation.all_pages())
+sidebar_login()
 try:
     if current.url_path == "presentation":
         current.run()

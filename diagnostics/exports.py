@@ -24,6 +24,7 @@ import pandas as pd
 import settings
 from diagnostics.document import Diagnostic
 from geodata import files
+from operators.cells import safe_frame
 
 SHEET_NAMES = {
     "communes": "Communes",
@@ -97,28 +98,8 @@ def _textual(series: pd.Series) -> bool:
 
 
 def _excel_safe(frame: pd.DataFrame) -> pd.DataFrame:
-    """Cells Excel can hold: lists as text; formulas never (a name starting with « = »)."""
-    out = frame.copy()
-    for column in out.columns:
-        if _textual(out[column]):
-            out[column] = out[column].map(_cell_text)
-    return out
-
-
-def _cell_text(value):
-    if isinstance(value, list | tuple | set):
-        return ", ".join(map(str, value))
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@") and not _is_number(value):
-        return "'" + value  # shown as text, never evaluated (CSV/formula injection)
-    return value
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text.replace(",", "."))
-    except ValueError:
-        return False
-    return True
+    """Cells Excel can hold: lists as text; formulas never (``operators.cells``)."""
+    return safe_frame(frame)
 
 
 def xlsx_bytes(diag: Diagnostic) -> bytes:

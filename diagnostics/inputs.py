@@ -202,8 +202,9 @@ class ReportInputs:
     need, gap
         Model outputs restricted to the territory's communes, or None.
     sites
-        Registry sites of the territory, internal view (filtered for the audience by
-        :mod:`diagnostics.public_sites` before any display).
+        Registry sites of the territory, confidential ones removed (a report is public: they
+        never enter a figure over the territory, nor the gap model; see
+        :mod:`operators.confidentiality`).
     coverage
         ``site_id, commune_code`` rows of area services.
     national
@@ -226,6 +227,7 @@ class ReportInputs:
     raster_writer: Callable[[Any], Any] | None = None
     public_offer: Any = None  # models.supply.PublicEstablishments of the territory, or None
     notes: list[str] = field(default_factory=list)
+    confidential: Any = None  # ConfidentialFigure (whole départements or régions) or None
 
     @property
     def codes(self) -> list[str]:
@@ -500,6 +502,7 @@ def gather(
     *,
     sites: pd.DataFrame | None = None,
     coverage: pd.DataFrame | None = None,
+    confidential: pd.DataFrame | None = None,
     need: ModelOutput | pd.DataFrame | None = None,
     gap: ModelOutput | pd.DataFrame | None = None,
     use_registry: bool = True,
@@ -514,8 +517,13 @@ def gather(
     spec
         A territory specification (``"dep:59"``) or a parsed :class:`Territory`.
     sites, coverage
-        All registry sites (internal view) and the area coverage, when the caller already has
-        them (tests, the app); otherwise read from the registry when ``use_registry``.
+        Registry sites and the area coverage, when the caller already has them (tests, the
+        app); otherwise read from the registry when ``use_registry``. Confidential sites are
+        removed here, before anything else sees them.
+    confidential
+        Per-département figures of the confidential sites
+        (``operators.confidentiality.confidential_by_departement``), when the caller removed
+        them already; otherwise computed from ``sites``.
     need, gap
         Model outputs when the caller has them; otherwise obtained from the models' owner of
         the national results (:mod:`models.results`) when ``use_models``.
@@ -547,9 +555,19 @@ def gather(
         sites, coverage, reason = registry_sites(registry_url)
         if reason:
             missing["registre"] = reason
-    # Every site feeds the gap model (catchments cross the territory's border); the report
-    # shows those of the territory and the services covering it.
-    all_sites = pd.DataFrame(sites) if sites is not None else None
+    # Every non-confidential site feeds the gap model (catchments cross the territory's
+    # border); the report shows those of the territory and the services covering it. The
+    # confidential ones are only known by their per-département bins from here on.
+    all_sites = None
+    confidential_figure = None
+    if sites is not None:
+        from operators import confidentiality as conf
+
+        all_sites, coverage, by_departement = conf.split_for_public(pd.DataFrame(sites), coverage)
+        if confidential is not None and by_departement.empty:
+            by_departement = confidential
+        confidential_figure = conf.confidential_for_territory(
+            by_departement, territory.parts, reference["dep_code"].dropna().unique())
     if all_sites is not None:
         sites = sites_of_territory(all_sites, coverage, territory.codes)
     if sites is None and "registre" not in missing:
@@ -600,6 +618,7 @@ def gather(
         raster_writer=raster,
         notes=notes,
         public_offer=public_offer,
+        confidential=confidential_figure,
     )
 
 

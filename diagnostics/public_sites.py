@@ -3,10 +3,11 @@
 Every rule comes from the registry's module :mod:`operators.confidentiality` (the app,
 the reports and the exports all call it; none filters sites by itself):
 
-* a confidential site never appears as a point, an address or a name, only in totals;
+* a confidential site never appears as a point, an address or a name, and never enters a total
+  over the territory: it is only published binned, per département, for territories made of
+  whole départements or régions (:attr:`PublicSites.confidential`);
 * a site located at the commune level is named with its commune, without address or point;
-* a total of fewer than three sites is published « < 3 », its capacity withheld (and the
-  capacity of a total holding one or two confidential sites as well).
+* a total of fewer than three sites is published « < 3 », its capacity withheld.
 
 This module only arranges those public frames for the report: labels of offer types and
 families, open versus planned sites, territory totals per family.
@@ -44,8 +45,9 @@ class PublicSites:
         The same totals over the whole territory, per family of offer.
     commune_totals
         ``code, n_sites, n_sites_text …``: open sites per commune, all families together.
-    hidden
-        Number of sites a public audience cannot see individually (confidential).
+    confidential
+        The binned figure of the confidential sites of whole départements or régions
+        (``operators.confidentiality.ConfidentialFigure``), None for any other territory.
     fictional
         True when some sites are demonstration data.
     planned
@@ -57,7 +59,7 @@ class PublicSites:
     by_commune: pd.DataFrame
     by_family: pd.DataFrame
     commune_totals: pd.DataFrame = field(default_factory=pd.DataFrame)
-    hidden: int = 0
+    confidential: object = None
     fictional: bool = False
     planned: pd.DataFrame = field(default_factory=pd.DataFrame)
 
@@ -124,8 +126,7 @@ def _service_totals(sites: pd.DataFrame, coverage: pd.DataFrame | None, codes: s
     text = SMALL_LABEL if n < SMALL_COUNT else str(n)
     chosen = services[services["site_id"].isin(covering)]
     capacity = float(pd.to_numeric(chosen["capacity"], errors="coerce").sum(min_count=1))
-    confidential = int(chosen["confidentiality"].eq(schema.CONF_CONFIDENTIAL).sum())
-    hidden = n < SMALL_COUNT or 0 < confidential < SMALL_COUNT
+    hidden = n < SMALL_COUNT
     from diagnostics.formatting import fr_number
 
     return pd.DataFrame([{
@@ -141,11 +142,19 @@ def public_view(
     sites: pd.DataFrame | None,
     coverage: pd.DataFrame | None = None,
     codes: list[str] | None = None,
+    confidential=None,
 ) -> PublicSites | None:
-    """The public view of the registry sites of a territory (None without sites)."""
+    """The public view of the registry sites of a territory (None without sites).
+
+    Confidential sites, should any be given, are left out of every figure; ``confidential`` is
+    the binned figure of whole départements (``inputs.confidential``), passed through.
+    """
     if sites is None:
         return None
-    frame = with_labels(pd.DataFrame(sites).drop(columns="geometry", errors="ignore"))
+    frame = pd.DataFrame(sites).drop(columns="geometry", errors="ignore")
+    if "confidentiality" in frame.columns:
+        frame = conf.public_supply(frame)
+    frame = with_labels(frame)
     for column, default in (("status", schema.STATUS_OPEN), ("geocode_method", ""),
                             ("confidentiality", schema.CONF_PUBLIC), ("capacity_unit", None)):
         if column not in frame.columns:
@@ -177,7 +186,7 @@ def public_view(
         by_commune=by_commune.reset_index(drop=True),
         by_family=by_family,
         commune_totals=commune_totals.reset_index(drop=True),
-        hidden=int(len(frame) - len(visible)),
+        confidential=confidential,
         fictional=bool(fictional.any()),
         planned=_territory_totals(planned) if len(planned) else pd.DataFrame(),
     )

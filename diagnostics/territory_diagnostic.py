@@ -111,7 +111,7 @@ def build_diagnostic(
     operations of « Montage d'opération » (section « Modèle économique » when there are some)."""
     if audience != AUDIENCE_PUBLIC:
         raise ValueError("Seuls les rapports pour un public large sont produits (audience « public »).")
-    public = public_view(inputs.sites, inputs.coverage, inputs.codes)
+    public = public_view(inputs.sites, inputs.coverage, inputs.codes, inputs.confidential)
     portrait, totals = portrait_section(inputs)
     need = need_section(inputs)
     offer = offer_section(inputs, public)

@@ -11,10 +11,9 @@ AVDL, FSL, SAVS, through ``site_coverage``). Per area:
   present, and communes where no member is present. The registry only knows its members: a
   blank reads « aucun adhérent déclaré », never « aucune offre ».
 
-Confidentiality (``operators.confidentiality``): for the public, confidential sites name no
-operator, public or commune and take no part in the overlaps; they count only in the totals
-(``area_totals``: « < 3 » under three sites, capacity hidden with one or two confidential
-sites) and keep a family or a public from being called a blank.
+Confidentiality (``operators.confidentiality``): for the public, confidential sites are in no
+figure of this module (no operator, public, commune, family, overlap, blank or total): they are
+published only as the per-département bins of the registry's rule (``operators/SCHEMA.md``).
 """
 
 from __future__ import annotations
@@ -101,8 +100,11 @@ def presence(
     where = where.merge(frame, on="site_id", how="inner", suffixes=("", "_site"))
     wanted = list(dict.fromkeys(areas)) if areas else sorted(where["area"].dropna().unique())
     where = where[where["area"].isin(wanted)]
-    visible = where if audience == conf.INTERNAL else where[
-        where["confidentiality"] != CONF_CONFIDENTIAL]
+    if audience != conf.INTERNAL:
+        # For the public a confidential site is in no figure at all: a family, a public, a
+        # commune « present » or an EPCI total would locate it (the rule of SCHEMA.md).
+        where = where[where["confidentiality"] != CONF_CONFIDENTIAL]
+    visible = where
     communes_per_area = communes[communes[key].isin(wanted)].groupby(key)["code"].apply(list)
 
     operators = _operators(visible)

@@ -41,6 +41,7 @@ import settings
 from catalogues import datasets
 from geodata.files import atomic_write_bytes
 from geodata.store import Manifest, Store
+from operators.confidentiality import public_supply
 
 log = logging.getLogger(__name__)
 
@@ -347,10 +348,13 @@ def gap_model(
     config: dict | None = None,
     coverage: pd.DataFrame | None = None,
 ) -> Any:
-    """The gap model (``models.gap.GapModel``) over all France for these inputs."""
+    """The gap model (``models.gap.GapModel``) over all France for these inputs (confidential
+    sites left out)."""
     from models import gap
 
-    frame_sites = EMPTY_SITES if sites is None else with_coverage(sites, coverage)
+    # The gap and its rasters are public figures: a confidential site never enters them (two
+    # communes' gaps could be subtracted to reveal it), whoever the caller is.
+    frame_sites = EMPTY_SITES if sites is None else with_coverage(public_supply(sites), coverage)
     try:
         inputs = gap.inputs_from_store(need_frame, frame_sites, store)
         return gap.GapModel(inputs, config)

@@ -3,23 +3,43 @@
 ``python -m operators import FICHIER [--operator NOM] …`` imports a file and ends with the
 line ``importés: N, mis à jour: N, rejetés: N, doublons: N`` (plus the rejected-rows file when
 there are rejects); ``export`` writes the registry to CSV, XLSX or GeoPackage; ``demo`` imports
-the fictional demo offer (``--regenerer`` writes the demo file again from the store).
+the fictional demo offer (``--regenerer`` writes the demo file again from the store);
+``comptes`` (or ``accounts``) creates accounts and resets passwords.
+
+Who runs a command: ``--compte LOGIN`` (or ``REGISTRE_COMPTE``), the password read from
+``REGISTRE_MOT_DE_PASSE`` or asked without echo. Every write is checked by the repository
+against that account. As long as the registry has no administrator account (a fresh
+installation: ``make data``), the command line acts as the installation, an administrator
+recorded as such in the import log; the first account created must be an administrator.
 """
 
 from __future__ import annotations
 
 import argparse
+import getpass
 import logging
+import os
 import sys
 from pathlib import Path
 
 from geodata import files
 from geodata.store import StoreError
+from operators.accounts import (
+    ANONYMOUS,
+    ROLE_ADMIN,
+    ROLES,
+    AccessDenied,
+    Account,
+    AccountError,
+    Accounts,
+    require_admin,
+)
 from operators.columns import ColumnMappingError
 from operators.confidentiality import INTERNAL, PUBLIC
-from operators.demo import DEMO_FILE, write_demo_file
+from operators.demo import DEMO_FILE, load_demo, write_demo_file
 from operators.exports import export_registry
 from operators.importer import AUTO, ImportFileError, ImportResult, import_file
+from operators.limits import InputTooLarge
 from operators.repository import Registry, RegistryError
 
 MAX_REASONS_SHOWN = 15
@@ -33,6 +53,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--base", help="URL de la base ou chemin d'un fichier .gpkg (par défaut DATABASE_URL, "
         "sinon data/registre.gpkg)"
+    )
+    parser.add_argument(
+        "--compte", default=os.environ.get("REGISTRE_COMPTE"),
+        help="identifiant du compte (mot de passe : REGISTRE_MOT_DE_PASSE, sinon demandé)",
     )
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -48,7 +72,9 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("--sans-geocodage", action="store_true",
                      help="ne pas interroger la BAN (points des communes)")
     imp.add_argument("--fictif", action="store_true", help="marque tous les sites comme fictifs")
-    imp.add_argument("--utilisateur", help="nom inscrit au journal des imports")
+    imp.add_argument("--confirmer-levee-confidentialite", dest="confirm", action="store_true",
+                     help="confirme qu'un site confidentiel devient public (ou localisé à la "
+                          "commune) ; sans elle, un tel import est refusé")
     imp.add_argument("--rejets", type=Path, help="dossier du fichier des lignes rejetées")
 
     exp = sub.add_parser("export", help="exporte le registre (.csv, .xlsx ou .gpkg)")
@@ -76,7 +102,71 @@ def build_parser() -> argparse.ArgumentParser:
     diff.add_argument("--territoire", help="dep:59, reg:32, epci:… (toute la France par défaut)")
     diff.add_argument("--interne", action="store_true",
                       help="usage interne : liste aussi les sites (confidentiels compris)")
+    acc = sub.add_parser("comptes", aliases=["accounts"], help="comptes et mots de passe")
+    acc_sub = acc.add_subparsers(dest="action", required=True)
+    add = acc_sub.add_parser("ajouter", aliases=["add"], help="crée un compte")
+    add.add_argument("login")
+    add.add_argument("--role", required=True, choices=[r for r in ROLES if r != "public"])
+    add.add_argument("--nom", default="", help="nom affiché")
+    add.add_argument("--email", help="adresse vérifiée par le fournisseur OpenID Connect")
+    add.add_argument("--operateur", "--operator", dest="operator",
+                     help="opérateur du compte (rôle operateur)")
+    add.add_argument("--reseau", "--network", dest="network", help="réseau (rôle delegue)")
+    reset = acc_sub.add_parser("mot-de-passe", aliases=["reset-password"],
+                               help="change le mot de passe d'un compte")
+    reset.add_argument("login")
+    acc_sub.add_parser("liste", aliases=["list"], help="liste les comptes")
+    off = acc_sub.add_parser("desactiver", aliases=["disable"], help="désactive un compte")
+    off.add_argument("login")
     return parser
+
+
+INSTALLATION = Account("installation", ROLE_ADMIN,
+                       "installation locale (aucun compte administrateur encore créé)")
+
+
+def _secret(variable: str, prompt: str) -> str:
+    value = os.environ.get(variable)
+    if value is not None:
+        return value
+    if not sys.stdin.isatty():
+        raise AccountError(f"Mot de passe attendu : variable {variable} ou saisie au terminal.")
+    return getpass.getpass(prompt)
+
+
+def cli_actor(args, registry: Registry) -> Account:
+    """The account running the command (see the module docstring)."""
+    accounts = Accounts(registry)
+    if args.compte:
+        password = _secret("REGISTRE_MOT_DE_PASSE", f"Mot de passe de {args.compte} : ")
+        actor = accounts.authenticate(args.compte, password)
+        if actor is None:
+            raise AccessDenied("Identifiant ou mot de passe incorrect.")
+        return actor
+    if accounts.count(ROLE_ADMIN) == 0:
+        return INSTALLATION
+    return ANONYMOUS
+
+
+def run_accounts(args, registry: Registry, actor: Account) -> None:
+    accounts = Accounts(registry)
+    action = {"add": "ajouter", "reset-password": "mot-de-passe", "list": "liste",
+              "disable": "desactiver"}.get(args.action, args.action)
+    if action == "ajouter":
+        password = _secret("REGISTRE_NOUVEAU_MOT_DE_PASSE", f"Mot de passe de {args.login} : ")
+        made = accounts.add(None if actor is INSTALLATION else actor, args.login, args.role,
+                            password, name=args.nom, email=args.email, operator=args.operator,
+                            network=args.network)
+        print(f"compte créé : {made.describe_fr()}")
+    elif action == "mot-de-passe":
+        password = _secret("REGISTRE_NOUVEAU_MOT_DE_PASSE", f"Nouveau mot de passe de {args.login} : ")
+        accounts.set_password(actor, args.login, password)
+        print(f"mot de passe changé : {args.login}")
+    elif action == "liste":
+        print(accounts.listing(actor).to_string(index=False))
+    else:
+        accounts.deactivate(actor, args.login)
+        print(f"compte désactivé : {args.login}")
 
 
 def parse_mapping(items: list[str]) -> dict[str, str]:
@@ -111,19 +201,28 @@ def main(argv: list[str] | None = None) -> int:
         # A plain file path is a SQLite/GeoPackage file (an URL has a scheme).
         base = Path(args.base) if args.base and "://" not in args.base else args.base
         registry = Registry(base)
-        if args.command == "import":
+        actor = cli_actor(args, registry)
+        if actor is INSTALLATION and args.command != "comptes" and args.command != "accounts":
+            print("Aucun compte administrateur : commande exécutée comme installation locale "
+                  "(créez un administrateur : python -m operators comptes ajouter …).",
+                  file=sys.stderr)
+        if args.command in ("comptes", "accounts"):
+            run_accounts(args, registry, actor)
+        elif args.command == "import":
             if not args.fichier.is_file():
                 raise ImportFileError(f"Fichier introuvable : {args.fichier}")
             result = import_file(
                 args.fichier, registry, operator=args.operator, network=args.network,
                 siren=args.siren, fictional=args.fictif, mapping=parse_mapping(args.colonne),
                 sheet=args.feuille, geocoder=None if args.sans_geocodage else AUTO,
-                user=args.utilisateur, rejects_dir=args.rejets,
+                actor=actor, confirm_disclosure=args.confirm, rejects_dir=args.rejets,
             )
             print_result(result)
         elif args.command == "export":
             from geodata.store import Store
 
+            if args.audience == INTERNAL:
+                require_admin(actor, "Export interne (tous les sites, confidentiels compris)")
             rep_points = Store().read("communes", columns=["code", "rep_lon", "rep_lat"])
             paths = export_registry(registry, args.fichier, args.audience, rep_points)
             for path in paths:
@@ -131,18 +230,19 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command in ("instantane", "comparer"):
             from operators.snapshot_cli import run_snapshot_command
 
-            run_snapshot_command(args, registry)
+            if args.command == "comparer" and args.interne:
+                require_admin(actor, "Comparaison interne (sites confidentiels compris)")
+            run_snapshot_command(args, registry, actor)
         else:
             if args.regenerer:
                 print(f"fichier de démonstration écrit : {write_demo_file()}")
             if not args.sans_import:
                 print(f"Import de l'offre de démonstration FICTIVE ({DEMO_FILE.name}) dans le "
                       f"{registry.describe_fr()}")
-                result = import_file(DEMO_FILE, registry, fictional=True, geocoder=None,
-                                     user="démonstration", rejects_dir=args.rejets)
+                result = load_demo(registry, actor, rejects_dir=args.rejets)
                 print_result(result)
-    except (ImportFileError, RegistryError, ColumnMappingError, StoreError, ValueError,
-            OSError) as error:
+    except (ImportFileError, RegistryError, ColumnMappingError, StoreError, ValueError, OSError,
+            AccessDenied, InputTooLarge) as error:
         message = files.os_error_fr(error) if isinstance(error, OSError) else error
         print(f"Erreur : {message}", file=sys.stderr)
         return 1

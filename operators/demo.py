@@ -271,3 +271,14 @@ def demo_csv(frame: pd.DataFrame) -> bytes:
 def write_demo_file(path: Path = DEMO_FILE, store: Store | None = None) -> Path:
     path.write_bytes(demo_csv(demo_frame(store)))
     return path
+
+
+def load_demo(registry, actor, rejects_dir: Path | None = None):
+    """Import the fictional demo offer into ``registry``: administrators only (it writes
+    sites of several invented operators)."""
+    from operators.accounts import require_admin
+    from operators.importer import import_file
+
+    require_admin(actor, "Chargement de l'offre de démonstration")
+    return import_file(DEMO_FILE, registry, fictional=True, geocoder=None, actor=actor,
+                       rejects_dir=rejects_dir)

@@ -15,11 +15,13 @@ import geopandas as gpd
 import pandas as pd
 
 from geodata import files
+from operators.cells import safe_frame
 from operators.confidentiality import (
     AUDIENCES,
     PUBLIC,
     area_totals,
     check_audience,
+    confidential_by_departement,
     coverage_totals,
     sites_for,
 )
@@ -85,7 +87,8 @@ def export_tables(
     extracted: date | None = None,
 ) -> dict[str, pd.DataFrame]:
     """The tables of an export: ``sites``, ``totaux_communes``, ``services_communes``,
-    ``lisez_moi`` (``sites`` is a GeoDataFrame of points)."""
+    ``confidentiels_departements`` (binned, per département), ``lisez_moi`` (``sites`` is a
+    GeoDataFrame of points)."""
     check_audience(audience)
     extracted = extracted or date.today()
     visible = sites_for(sites, audience, rep_points)
@@ -109,10 +112,15 @@ def export_tables(
     services = coverage_totals(sites, coverage, audience)
     services["source"] = f"{SOURCE_LABEL}, extrait du {extracted.isoformat()}"
     readme = _readme(sites, table, audience, extracted)
+    confidential = confidential_by_departement(sites).rename(columns={
+        "dep_code": "departement", "low": "sites_confidentiels_de", "high": "sites_confidentiels_a",
+        "capacity": "capacite_arrondie"})
+    confidential["source"] = f"{SOURCE_LABEL}, extrait du {extracted.isoformat()}"
     return {
         "sites": table,
         "totaux_communes": totals.rename(columns={"commune_code": "code_commune"}),
         "services_communes": services.rename(columns={"commune_code": "code_commune"}),
+        "confidentiels_departements": confidential,
         "lisez_moi": readme,
     }
 
@@ -149,15 +157,16 @@ def export_registry(
 
 
 def _csv(frame: pd.DataFrame, target: Path) -> None:
-    pd.DataFrame(frame).drop(columns="geometry", errors="ignore").to_csv(
+    safe_frame(pd.DataFrame(frame).drop(columns="geometry", errors="ignore")).to_csv(
         target, sep=";", index=False, encoding="utf-8-sig"
     )
 
 
 def _xlsx(tables: dict[str, pd.DataFrame], target: Path) -> None:
     with pd.ExcelWriter(target, engine="openpyxl") as writer:
-        for name in ("lisez_moi", "sites", "totaux_communes", "services_communes"):
-            frame = pd.DataFrame(tables[name]).drop(columns="geometry", errors="ignore")
+        for name in ("lisez_moi", "sites", "totaux_communes", "services_communes",
+                     "confidentiels_departements"):
+            frame = safe_frame(pd.DataFrame(tables[name]).drop(columns="geometry", errors="ignore"))
             frame.to_excel(writer, sheet_name=name.replace("_", "-"), index=False)
 
 
@@ -166,7 +175,8 @@ def _gpkg(tables: dict[str, pd.DataFrame], target: Path) -> None:
 
     sites = tables["sites"]
     pyogrio.write_dataframe(sites, target, layer="sites", driver="GPKG")
-    for name in ("totaux_communes", "services_communes", "lisez_moi"):
+    for name in ("totaux_communes", "services_communes", "confidentiels_departements",
+                 "lisez_moi"):
         frame = pd.DataFrame(tables[name])
         if frame.empty:
             continue
@@ -202,8 +212,11 @@ def _readme(sites: pd.DataFrame, table: pd.DataFrame, audience: str, extracted: 
         lines.append((
             "Confidentialité",
             "Les sites confidentiels n'apparaissent ni comme point, ni par leur adresse, ni par "
-            "leur nom : ils ne comptent que dans les totaux communaux, où tout total inférieur à "
-            "3 sites est affiché « < 3 ». Les sites localisés à la commune n'ont pas d'adresse.",
+            "leur nom, ni dans les totaux communaux : ils ne sont comptés que par département "
+            "(table « confidentiels-departements » : nombre par tranche de cinq, capacité "
+            "arrondie à la dizaine au-delà de cinq sites). Dans les totaux communaux, tout total "
+            "inférieur à 3 sites est affiché « < 3 ». Les sites localisés à la commune n'ont pas "
+            "d'adresse.",
         ))
     if fictional:
         lines.append((

@@ -12,6 +12,10 @@ Order of trust, for each site that is a place (services covering an area get no 
    ``ok``, its score high enough and it lies in the stated commune.
 3. The commune's representative point (``rep_lon, rep_lat``), flagged as approximate.
 
+The address of a **confidential** site never leaves the machine: step 2 is skipped for it
+(neither the BAN nor its cache is asked), so it is placed by its given coordinates or at its
+commune's point.
+
 When the geocoder cannot be reached the import goes on with step 3 and the report says so.
 """
 
@@ -30,6 +34,7 @@ from pyproj import Transformer
 
 import settings
 from operators.schema import (
+    CONF_CONFIDENTIAL,
     GEO_AREA,
     GEO_BAN,
     GEO_CACHE,
@@ -305,9 +310,18 @@ def geocode_sites(
                 method[i] = None
 
     # 2. addresses through the cache and the BAN batch -----------------------------------------
+    confidential = (
+        out["confidentiality"].eq(CONF_CONFIDENTIAL).tolist() if "confidentiality" in out.columns
+        else [False] * n
+    )
+    for i in range(n):
+        if confidential[i] and method[i] is None and _text(out["address"].iat[i]):
+            flags[i].append("site confidentiel : adresse jamais envoyée au géocodeur, placé au "
+                            "point représentatif de sa commune")
     todo = [
         i for i in range(n)
-        if method[i] is None and isinstance(out["address"].iat[i], str) and out["address"].iat[i]
+        if method[i] is None and not confidential[i]
+        and isinstance(out["address"].iat[i], str) and out["address"].iat[i]
     ]
     if todo:
         keys = {

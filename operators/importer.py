@@ -11,10 +11,10 @@ column mapping); ``import_file`` prepares and writes.
 
 from __future__ import annotations
 
-import getpass
 import glob
 import hashlib
 import logging
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
@@ -26,10 +26,13 @@ import settings
 from geodata import files
 from geodata.store import Store
 from operators import activity
+from operators.accounts import ROLE_OPERATOR, Account, authorize_import
+from operators.cells import safe_frame
 from operators.columns import ColumnMatch, match_columns
 from operators.communes import CommuneIndex, carry_codes, parse_code_list
 from operators.geocoding import CommuneShapes, Geocoder, GeocodeReport, geocode_sites
 from operators.identity import duplicates_within, operator_id, site_id
+from operators.limits import InputTooLarge, check_input, check_path
 from operators.readers import RawTable, ReadError, read_table
 from operators.repository import ImportBatch, ImportCounts, Registry, now_iso
 from operators.schema import (
@@ -151,9 +154,19 @@ def prepare_import(
     cache=None,
     store: Store | None = None,
 ) -> PreparedImport:
-    """Read, validate and locate a file (no database write)."""
-    data = source if isinstance(source, bytes) else Path(source).read_bytes()
+    """Read, validate and locate a file (no database write).
+
+    The file is first checked against the bounds of :mod:`operators.limits` (size, inflated
+    size of a workbook, rows, line length): beyond them it is refused before being read.
+    """
     name = name or (Path(source).name if not isinstance(source, bytes) else "fichier")
+    try:
+        if not isinstance(source, bytes):
+            check_path(source, name)
+        data = source if isinstance(source, bytes) else Path(source).read_bytes()
+        check_input(data, name)
+    except InputTooLarge as error:
+        raise ImportFileError(str(error)) from error
     sha256 = hashlib.sha256(data).hexdigest()
     try:
         raw = read_table(data, name, sheet, frozenset(mapping or {}))
@@ -214,13 +227,25 @@ def import_file(
     mapping: dict[str, str] | None = None,
     sheet: str | None = None,
     geocoder: Geocoder | str | None = AUTO,
-    user: str | None = None,
+    actor: Account | None,
+    confirm_disclosure: bool = False,
     rejects_dir: Path | None = None,
     store: Store | None = None,
 ) -> ImportResult:
-    """Import one file into the registry (all or nothing) and return what happened per row."""
+    """Import one file into the registry (all or nothing) and return what happened per row.
+
+    ``actor`` is the authenticated account: refused at once unless it may write
+    (``operators.accounts``); its sites and confidentiality changes are checked again by the
+    repository, inside the write transaction. An operator's file without an operator column
+    is its own operator's.
+    """
+    if actor is None or not actor.can_write:
+        authorize_import(actor, pd.DataFrame(columns=["site_id", "operator_id", "operator_name",
+                                                      "confidentiality", "name"]), {})
+    if actor.role == ROLE_OPERATOR:
+        operator = operator or actor.operator_name
     registry = registry or Registry()
-    user = user or _current_user()
+    user = actor.journal_name()
     started = now_iso()
     if geocoder == AUTO:
         geocoder = default_geocoder()
@@ -233,35 +258,38 @@ def import_file(
             geocoder=geocoder, cache=registry, store=store,
         )
     except ImportFileError as error:
-        data = source if isinstance(source, bytes) else Path(source).read_bytes()
         registry.log_failure(
             ImportBatch(
                 sites=pd.DataFrame(), coverage=pd.DataFrame(), imported_by=user,
-                file_name=file_name, file_sha256=hashlib.sha256(data).hexdigest(),
+                file_name=file_name, file_sha256=_sha256(source),
                 file_format="", rows_read=0, rejected=0, duplicates_within=0,
                 operator_hint=operator,
             ),
             started, error,
         )
         raise
-    return write_prepared(prepared, registry, user=user, rejects_dir=rejects_dir,
-                          operator=operator, started=started)
+    return write_prepared(prepared, registry, actor=actor, rejects_dir=rejects_dir,
+                          operator=operator, started=started,
+                          confirm_disclosure=confirm_disclosure)
 
 
 def write_prepared(
     prepared: PreparedImport,
     registry: Registry,
     *,
-    user: str | None = None,
+    actor: Account | None,
+    confirm_disclosure: bool = False,
     rejects_dir: Path | None = None,
     operator: str | None = None,
     started: str | None = None,
 ) -> ImportResult:
-    """Write a prepared file into the registry (one transaction) and its rejects file."""
-    user = user or _current_user()
+    """Write a prepared file into the registry (one transaction) and its rejects file.
+
+    ``actor`` is checked by the repository (``Registry.apply_import``) before anything is
+    written; the rejects file is written only once the import succeeded.
+    """
+    user = actor.journal_name() if actor else "anonyme"
     rejects_path = None
-    if prepared.rejects:
-        rejects_path = write_rejects(prepared, rejects_dir)
     batch = ImportBatch(
         sites=prepared.sites[[c for c in SITE_COLUMNS if c not in ("created_at", "updated_at",
                                                                     "import_id")]],
@@ -273,11 +301,17 @@ def write_prepared(
         rows_read=prepared.rows_read,
         rejected=len(prepared.rejects),
         duplicates_within=prepared.duplicates_within,
-        rejects_path=str(rejects_path) if rejects_path else None,
+        rejects_path=None,
         operator_hint=operator,
         activity=activity.batch_frame(prepared.sites),
     )
-    counts = registry.apply_import(batch, started_at=started)
+    if prepared.rejects:
+        rejects_path = _rejects_path(prepared, rejects_dir)
+        batch.rejects_path = str(rejects_path)
+    counts = registry.apply_import(batch, actor, started_at=started,
+                                   confirm_disclosure=confirm_disclosure)
+    if rejects_path is not None:
+        write_rejects(prepared, rejects_dir, path=rejects_path)
     outcomes = _outcomes(prepared, counts)
     messages = [
         f"Fichier « {prepared.file_name} » : {prepared.raw.describe_fr()}.",
@@ -309,17 +343,22 @@ def write_prepared(
     )
 
 
-def write_rejects(prepared: PreparedImport, folder: Path | None = None) -> Path:
+def _rejects_path(prepared: PreparedImport, folder: Path | None = None) -> Path:
+    folder = Path(folder) if folder else settings.data_dir() / "registre_rejets"
+    stem = re.sub(r"[^\w.-]+", "_", Path(prepared.file_name).stem)[:80] or "fichier"
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    return folder / f"{stem}_rejets_{stamp}_{prepared.file_sha256[:8]}.csv"
+
+
+def write_rejects(prepared: PreparedImport, folder: Path | None = None,
+                  path: Path | None = None) -> Path:
     """The rejected rows as a CSV (UTF-8 with BOM, ``;``) that Excel opens and the importer
     re-reads (its ``ligne_source`` and ``motif_rejet`` columns are ignored on re-import)."""
-    folder = Path(folder) if folder else settings.data_dir() / "registre_rejets"
-    folder.mkdir(parents=True, exist_ok=True)
-    stem = Path(prepared.file_name).stem[:80]  # a file name has at most 255 bytes
-    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    path = folder / f"{stem}_rejets_{stamp}_{prepared.file_sha256[:8]}.csv"
+    path = path or _rejects_path(prepared, folder)
+    path.parent.mkdir(parents=True, exist_ok=True)
     with files.atomic_path(path) as tmp:
-        prepared.rejects_frame().to_csv(tmp, sep=";", index=False, encoding="utf-8-sig")
-    _prune_rejects(folder, stem, keep=path)
+        safe_frame(prepared.rejects_frame()).to_csv(tmp, sep=";", index=False, encoding="utf-8-sig")
+    _prune_rejects(path.parent, path.name.split("_rejets_")[0], keep=path)
     return path
 
 
@@ -419,11 +458,15 @@ def _outcomes(prepared: PreparedImport, counts: ImportCounts) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=OUTCOME_COLUMNS, dtype=object)
 
 
-def _current_user() -> str:
+def _sha256(source: Path | str | bytes) -> str:
+    """Fingerprint of a file, read in chunks (a refused huge file is not loaded whole)."""
+    if isinstance(source, bytes):
+        return hashlib.sha256(source).hexdigest()
     try:
-        return getpass.getuser()
-    except Exception:  # no login name in some containers
-        return "inconnu"
+        with open(source, "rb") as handle:
+            return hashlib.file_digest(handle, "sha256").hexdigest()
+    except OSError:
+        return ""
 
 
 def field_labels() -> dict[str, str]:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -31,12 +31,14 @@ from operators import activity as activity_mod
 from operators import gpkg
 from operators import publics as publics_mod
 from operators import snapshots as snapshots_mod
+from operators.accounts import Account, accounts_table, authorize_import, visible_import_log
 from operators.identity import likely_duplicates
 from operators.schema import SITE_COLUMNS, STATUS_CLOSED
 
 DEFAULT_FILE_NAME = "registre.gpkg"
 _ADVISORY_LOCK = 7_318_204_551  # any constant: "the registry import lock"
 _CHUNK = 500
+_WRITE_BLOCK = 5_000
 
 # Columns compared to decide whether a re-imported site changed.
 _TRACKED = [
@@ -144,11 +146,12 @@ def build_tables(dialect: str) -> tuple[sa.MetaData, dict[str, sa.Table]]:
         sa.Column("result_status", sa.Text),
         sa.Column("fetched_at", sa.Text),
     )
+    accounts = accounts_table(metadata)
     sa.Index("ix_sites_commune", sites.c.commune_code)
     sa.Index("ix_coverage_commune", coverage.c.commune_code)
     return metadata, {
         "operators": operators, "sites": sites, "site_coverage": coverage, "imports": imports,
-        "geocode_cache": cache,
+        "geocode_cache": cache, "accounts": accounts,
         activity_mod.TABLE: activity_mod.define_table(metadata),
         **snapshots_mod.define_tables(metadata),
     }
@@ -282,6 +285,7 @@ class Registry:
                             activity_mod.TABLE: "Activité annuelle des sites",
                             snapshots_mod.SNAPSHOTS: "Instantanés datés du registre",
                             snapshots_mod.SNAPSHOT_SITES: "Sites de chaque instantané",
+                            "accounts": "Comptes (mots de passe hachés Argon2id)",
                         },
                     )
                     for sql, params in statements:
@@ -327,16 +331,30 @@ class Registry:
                 )
 
     # -- import ----------------------------------------------------------------------------------
-    def apply_import(self, batch: ImportBatch, started_at: str | None = None) -> ImportCounts:
-        """Write a file's sites in one transaction and log it; nothing is written on error."""
+    def apply_import(
+        self,
+        batch: ImportBatch,
+        actor: Account | None,
+        started_at: str | None = None,
+        confirm_disclosure: bool = False,
+    ) -> ImportCounts:
+        """Write a file's sites in one transaction and log it; nothing is written on error.
+
+        ``actor`` is checked here, inside the transaction, against the sites already stored
+        (``operators.accounts.authorize_import``): the app and the command line cannot differ.
+        The log records ``actor``, never the server's OS user.
+        """
         started_at = started_at or now_iso()
+        batch = replace(batch, imported_by=actor.journal_name() if actor else "anonyme")
         sites_t = self.tables["sites"]
         try:
             with self.write_transaction() as conn:
                 previous = self._previous_import(conn, batch.file_sha256)
-                log_id = self._insert_log(conn, batch, started_at, status="en cours")
                 ids = batch.sites["site_id"].tolist()
                 existing = self._existing(conn, ids)
+                notes = authorize_import(actor, batch.sites, existing, confirm_disclosure)
+                log_id = self._insert_log(conn, batch, started_at, status="en cours",
+                                          message=" | ".join(notes) or None)
                 communes = sorted({c for c in batch.sites["commune_code"] if isinstance(c, str)})
                 neighbours = self._sites_in_communes(conn, communes)
                 duplicates = likely_duplicates(batch.sites, neighbours)
@@ -351,43 +369,48 @@ class Registry:
                 ]
                 frame["import_id"] = log_id
                 frame["updated_at"] = stamp
-                records = _records(frame)
-                geometry = self._geometry(frame)
-                new_rows, changed_rows = [], []
-                unchanged = 0
+                n_new, n_changed, unchanged = 0, 0, 0
                 statuses: dict[str, str] = {}
-                for record, geom in zip(records, geometry, strict=True):
-                    record["geom"] = geom
-                    old = existing.get(record["site_id"])
-                    if old is None:
-                        record["created_at"] = stamp
-                        new_rows.append(record)
-                        statuses[record["site_id"]] = "nouveau"
-                    elif _changed(old, record):
-                        record["created_at"] = old["created_at"]
-                        changed_rows.append(record)
-                        statuses[record["site_id"]] = "modifié"
-                    else:
-                        unchanged += 1
-                        statuses[record["site_id"]] = "inchangé"
-                if new_rows:
-                    conn.execute(sites_t.insert(), new_rows)
-                if changed_rows:
-                    update = (
-                        sites_t.update()
-                        .where(sites_t.c.site_id == sa.bindparam("b_site_id"))
-                        .values({c: sa.bindparam(c) for c in [*SITE_COLUMNS, "geom"]
-                                 if c != "site_id"})
-                    )
-                    conn.execute(update, [{**r, "b_site_id": r["site_id"]} for r in changed_rows])
+                update = (
+                    sites_t.update()
+                    .where(sites_t.c.site_id == sa.bindparam("b_site_id"))
+                    .values({c: sa.bindparam(c) for c in [*SITE_COLUMNS, "geom"]
+                             if c != "site_id"})
+                )
+                # Rows are turned into parameters and written block by block (one
+                # transaction still): memory stays that of one block, not of the file.
+                for start in range(0, len(frame), _WRITE_BLOCK):
+                    block = frame.iloc[start : start + _WRITE_BLOCK]
+                    new_rows, changed_rows = [], []
+                    for record, geom in zip(_records(block), self._geometry(block), strict=True):
+                        record["geom"] = geom
+                        old = existing.get(record["site_id"])
+                        if old is None:
+                            record["created_at"] = stamp
+                            new_rows.append(record)
+                            statuses[record["site_id"]] = "nouveau"
+                        elif _changed(old, record):
+                            record["created_at"] = old["created_at"]
+                            changed_rows.append(record)
+                            statuses[record["site_id"]] = "modifié"
+                        else:
+                            unchanged += 1
+                            statuses[record["site_id"]] = "inchangé"
+                    if new_rows:
+                        conn.execute(sites_t.insert(), new_rows)
+                    if changed_rows:
+                        conn.execute(update, [{**r, "b_site_id": r["site_id"]}
+                                              for r in changed_rows])
+                    n_new += len(new_rows)
+                    n_changed += len(changed_rows)
                 self._write_coverage(conn, ids, batch.coverage)
                 activity_mod.write(conn, self.tables[activity_mod.TABLE], batch.activity,
                                    log_id, stamp)
                 self._upsert_operators(conn, frame, stamp)
                 counts = ImportCounts(
                     import_id=log_id,
-                    inserted=len(new_rows),
-                    updated=len(changed_rows) + unchanged,
+                    inserted=n_new,
+                    updated=n_changed + unchanged,
                     unchanged=unchanged,
                     likely_duplicates=duplicates,
                     statuses=statuses,
@@ -575,7 +598,12 @@ class Registry:
         return self._read_table("operators", "operator_id")
 
     def import_log(self) -> pd.DataFrame:
+        """The whole import log (administration; see :meth:`visible_import_log`)."""
         return self._read_table("imports", "import_id")
+
+    def visible_import_log(self, actor: Account | None) -> pd.DataFrame:
+        """The import log as ``actor`` may read it (others' file names and paths withheld)."""
+        return visible_import_log(self.import_log(), actor)
 
     def _read_table(self, name: str, order: str) -> pd.DataFrame:
         table = self.tables[name]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import getpass
 
 import pandas as pd
 
@@ -57,13 +56,9 @@ def describe_changes(first: str, second: str, changes: pd.DataFrame, audience: s
     return lines
 
 
-def run_snapshot_command(args: argparse.Namespace, registry: Registry) -> None:
+def run_snapshot_command(args: argparse.Namespace, registry: Registry, actor=None) -> None:
     if args.command == "instantane":
-        try:
-            user = getpass.getuser()
-        except Exception:  # no login name in some containers
-            user = "inconnu"
-        info = snap.take_snapshot(registry, args.date, label=args.libelle, user=user)
+        info = snap.take_snapshot(registry, actor, args.date, label=args.libelle)
         print(f"instantané du {info.snapshot_date} : {info.site_count} sites "
               f"({registry.describe_fr()})")
         return

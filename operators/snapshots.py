@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
+from operators.accounts import Account, require_admin
 from operators.schema import (
     FAMILIES,
     STATUS_CLOSED,
@@ -111,12 +112,17 @@ def _iso(day: dt.date | str | None) -> str:
 
 
 def take_snapshot(
-    registry: Registry, day: dt.date | str | None = None, label: str = "",
-    user: str = "",
+    registry: Registry, actor: Account | None, day: dt.date | str | None = None, label: str = "",
 ) -> SnapshotInfo:
-    """Copy the registry's sites as they are now under the date ``day`` (today by default)."""
+    """Copy the registry's sites as they are now under the date ``day`` (today by default).
+
+    A snapshot is a write (it replaces one of the same date): administrators only, checked here
+    whatever the caller (app or command line); the snapshot records who took it.
+    """
     from operators.repository import now_iso
 
+    require_admin(actor, "Instantané daté du registre")
+    user = actor.journal_name() if actor is not None else ""
     date_text = _iso(day)
     sites = pd.DataFrame(registry.sites(include_closed=True)).drop(columns="geometry",
                                                                     errors="ignore")

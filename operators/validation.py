@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from operators import activity, publics
+from operators.cells import DEFAULT_MAX_LENGTH, MAX_LENGTH, clean_text, too_long
 from operators.columns import ColumnMatch
 from operators.communes import (
     CommuneIndex,
@@ -110,7 +111,8 @@ def validate(
         for column in match.multi.get("capacity")
         or ([match.fields["capacity"]] if "capacity" in match.fields else [])
     ]
-    columns = {name: cells(name) for name in INPUT_FIELD_BY_NAME}
+    # Invisible and bidirectional characters removed from every stored text (operators.cells).
+    columns = {name: [clean_text(v) for v in cells(name)] for name in INPUT_FIELD_BY_NAME}
     formulas_missing: dict[int, list[tuple[str, str]]] = {}
     for (pos, column), formula in raw.formulas_without_value.items():
         formulas_missing.setdefault(pos, []).append((column, formula))
@@ -127,6 +129,11 @@ def validate(
             rejects[position] = problems
             continue
         flags: list[str] = []
+        for name, text in row.items():
+            problem = too_long(name, text)
+            if problem:
+                problems.append((label(name), problem))
+                row[name] = text[: MAX_LENGTH.get(name, DEFAULT_MAX_LENGTH)]
         for column, formula in formulas_missing.get(position, []):
             problems.append((
                 label(column_field[column]) if column in column_field else column,

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from tests.account_support import ADMIN
+
 SCALE = 20  # about 2,600 demo sites
 
 
@@ -33,13 +35,14 @@ def bench_network(scale: float = SCALE) -> list[str]:
         path = folder / "bench_reseau_FICTIF.csv"
         path.write_bytes(demo_csv(demo_frame(store, scale=scale)))
         registry = Registry(folder / "registre.gpkg")
-        import_file(path, registry, geocoder=None, fictional=True, rejects_dir=folder)
+        import_file(path, registry, geocoder=None, fictional=True, rejects_dir=folder,
+                    actor=ADMIN)
         n = registry.count_sites()
         lines.append(f"bench network_sites {n} sites")
         start = time.perf_counter()
-        snap.take_snapshot(registry, "2023-12-31")
+        snap.take_snapshot(registry, ADMIN, "2023-12-31")
         lines.append(f"bench network_snapshot_s {time.perf_counter() - start:.2f} s")
-        snap.take_snapshot(registry, "2024-12-31")
+        snap.take_snapshot(registry, ADMIN, "2024-12-31")
         start = time.perf_counter()
         snap.compare_dates(registry, "2023-12-31", "2024-12-31")
         lines.append(f"bench network_compare_france_s {time.perf_counter() - start:.2f} s")

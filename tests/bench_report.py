@@ -25,6 +25,7 @@ from pathlib import Path
 
 import settings
 from geodata.store import Store
+from tests.account_support import ADMIN
 
 NEEDED = (
     "filosofi_2021_com", "filosofi_2019_com", "comparateur", "census_iris_2021",
@@ -56,7 +57,7 @@ def _registry_url(workdir: Path) -> str:
     url = f"sqlite:///{workdir / 'registre_demo.gpkg'}"
     registry = Registry(url)
     try:
-        import_file(DEMO_FILE, registry, fictional=True, geocoder=None, user="bench")
+        import_file(DEMO_FILE, registry, fictional=True, geocoder=None, actor=ADMIN)
     finally:
         registry.dispose()
     return url

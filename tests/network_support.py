@@ -14,6 +14,7 @@ from operators.demo import DEMO_FILE
 from operators.importer import import_file
 from operators.repository import Registry
 from operators.schema import parse_offer_type
+from tests.account_support import ADMIN
 
 
 def nord_codes(store) -> list[str]:
@@ -52,16 +53,16 @@ def demo_with_snapshots(store, tmp_path_factory):
     folder = tmp_path_factory.mktemp("reseau")
     registry = Registry(folder / "registre.gpkg")
     import_file(DEMO_FILE, registry, geocoder=None, fictional=True, rejects_dir=folder,
-                user="test")
-    snap.take_snapshot(registry, "2023-12-31")
+                actor=ADMIN)
+    snap.take_snapshot(registry, ADMIN, "2023-12-31")
     demo = pd.read_csv(DEMO_FILE, sep=";", dtype=str, encoding="utf-8-sig").fillna("")
     rows, expected = follow_up_rows(demo, set(nord_codes(store)))
     path: Path = folder / "suivi_2024_FICTIF_fait_main.csv"
     rows.to_csv(path, sep=";", index=False, encoding="utf-8-sig")
     result = import_file(path, registry, geocoder=None, fictional=True, rejects_dir=folder,
-                         user="test")
+                         actor=ADMIN)
     assert result.rejected == 0, result.outcomes["detail"].tolist()
-    snap.take_snapshot(registry, "2024-12-31")
+    snap.take_snapshot(registry, ADMIN, "2024-12-31")
     sites = pd.DataFrame(registry.sites(include_closed=True))
     by_source = dict(zip(sites["source_id"], sites["site_id"], strict=True))
     yield registry, {by_source[k]: v for k, v in expected.items()}

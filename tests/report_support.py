@@ -20,6 +20,7 @@ from pathlib import Path
 
 import settings
 from geodata.store import Store
+from tests.account_support import ADMIN
 from tests.bench_report import NEEDED  # the sources a report reads
 
 SHARED_DATA = (settings.PROJECT_ROOT / ".." / "shared" / "data").resolve()
@@ -62,7 +63,7 @@ def registry_url() -> str:
     registry = Registry(f"sqlite:///{path}")
     try:
         result = import_file(SITES_FILE, registry, fictional=True, geocoder=None,
-                             user="tests des rapports", store=report_store())
+                             store=report_store(), actor=ADMIN)
     finally:
         registry.dispose()
     assert "rejetés: 0" in result.summary_line(), result.summary_line()

@@ -14,6 +14,7 @@ from geodata.store import Store
 from models import gap as g
 from models import gap_reference as gr
 from models import supply as sup
+from tests.account_support import ADMIN
 
 DEPARTEMENTS = {"59": "Nord", "23": "Creuse", "07": "Ardèche", "93": "Seine-Saint-Denis"}
 
@@ -27,7 +28,7 @@ def demo_sites(store: Store, tmp_path_factory) -> pd.DataFrame:
     path = tmp_path_factory.mktemp("registre_demo") / "registre.gpkg"
     registry = Registry(f"sqlite:///{path}")
     try:
-        import_file(DEMO_FILE, registry, fictional=True, geocoder=None, user="tests", store=store)
+        import_file(DEMO_FILE, registry, fictional=True, geocoder=None, actor=ADMIN, store=store)
         sites = pd.DataFrame(registry.sites()).drop(columns="geometry", errors="ignore")
         coverage = registry.coverage()
     finally:

@@ -13,6 +13,7 @@ from operators import activity as act
 from operators.confidentiality import INTERNAL, PUBLIC
 from operators.importer import import_file
 from operators.repository import Registry
+from tests.account_support import ADMIN
 
 FILE = Path(__file__).parent / "fixtures" / "registry" / "activite_fait_main.csv"
 
@@ -21,7 +22,7 @@ FILE = Path(__file__).parent / "fixtures" / "registry" / "activite_fait_main.csv
 def imported(store, tmp_path_factory):
     folder = tmp_path_factory.mktemp("activite")
     registry = Registry(folder / "registre.gpkg")
-    result = import_file(FILE, registry, geocoder=None, rejects_dir=folder, user="test")
+    result = import_file(FILE, registry, geocoder=None, rejects_dir=folder, actor=ADMIN)
     yield registry, result
     registry.dispose()
 
@@ -107,7 +108,7 @@ def test_reimport_next_year_adds_a_year(imported, tmp_path):
     text = FILE.read_text(encoding="utf-8").replace(";2024;90;4;2;1;60;10", ";2025;85;3;3;2;50;7")
     path = tmp_path / "activite_2025_fait_main.csv"
     path.write_text(text, encoding="utf-8")
-    import_file(path, registry, geocoder=None, rejects_dir=tmp_path, user="test")
+    import_file(path, registry, geocoder=None, rejects_dir=tmp_path, actor=ADMIN)
     stored = act.read(registry)
     sites = pd.DataFrame(registry.sites())
     first = sites.loc[sites["source_id"] == "AM-01", "site_id"].iat[0]

@@ -26,6 +26,7 @@ from operators.confidentiality import (
 from operators.exports import export_registry, export_tables
 from operators.importer import import_file
 from operators.repository import Registry
+from tests.account_support import ADMIN
 
 SECRET_NAMES = ["Refuge Violette SECRET", "Abri Lilas SECRET", "Maison Iris SECRET"]
 SECRET_ADDRESSES = ["99 rue Cachée", "7 impasse Discrète"]
@@ -67,7 +68,7 @@ def registry(tmp_path, store) -> Registry:
     path = tmp_path / "confidentiel.csv"
     path.write_text("\n".join([COLUMNS, *ROWS]) + "\n", encoding="utf-8")
     registry = Registry(tmp_path / "registre.gpkg")
-    result = import_file(path, registry, geocoder=None, rejects_dir=tmp_path)
+    result = import_file(path, registry, geocoder=None, rejects_dir=tmp_path, actor=ADMIN)
     assert result.rejected == 0, result.outcomes["detail"].tolist()
     yield registry
     registry.dispose()
@@ -117,34 +118,31 @@ def test_map_points_hold_no_confidential_site(registry, rep_points):
     assert internal["name"].str.contains("SECRET").sum() == 5  # all but the service (no point)
 
 
-def test_commune_totals_count_confidential_sites_and_mask_small_ones(registry):
+def test_public_commune_totals_leave_confidential_sites_out_and_mask_small_ones(registry):
     sites = registry.sites()
     public = area_totals(sites, PUBLIC).set_index("commune_code")
+    # Villeneuve-d'Ascq's only site is confidential: the commune has no public total at all.
     assert public["sites"].to_dict() == {
-        "07186": "< 3", "23096": "< 3", "59009": "< 3", "59350": "4", "93066": "6",
+        "07186": "< 3", "23096": "< 3", "59350": "3", "93066": "3",
     }
-    assert public["sites_n"].isna().tolist() == [True, True, True, False, False]
-    # Lille holds one confidential site: its capacity would be revealed by difference.
-    assert public.loc["59350", ["capacite_logements", "capacite_places"]].isna().all()
-    # Saint-Denis holds three: the totals are shown.
+    assert public.loc["59350", "capacite_logements"] == 60
+    assert pd.isna(public.loc["59350", "capacite_places"])  # the confidential CHRS is left out
     assert public.loc["93066", "capacite_logements"] == 30
-    assert public.loc["93066", "capacite_places"] == 15
-    assert public.loc[["07186", "23096", "59009"], "capacite_places"].isna().all()
+    assert pd.isna(public.loc["93066", "capacite_places"])
+    assert public.loc[["07186", "23096"], "capacite_places"].isna().all()
     internal = area_totals(sites, INTERNAL).set_index("commune_code")
     assert internal["sites_n"].to_dict() == {
         "07186": 1, "23096": 2, "59009": 1, "59350": 4, "93066": 6,
     }
     assert internal.loc["59350", "capacite_logements"] == 60
     assert internal.loc["59350", "capacite_places"] == 12
-    by_family = area_totals(sites, PUBLIC, groups=["offer_family"])
-    assert set(by_family["sites"]) <= {"< 3", "3"}
 
 
 def test_service_coverage_counts_are_masked_too(registry):
     counts = coverage_totals(registry.sites(), registry.coverage(), PUBLIC).set_index(
         "commune_code"
     )
-    assert counts["services"].to_dict() == {"07010": "< 3", "07186": "< 3"}
+    assert counts["services"].to_dict() == {"07186": "< 3"}  # the confidential service: nowhere
     internal = coverage_totals(registry.sites(), registry.coverage(), INTERNAL)
     assert internal.set_index("commune_code")["services_n"].to_dict() == {"07010": 1, "07186": 2}
 
@@ -168,7 +166,8 @@ def test_each_public_export_format_holds_no_secret(registry, rep_points, tmp_pat
                 str(cell) for sheet in book for row in sheet.iter_rows(values_only=True)
                 for cell in row
             )
-            assert book.sheetnames == ["lisez-moi", "sites", "totaux-communes", "services-communes"]
+            assert book.sheetnames == ["lisez-moi", "sites", "totaux-communes", "services-communes",
+                                       "confidentiels-departements"]
         else:
             with sqlite3.connect(path) as conn:
                 tables = [r[0] for r in conn.execute("SELECT table_name FROM gpkg_contents")]
@@ -205,7 +204,7 @@ def test_internal_export_keeps_everything(registry, tmp_path, suffix):
 def test_internal_csv_export_can_be_imported_again(registry, tmp_path, store):
     (path, _) = export_registry(registry, tmp_path / "interne.csv", INTERNAL)
     other = Registry(tmp_path / "copie.gpkg")
-    result = import_file(path, other, geocoder=None, rejects_dir=tmp_path)
+    result = import_file(path, other, geocoder=None, rejects_dir=tmp_path, actor=ADMIN)
     assert result.rejected == 0
     assert result.imported == registry.count_sites()
     mine = registry.sites().sort_values("name").reset_index(drop=True)

@@ -16,6 +16,7 @@ from operators.demo import DEMO_FILE, demo_csv, demo_frame
 from operators.importer import import_file
 from operators.repository import Registry
 from operators.schema import OFFER_TYPES, parse_offer_type
+from tests.account_support import ADMIN
 from tests.bench_registry import bench_import, measure_import
 
 FIXTURES = Path(__file__).parent / "fixtures" / "registry"
@@ -50,7 +51,8 @@ def test_demo_file_is_fictional_and_covers_every_offer_type(communes):
 
 def test_demo_imports_without_reject_and_is_marked_fictional(store, tmp_path):
     registry = Registry(tmp_path / "demo.gpkg")
-    result = import_file(DEMO_FILE, registry, geocoder=None, fictional=True, rejects_dir=tmp_path)
+    result = import_file(DEMO_FILE, registry, geocoder=None, fictional=True, rejects_dir=tmp_path,
+                         actor=ADMIN)
     assert result.rejected == 0 and result.imported == len(pd.read_csv(DEMO_FILE, sep=";"))
     sites = registry.sites()
     assert sites["fictional"].all()

@@ -19,7 +19,8 @@ import requests
 from operators.geocoding import MemoryCache
 from operators.importer import AUTO, import_file, prepare_import
 from operators.repository import Registry
-from operators.schema import normalize_text
+from operators.schema import GEO_COMMUNE, normalize_text
+from tests.account_support import ADMIN
 
 FIXTURES = Path(__file__).parent / "fixtures" / "registry"
 BATCH_ANSWER = FIXTURES / "ban_lot_reponse_fait_main.csv"
@@ -170,7 +171,7 @@ def test_unreachable_geocoder_falls_back_and_says_so(store, tmp_path):
     data = csv_bytes(["Asso;Malus;17 rue Malus;59000;59350;Lille;Résidence sociale;20"])
     registry = Registry(tmp_path / "r.gpkg")
     result = import_file(data, registry, name="hors_ligne.csv", geocoder=UnreachableBan(),
-                         rejects_dir=tmp_path)
+                         rejects_dir=tmp_path, actor=ADMIN)
     assert result.imported == 1
     assert result.outcomes["geocode_method"].tolist() == ["point_commune"]
     assert any("Géocodeur BAN injoignable" in m for m in result.messages)
@@ -180,7 +181,7 @@ def test_default_geocoder_works_offline(store, tmp_path, monkeypatch):
     monkeypatch.setattr("settings.HTTP_RETRIES", 0)  # no back-off waits against a blocked socket
     data = csv_bytes(["Asso;Malus;17 rue Malus;59000;59350;Lille;Résidence sociale;20"])
     registry = Registry(tmp_path / "r.gpkg")
-    result = import_file(data, registry, name="auto.csv", geocoder=AUTO, rejects_dir=tmp_path)
+    result = import_file(data, registry, name="auto.csv", geocoder=AUTO, rejects_dir=tmp_path, actor=ADMIN)
     assert result.imported == 1
     assert result.outcomes["geocode_method"].tolist() == ["point_commune"]
     assert any(
@@ -191,11 +192,12 @@ def test_default_geocoder_works_offline(store, tmp_path, monkeypatch):
 def test_results_are_cached_in_the_registry_for_the_next_import(store, tmp_path, recorded_ban):
     data = csv_bytes(["Asso;PF Toudic;13 rue Yves Toudic;75010;75056;Paris;Pension de famille;20"])
     registry = Registry(tmp_path / "r.gpkg")
-    first = import_file(data, registry, name="a.csv", geocoder=recorded_ban, rejects_dir=tmp_path)
+    first = import_file(data, registry, name="a.csv", geocoder=recorded_ban, rejects_dir=tmp_path,
+                        actor=ADMIN)
     assert first.outcomes["geocode_method"].tolist() == ["ban"]
     point = registry.sites()[["lon", "lat"]].iloc[0].tolist()
     second = import_file(data, registry, name="a.csv", geocoder=UnreachableBan(),
-                         rejects_dir=tmp_path)
+                         rejects_dir=tmp_path, actor=ADMIN)
     assert second.outcomes["geocode_method"].tolist() == ["ban_cache"]
     assert registry.sites()[["lon", "lat"]].iloc[0].tolist() == point
     assert len(recorded_ban.calls) == 1
@@ -235,3 +237,47 @@ def test_given_point_is_checked_against_the_stated_commune(store):
     assert "situées dans la commune 59350" in " ".join(sites.loc["Ailleurs", "flags"])
     assert "hors de France" in " ".join(sites.loc["Océan", "flags"])
     assert "ni WGS84 ni Lambert-93" in " ".join(sites.loc["Absurde", "flags"])
+
+
+class TrapBan:
+    """A batch geocoder standing for the BAN that records any secret it receives (the
+    importer catches a geocoder's exceptions, so the test checks ``leaked`` afterwards)."""
+
+    def __init__(self, secrets: list[str]) -> None:
+        self.secrets = secrets
+        self.sent: list[str] = []
+        self.leaked: list[str] = []
+
+    def geocode_csv(self, frame, address_columns, citycode_column=None, postcode_column=None):
+        text = frame.to_csv()
+        self.sent.append(text)
+        self.leaked += [secret for secret in self.secrets if secret in text]
+        return BatchAnswerBan(BATCH_ANSWER)(frame, address_columns)
+
+
+def test_confidential_address_is_never_sent_to_the_geocoder(store, tmp_path):
+    secret = "4 allée du Refuge Secret"
+    header = "Opérateur;Nom;Adresse;CP;Code INSEE;Commune;Type;Nb places;Confidentialité"
+    data = ("\n".join([
+        header,
+        f"Asso;Refuge;{secret};59000;59350;Lille;CHRS;12;confidentiel",
+        f"Asso;Refuge bis;{secret} bis;59000;;Lille;CHRS;8;oui",
+        "Asso;Malus;17 rue Malus;59000;59350;Lille;Résidence sociale;20;public",
+    ]) + "\n").encode("utf-8")
+    trap = TrapBan([secret])
+    cache = MemoryCache()
+    prepared = prepare_import(data, "secret.csv", geocoder=trap, cache=cache)
+    assert trap.leaked == []
+    assert len(trap.sent) == 1 and "17 rue Malus" in trap.sent[0]  # the public one went
+    sites = prepared.sites.set_index("name")
+    assert sites.loc["Refuge", "geocode_method"] == GEO_COMMUNE
+    assert sites.loc["Refuge bis", "geocode_method"] == GEO_COMMUNE  # commune found by its name
+    assert any("jamais envoyée au géocodeur" in f for f in sites.loc["Refuge", "flags"])
+    assert sites.loc["Malus", "geocode_method"] == "ban"
+    assert not any(normalize_text(secret) in key for key in cache.entries)  # nothing cached
+    # Through the command line's own path (import_file with the default geocoder object).
+    registry = Registry(tmp_path / "r.gpkg")
+    trap = TrapBan([secret])
+    result = import_file(data, registry, name="secret.csv", geocoder=trap, rejects_dir=tmp_path, actor=ADMIN)
+    assert result.rejected == 0 and trap.leaked == [] and len(trap.sent) == 1
+    registry.dispose()

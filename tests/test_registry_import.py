@@ -19,6 +19,7 @@ from operators.importer import ImportFileError, import_file, prepare_import
 from operators.repository import Registry
 from operators.schema import parse_confidentiality, parse_offer_type, parse_status
 from operators.validation import Defaults
+from tests.account_support import ADMIN
 
 FIXTURES = Path(__file__).parent / "fixtures" / "registry"
 MESSY = [
@@ -42,8 +43,7 @@ def registry(tmp_path, store) -> Registry:
 @pytest.mark.parametrize("name", MESSY)
 def test_every_row_has_its_expected_outcome(name, registry, tmp_path):
     result = import_file(
-        FIXTURES / name, registry, geocoder=None, rejects_dir=tmp_path, user="test"
-    )
+        FIXTURES / name, registry, geocoder=None, rejects_dir=tmp_path, actor=ADMIN)
     expected = expected_for(name)
     ignored = expected[expected["issue"] == "ignorée"]
     assert [f"ligne {n}" for n in result.empty_rows] == ignored["ligne"].tolist()
@@ -73,7 +73,7 @@ def test_every_row_has_its_expected_outcome(name, registry, tmp_path):
 
 @pytest.mark.parametrize("name", MESSY)
 def test_rejected_rows_file_keeps_original_cells_and_reasons(name, registry, tmp_path):
-    result = import_file(FIXTURES / name, registry, geocoder=None, rejects_dir=tmp_path)
+    result = import_file(FIXTURES / name, registry, geocoder=None, rejects_dir=tmp_path, actor=ADMIN)
     assert result.rejects_path is not None and result.rejects_path.exists()
     rejects = pd.read_csv(result.rejects_path, sep=";", dtype=str, encoding="utf-8-sig")
     expected = expected_for(name)
@@ -88,9 +88,9 @@ def test_rejected_rows_file_keeps_original_cells_and_reasons(name, registry, tmp
 
 def test_reimport_is_idempotent(registry, tmp_path):
     path = FIXTURES / "sites_desordre_latin1_fait_main.csv"
-    first = import_file(path, registry, geocoder=None, rejects_dir=tmp_path)
+    first = import_file(path, registry, geocoder=None, rejects_dir=tmp_path, actor=ADMIN)
     before = registry.sites().drop(columns="geometry")
-    second = import_file(path, registry, geocoder=None, rejects_dir=tmp_path)
+    second = import_file(path, registry, geocoder=None, rejects_dir=tmp_path, actor=ADMIN)
     after = registry.sites().drop(columns="geometry")
     assert second.imported == 0
     assert second.updated == first.imported
@@ -105,11 +105,11 @@ def test_reimport_is_idempotent(registry, tmp_path):
 
 def test_changed_row_is_updated_not_duplicated(registry, tmp_path):
     path = FIXTURES / "sites_desordre_latin1_fait_main.csv"
-    first = import_file(path, registry, geocoder=None, rejects_dir=tmp_path)
+    first = import_file(path, registry, geocoder=None, rejects_dir=tmp_path, actor=ADMIN)
     text = path.read_bytes().decode("cp1252").replace(";40;;Jeunes et familles;", ";45;;Jeunes;")
     changed = tmp_path / "sites_v2.csv"
     changed.write_bytes(text.encode("cp1252"))
-    second = import_file(changed, registry, geocoder=None, rejects_dir=tmp_path)
+    second = import_file(changed, registry, geocoder=None, rejects_dir=tmp_path, actor=ADMIN)
     assert registry.count_sites() == first.imported
     assert (second.imported, second.updated, second.unchanged) == (
         0, first.imported, first.imported - 1
@@ -122,8 +122,7 @@ def test_changed_row_is_updated_not_duplicated(registry, tmp_path):
 def test_corrected_rejects_file_can_be_reimported(registry, tmp_path):
     result = import_file(
         FIXTURES / "sites_desordre_latin1_fait_main.csv", registry, geocoder=None,
-        rejects_dir=tmp_path,
-    )
+        rejects_dir=tmp_path, actor=ADMIN)
     rejects = pd.read_csv(result.rejects_path, sep=";", dtype=str, encoding="utf-8-sig")
     rejects = rejects.fillna("")
     fix = rejects["ligne_source"] == "ligne 8"
@@ -132,7 +131,7 @@ def test_corrected_rejects_file_can_be_reimported(registry, tmp_path):
     rejects.loc[fix, "Type d'offre"] = "Résidence sociale"
     corrected = tmp_path / "corrige.csv"
     rejects.to_csv(corrected, sep=";", index=False, encoding="utf-8-sig")
-    again = import_file(corrected, registry, geocoder=None, rejects_dir=tmp_path / "bis")
+    again = import_file(corrected, registry, geocoder=None, rejects_dir=tmp_path / "bis", actor=ADMIN)
     # The two corrected rows are new; the duplicate of TN-01 now updates TN-01 (unchanged).
     assert (again.imported, again.updated, again.unchanged) == (2, 1, 1)
     assert again.rejected == len(rejects) - 3
@@ -145,7 +144,7 @@ def test_corrected_rejects_file_can_be_reimported(registry, tmp_path):
 
 def test_likely_duplicate_across_files_is_flagged(registry, tmp_path):
     base = FIXTURES / "sites_desordre_latin1_fait_main.csv"
-    import_file(base, registry, geocoder=None, rejects_dir=tmp_path)
+    import_file(base, registry, geocoder=None, rejects_dir=tmp_path, actor=ADMIN)
     other = tmp_path / "autre_reseau.csv"
     other.write_text(
         "Opérateur;Nom;Code INSEE;Type;Nb places\n"
@@ -153,7 +152,7 @@ def test_likely_duplicate_across_files_is_flagged(registry, tmp_path):
         "Autre Association;Résidence toute neuve;59350;Pension de famille;10\n",
         encoding="utf-8",
     )
-    result = import_file(other, registry, geocoder=None, rejects_dir=tmp_path)
+    result = import_file(other, registry, geocoder=None, rejects_dir=tmp_path, actor=ADMIN)
     assert result.imported == 2 and result.duplicates == 1
     flagged = result.outcomes.set_index("ligne")
     tilleuls = registry.sites().set_index("source_id").loc["TN-01", "site_id"]
@@ -166,7 +165,7 @@ def test_operator_option_fills_a_file_without_operator_column(registry, tmp_path
     path = tmp_path / "sans_operateur.csv"
     path.write_text("Code INSEE;Type;Nb logements\n23096;Résidence sociale;12\n", encoding="utf-8")
     result = import_file(path, registry, geocoder=None, operator="Asso Creuse",
-                         network="soliha", rejects_dir=tmp_path)
+                         network="soliha", rejects_dir=tmp_path, actor=ADMIN)
     assert result.imported == 1
     site = registry.sites().iloc[0]
     assert (site["operator_name"], site["network"]) == ("Asso Creuse", "SOLIHA")
@@ -176,7 +175,7 @@ def test_file_without_type_column_is_refused_in_french_and_logged(registry, tmp_
     path = tmp_path / "incomplet.csv"
     path.write_text("Opérateur;Code INSEE;Nb logements\nA;23096;3\n", encoding="utf-8")
     with pytest.raises(ImportFileError, match="aucune colonne pour le champ « type d'offre »"):
-        import_file(path, registry, geocoder=None, rejects_dir=tmp_path)
+        import_file(path, registry, geocoder=None, rejects_dir=tmp_path, actor=ADMIN)
     assert registry.count_sites() == 0
     log = registry.import_log()
     assert log["status"].tolist() == ["échoué"]

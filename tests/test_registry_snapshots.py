@@ -13,6 +13,7 @@ import pytest
 from operators import snapshots as snap
 from operators.confidentiality import INTERNAL, PUBLIC
 from operators.repository import Registry
+from tests.account_support import ADMIN
 from tests.network_support import demo_with_snapshots, nord_codes  # noqa: F401 (fixture)
 
 
@@ -70,7 +71,8 @@ def test_summary_follows_the_confidentiality_rules():
         for i in range(4)
     ])
     public = snap.summary(changes, PUBLIC).iloc[0]
-    assert public["sites"] == "4" and pd.isna(public["capacite_places"])  # one confidential
+    # the confidential site is in no public figure: neither counted nor able to hide a capacity
+    assert public["sites"] == "3" and public["capacite_places"] == 30
     internal = snap.summary(changes, INTERNAL).iloc[0]
     assert internal["capacite_places"] == 40
     small = snap.summary(changes.iloc[1:3], PUBLIC).iloc[0]
@@ -82,7 +84,7 @@ def test_no_snapshot_before_a_date_is_a_french_error(tmp_path, store):
     with pytest.raises(snap.SnapshotError, match="Aucun instantané du registre au 2020-01-01"):
         snap.sites_at(registry, "2020-01-01")
     with pytest.raises(snap.SnapshotError, match="AAAA-MM-JJ"):
-        snap.take_snapshot(registry, "31/12/2024")
+        snap.take_snapshot(registry, ADMIN, "31/12/2024")
     registry.dispose()
 
 
@@ -106,7 +108,7 @@ def test_demo_nord_between_two_dates(demo_with_snapshots, store):  # noqa: F811
 def test_taking_a_snapshot_again_replaces_it(demo_with_snapshots):  # noqa: F811
     registry, _ = demo_with_snapshots
     before = snap.list_snapshots(registry)
-    info = snap.take_snapshot(registry, "2024-12-31", label="repris")
+    info = snap.take_snapshot(registry, ADMIN, "2024-12-31", label="repris")
     after = snap.list_snapshots(registry)
     assert len(after) == len(before)
     assert after.set_index("snapshot_date").loc["2024-12-31", "label"] == "repris"
@@ -133,3 +135,19 @@ def test_cli_takes_and_compares_snapshots(demo_with_snapshots, capsys, tmp_path)
     assert capsys.readouterr().out.startswith("instantané du 2025-06-30 : 0 sites")
     assert main(["--base", registry.url, "comparer", "2019-01-01", "2019-12-31"]) == 1
     assert "Aucun instantané du registre au 2019-01-01" in capsys.readouterr().err
+
+
+def test_an_anonymous_visitor_or_an_operator_cannot_take_or_replace_a_snapshot(
+    demo_with_snapshots,  # noqa: F811
+):
+    """The attack: replace the dated snapshot of 2024 (the base of a year's bilan) from the app
+    without an account, or as an operator."""
+    from operators.accounts import ANONYMOUS, ROLE_OPERATOR, AccessDenied, Account
+
+    registry, _ = demo_with_snapshots
+    before = snap.list_snapshots(registry)
+    operator = Account("op-tests", ROLE_OPERATOR, "Opérateur des tests", operator_name="Asso Nord")
+    for actor in (None, ANONYMOUS, operator):
+        with pytest.raises(AccessDenied, match="administrateurs"):
+            snap.take_snapshot(registry, actor, "2024-12-31", label="écrasé")
+    assert snap.list_snapshots(registry).equals(before)

@@ -91,12 +91,12 @@ def test_public_view_hides_confidential_sites_and_small_totals():
     assert "Secret B" not in view.listed["name"].tolist()
     assert view.points["name"].tolist() == ["Public A", "Public D", "Public E"]  # no commune-level point
     assert pd.isna(view.listed.set_index("name").loc["Commune C", "address"])
-    assert view.hidden == 1
+    assert view.confidential is None
     totals = view.commune_totals.set_index("code")
     assert totals.loc["00001", "n_sites_text"] == SMALL_LABEL and pd.isna(totals.loc["00001", "capacity"])
     assert totals.loc["00002", "n_sites_text"] == "3" and totals.loc["00002", "capacity"] == 18
     family = view.by_family.set_index("offer_family")
-    assert family.loc["hebergement", "n_sites_text"] == SMALL_LABEL  # the confidential CHRS alone
+    assert "hebergement" not in family.index  # the confidential CHRS alone: never counted
 
 
 # -- classes ----------------------------------------------------------------------------------

@@ -12,6 +12,8 @@ import io
 import pandas as pd
 import streamlit as st
 
+from operators.cells import safe_frame
+
 FORMAT_LABELS = {
     "pdf": "Rapport PDF",
     "docx": "Rapport Word (DOCX)",
@@ -43,8 +45,9 @@ def _model_outputs() -> dict:
                                          source="modèle d'écart du projet")
     registry = sites_mod.registry_sites()
     if registry is not None:
-        options["sites"] = registry.sites
+        options["sites"] = registry.sites  # confidential sites already removed
         options["coverage"] = registry.coverage
+        options["confidential"] = registry.confidential
     return options
 
 
@@ -94,7 +97,7 @@ def table_downloads(frame: pd.DataFrame, stem: str, key: str, sheet: str = "comm
     left, right = st.columns(2)
     sheets = {sheet: frame} if sources is None else {sheet: frame, "sources": sources}
     left.download_button(
-        "Télécharger (CSV)", lambda: french_csv(frame),
+        "Télécharger (CSV)", lambda: french_csv(safe_frame(frame)),
         file_name=f"{stem}.csv", mime="text/csv", key=f"{key}_csv", icon=":material/download:",
     )
     right.download_button(
@@ -134,5 +137,5 @@ def xlsx_bytes(sheets: dict[str, pd.DataFrame]) -> bytes:
     buffer = io.BytesIO()
     with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
         for name, frame in sheets.items():
-            french_values(frame).to_excel(writer, sheet_name=name[:31], index=False)
+            safe_frame(french_values(frame)).to_excel(writer, sheet_name=name[:31], index=False)
     return buffer.getvalue()

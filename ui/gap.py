@@ -1,7 +1,9 @@
 """The gap model as the app uses it: need minus the offer within reach, commune by commune.
 
 Computed for all France from the need model's volumes (default settings: the volume does not
-depend on the weights) and every site of the operators' registry; recomputed when the registry
+depend on the weights) and the non-confidential sites of the operators' registry (a gap or a
+raster shown to the public never rests on a confidential site: two communes' gaps could be
+subtracted to reveal it); recomputed when the registry
 changes or when the catchment sizes are changed on the « Méthode » page (about two seconds).
 """
 

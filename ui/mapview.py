@@ -27,7 +27,7 @@ from catalogues import datasets
 from diagnostics import webmap
 from ui import classify, data
 from ui.geometry import ViewGeometry, map_assets, view_layers
-from ui.sites import FICTIONAL_LABEL, count_text
+from ui.sites import FICTIONAL_LABEL
 from ui.variables import Variable, format_series
 
 LAYER_SITES = "Sites des membres"
@@ -60,7 +60,6 @@ class Overlays:
     """What to draw over the choropleth, already filtered for the public."""
 
     sites: pd.DataFrame | None = None  # public points: lon, lat, name, offer_family…
-    hidden_sites: int = 0
     public: pd.DataFrame | None = None  # FINESS establishments: lon, lat, name, family…
     qpv: pd.DataFrame | None = None  # code, qpv_count, qpv_names, rep_lon, rep_lat
     programmes: pd.DataFrame | None = None  # code, name, pvd, acv, rep_lon, rep_lat
@@ -334,9 +333,8 @@ def overlay_legend(overlays: Overlays | None, families: dict[str, str]) -> list[
         if overlays.sites.get("fictional", pd.Series(dtype=bool)).any():
             lines.append(f'<div style="font-size:11px">Contour noir : site {FICTIONAL_LABEL} '
                          "(données de démonstration)</div>")
-        if overlays.hidden_sites:
-            lines.append(f'<div style="font-size:11px">{count_text(overlays.hidden_sites)} '
-                         "site(s) confidentiel(s) non affiché(s), comptés dans les totaux.</div>")
+        lines.append('<div style="font-size:11px">Sites confidentiels jamais affichés ni '
+                     "comptés sur la carte.</div>")
     if overlays.public is not None:
         from models.supply import PUBLIC_FAMILIES
 

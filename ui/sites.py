@@ -1,10 +1,12 @@
 """The members' sites as the app shows them: read from the operators' registry, filtered by
 the confidentiality rules before any display.
 
-The internal view (every site, confidential ones included) feeds the gap model only. What the
-pages show goes through :func:`public` (``operators.confidentiality`` when present, else
-``diagnostics.public_sites``): confidential sites are never drawn or named, and totals under
-three sites read « < 3 ». Demonstration sites are fictional and labelled FICTIF wherever shown.
+Confidential sites are removed as soon as the registry is read
+(``operators.confidentiality.split_for_public``): every page, the gap model and its rasters
+work on the other sites only, and the confidential ones are known to the app only as
+per-département bins, shown for territories made of whole départements or régions. What the
+pages show goes through :func:`public`: totals under three sites read « < 3 ». Demonstration
+sites are fictional and labelled FICTIF wherever shown.
 """
 
 from __future__ import annotations
@@ -20,12 +22,14 @@ NOT_AVAILABLE = "Le registre des opérateurs n'est pas disponible"
 
 @dataclass
 class RegistrySites:
-    """Every site of the registry (internal view) and the area coverage of services."""
+    """The registry's sites that may enter public figures (confidential ones removed), the area
+    coverage of those services, and the per-département figures of the confidential sites."""
 
     sites: pd.DataFrame
     coverage: pd.DataFrame
     description: str
     fingerprint: str
+    confidential: pd.DataFrame
 
 
 @st.cache_resource(show_spinner=False)
@@ -82,7 +86,10 @@ def _sites(key: str) -> RegistrySites | str:
         return f"{NOT_AVAILABLE} : {exc}"
     if "geometry" in sites.columns:
         sites = sites.drop(columns="geometry")
-    return RegistrySites(sites, coverage, reg.describe_fr(), key)
+    from operators.confidentiality import split_for_public
+
+    sites, coverage, by_departement = split_for_public(sites, coverage)
+    return RegistrySites(sites, coverage, reg.describe_fr(), key, by_departement)
 
 
 def registry_sites() -> RegistrySites | None:
@@ -112,18 +119,41 @@ class PublicSites:
     points: pd.DataFrame  # sites drawn on the map (public columns, lon/lat)
     listed: pd.DataFrame  # sites that may be named (not confidential)
     totals: pd.DataFrame  # per commune: sites (« < 3 »), capacities (hidden when small)
-    hidden: int  # confidential sites (counted in totals only)
     fictional: bool
+    confidential: object = None  # ConfidentialFigure for whole départements/régions, else None
 
 
-def public(sites: pd.DataFrame | None) -> PublicSites | None:
-    """The public view of ``sites`` by the registry's confidentiality rules."""
+def confidential_figure(registry: RegistrySites, spec: str | None):
+    """The published figure of the confidential sites of a territory, or None (a territory that
+    is not made of whole départements or régions never shows any)."""
+    if not spec:
+        return None
+    from operators import confidentiality as conf
+    from ui import state
+
+    try:
+        territory = state.resolve(spec)
+    except Exception:  # an unreadable territory shows nothing about confidential sites
+        return None
+    if not conf.is_fixed_level(territory.parts):
+        return None
+    from ui import data
+
+    communes = data.communes_table()
+    deps = communes.loc[communes["code"].isin(set(territory.codes)), "dep_code"].dropna().unique()
+    return conf.confidential_for_territory(registry.confidential, territory.parts, deps)
+
+
+def public(sites: pd.DataFrame | None, confidential=None) -> PublicSites | None:
+    """The public view of ``sites`` by the registry's confidentiality rules (confidential sites,
+    should any be given, are left out)."""
     if sites is None:
         return None
     from operators import confidentiality as conf
     from ui import data
 
     rep = data.communes_table()[["code", "rep_lon", "rep_lat"]]
+    sites = conf.public_supply(sites)
     listed = pd.DataFrame(conf.sites_for(sites, conf.PUBLIC, rep)).drop(columns="geometry",
                                                                        errors="ignore")
     points = listed[listed["lon"].notna() & listed["lat"].notna()].reset_index(drop=True)
@@ -132,20 +162,20 @@ def public(sites: pd.DataFrame | None) -> PublicSites | None:
     for frame in (points, listed):
         frame["offer_type_label"] = frame["offer_type"].map(labels).fillna(frame["offer_type"])
     fictional = bool(pd.Series(sites.get("fictional", False)).fillna(False).astype(bool).any())
-    return PublicSites(points, listed.reset_index(drop=True), totals, len(sites) - len(listed),
-                       fictional)
+    return PublicSites(points, listed.reset_index(drop=True), totals, fictional, confidential)
 
 
 def count_text(n: int) -> str:
     """A public count of sites: « < 3 » under three (a small total could single out a
-    confidential site), else the number."""
+    site), else the number."""
     from diagnostics.formatting import fr_number
 
     return "< 3" if 0 < n < 3 else fr_number(n)
 
 
 def commune_total(view: PublicSites, code: str) -> str:
-    """The public total of sites located in a commune (all levels, « < 3 » under three)."""
+    """The public total of sites located in a commune (confidential ones never counted, « < 3 »
+    under three)."""
     totals = view.totals
     if totals is None or totals.empty or "commune_code" not in totals:
         return "0"

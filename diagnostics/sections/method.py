@@ -203,9 +203,12 @@ def method_section(inputs: ReportInputs) -> Section:
     section.add(Bullets([f"{rule.title} : {rule.rule_fr}." for rule in lv.RULES]))
     section.add(Subtitle("Confidentialité et limites"))
     section.add(Bullets([
-        "Sites des adhérents : un site confidentiel n'apparaît jamais comme point, adresse ou nom ; "
-        "un site « localisé à la commune » est nommé sans adresse ni point. Tout total de moins de "
-        f"trois sites est publié « {SMALL_LABEL} », sans capacité.",
+        "Sites des adhérents : un site confidentiel n'apparaît jamais comme point, adresse ou nom, "
+        "et n'entre dans aucun total communal, intercommunal ou de liste de communes, ni dans "
+        "l'écart ou les cartes d'accès ; il n'est compté que par département, par tranche de cinq. "
+        "L'écart publié ignore donc l'offre confidentielle. Un site « localisé à la commune » est "
+        f"nommé sans adresse ni point. Tout total de moins de trois sites est publié « {SMALL_LABEL} », "
+        "sans capacité.",
         "Secret statistique : une valeur non publiée par l'INSEE reste manquante (grisée sur les "
         "cartes, « — » dans les tableaux), jamais remplacée par zéro ; les estimations du modèle "
         "sont signalées et accompagnées de leur intervalle.",

@@ -98,12 +98,15 @@ def offer_section(inputs: ReportInputs, public: PublicSites | None) -> Section:
     by_family = public.by_family
     n_total = int(by_family["n_sites"].sum()) if len(by_family) else 0
     section.add(Paragraph(
-        f"Le registre des adhérents compte {plural(n_total, 'site')} ouvert(s) dans le territoire ou "
-        "couvrant l'une de ses communes"
-        + (f", dont {plural(public.hidden, 'site')} confidentiel(s) compté(s) dans les totaux "
-           "seulement" if public.hidden else "")
-        + ". Les totaux de moins de trois sites sont publiés « < 3 », sans capacité, pour "
-        "qu'aucun site confidentiel ne puisse être identifié."
+        f"Le registre des adhérents compte {plural(n_total, 'site')} non confidentiel(s) ouvert(s) "
+        "dans le territoire ou couvrant l'une de ses communes. Les totaux de moins de trois "
+        "sites sont publiés « < 3 », sans capacité. "
+        + (f"Sites confidentiels des départements du territoire (nombre par tranche de cinq, "
+           f"capacité arrondie à la dizaine) : {public.confidential.sites_text()}, capacité "
+           f"{public.confidential.capacity_text()}."
+           if public.confidential is not None else
+           "Les sites confidentiels ne sont comptés qu'à l'échelle d'un département ou d'une "
+           "région entière, jamais dans ceux d'un territoire plus fin.")
     ))
     rows, data = [], []
     for _, r in by_family.sort_values("n_sites", ascending=False).iterrows():
@@ -159,8 +162,8 @@ def offer_section(inputs: ReportInputs, public: PublicSites | None) -> Section:
         tooltip=tooltip(c, "sites ouverts", n.map(site_count_text)),
         points=points if len(points) else None,
         points_legend=[(schema.FAMILIES[f], FAMILY_COLOURS[f]) for f in present],
-        note="Points : sites publics seulement ; les sites localisés à la commune ou "
-        "confidentiels n'apparaissent que dans les totaux communaux.",
+        note="Points : sites publics seulement ; les sites localisés à la commune "
+        "n'apparaissent que dans les totaux communaux, les sites confidentiels nulle part.",
     ))
     if len(public.listed):
         listed = public.listed.sort_values(["commune_name", "name"], na_position="last").head(MAX_LISTED)

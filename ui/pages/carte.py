@@ -242,7 +242,6 @@ def _overlays(view: ViewGeometry, layers: list[str], national: bool) -> mapview.
             public = sites_mod.public(inside)
             if public is not None:
                 out.sites = public.points
-                out.hidden_sites = int(public.hidden)
             if registry.sites.empty:
                 out.notes.append("Registre des membres vide : importez un fichier sur la page "
                                  "« Offre des membres ».")

@@ -293,9 +293,9 @@ def _sites_block(code: str) -> None:
     if view is None or inside.empty:
         st.caption("Aucun site des membres enregistré dans cette commune.")
         return
-    st.caption(f"Sites situés dans la commune, tous niveaux de diffusion : "
-               f"{sites_mod.commune_total(view, code)} (les sites confidentiels sont comptés, "
-               "jamais nommés ; « < 3 » sous trois sites).")
+    st.caption(f"Sites non confidentiels situés dans la commune : "
+               f"{sites_mod.commune_total(view, code)} (« < 3 » sous trois sites ; les sites "
+               "confidentiels ne sont jamais comptés à l'échelle de la commune).")
     shown = view.listed.copy()
     if len(shown):
         shown["name"] = [f"[{sites_mod.FICTIONAL_LABEL}] {n}" if f else n

@@ -8,7 +8,10 @@
 3. « Importer » writes the valid rows in one transaction (all or nothing).
 
 The page also shows the registry's content for the territory, by the public confidentiality
-rules (confidential sites counted, never named; totals under three sites « < 3 »).
+rules (confidential sites never counted below whole départements, never named; totals under
+three sites « < 3 »). Importing needs an operator or administrator account (sidebar « Compte »);
+an operator sees its own sites, confidential ones included, and its own imports. The
+repository checks every write again against the account (``operators.accounts``).
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from operators.schema import (
 )
 from ui import data, state
 from ui import sites as sites_mod
+from ui.auth import current_account
 from ui.picker import communes_of, territory_label
 from ui.tables import french
 
@@ -96,20 +100,26 @@ def render() -> None:
     if registry is None:
         st.warning(sites_mod.unavailable_reason() or sites_mod.NOT_AVAILABLE)
         return
-    _content(registry)
+    actor = current_account()
+    _content(registry, actor)
     st.header("Importer un fichier d'opérateur")
-    _import_form(registry)
-    _demo(registry)
+    if not actor.can_write:
+        st.info("Consultation publique : connectez-vous avec un compte opérateur ou "
+                "administrateur (barre latérale, « Compte ») pour importer un fichier.")
+        return
+    _import_form(registry, actor)
+    if actor.is_admin:
+        _demo(registry, actor)
 
 
-def _content(registry) -> None:
+def _content(registry, actor) -> None:
     spec = state.current_spec()
     found = sites_mod.registry_sites()
     if found is None:
         st.warning(sites_mod.unavailable_reason())
         return
     description = public_description(found.description)
-    st.caption(f"{description} : {fr_number(len(found.sites))} sites.")
+    st.caption(f"{description} : {fr_number(len(found.sites))} sites non confidentiels.")
     if found.sites.empty:
         st.info("Le registre est vide : importez un fichier ci-dessous, ou chargez l'offre de "
                 "démonstration (FICTIVE).")
@@ -122,16 +132,15 @@ def _content(registry) -> None:
                             help="Ne garder que les sites qui accueillent au moins un de ces "
                                  "publics.")
     inside = sites_mod.filter_publics(inside, chosen)
-    view = sites_mod.public(inside)
+    view = sites_mod.public(inside, sites_mod.confidential_figure(found, spec))
     st.subheader(f"Sites — {territory_label(spec)}")
     if view is None or inside.empty:
-        st.caption("Aucun site enregistré dans ce territoire.")
+        st.caption("Aucun site non confidentiel enregistré dans ce territoire.")
+        _confidential_line(view.confidential if view is not None else None)
         return
-    cols = st.columns(3)
-    cols[0].metric("Sites (tous niveaux)", sites_mod.count_text(len(inside)))
-    cols[1].metric("Sites nommés", sites_mod.count_text(len(view.listed)))
-    cols[2].metric("Sites confidentiels (comptés seulement)", sites_mod.count_text(view.hidden),
-                   help="Jamais nommés ni placés sur la carte ; « < 3 » sous trois sites.")
+    cols = st.columns(2)
+    cols[0].metric("Sites nommés", sites_mod.count_text(len(view.listed)))
+    _confidential_line(view.confidential, cols[1])
     listed = view.listed.copy()
     listed["name"] = [f"[{sites_mod.FICTIONAL_LABEL}] {n}" if f else n
                       for n, f in zip(listed["name"], listed["fictional"].fillna(False), strict=True)]
@@ -150,9 +159,12 @@ def _content(registry) -> None:
     st.dataframe(french(shown), hide_index=True, width="stretch", height=300)
     if view.fictional:
         st.caption(f"{sites_mod.FICTIONAL_LABEL} : données de démonstration, pas des sites réels.")
+    _own_sites(registry, actor)
+    journal = registry.visible_import_log(actor)
+    if len(journal.columns) > 2:
+        with st.expander("Journal des imports" + ("" if actor.is_admin else " (les vôtres)")):
+            st.dataframe(french(import_log_fr(journal)), hide_index=True, width="stretch")
     _public_offer(codes)
-    with st.expander("Journal des imports"):
-        st.dataframe(french(import_log_fr(registry.import_log())), hide_index=True, width="stretch")
 
 
 def _public_offer(codes: list[str]) -> None:
@@ -177,9 +189,50 @@ def _public_offer(codes: list[str]) -> None:
                    "d'asile : montrés à part, hors de l'offre d'insertion. " + " ".join(notes))
 
 
-def _import_form(registry) -> None:
+def _own_sites(registry, actor) -> None:
+    """What an account sees beyond the public view: an operator its own sites (confidential
+    ones included), a delegate its network's non-confidential sites in detail, an
+    administrator every site."""
+    from operators.schema import CONF_CONFIDENTIAL
+
+    table = registry.tables["sites"]
+    if actor.operator_id is not None:
+        where, title = table.c.operator_id == actor.operator_id, (
+            f"Vos sites ({actor.operator_name}), confidentiels compris")
+    elif actor.network:
+        where, title = (table.c.network == actor.network) & (
+            table.c.confidentiality != CONF_CONFIDENTIAL), (
+            f"Sites non confidentiels du réseau {actor.network} (détail)")
+    elif actor.is_admin:
+        where, title = None, "Tous les sites du registre (administrateur), confidentiels compris"
+    else:
+        return
+    found = pd.DataFrame(registry.sites(where=where)).drop(columns="geometry", errors="ignore")
+    if found.empty:
+        return
+    with st.expander(f"{title} : {fr_number(len(found))}"):
+        st.dataframe(french(found[["name", "operator_name", "address", "commune_name",
+                                   "offer_type", "capacity", "capacity_unit", "status",
+                                   "confidentiality"]]), hide_index=True, width="stretch")
+
+
+def _confidential_line(figure, container=None) -> None:
+    """The confidential sites: binned, for whole départements or régions only."""
+    if figure is None:
+        (container or st).caption(
+            "Sites confidentiels : jamais comptés à l'échelle d'une commune, d'un EPCI ou d'une "
+            "liste de communes ; leur nombre arrondi n'est publié que par département ou région.")
+        return
+    (container or st).metric(
+        "Sites confidentiels (départements entiers, arrondi)", figure.sites_text(),
+        help=f"Capacité : {figure.capacity_text()}. Nombre publié par tranche de cinq, par "
+             "département ; jamais nommés ni placés sur la carte.")
+
+
+def _import_form(registry, actor) -> None:
     from operators.columns import ColumnMappingError, match_columns
     from operators.importer import ImportFileError, field_labels
+    from operators.limits import InputTooLarge, check_input
     from operators.readers import ReadError, read_table
     from operators.schema import INPUT_FIELD_BY_NAME
 
@@ -190,8 +243,9 @@ def _import_form(registry) -> None:
         return
     content = upload.getvalue()
     try:
+        check_input(content, upload.name)
         raw = read_table(content, upload.name)
-    except ReadError as exc:
+    except (ReadError, InputTooLarge) as exc:
         st.error(str(exc))
         return
     st.caption(f"« {upload.name} » : {raw.describe_fr()}.")
@@ -224,7 +278,13 @@ def _import_form(registry) -> None:
         return
     with st.form("offre_defaults"):
         cols = st.columns(3)
-        operator = cols[0].text_input("Opérateur (lignes sans opérateur)", key="offre_operator")
+        if actor.operator_name:
+            operator = actor.operator_name
+            cols[0].text_input("Opérateur (votre compte)", value=operator, disabled=True,
+                               key="offre_operator_fixed")
+        else:
+            operator = cols[0].text_input("Opérateur (lignes sans opérateur)",
+                                          key="offre_operator")
         network = cols[1].text_input("Réseau (FAPIL, SOLIHA, UNAFO…)", key="offre_network")
         fictional = cols[2].checkbox("Données fictives (démonstration)", key="offre_fictional")
         geocode = cols[2].checkbox("Géocoder les adresses (BAN, réseau nécessaire)", key="offre_ban")
@@ -242,7 +302,7 @@ def _import_form(registry) -> None:
     prepared = st.session_state.get(key)
     if prepared is None:
         return
-    _preview(prepared, registry, key, operator)
+    _preview(prepared, registry, key, operator, actor)
 
 
 def _prepare(content: bytes, name: str, mapping: dict[str, str], operator: str, network: str,
@@ -257,7 +317,8 @@ def _prepare(content: bytes, name: str, mapping: dict[str, str], operator: str, 
                           cache=sites_mod.registry())
 
 
-def _preview(prepared, registry, key: str, operator: str) -> None:
+def _preview(prepared, registry, key: str, operator: str, actor) -> None:
+    from operators.cells import safe_frame
     from operators.importer import write_prepared
 
     valid = len(prepared.sites)
@@ -273,15 +334,20 @@ def _preview(prepared, registry, key: str, operator: str) -> None:
         st.dataframe(french(rejects), hide_index=True, width="stretch", height=240)
         st.download_button(
             "Télécharger les lignes rejetées (CSV)",
-            csv_bytes(prepared.rejects_frame()),
+            csv_bytes(safe_frame(prepared.rejects_frame())),
             file_name=f"{prepared.file_name.rsplit('.', 1)[0]}_rejets.csv", mime="text/csv",
             key=f"{key}_rejects", icon=":material/download:",
         )
+    confirm = st.checkbox(
+        "Je confirme que des sites confidentiels de ce fichier peuvent devenir publics (ou "
+        "localisés à la commune)", key=f"{key}_disclose",
+        help="Sans cette case, un import qui rend un site moins confidentiel est refusé.")
     if valid and st.button(f"Importer {valid} site(s) dans le registre", type="primary",
                            key=f"{key}_write"):
         try:
             with st.spinner("Écriture dans le registre…"):
-                result = write_prepared(prepared, registry, operator=operator or None)
+                result = write_prepared(prepared, registry, actor=actor,
+                                        confirm_disclosure=confirm, operator=operator or None)
         except Exception as exc:  # one transaction: nothing was written
             st.error(f"Import refusé, rien n'a été écrit : {exc}")
             return
@@ -294,18 +360,16 @@ def _preview(prepared, registry, key: str, operator: str) -> None:
                      width="stretch", height=240)
 
 
-def _demo(registry) -> None:
+def _demo(registry, actor) -> None:
     st.header("Offre de démonstration")
     st.caption("130 sites FICTIFS de trois réseaux dans le Nord, la Creuse, l'Ardèche et la "
                "Seine-Saint-Denis, pour essayer l'application sans données réelles.")
     if st.button("Charger l'offre de démonstration (FICTIVE)", key="offre_demo"):
-        from operators.demo import DEMO_FILE
-        from operators.importer import import_file
+        from operators.demo import load_demo
 
         try:
             with st.spinner("Import de l'offre de démonstration…"):
-                result = import_file(DEMO_FILE, registry, fictional=True, geocoder=None,
-                                     user="démonstration")
+                result = load_demo(registry, actor)
         except Exception as exc:  # the registry stays as it was
             st.error(f"Import de démonstration impossible : {exc}")
             return

@@ -15,6 +15,7 @@ import streamlit as st
 
 from ui import data, state
 from ui import sites as sites_mod
+from ui.auth import current_account
 from ui.picker import communes_of, territory_label
 from ui.tables import french
 
@@ -106,9 +107,11 @@ def _snapshots(registry, spec: str | None) -> None:
     left, right = st.columns([2, 1])
     day = right.date_input("Date de l'instantané", value=dt.date.today(), key="reseaux_snap_day",
                            format="DD/MM/YYYY")
-    if right.button("Prendre un instantané", key="reseaux_snap_go"):
+    actor = current_account()
+    if right.button("Prendre un instantané", key="reseaux_snap_go", disabled=not actor.is_admin,
+                    help=None if actor.is_admin else "Réservé aux administrateurs (compte requis)."):
         try:
-            info = snap.take_snapshot(registry, day, user="application")
+            info = snap.take_snapshot(registry, actor, day)
         except Exception as exc:  # the page keeps working; the message says why
             right.error(f"L'instantané n'a pas pu être pris : {exc}")
         else:

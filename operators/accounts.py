@@ -1,0 +1,325 @@
+"""Who may see and change what: accounts, roles and the checks every write goes through.
+
+Roles (``SCHEMA.md``, « Comptes et rôles »):
+
+* ``public`` — anonymous visitor: maps, indicators, the offer aggregated under the
+  confidentiality rules; no write, no import log;
+* ``delegue`` — a network's delegate: its network's non-confidential detail; no write;
+* ``operateur`` — an operator's staff: imports and edits only its own operator's sites, sees
+  its own confidential sites and its own imports;
+* ``administrateur`` — accounts, every site, every import, the demo data.
+
+Local accounts are stored in the registry database (table ``accounts``, SQLite or PostgreSQL
+like the sites) with an Argon2id hash (``argon2-cffi``, the reference implementation's
+bindings; no home-made crypto). OpenID Connect (``st.login``) maps a verified e-mail to an
+account of this table, so roles stay in one place.
+
+The checks (:func:`authorize_import`, :func:`require_admin`) are called by the repository
+layer itself (``Registry.apply_import``), so the app and the command line cannot differ.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+import sqlalchemy as sa
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
+from operators.identity import operator_id as operator_id_of
+from operators.schema import CONF_COMMUNE, CONF_CONFIDENTIAL, CONF_PUBLIC
+
+ROLE_PUBLIC = "public"
+ROLE_DELEGATE = "delegue"
+ROLE_OPERATOR = "operateur"
+ROLE_ADMIN = "administrateur"
+ROLES = {
+    ROLE_PUBLIC: "public (anonyme)",
+    ROLE_DELEGATE: "délégué de réseau",
+    ROLE_OPERATOR: "opérateur",
+    ROLE_ADMIN: "administrateur",
+}
+MIN_PASSWORD_LENGTH = 12
+_LOGIN = re.compile(r"[a-z0-9][a-z0-9._@-]{1,62}")
+# How much a level hides: a change to a lower rank discloses something.
+_SECRECY = {CONF_PUBLIC: 0, CONF_COMMUNE: 1, CONF_CONFIDENTIAL: 2}
+_HASHER = PasswordHasher()  # Argon2id, the library's current recommended parameters
+_DUMMY_HASH = _HASHER.hash("compte inexistant : même durée de vérification")
+
+
+class AccessDenied(PermissionError):
+    """A write or a reading refused to an account (French message)."""
+
+
+class AccountError(ValueError):
+    """An account that cannot be created or changed (French message)."""
+
+
+@dataclass(frozen=True)
+class Account:
+    """An authenticated person (or the anonymous public)."""
+
+    login: str
+    role: str
+    name: str = ""
+    operator_id: str | None = None  # for an operator
+    operator_name: str | None = None
+    network: str | None = None  # for a network delegate
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == ROLE_ADMIN
+
+    @property
+    def can_write(self) -> bool:
+        return self.role in (ROLE_ADMIN, ROLE_OPERATOR)
+
+    def describe_fr(self) -> str:
+        who = self.name or self.login
+        extra = f", {self.operator_name}" if self.operator_name else (
+            f", réseau {self.network}" if self.network else "")
+        return f"{who} ({ROLES.get(self.role, self.role)}{extra})"
+
+    def journal_name(self) -> str:
+        """What the import log records: the login and the role (never the server's OS user)."""
+        return f"{self.login} ({ROLES.get(self.role, self.role)})"
+
+
+ANONYMOUS = Account("anonyme", ROLE_PUBLIC)
+
+
+def accounts_table(metadata: sa.MetaData) -> sa.Table:
+    return sa.Table(
+        "accounts", metadata,
+        sa.Column("login", sa.Text, primary_key=True),
+        sa.Column("name", sa.Text),
+        sa.Column("email", sa.Text),
+        sa.Column("role", sa.Text, nullable=False),
+        sa.Column("operator_id", sa.Text),
+        sa.Column("operator_name", sa.Text),
+        sa.Column("network", sa.Text),
+        sa.Column("password_hash", sa.Text),
+        sa.Column("active", sa.Boolean, nullable=False, default=True),
+        sa.Column("created_at", sa.Text),
+        sa.Column("updated_at", sa.Text),
+    )
+
+
+# -- checks ------------------------------------------------------------------------------------
+def require_admin(actor: Account | None, action: str) -> None:
+    if actor is None or not actor.is_admin:
+        raise AccessDenied(f"{action} : réservé aux administrateurs ({_who(actor)}).")
+
+
+def _who(actor: Account | None) -> str:
+    return "visiteur anonyme" if actor is None or actor.role == ROLE_PUBLIC else actor.describe_fr()
+
+
+def authorize_import(
+    actor: Account | None,
+    sites: pd.DataFrame,
+    existing: dict[str, dict[str, Any]],
+    confirm_disclosure: bool = False,
+) -> list[str]:
+    """Check that ``actor`` may write ``sites`` over the ``existing`` ones.
+
+    Returns the French lines to log about confidentiality lowered (with confirmation).
+
+    Raises
+    ------
+    AccessDenied
+        Anonymous visitors and delegates cannot write; an operator writes only its own
+        operator's sites; lowering a site's confidentiality (confidentiel → commune or public,
+        commune → public) needs ``confirm_disclosure`` from its operator or an administrator.
+    """
+    if actor is None or not actor.can_write:
+        raise AccessDenied(
+            f"Écriture refusée : un import demande un compte opérateur ou administrateur "
+            f"({_who(actor)}).")
+    if actor.role == ROLE_OPERATOR:
+        foreign = sorted(set(sites["operator_id"].dropna()) - {actor.operator_id})
+        foreign_names = sorted(set(
+            sites.loc[sites["operator_id"].isin(foreign), "operator_name"].dropna()))
+        if foreign or sites["operator_id"].isna().any():
+            raise AccessDenied(
+                f"Écriture refusée : le compte {actor.describe_fr()} ne peut importer que les "
+                f"sites de son opérateur ; le fichier en contient d'autres opérateurs : "
+                f"{', '.join(foreign_names[:5]) or 'opérateur non renseigné'}.")
+        theirs = [s for s, old in existing.items() if old.get("operator_id") != actor.operator_id]
+        if theirs:
+            raise AccessDenied(
+                f"Écriture refusée : {len(theirs)} site(s) du fichier appartiennent à un autre "
+                "opérateur.")
+    lowered = []
+    new_levels = dict(zip(sites["site_id"], sites["confidentiality"], strict=True))
+    names = dict(zip(sites["site_id"], sites["name"], strict=True))
+    for site, old in existing.items():
+        before, after = old.get("confidentiality"), new_levels.get(site)
+        if _SECRECY.get(after, 0) < _SECRECY.get(before, 0):
+            lowered.append(f"« {names.get(site) or site} » : {before} → {after}")
+    if lowered and not confirm_disclosure:
+        raise AccessDenied(
+            f"Import refusé : il rendrait moins confidentiel(s) {len(lowered)} site(s) ("
+            + "; ".join(lowered[:5]) + "). Confirmez explicitement cette levée de "
+            "confidentialité (case à cocher dans l'application, option "
+            "--confirmer-levee-confidentialite en ligne de commande).")
+    if lowered:
+        return [f"Levée de confidentialité confirmée par {actor.journal_name()} : "
+                + "; ".join(lowered)]
+    return []
+
+
+def visible_import_log(log: pd.DataFrame, actor: Account | None) -> pd.DataFrame:
+    """The import log as ``actor`` may read it.
+
+    Administrators read everything; an operator reads its own imports, without server paths;
+    anyone else reads nothing (file names and paths of other operators stay private).
+    """
+    if actor is None or actor.role in (ROLE_PUBLIC, ROLE_DELEGATE):
+        return log.iloc[0:0][["started_at", "status"]]
+    if actor.is_admin:
+        return log
+    mine = log[log["imported_by"].eq(actor.journal_name())]
+    return mine.drop(columns=["rejects_path", "message"], errors="ignore").reset_index(drop=True)
+
+
+# -- the accounts table ----------------------------------------------------------------------
+def check_password(password: str) -> None:
+    if len(password or "") < MIN_PASSWORD_LENGTH:
+        raise AccountError(
+            f"Mot de passe trop court : {MIN_PASSWORD_LENGTH} caractères au moins.")
+
+
+class Accounts:
+    """Local accounts stored in the registry database."""
+
+    def __init__(self, registry) -> None:
+        self.registry = registry
+        self.table: sa.Table = registry.tables["accounts"]
+
+    def count(self, role: str | None = None) -> int:
+        query = sa.select(sa.func.count()).select_from(self.table).where(
+            self.table.c.active.is_(True))
+        if role:
+            query = query.where(self.table.c.role == role)
+        with self.registry.engine.connect() as conn:
+            return int(conn.execute(query).scalar_one())
+
+    def add(
+        self,
+        actor: Account | None,
+        login: str,
+        role: str,
+        password: str,
+        *,
+        name: str = "",
+        email: str | None = None,
+        operator: str | None = None,
+        network: str | None = None,
+    ) -> Account:
+        """Create an account. Only an administrator may, except for the very first one (an
+        administrator created by whoever holds the database, e.g. at installation)."""
+        from operators.repository import now_iso
+
+        bootstrap = self.count(ROLE_ADMIN) == 0 and role == ROLE_ADMIN
+        if not bootstrap:
+            require_admin(actor, "Création de compte")
+        login = (login or "").strip().lower()
+        if not _LOGIN.fullmatch(login):
+            raise AccountError(
+                f"Identifiant « {login} » invalide : 2 à 63 caractères, lettres minuscules, "
+                "chiffres, « . », « _ », « @ » ou « - ».")
+        if role not in ROLES or role == ROLE_PUBLIC:
+            raise AccountError(
+                f"Rôle « {role} » inconnu : {ROLE_DELEGATE}, {ROLE_OPERATOR} ou {ROLE_ADMIN}.")
+        if role == ROLE_OPERATOR and not operator:
+            raise AccountError("Un compte opérateur doit nommer son opérateur (--operateur).")
+        if role == ROLE_DELEGATE and not network:
+            raise AccountError("Un compte de délégué doit nommer son réseau (--reseau).")
+        check_password(password)
+        stamp = now_iso()
+        row = {
+            "login": login, "name": name or login, "email": (email or "").strip().lower() or None,
+            "role": role, "operator_id": operator_id_of(operator) if operator else None,
+            "operator_name": operator, "network": (network or "").upper() or None,
+            "password_hash": _HASHER.hash(password), "active": True, "created_at": stamp,
+            "updated_at": stamp,
+        }
+        with self.registry.write_transaction() as conn:
+            if conn.execute(sa.select(self.table.c.login).where(
+                    self.table.c.login == login)).first():
+                raise AccountError(f"Le compte « {login} » existe déjà.")
+            conn.execute(self.table.insert().values(row))
+        return _account(row)
+
+    def set_password(self, actor: Account | None, login: str, password: str) -> None:
+        """A new password: by an administrator, or by the account itself."""
+        from operators.repository import now_iso
+
+        if actor is None or (not actor.is_admin and actor.login != login):
+            raise AccessDenied(
+                f"Changement de mot de passe refusé ({_who(actor)}) : administrateur ou "
+                "titulaire du compte seulement.")
+        check_password(password)
+        with self.registry.write_transaction() as conn:
+            done = conn.execute(self.table.update().where(self.table.c.login == login).values(
+                password_hash=_HASHER.hash(password), updated_at=now_iso()))
+            if done.rowcount == 0:
+                raise AccountError(f"Compte « {login} » inconnu.")
+
+    def deactivate(self, actor: Account | None, login: str) -> None:
+        from operators.repository import now_iso
+
+        require_admin(actor, "Désactivation de compte")
+        with self.registry.write_transaction() as conn:
+            conn.execute(self.table.update().where(self.table.c.login == login).values(
+                active=False, updated_at=now_iso()))
+
+    def authenticate(self, login: str, password: str) -> Account | None:
+        """The account when the password matches, else None (same work either way)."""
+        login = (login or "").strip().lower()
+        with self.registry.engine.connect() as conn:
+            row = conn.execute(sa.select(self.table).where(
+                self.table.c.login == login, self.table.c.active.is_(True))).mappings().first()
+        try:
+            _HASHER.verify(row["password_hash"] if row and row["password_hash"] else _DUMMY_HASH,
+                           password or "")
+        except (VerifyMismatchError, VerificationError, InvalidHashError):
+            return None
+        if row is None or not row["password_hash"]:
+            return None
+        if _HASHER.check_needs_rehash(row["password_hash"]):
+            with self.registry.write_transaction() as conn:
+                conn.execute(self.table.update().where(self.table.c.login == login).values(
+                    password_hash=_HASHER.hash(password)))
+        return _account(dict(row))
+
+    def by_email(self, email: str | None) -> Account | None:
+        """The active account of a verified e-mail (OpenID Connect), or None."""
+        if not email:
+            return None
+        with self.registry.engine.connect() as conn:
+            row = conn.execute(sa.select(self.table).where(
+                self.table.c.email == email.strip().lower(),
+                self.table.c.active.is_(True))).mappings().first()
+        return _account(dict(row)) if row else None
+
+    def listing(self, actor: Account | None) -> pd.DataFrame:
+        require_admin(actor, "Liste des comptes")
+        columns = ["login", "name", "email", "role", "operator_name", "network", "active",
+                   "created_at", "updated_at"]
+        with self.registry.engine.connect() as conn:
+            rows = conn.execute(sa.select(*[self.table.c[c] for c in columns]).order_by(
+                self.table.c.login)).mappings().all()
+        return pd.DataFrame(rows, columns=columns)
+
+
+def _account(row: dict[str, Any]) -> Account:
+    return Account(
+        login=row["login"], role=row["role"], name=row.get("name") or "",
+        operator_id=row.get("operator_id"), operator_name=row.get("operator_name"),
+        network=row.get("network"),
+    )

@@ -1,0 +1,240 @@
+"""Accounts and roles: the attacks of an anonymous visitor and of an operator, mounted against
+the repository (what the app and the command line both call), the command line and the page.
+
+Files are hand-made in this test: two operators' sites in Guéret and Lille.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+import sqlalchemy as sa
+
+import settings
+from operators.accounts import (
+    ANONYMOUS,
+    ROLE_ADMIN,
+    ROLE_DELEGATE,
+    ROLE_OPERATOR,
+    AccessDenied,
+    Account,
+    AccountError,
+    Accounts,
+)
+from operators.demo import load_demo
+from operators.importer import import_file
+from operators.repository import Registry
+
+PASSWORD = "correct horse battery staple"
+HEADER = "Opérateur;Identifiant;Nom;Code INSEE;Type;Nb places;Statut;Confidentialité"
+ASSO_A = [
+    "Asso A;A1;Pension Guéret;23096;Pension de famille;25;ouvert;public",
+    "Asso A;A2;Refuge Guéret;23096;CHRS;12;ouvert;confidentiel",
+]
+ASSO_B = ["Asso B;B1;Résidence Lille;59350;Résidence sociale;40;ouvert;public"]
+
+
+def csv(rows: list[str]) -> bytes:
+    return ("\n".join([HEADER, *rows]) + "\n").encode("utf-8")
+
+
+@pytest.fixture
+def registry(tmp_path, store):
+    registry = Registry(tmp_path / "registre.gpkg")
+    yield registry
+    registry.dispose()
+
+
+@pytest.fixture
+def people(registry):
+    """An administrator (the first account), two operators, a delegate."""
+    accounts = Accounts(registry)
+    admin = accounts.add(None, "admin", ROLE_ADMIN, PASSWORD, name="Administratrice")
+    a = accounts.add(admin, "alice", ROLE_OPERATOR, PASSWORD, operator="Asso A")
+    b = accounts.add(admin, "bob", ROLE_OPERATOR, PASSWORD, operator="Asso B")
+    d = accounts.add(admin, "dora", ROLE_DELEGATE, PASSWORD, network="FAPIL")
+    return {"admin": admin, "a": a, "b": b, "d": d}
+
+
+def sites_of(registry) -> pd.DataFrame:
+    return pd.DataFrame(registry.sites()).set_index("source_id")
+
+
+def test_passwords_are_argon2id_hashes_and_checked(registry, people):
+    with registry.engine.connect() as conn:
+        hashes = [r[0] for r in conn.execute(sa.text("SELECT password_hash FROM accounts"))]
+    assert all(h.startswith("$argon2id$") for h in hashes) and PASSWORD not in "".join(hashes)
+    accounts = Accounts(registry)
+    assert accounts.authenticate("alice", PASSWORD) == people["a"]
+    assert accounts.authenticate("ALICE ", PASSWORD) == people["a"]
+    assert accounts.authenticate("alice", PASSWORD + "x") is None
+    assert accounts.authenticate("personne", PASSWORD) is None
+    with pytest.raises(AccountError, match="trop court"):
+        accounts.add(people["admin"], "eve", ROLE_ADMIN, "court")
+    with pytest.raises(AccessDenied, match="réservé aux administrateurs"):
+        accounts.add(people["a"], "eve", ROLE_ADMIN, PASSWORD)
+    with pytest.raises(AccessDenied, match="refusé"):
+        accounts.set_password(people["a"], "bob", "un autre mot de passe")
+    accounts.set_password(people["a"], "alice", "un autre mot de passe")
+    assert accounts.authenticate("alice", "un autre mot de passe") == people["a"]
+    accounts.deactivate(people["admin"], "bob")
+    assert accounts.authenticate("bob", PASSWORD) is None
+
+
+def test_first_account_must_be_an_administrator(registry):
+    with pytest.raises(AccessDenied):
+        Accounts(registry).add(None, "alice", ROLE_OPERATOR, PASSWORD, operator="Asso A")
+
+
+def test_anonymous_and_delegate_cannot_write_anything(registry, people):
+    import_file(csv(ASSO_A), registry, name="a.csv", geocoder=None, actor=people["a"])
+    before = sites_of(registry)
+    # The attack of the issue: capacity 25 → 0, status → en projet, by an anonymous visitor.
+    attack = csv(["Asso A;A1;Pension Guéret;23096;Pension de famille;0;en projet;public"])
+    for who in (None, ANONYMOUS, people["d"]):
+        with pytest.raises(AccessDenied, match="Écriture refusée"):
+            import_file(attack, registry, name="attaque.csv", geocoder=None, actor=who)
+        with pytest.raises(AccessDenied, match="réservé aux administrateurs"):
+            load_demo(registry, who)
+    pd.testing.assert_frame_equal(sites_of(registry), before)
+    assert registry.import_log()["status"].tolist() == ["réussi"]
+
+
+def test_an_operator_writes_only_its_own_sites(registry, people, tmp_path):
+    import_file(csv(ASSO_A), registry, name="a.csv", geocoder=None, actor=people["a"])
+    before = sites_of(registry)
+    attack = csv(["Asso A;A1;Pension Guéret;23096;Pension de famille;0;en projet;public"])
+    with pytest.raises(AccessDenied, match="que les sites de son opérateur"):
+        import_file(attack, registry, name="b.csv", geocoder=None, actor=people["b"])
+    pd.testing.assert_frame_equal(sites_of(registry), before)
+    log = registry.import_log()
+    assert log["status"].tolist() == ["réussi", "échoué"]
+    assert log["imported_by"].tolist() == ["alice (opérateur)", "bob (opérateur)"]
+    with pytest.raises(AccessDenied):
+        load_demo(registry, people["b"])
+    # Its own file, without an operator column: its operator's sites.
+    own = "Identifiant;Nom;Code INSEE;Type;Nb places\nB1;Résidence Lille;59350;Résidence sociale;40\n"
+    result = import_file(own.encode(), registry, name="b.csv", geocoder=None, actor=people["b"])
+    assert result.imported == 1
+    assert sites_of(registry).loc["B1", "operator_name"] == "Asso B"
+
+
+def test_confidential_to_public_needs_an_explicit_confirmation_and_is_logged(registry, people):
+    import_file(csv(ASSO_A), registry, name="a.csv", geocoder=None, actor=people["a"])
+    disclose = csv([ASSO_A[0], ASSO_A[1].replace("confidentiel", "public")])
+    with pytest.raises(AccessDenied, match=r"moins confidentiel.*Refuge Guéret"):
+        import_file(disclose, registry, name="a2.csv", geocoder=None, actor=people["a"])
+    assert sites_of(registry).loc["A2", "confidentiality"] == "confidentiel"
+    result = import_file(disclose, registry, name="a2.csv", geocoder=None, actor=people["a"],
+                         confirm_disclosure=True)
+    assert result.updated == 2
+    assert sites_of(registry).loc["A2", "confidentiality"] == "public"
+    message = registry.import_log()["message"].iloc[-1]
+    assert "Levée de confidentialité confirmée par alice (opérateur)" in message
+    assert "confidentiel → public" in message
+
+
+def test_each_user_reads_only_its_own_journal(registry, people, tmp_path):
+    rejects = csv([*ASSO_A, "Asso A;A3;Mauvais;23096;CHRS;douze;ouvert;public"])
+    import_file(rejects, registry, name="secret_nom_de_fichier_a.csv", geocoder=None,
+                actor=people["a"], rejects_dir=tmp_path)
+    import_file(csv(ASSO_B), registry, name="fichier_b.csv", geocoder=None, actor=people["b"])
+    full = registry.import_log()
+    assert len(full) == 2 and full["rejects_path"].notna().any()
+    assert registry.visible_import_log(people["admin"]).equals(full)
+    mine = registry.visible_import_log(people["b"])
+    assert mine["file_name"].tolist() == ["fichier_b.csv"]
+    assert "rejects_path" not in mine.columns
+    for who in (None, ANONYMOUS, people["d"]):
+        shown = registry.visible_import_log(who)
+        assert shown.empty and "file_name" not in shown.columns
+
+
+def run_cli(*args: str, database, password: str | None = None, new_password: str | None = None):
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("REGISTRE_COMPTE", "REGISTRE_MOT_DE_PASSE")}
+    env["DATABASE_URL"] = f"sqlite:///{database}"
+    if password is not None:
+        env["REGISTRE_MOT_DE_PASSE"] = password
+    if new_password is not None:
+        env["REGISTRE_NOUVEAU_MOT_DE_PASSE"] = new_password
+    return subprocess.run([sys.executable, "-m", "operators", *args], cwd=settings.PROJECT_ROOT,
+                          env=env, capture_output=True, text=True, timeout=300,
+                          stdin=subprocess.DEVNULL)
+
+
+def test_command_line_checks_the_account_as_the_app_does(store, tmp_path):
+    database = tmp_path / "cli.gpkg"
+    path = tmp_path / "a.csv"
+    path.write_bytes(csv(ASSO_A))
+    # Installation: no administrator yet, the first one is created without logging in.
+    done = run_cli("comptes", "ajouter", "admin", "--role", "administrateur", database=database,
+                   new_password=PASSWORD)
+    assert done.returncode == 0, done.stderr
+    done = run_cli("--compte", "admin", "accounts", "add", "alice", "--role", "operateur",
+                   "--operateur", "Asso A", database=database, password=PASSWORD,
+                   new_password=PASSWORD)
+    assert done.returncode == 0, done.stderr
+    # From now on an anonymous command line cannot write, export everything nor add accounts.
+    refused = run_cli("import", str(path), "--sans-geocodage", database=database)
+    assert refused.returncode == 1 and "Écriture refusée" in refused.stderr
+    refused = run_cli("export", str(tmp_path / "tout.csv"), "--interne", database=database)
+    assert refused.returncode == 1 and "réservé aux administrateurs" in refused.stderr
+    refused = run_cli("comptes", "ajouter", "eve", "--role", "administrateur",
+                      database=database, new_password=PASSWORD)
+    assert refused.returncode == 1 and "réservé aux administrateurs" in refused.stderr
+    refused = run_cli("demo", database=database)
+    assert refused.returncode == 1 and "réservé aux administrateurs" in refused.stderr
+    wrong = run_cli("--compte", "alice", "import", str(path), "--sans-geocodage",
+                    database=database, password="mauvais mot de passe")
+    assert wrong.returncode == 1 and "Identifiant ou mot de passe incorrect" in wrong.stderr
+    done = run_cli("--compte", "alice", "import", str(path), "--sans-geocodage",
+                   database=database, password=PASSWORD)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1].startswith("importés: 2")
+    registry = Registry(database)
+    assert registry.import_log()["imported_by"].tolist() == ["alice (opérateur)"]
+    registry.dispose()
+    done = run_cli("--compte", "admin", "comptes", "mot-de-passe", "alice", database=database,
+                   password=PASSWORD, new_password="nouveau mot de passe long")
+    assert done.returncode == 0, done.stderr
+    listing = run_cli("--compte", "admin", "comptes", "liste", database=database,
+                      password=PASSWORD)
+    assert "alice" in listing.stdout and "argon2" not in listing.stdout
+
+
+def test_offer_page_lets_an_anonymous_visitor_change_nothing(registry, people, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    import_file(csv(ASSO_A), registry, name="a.csv", geocoder=None, actor=people["a"])
+    monkeypatch.setenv("DATABASE_URL", registry.url)
+    script = (
+        "from ui.auth import sidebar_login\n"
+        "from ui.pages import offre\n"
+        "sidebar_login()\n"
+        "offre.render()\n"
+    )
+    at = AppTest.from_string(script, default_timeout=120)
+    at.query_params["territoire"] = "dep:23"
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.get("file_uploader")
+    assert not [b for b in at.button if "démonstration" in str(b.label)]
+    assert any("Consultation publique" in i.value for i in at.info)
+    assert not [e for e in at.expander if "Journal" in e.label]
+    assert "registre.gpkg" not in " ".join(c.value for c in at.caption)
+    # Alice logs in from the sidebar: she may import, sees her journal, not the demo button.
+    at.sidebar.text_input(key="compte_identifiant").input("alice")
+    at.sidebar.text_input(key="compte_mdp").input(PASSWORD)
+    at.sidebar.button[0].click()
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.get("file_uploader")
+    assert [e for e in at.expander if "Journal" in e.label]
+    assert [e for e in at.expander if "Vos sites" in e.label]
+    assert not [b for b in at.button if "démonstration" in str(b.label)]
+    assert isinstance(at.session_state["compte_connecte"], Account)

@@ -1,0 +1,114 @@
+"""Who is using the app: anonymous (public) unless logged in.
+
+Two ways in, both ending on an account of the registry's ``accounts`` table (roles live in one
+place, ``operators.accounts``):
+
+* a local account (login and password, Argon2id hash), from the sidebar form;
+* OpenID Connect through Streamlit's own ``st.login`` when ``[auth]`` is configured in
+  ``.streamlit/secrets.toml`` (see the README): the provider's verified e-mail is matched to
+  an account's ``email``. An identity with no matching account stays public.
+
+The account is kept in the server-side session state only. Every write is checked again by the
+repository (``Registry.apply_import``): hiding a button is a courtesy, not the protection.
+"""
+
+from __future__ import annotations
+
+import time
+
+import streamlit as st
+
+from operators.accounts import ANONYMOUS, ROLES, Account
+
+SESSION_KEY = "compte_connecte"
+FAILURES_KEY = "compte_echecs"
+MAX_FAILURES = 5
+LOCK_SECONDS = 60
+
+
+def oidc_configured() -> bool:
+    try:
+        return "auth" in st.secrets
+    except Exception:  # no secrets file at all
+        return False
+
+
+def _accounts():
+    from operators.accounts import Accounts
+    from ui import sites as sites_mod
+
+    registry = sites_mod.registry()
+    return None if registry is None else Accounts(registry)
+
+
+def current_account() -> Account:
+    """The logged-in account, or :data:`ANONYMOUS`."""
+    account = st.session_state.get(SESSION_KEY)
+    if isinstance(account, Account):
+        return account
+    if oidc_configured():
+        try:
+            user = st.user
+            logged = bool(user.get("is_logged_in"))
+        except Exception:  # st.user unavailable (no auth configured after all)
+            logged = False
+        if logged and user.get("email") and user.get("email_verified", True):
+            accounts = _accounts()
+            found = accounts.by_email(str(user.get("email"))) if accounts else None
+            if found is not None:
+                st.session_state[SESSION_KEY] = found
+                return found
+    return ANONYMOUS
+
+
+def sign_out() -> None:
+    st.session_state.pop(SESSION_KEY, None)
+    if oidc_configured():
+        try:
+            if st.user.get("is_logged_in"):
+                st.logout()
+        except Exception:  # nothing to log out from
+            pass
+
+
+def try_login(login: str, password: str) -> str | None:
+    """Log in with a local account; a French error or None on success."""
+    failures, since = st.session_state.get(FAILURES_KEY, (0, 0.0))
+    if failures >= MAX_FAILURES and time.time() - since < LOCK_SECONDS:
+        return (f"Trop d'essais infructueux : réessayez dans {LOCK_SECONDS} secondes.")
+    accounts = _accounts()
+    if accounts is None:
+        return "Registre indisponible : connexion impossible."
+    account = accounts.authenticate(login, password)
+    if account is None:
+        st.session_state[FAILURES_KEY] = (failures + 1, time.time())
+        return "Identifiant ou mot de passe incorrect."
+    st.session_state.pop(FAILURES_KEY, None)
+    st.session_state[SESSION_KEY] = account
+    return None
+
+
+def sidebar_login(container=None) -> None:
+    """The « Compte » box of the sidebar."""
+    box = (container or st.sidebar).expander("Compte", expanded=False)
+    account = current_account()
+    if account.role != ANONYMOUS.role:
+        box.caption(f"Connecté : {account.describe_fr()}")
+        if box.button("Se déconnecter", key="compte_sortie"):
+            sign_out()
+            st.rerun()
+        return
+    box.caption(f"Vous consultez en {ROLES[ANONYMOUS.role]} : rien ne peut être modifié.")
+    with box.form("compte_connexion", clear_on_submit=True):
+        login = st.text_input("Identifiant", key="compte_identifiant")
+        password = st.text_input("Mot de passe", type="password", key="compte_mdp")
+        submitted = st.form_submit_button("Se connecter")
+    if submitted:
+        error = try_login(login, password)
+        if error:
+            box.error(error)
+        else:
+            st.rerun()
+    if oidc_configured() and box.button("Se connecter avec le fournisseur d'identité",
+                                        key="compte_oidc"):
+        st.login()
