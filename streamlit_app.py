@@ -43,7 +43,8 @@ if links.weights_pending():
 
     links.restore_weights(need.need_model())
 current = st.navigation(navigation.all_pages())
-sidebar_login()
+if current.url_path != "presentation":  # the slide stays bare: nothing but the territory
+    sidebar_login()
 try:
     if current.url_path == "presentation":
         current.run()

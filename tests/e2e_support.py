@@ -163,6 +163,7 @@ POINT_JS = """([lat, lon]) => {
   for (const f of document.querySelectorAll('iframe')) {
     const w = f.contentWindow;
     if (!w || !w.map_div || !w.__diag) continue;
+    f.scrollIntoView({block: 'center'});  // the map's frame, not the page's first frame
     const p = w.map_div.latLngToContainerPoint([lat, lon]);
     const r = f.getBoundingClientRect();
     return {x: r.left + p.x, y: r.top + p.y};
@@ -190,7 +191,7 @@ def wait_styled(page, after: int = 0, timeout_s: float = 60) -> dict:
 
 def click_map_at(page, lat: float, lon: float) -> None:
     """Click the map at a geographic point (the map scrolled into view first)."""
-    page.locator("iframe").first.scroll_into_view_if_needed()
+    page.evaluate(POINT_JS, [lat, lon])  # scrolls the map's frame into view
     time.sleep(0.3)
     point = page.evaluate(POINT_JS, [lat, lon])
     if point is None:

@@ -27,6 +27,7 @@ CREUSE_COMMUNES = 255  # COG 2025
 FRANCE_COMMUNES = 34_875
 GUERET = "23096"
 VIEWPORT = {"width": 1280, "height": 800}
+E2E_LOGIN, E2E_PASSWORD = "admin-e2e", "un mot de passe de test assez long"
 FIXTURE = settings.PROJECT_ROOT / "tests" / "fixtures" / "app" / "offre_avec_erreurs_fait_main.csv"
 
 
@@ -40,6 +41,14 @@ def app_url(store, tmp_path_factory):
     project_registry = store.root / "registre.gpkg"
     if project_registry.exists():
         shutil.copy(project_registry, registry)
+    from operators.accounts import ROLE_ADMIN, Accounts
+    from operators.repository import Registry
+
+    copy = Registry(f"sqlite:///{registry}")
+    try:  # an administrator of this copy: only an authenticated person may import
+        Accounts(copy).add(None, E2E_LOGIN, ROLE_ADMIN, E2E_PASSWORD, name="Administrateur e2e")
+    finally:
+        copy.dispose()
     with e2e.streamlit_server(env={"DATABASE_URL": f"sqlite:///{registry}"}) as url:
         yield url
 
@@ -202,6 +211,14 @@ def test_national_map_by_commune(app_url, page, store):
 
 def test_import_lists_row_errors_and_offers_the_rejects(app_url, page):
     page.goto(f"{app_url}/offre")
+    e2e.wait_rendered(page)
+    # An anonymous visitor may not import: the page says so and offers no file input.
+    assert page.locator('input[type="file"]').count() == 0
+    page.get_by_text("Compte", exact=True).first.click()
+    page.get_by_label("Identifiant").fill(E2E_LOGIN)
+    page.get_by_label("Mot de passe").fill(E2E_PASSWORD)
+    page.get_by_role("button", name="Se connecter").click()
+    page.locator('input[type="file"]').wait_for(state="attached", timeout=60_000)
     e2e.wait_rendered(page)
     page.locator('input[type="file"]').set_input_files(str(FIXTURE))
     page.get_by_role("button", name="Vérifier le fichier").click()
