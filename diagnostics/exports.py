@@ -102,17 +102,14 @@ def _excel_safe(frame: pd.DataFrame) -> pd.DataFrame:
     return safe_frame(frame)
 
 
-def xlsx_bytes(diag: Diagnostic) -> bytes:
-    """The workbook: « Lisez-moi », one sheet per table, « Sources »."""
+def workbook_bytes(sheets: list[tuple[str, pd.DataFrame]], title: str, max_width: int = 60) -> bytes:
+    """An XLSX of ``(name, frame)`` sheets: formula prefixes neutralised, bold frozen header,
+    columns sized to their content, French title and language."""
     from openpyxl.styles import Font
     from openpyxl.utils import get_column_letter
 
     buffer = io.BytesIO()
-    used: set[str] = set()
     with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
-        sheets = [("Lisez-moi", readme(diag))]
-        sheets += [(sheet_name(k, used), f) for k, f in diag.exports.items() if k != "sources"]
-        sheets.append((sheet_name("sources", used), sources_frame(diag)))
         for name, frame in sheets:
             _excel_safe(frame).to_excel(writer, sheet_name=name, index=False)
             sheet = writer.sheets[name]
@@ -121,10 +118,20 @@ def xlsx_bytes(diag: Diagnostic) -> bytes:
                 cell.font = Font(bold=True)
             for i, column in enumerate(frame.columns, start=1):
                 width = max([len(str(column))] + [len(str(v)) for v in frame[column].head(200)])
-                sheet.column_dimensions[get_column_letter(i)].width = min(max(width + 2, 8), 60)
-        writer.book.properties.title = diag.title
+                sheet.column_dimensions[get_column_letter(i)].width = min(max(width + 2, 8),
+                                                                          max_width)
+        writer.book.properties.title = title
         writer.book.properties.language = "fr-FR"
     return buffer.getvalue()
+
+
+def xlsx_bytes(diag: Diagnostic) -> bytes:
+    """The workbook: « Lisez-moi », one sheet per table, « Sources »."""
+    used: set[str] = set()
+    sheets = [("Lisez-moi", readme(diag))]
+    sheets += [(sheet_name(k, used), f) for k, f in diag.exports.items() if k != "sources"]
+    sheets.append((sheet_name("sources", used), sources_frame(diag)))
+    return workbook_bytes(sheets, diag.title)
 
 
 def csv_bytes(frame: pd.DataFrame) -> bytes:

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import io
 import re
 import sys
 from dataclasses import dataclass, field
@@ -312,10 +311,7 @@ def _cell(totals: pd.DataFrame, column: str, empty: str = "—") -> str:
 # -- rendering ----------------------------------------------------------------------------------
 def xlsx_bytes(report: NetworkReport) -> bytes:
     """« Lisez-moi », « Chiffres clés », then one sheet per table."""
-    from openpyxl.styles import Font
-    from openpyxl.utils import get_column_letter
-
-    from diagnostics.exports import _excel_safe
+    from diagnostics.exports import workbook_bytes
 
     readme = pd.DataFrame({"Rubrique": ["Titre", "Périmètre", "Année", "Public visé",
                                         "Extrait le", "Source", *(["Avertissement"] * len(
@@ -332,20 +328,7 @@ def xlsx_bytes(report: NetworkReport) -> bytes:
             name = name[:28] + f"_{len(used)}"
         used.add(name)
         sheets.append((name, table.frame))
-    buffer = io.BytesIO()
-    with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
-        for name, frame in sheets:
-            _excel_safe(frame).to_excel(writer, sheet_name=name, index=False)
-            sheet = writer.sheets[name]
-            sheet.freeze_panes = "A2"
-            for cell in sheet[1]:
-                cell.font = Font(bold=True)
-            for i, column in enumerate(frame.columns, start=1):
-                width = max([len(str(column))] + [len(str(v)) for v in frame[column].head(200)])
-                sheet.column_dimensions[get_column_letter(i)].width = min(max(width + 2, 8), 70)
-        writer.book.properties.title = report.title
-        writer.book.properties.language = "fr-FR"
-    return buffer.getvalue()
+    return workbook_bytes(sheets, report.title, max_width=70)
 
 
 _SHEETS = {
