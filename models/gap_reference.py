@@ -35,8 +35,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import yaml
 
+from catalogues.sources import read_yaml
 from models import gap as g
 from models import target_households as th
 
@@ -93,11 +93,7 @@ def load_params(path: Path | str | None = None) -> dict[str, Any]:
 
 @lru_cache(maxsize=4)
 def _load_cached(path: str) -> dict[str, Any]:
-    try:
-        with open(path, encoding="utf-8") as handle:
-            params = yaml.safe_load(handle) or {}
-    except FileNotFoundError as exc:
-        raise ReferenceError(f"Fichier de paramètres introuvable : {path}") from exc
+    params = read_yaml(path, ReferenceError, "Fichier de paramètres") or {}
     for key in ("default_method", "families", "classes", "zones_blanches"):
         if key not in params:
             raise ReferenceError(f"Paramètre « {key} » absent du fichier {path}.")

@@ -36,9 +36,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import yaml
 
 from catalogues import datasets as ds
+from catalogues.sources import read_yaml
 from geodata.store import Store
 
 PARAMS_PATH = Path(__file__).with_name("target_households.yaml")
@@ -72,11 +72,7 @@ def load_params(path: Path | str | None = None) -> dict[str, Any]:
 
 @lru_cache(maxsize=4)
 def _load_cached(path: str) -> dict[str, Any]:
-    try:
-        with open(path, encoding="utf-8") as handle:
-            params = yaml.safe_load(handle) or {}
-    except FileNotFoundError as exc:
-        raise TargetError(f"Fichier de paramètres introuvable : {path}") from exc
+    params = read_yaml(path, TargetError, "Fichier de paramètres") or {}
     check_params(params, path)
     return params
 
