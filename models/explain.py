@@ -112,6 +112,18 @@ def comparison(value: float, national: float, direction: int) -> str:
     return "plus défavorable" if (value - national) * direction > 0 else "plus favorable"
 
 
+def comparisons(values: np.ndarray, national: np.ndarray, directions: np.ndarray) -> np.ndarray:
+    """:func:`comparison` for a whole matrix (rows × indicators) at once, same rules."""
+    with np.errstate(invalid="ignore"):
+        finite = np.isfinite(values) & np.isfinite(national)[None, :] & (directions != 0)[None, :]
+        equal = np.round(values, 1) == np.round(national, 1)[None, :]
+        worse = (values - national[None, :]) * directions[None, :] > 0
+    out = np.where(worse, "plus défavorable", "plus favorable").astype(object)
+    out[equal] = "égal"
+    out[~finite] = ""
+    return out
+
+
 def sentences(
     contributions: pd.DataFrame,
     raw: pd.DataFrame,
@@ -158,6 +170,20 @@ def sentences(
         .fillna(False)
         .to_numpy(dtype=bool)
     )
+    # Per indicator once (not per commune): label, France value and its text, and the verdict
+    # of every commune, vectorised (35,000 communes × 3 drivers made these the slow part).
+    label_of = [inline_label(labels.get(c, c)) for c in columns]
+    unit_of = [units.get(c, "") for c in columns]
+    france_of = np.array([france.get(c, np.nan) for c in columns], dtype=float)
+    france_text = [
+        f" ; France : {format_value(v, u)}" if np.isfinite(v) else ""
+        for v, u in zip(france_of, unit_of, strict=True)
+    ]
+    verdict_of = comparisons(
+        raw_values, france_of, np.array([int(directions.get(c, 1)) for c in columns])
+    )
+    score_values = score.reindex(contributions.index).to_numpy(dtype=float)
+    heads: dict[float, str] = {}
     out = []
     for row, (code, picks) in enumerate(zip(contributions.index, chosen, strict=True)):
         if not scored[row]:
@@ -167,7 +193,10 @@ def sentences(
                 + (f" (manquent : {note})." if note else ".")
             )
             continue
-        head = f"Score {format_number(score.iat[row], 0)}/100"
+        value = score_values[row]
+        head = heads.get(value)
+        if head is None:
+            head = heads[value] = f"Score {format_number(value, 0)}/100"
         if not picks:
             out.append(
                 f"{head} : aucun indicateur ne s'écarte nettement de la moyenne nationale."
@@ -175,18 +204,12 @@ def sentences(
             continue
         parts, verdicts = [], []
         for j in picks:
-            indicator = columns[j]
-            unit = units.get(indicator, "")
-            text = format_value(raw_values[row, j], unit)
+            text = format_value(raw_values[row, j], unit_of[j])
             if flags[row, j]:
                 text += ", estimé"
-            reference_value = france.get(indicator, np.nan)
-            verdict = comparison(raw_values[row, j], reference_value,
-                                 int(directions.get(indicator, 1)))
+            verdict = verdict_of[row, j]
             verdicts.append(verdict)
-            if np.isfinite(reference_value):
-                text += f" ; France : {format_value(reference_value, unit)}"
-            parts.append((inline_label(labels.get(indicator, indicator)), text, verdict))
+            parts.append((label_of[j], text + france_text[j], verdict))
         if all(v == "plus défavorable" for v in verdicts):
             noun = {1: "un facteur plus défavorable", 2: "deux facteurs plus défavorables",
                     3: "trois facteurs plus défavorables"}[len(parts)]

@@ -54,12 +54,18 @@ class ImputationResult:
 
 def _model(loss: str, quantile: float | None, seed: int, max_iter: int):
     kwargs = {"quantile": quantile} if loss == "quantile" else {}
+    # The fit time is the number of trees (sklearn grows each one in Python, and the quantile
+    # loss recomputes a percentile per leaf): 36 fits of 50 to 100 trees were 8 of the 23 s of
+    # the all-France pipeline. Fewer trees at a higher learning rate gave the same
+    # cross-validated error on the real data (Filosofi 2021, 4,344 published communes: MAE of
+    # the smallest size class 1.299 against 1.298 pts with 100 trees at 0.08, 90 % coverage
+    # 0.901 both). The quantile models only shape the interval (the conformal margin calibrates
+    # it): 60 % of the iterations at 0.25.
+    max_iter = max_iter if loss != "quantile" else max(20, round(0.6 * max_iter))
     return HistGradientBoostingRegressor(
         loss=loss,
-        # The quantile models only shape the interval (the conformal margin calibrates it):
-        # half the iterations at twice the learning rate, the quantile loss being slower.
-        max_iter=max_iter if loss != "quantile" else max(20, max_iter // 2),
-        learning_rate=0.08 if loss != "quantile" else 0.16,
+        max_iter=max_iter,
+        learning_rate=0.16 if loss != "quantile" else 0.25,
         max_leaf_nodes=15,
         min_samples_leaf=20,
         l2_regularization=1.0,
@@ -161,7 +167,7 @@ def impute_rate(
     n_splits: int = 5,
     n_size_classes: int = 5,
     alpha: float = 0.1,
-    max_iter: int = 100,
+    max_iter: int = 50,
     bounds: tuple[float, float] = (0.0, 100.0),
     min_known_share: float = 0.5,
     structural: tuple[str, ...] = (),
