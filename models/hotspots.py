@@ -156,13 +156,15 @@ def conditional_p_values(
     larger = np.zeros(n, dtype=np.int64)
     for k in np.unique(cardinality[cardinality > 0]):
         drawn = ids[:, :k]
+        # Position j among the others is observation j, or j + 1 from i on (i itself skipped):
+        # both values gathered once, chosen per observation.
+        before, after = z[drawn], z[drawn + 1]
         rows = np.flatnonzero(cardinality == k)
         for start in range(0, len(rows), block):
             chunk = rows[start:start + block]
             w = matrix.data[matrix.indptr[chunk][:, None] + np.arange(k)]  # chunk × k
-            # Position j among the others is observation j + 1 from i on (i itself skipped).
-            neighbours = drawn[None, :, :] + (drawn[None, :, :] >= chunk[:, None, None])
-            lag = np.einsum("cpk,ck->cp", z[neighbours], w) + (self_weight[chunk] * z[chunk])[:, None]
+            drawn_z = np.where(drawn[None, :, :] >= chunk[:, None, None], after, before)
+            lag = np.einsum("cpk,ck->cp", drawn_z, w) + (self_weight[chunk] * z[chunk])[:, None]
             simulated = z[chunk][:, None] * lag * scaling
             larger[chunk] = (simulated >= observed[chunk][:, None]).sum(axis=1)
     folded = np.minimum(larger, permutations - larger)
