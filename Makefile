@@ -64,7 +64,7 @@ data: install
 	$(PY) -m models build
 
 run: install data
-	$(PY) -m streamlit run streamlit_app.py --server.address $(HOST) --server.port $(PORT) \
+	$(PY) -m ui.serve --server.address $(HOST) --server.port $(PORT) \
 		--server.headless true --browser.gatherUsageStats false
 
 test: install system data

@@ -63,8 +63,11 @@ def streamlit_server(app: str = "streamlit_app.py", env: dict | None = None) -> 
     port = free_port()
     log = ARTIFACTS / f"streamlit_{port}.log"
     ARTIFACTS.mkdir(exist_ok=True)
+    # The app's own launcher (ui/serve.py: prepares the first page, then ``streamlit run``),
+    # as ``make run`` starts it; another script is run by Streamlit directly.
+    launcher = ["-m", "ui.serve"] if app == "streamlit_app.py" else ["-m", "streamlit", "run", app]
     command = [
-        sys.executable, "-m", "streamlit", "run", app, "--server.address", "127.0.0.1",
+        sys.executable, *launcher, "--server.address", "127.0.0.1",
         "--server.port", str(port), "--server.headless", "true",
         "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none",
     ]
@@ -76,7 +79,7 @@ def streamlit_server(app: str = "streamlit_app.py", env: dict | None = None) -> 
     url = f"http://127.0.0.1:{port}"
     failed = True  # the log is kept only when something failed
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 300  # the preparation reads the models first
         while time.monotonic() < deadline:
             if process.poll() is not None:
                 raise RuntimeError(f"Streamlit s'est arrêté : {log.read_text()[-2000:]}")

@@ -1,0 +1,93 @@
+"""Start the app with what its first page needs already in memory.
+
+``python -m ui.serve [options of streamlit run]`` (what ``make run`` and the end-to-end tests
+call) is ``streamlit run streamlit_app.py`` preceded by a preparation in the server process:
+the app's modules imported, the need model read from the results' disk cache, the gap for all
+France computed, the indicator catalogue and the commune outlines read. Streamlit runs nothing
+of an app before its first visitor, who used to wait for all of this (about 20 s here); the
+shared caches (``st.cache_resource``) now already hold it when the server starts listening.
+
+A preparation that fails only costs speed: the server starts anyway and the pages say what is
+missing, as before. The national maps and their static scripts are still prepared in the
+background after the first page (:mod:`ui.warmup`).
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+APP = Path(__file__).resolve().parent.parent / "streamlit_app.py"
+
+
+def prepare(say: Callable[[str], None] = print) -> dict[str, float]:
+    """Fill the server's shared caches for a first page; seconds per step.
+
+    Each step that fails is reported (in French) and the next ones are still tried.
+    """
+    timings: dict[str, float] = {}
+
+    def step(name: str, label: str, function: Callable[[], object]) -> object:
+        start = time.perf_counter()
+        try:
+            result = function()
+        except Exception as exc:  # only speed is lost: the pages will say what is missing
+            say(f"Préparation : {label} impossible ({exc}) ; l'application démarre quand même.")
+            return None
+        timings[name] = time.perf_counter() - start
+        say(f"Préparation : {label} ({timings[name]:.1f} s)".replace(".", ","))
+        return result
+
+    def imports():
+        # Not ui.mapview nor the pages: streamlit-folium declares its component at import,
+        # and a component declared before Streamlit's runtime exists is never served (the map
+        # frame stays empty). Its heavy dependencies are imported here instead.
+        import altair  # noqa: F401
+        import folium  # noqa: F401
+
+        from diagnostics import webmap  # noqa: F401
+        from ui import data, gap, geometry, need, variables  # noqa: F401
+
+    step("imports", "modules de l'application", imports)
+    from ui import data
+
+    if not step("store", "stock de données", lambda: data.available("communes")):
+        return timings
+    from ui import gap, need, variables
+
+    model = step("need", "modèle de besoin", lambda: need.need_model(spinner=False))
+    bundle = step("gap", "écart à l'offre pour toute la France",
+                  lambda: gap.gap_bundle(model) if model is not None else None)
+    step("variables", "catalogue des indicateurs",
+         lambda: variables.available_variables(model, bundle))
+    for name in ("communes_fin", "communes_moyen", "departements_moyen"):
+        step(f"layer_{name}", f"contours {name.replace('_', ' ')}", lambda n=name: data.layer(n))
+    return timings
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Prepare, then run ``streamlit run streamlit_app.py`` with the given options."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    start = time.perf_counter()
+    logging.disable(logging.WARNING)  # Streamlit warns at every cached call before its runtime
+    try:
+        prepare(lambda text: print(text, flush=True))
+    finally:
+        logging.disable(logging.NOTSET)
+    # The options are read once more with the command's flags, before the server exists.
+    logging.getLogger("streamlit.config").addFilter(
+        lambda record: "config option section was detected" not in record.getMessage()
+    )
+    print(f"Application prête en {time.perf_counter() - start:.1f} s.".replace(".", ",", 1),
+          flush=True)
+    from streamlit.web import cli
+
+    sys.argv = ["streamlit", "run", str(APP), *args]
+    cli.main(prog_name="streamlit")
+
+
+if __name__ == "__main__":
+    main()
