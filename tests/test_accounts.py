@@ -167,6 +167,29 @@ def run_cli(*args: str, database, password: str | None = None, new_password: str
                           stdin=subprocess.DEVNULL)
 
 
+def test_an_oidc_identity_gets_the_role_of_its_verified_email_only(registry, people):
+    accounts = Accounts(registry)
+    alice = accounts.add(people["admin"], "alice.oidc", ROLE_OPERATOR, PASSWORD,
+                         name="Alice Martin", email="Alice@Asso-A.test", operator="Asso A")
+    claims = {"is_logged_in": True, "email": "alice@asso-a.TEST", "email_verified": True,
+              "sub": "abc", "name": "Alice"}
+    found = accounts.for_identity(claims)
+    assert found == alice and found.operator_name == "Asso A"
+    assert accounts.for_identity({**claims, "email_verified": "true"}) == alice
+    # The provider must vouch for the address; anything else stays public.
+    assert accounts.for_identity({**claims, "email_verified": False}) is None
+    assert accounts.for_identity({**claims, "email_verified": "false"}) is None
+    unverified = dict(claims)
+    del unverified["email_verified"]
+    assert accounts.for_identity(unverified) is None
+    assert accounts.for_identity({**claims, "is_logged_in": False}) is None
+    assert accounts.for_identity({**claims, "email": "eve@ailleurs.test"}) is None
+    assert accounts.for_identity({**claims, "email": "  "}) is None
+    assert accounts.for_identity({"is_logged_in": True, "email_verified": True}) is None
+    accounts.deactivate(people["admin"], "alice.oidc")
+    assert accounts.for_identity(claims) is None
+
+
 def test_command_line_checks_the_account_as_the_app_does(store, tmp_path):
     database = tmp_path / "cli.gpkg"
     path = tmp_path / "a.csv"
