@@ -227,6 +227,7 @@ def log_in_locally(page, login: str, password: str) -> None:
     page.get_by_role("button", name="Se connecter").click()
     page.get_by_role("button", name="Se déconnecter").wait_for(state="attached", timeout=60_000)
     wait_rendered(page)
+    open_account_box(page)
 
 
 def check_file(page, path) -> None:

@@ -261,3 +261,13 @@ def test_offer_page_lets_an_anonymous_visitor_change_nothing(registry, people, m
     assert [e for e in at.expander if "Vos sites" in e.label]
     assert not [b for b in at.button if "démonstration" in str(b.label)]
     assert isinstance(at.session_state["compte_connecte"], Account)
+
+
+def test_the_public_description_of_the_registry_names_no_server_location():
+    from ui.pages.offre import public_description
+
+    assert public_description("registre SQLite/GeoPackage /srv/data/registre.gpkg") == (
+        "Registre SQLite/GeoPackage")
+    assert public_description(
+        "registre PostgreSQL/PostGIS postgresql+psycopg://registre@/r_0?host=/tmp/pg/sock") == (
+        "Registre PostgreSQL/PostGIS")
