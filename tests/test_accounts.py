@@ -271,3 +271,31 @@ def test_the_public_description_of_the_registry_names_no_server_location():
     assert public_description(
         "registre PostgreSQL/PostGIS postgresql+psycopg://registre@/r_0?host=/tmp/pg/sock") == (
         "Registre PostgreSQL/PostGIS")
+
+
+@pytest.mark.parametrize("email, shown", [
+    ("alice@asso-a.test", "Connecté : Alice Martin (opérateur, Asso A)"),
+    ("eve@ailleurs.test", "Aucun compte du registre ne correspond"),
+])
+def test_the_sidebar_names_an_oidc_identity_and_its_role(registry, people, monkeypatch, email,
+                                                         shown):
+    """``st.user`` itself is filled by Streamlit's OIDC routes (see test_oidc_e2e.py); here the
+    identity is given to the page to check what it makes of it."""
+    from streamlit.testing.v1 import AppTest
+
+    from ui import auth
+
+    Accounts(registry).add(people["admin"], "alice.oidc", ROLE_OPERATOR, PASSWORD,
+                           name="Alice Martin", email="alice@asso-a.test", operator="Asso A")
+    monkeypatch.setenv("DATABASE_URL", registry.url)
+    monkeypatch.setattr(auth, "oidc_configured", lambda: True)
+    monkeypatch.setattr(auth, "oidc_identity", lambda: {
+        "is_logged_in": True, "email": email, "email_verified": True, "name": "Personne"})
+    at = AppTest.from_string("from ui.auth import sidebar_login\nsidebar_login()\n",
+                             default_timeout=60)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    captions = " ".join(c.value for c in at.sidebar.caption)
+    assert shown in captions
+    assert [b.label for b in at.sidebar.button] == ["Se déconnecter"]
+    assert ("compte_connecte" in at.session_state) == email.startswith("alice")
