@@ -113,8 +113,8 @@ def sidebar_login(container=None) -> None:
     if identity:  # a person the provider knows, with no account of this registry
         who = identity.get("name") or identity.get("email") or identity.get("sub")
         box.caption(f"Connecté par le fournisseur d'identité : {who}. Aucun compte du registre "
-                    "ne correspond à cette adresse vérifiée : consultation publique, rien ne "
-                    "peut être modifié.")
+                    "ne correspond à cette identité (adresse électronique vérifiée par le "
+                    "fournisseur) : consultation publique, rien ne peut être modifié.")
         if box.button("Se déconnecter", key="compte_sortie"):
             sign_out()
         return
