@@ -12,7 +12,7 @@ Roles (``SCHEMA.md``, « Comptes et rôles »):
 Local accounts are stored in the registry database (table ``accounts``, SQLite or PostgreSQL
 like the sites) with an Argon2id hash (``argon2-cffi``, the reference implementation's
 bindings; no home-made crypto). OpenID Connect (``st.login``) maps a verified e-mail to an
-account of this table, so roles stay in one place.
+account of this table (:meth:`Accounts.for_identity`), so roles stay in one place.
 
 The checks (:func:`authorize_import`, :func:`require_admin`) are called by the repository
 layer itself (``Registry.apply_import``), so the app and the command line cannot differ.
@@ -21,6 +21,7 @@ layer itself (``Registry.apply_import``), so the app and the command line cannot
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -298,14 +299,33 @@ class Accounts:
         return _account(dict(row))
 
     def by_email(self, email: str | None) -> Account | None:
-        """The active account of a verified e-mail (OpenID Connect), or None."""
-        if not email:
+        """The active account of an e-mail address, or None (see :meth:`for_identity`)."""
+        if not email or not str(email).strip():
             return None
         with self.registry.engine.connect() as conn:
             row = conn.execute(sa.select(self.table).where(
                 self.table.c.email == email.strip().lower(),
                 self.table.c.active.is_(True))).mappings().first()
         return _account(dict(row)) if row else None
+
+    def for_identity(self, claims: Mapping[str, Any]) -> Account | None:
+        """The registry account of an OpenID Connect identity (``st.user``), or None.
+
+        The rule (README, « Comptes et rôles »): the provider proves who the person is, the
+        registry says what they may do. An identity maps to the active account whose ``email``
+        is the identity's e-mail, and only when the provider declares that address verified
+        (``email_verified`` true: a provider that lets anyone type any address must not hand
+        out an operator's rights). Anything else — not logged in, no e-mail, an unverified or
+        unknown address, a deactivated account — is None: the person stays public.
+        """
+        if not claims.get("is_logged_in"):
+            return None
+        verified = claims.get("email_verified")
+        if isinstance(verified, str):  # some providers send the JSON string "true"
+            verified = verified.strip().lower() == "true"
+        if verified is not True:
+            return None
+        return self.by_email(claims.get("email"))
 
     def listing(self, actor: Account | None) -> pd.DataFrame:
         require_admin(actor, "Liste des comptes")

@@ -58,9 +58,11 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def streamlit_server(app: str = "streamlit_app.py", env: dict | None = None) -> Iterator[str]:
-    """Start the app on a free local port; yield its URL; stop it (its own process group)."""
-    port = free_port()
+def streamlit_server(app: str = "streamlit_app.py", env: dict | None = None,
+                     args: list[str] | None = None, port: int | None = None) -> Iterator[str]:
+    """Start the app on a local port (a free one by default); yield its URL; stop it (its own
+    process group). ``args`` are more ``streamlit run`` options (e.g. ``--secrets.files``)."""
+    port = port or free_port()
     log = ARTIFACTS / f"streamlit_{port}.log"
     ARTIFACTS.mkdir(exist_ok=True)
     # The app's own launcher (ui/serve.py: prepares the first page, then ``streamlit run``),
@@ -69,7 +71,7 @@ def streamlit_server(app: str = "streamlit_app.py", env: dict | None = None) -> 
     command = [
         sys.executable, *launcher, "--server.address", "127.0.0.1",
         "--server.port", str(port), "--server.headless", "true",
-        "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none",
+        "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none", *(args or []),
     ]
     with open(log, "w") as handle:
         process = subprocess.Popen(
@@ -206,3 +208,38 @@ def wait_rendered(page, min_maps: int = 0, timeout_s: float = 60) -> None:
     """:func:`wait_for_app`, then until no element is still a loading placeholder."""
     wait_for_app(page, min_maps=min_maps, timeout_s=timeout_s)
     page.wait_for_function(NO_SKELETON_JS, timeout=timeout_s * 1000)
+
+
+# -- accounts and the offer page (ui/auth.py, ui/pages/offre.py) -------------------------------
+def open_account_box(page) -> None:
+    """Unfold the sidebar's « Compte » box (left as it is when already open)."""
+    box = page.locator('[data-testid="stSidebar"] details').filter(has_text="Compte").first
+    box.wait_for(timeout=60_000)
+    if box.get_attribute("open") is None:
+        box.locator("summary").click()
+    page.wait_for_function(
+        """() => Array.from(document.querySelectorAll('[data-testid="stSidebar"] details'))
+                  .some(d => d.open && d.innerText.includes('Compte'))""")
+
+
+def log_in_locally(page, login: str, password: str) -> None:
+    """Log in with a local account from the sidebar and wait for the page to be drawn again."""
+    open_account_box(page)
+    page.get_by_label("Identifiant").fill(login)
+    page.get_by_label("Mot de passe").fill(password)
+    page.get_by_role("button", name="Se connecter").click()
+    page.get_by_role("button", name="Se déconnecter").wait_for(state="attached", timeout=60_000)
+    wait_rendered(page)
+    open_account_box(page)
+
+
+def check_file(page, path) -> None:
+    """Give a file to the import form of « Offre des membres » and have it checked."""
+    valid = page.get_by_text("Sites valides")
+    page.locator('input[type="file"]').set_input_files(str(path))
+    valid.first.wait_for(state="detached", timeout=60_000)  # a previous file's preview
+    page.get_by_role("button", name="Vérifier le fichier").wait_for(timeout=60_000)
+    wait_rendered(page)
+    page.get_by_role("button", name="Vérifier le fichier").click()
+    valid.first.wait_for(timeout=60_000)
+    wait_rendered(page)

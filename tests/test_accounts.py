@@ -167,6 +167,29 @@ def run_cli(*args: str, database, password: str | None = None, new_password: str
                           stdin=subprocess.DEVNULL)
 
 
+def test_an_oidc_identity_gets_the_role_of_its_verified_email_only(registry, people):
+    accounts = Accounts(registry)
+    alice = accounts.add(people["admin"], "alice.oidc", ROLE_OPERATOR, PASSWORD,
+                         name="Alice Martin", email="Alice@Asso-A.test", operator="Asso A")
+    claims = {"is_logged_in": True, "email": "alice@asso-a.TEST", "email_verified": True,
+              "sub": "abc", "name": "Alice"}
+    found = accounts.for_identity(claims)
+    assert found == alice and found.operator_name == "Asso A"
+    assert accounts.for_identity({**claims, "email_verified": "true"}) == alice
+    # The provider must vouch for the address; anything else stays public.
+    assert accounts.for_identity({**claims, "email_verified": False}) is None
+    assert accounts.for_identity({**claims, "email_verified": "false"}) is None
+    unverified = dict(claims)
+    del unverified["email_verified"]
+    assert accounts.for_identity(unverified) is None
+    assert accounts.for_identity({**claims, "is_logged_in": False}) is None
+    assert accounts.for_identity({**claims, "email": "eve@ailleurs.test"}) is None
+    assert accounts.for_identity({**claims, "email": "  "}) is None
+    assert accounts.for_identity({"is_logged_in": True, "email_verified": True}) is None
+    accounts.deactivate(people["admin"], "alice.oidc")
+    assert accounts.for_identity(claims) is None
+
+
 def test_command_line_checks_the_account_as_the_app_does(store, tmp_path):
     database = tmp_path / "cli.gpkg"
     path = tmp_path / "a.csv"
@@ -238,3 +261,41 @@ def test_offer_page_lets_an_anonymous_visitor_change_nothing(registry, people, m
     assert [e for e in at.expander if "Vos sites" in e.label]
     assert not [b for b in at.button if "démonstration" in str(b.label)]
     assert isinstance(at.session_state["compte_connecte"], Account)
+
+
+def test_the_public_description_of_the_registry_names_no_server_location():
+    from ui.pages.offre import public_description
+
+    assert public_description("registre SQLite/GeoPackage /srv/data/registre.gpkg") == (
+        "Registre SQLite/GeoPackage")
+    assert public_description(
+        "registre PostgreSQL/PostGIS postgresql+psycopg://registre@/r_0?host=/tmp/pg/sock") == (
+        "Registre PostgreSQL/PostGIS")
+
+
+@pytest.mark.parametrize("email, shown", [
+    ("alice@asso-a.test", "Connecté : Alice Martin (opérateur, Asso A)"),
+    ("eve@ailleurs.test", "Aucun compte du registre ne correspond"),
+])
+def test_the_sidebar_names_an_oidc_identity_and_its_role(registry, people, monkeypatch, email,
+                                                         shown):
+    """``st.user`` itself is filled by Streamlit's OIDC routes (see test_oidc_e2e.py); here the
+    identity is given to the page to check what it makes of it."""
+    from streamlit.testing.v1 import AppTest
+
+    from ui import auth
+
+    Accounts(registry).add(people["admin"], "alice.oidc", ROLE_OPERATOR, PASSWORD,
+                           name="Alice Martin", email="alice@asso-a.test", operator="Asso A")
+    monkeypatch.setenv("DATABASE_URL", registry.url)
+    monkeypatch.setattr(auth, "oidc_configured", lambda: True)
+    monkeypatch.setattr(auth, "oidc_identity", lambda: {
+        "is_logged_in": True, "email": email, "email_verified": True, "name": "Personne"})
+    at = AppTest.from_string("from ui.auth import sidebar_login\nsidebar_login()\n",
+                             default_timeout=60)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    captions = " ".join(c.value for c in at.sidebar.caption)
+    assert shown in captions
+    assert [b.label for b in at.sidebar.button] == ["Se déconnecter"]
+    assert ("compte_connecte" in at.session_state) == email.startswith("alice")

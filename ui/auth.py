@@ -6,7 +6,8 @@ place, ``operators.accounts``):
 * a local account (login and password, Argon2id hash), from the sidebar form;
 * OpenID Connect through Streamlit's own ``st.login`` when ``[auth]`` is configured in
   ``.streamlit/secrets.toml`` (see the README): the provider's verified e-mail is matched to
-  an account's ``email``. An identity with no matching account stays public.
+  an account's ``email`` (``Accounts.for_identity``). An identity with no matching account
+  stays public, and is told so.
 
 The account is kept in the server-side session state only. Every write is checked again by the
 repository (``Registry.apply_import``): hiding a button is a courtesy, not the protection.
@@ -41,23 +42,33 @@ def _accounts():
     return None if registry is None else Accounts(registry)
 
 
+def oidc_identity() -> dict:
+    """The OpenID Connect identity of this session (``st.user``), empty when none."""
+    if not oidc_configured():
+        return {}
+    try:
+        claims = dict(st.user.to_dict())
+    except Exception:  # st.user unavailable (no auth configured after all)
+        return {}
+    return claims if claims.get("is_logged_in") else {}
+
+
 def current_account() -> Account:
-    """The logged-in account, or :data:`ANONYMOUS`."""
+    """The logged-in account, or :data:`ANONYMOUS`.
+
+    An OpenID Connect identity counts only through its registry account
+    (:meth:`operators.accounts.Accounts.for_identity`: verified e-mail of an active account).
+    """
     account = st.session_state.get(SESSION_KEY)
     if isinstance(account, Account):
         return account
-    if oidc_configured():
-        try:
-            user = st.user
-            logged = bool(user.get("is_logged_in"))
-        except Exception:  # st.user unavailable (no auth configured after all)
-            logged = False
-        if logged and user.get("email") and user.get("email_verified", True):
-            accounts = _accounts()
-            found = accounts.by_email(str(user.get("email"))) if accounts else None
-            if found is not None:
-                st.session_state[SESSION_KEY] = found
-                return found
+    identity = oidc_identity()
+    if identity:
+        accounts = _accounts()
+        found = accounts.for_identity(identity) if accounts else None
+        if found is not None:
+            st.session_state[SESSION_KEY] = found
+            return found
     return ANONYMOUS
 
 
@@ -97,6 +108,15 @@ def sidebar_login(container=None) -> None:
         if box.button("Se déconnecter", key="compte_sortie"):
             sign_out()
             st.rerun()
+        return
+    identity = oidc_identity()
+    if identity:  # a person the provider knows, with no account of this registry
+        who = identity.get("name") or identity.get("email") or identity.get("sub")
+        box.caption(f"Connecté par le fournisseur d'identité : {who}. Aucun compte du registre "
+                    "ne correspond à cette identité (adresse électronique vérifiée par le "
+                    "fournisseur) : consultation publique, rien ne peut être modifié.")
+        if box.button("Se déconnecter", key="compte_sortie"):
+            sign_out()
         return
     box.caption(f"Vous consultez en {ROLES[ANONYMOUS.role]} : rien ne peut être modifié.")
     with box.form("compte_connexion", clear_on_submit=True):

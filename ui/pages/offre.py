@@ -68,7 +68,7 @@ OUTCOME_COLUMNS = {
 def public_description(description: str) -> str:
     """The registry's description without a file path of the server."""
     text = re.sub(r"\s+(?:/|[A-Za-z]:\\)\S*", "", description)
-    text = re.sub(r"\w+://\S+", "", text).strip()
+    text = re.sub(r"[\w+.-]+://\S+", "", text).strip()  # postgresql+psycopg://… too
     return text[:1].upper() + text[1:]
 
 
