@@ -210,10 +210,19 @@ def _own_sites(registry, actor) -> None:
     found = pd.DataFrame(registry.sites(where=where)).drop(columns="geometry", errors="ignore")
     if found.empty:
         return
+    found["capacity"] = pd.to_numeric(found["capacity"], errors="coerce").round(0).astype("Int64")
+    found["offer_type"] = found["offer_type"].map(sites_mod.offer_type_labels()).fillna(found["offer_type"])
+    found["status"] = found["status"].map(lambda v: STATUSES.get(v, v))
+    found["confidentiality"] = found["confidentiality"].map(
+        lambda v: CONFIDENTIALITY.get(v, v).split(" :")[0] if isinstance(v, str) else v)
+    shown = found[["name", "operator_name", "address", "commune_name", "offer_type", "capacity",
+                   "capacity_unit", "status", "confidentiality"]].rename(columns={
+        "name": "Site", "operator_name": "Opérateur", "address": "Adresse",
+        "commune_name": "Commune", "offer_type": "Type", "capacity": "Capacité",
+        "capacity_unit": "Unité", "status": "Statut", "confidentiality": "Diffusion"})
     with st.expander(f"{title} : {fr_number(len(found))}"):
-        st.dataframe(french(found[["name", "operator_name", "address", "commune_name",
-                                   "offer_type", "capacity", "capacity_unit", "status",
-                                   "confidentiality"]]), hide_index=True, width="stretch")
+        st.dataframe(french(shown.astype(object).where(shown.notna(), "")), hide_index=True,
+                     width="stretch")
 
 
 def _confidential_line(figure, container=None) -> None:
