@@ -109,12 +109,12 @@ def login_with_provider(page, app, username: str) -> None:
     provider = app["provider"]
     e2e.open_account_box(page)
     page.get_by_role("button", name="Se connecter avec le fournisseur d'identité").click()
-    page.wait_for_url(f"{provider.issuer}/authorize?**", timeout=30_000)
+    page.wait_for_url(f"{provider.issuer}/authorize?**", timeout=90_000)
     page.get_by_label("Identifiant").fill(username)
-    with page.expect_response(lambda r: "/oauth2callback?" in r.url, timeout=30_000) as answer:
+    with page.expect_response(lambda r: "/oauth2callback?" in r.url, timeout=90_000) as answer:
         page.get_by_role("button", name="Autoriser").click()
     assert answer.value.status == 302  # Streamlit set its identity cookie and went home
-    page.wait_for_url(f"{app['url']}/", timeout=30_000)
+    page.wait_for_url(f"{app['url']}/", timeout=90_000)
     cookies = {c["name"] for c in page.context.cookies()}
     assert "_streamlit_user" in cookies, cookies
     page.goto(f"{app['url']}{OFFER}")
@@ -125,7 +125,7 @@ def logout(page, app) -> None:
     events = len(app["provider"].events)
     e2e.open_account_box(page)
     page.get_by_role("button", name="Se déconnecter").click()
-    page.wait_for_url(f"{app['url']}/", timeout=30_000)
+    page.wait_for_url(f"{app['url']}/", timeout=90_000)
     assert "logout" in app["provider"].events[events:]  # through the end-session endpoint
     assert "_streamlit_user" not in {c["name"] for c in page.context.cookies()}
     page.goto(f"{app['url']}{OFFER}")

@@ -8,8 +8,8 @@ of an app before its first visitor, who used to wait for all of this (about 20 s
 shared caches (``st.cache_resource``) now already hold it when the server starts listening.
 
 A preparation that fails only costs speed: the server starts anyway and the pages say what is
-missing, as before. The national maps and their static scripts are still prepared in the
-background after the first page (:mod:`ui.warmup`).
+missing, as before. The national maps and their static scripts are prepared too; a plain
+``streamlit run`` prepares them in the background after the first page (:mod:`ui.warmup`).
 """
 
 from __future__ import annotations
@@ -65,7 +65,23 @@ def prepare(say: Callable[[str], None] = print) -> dict[str, float]:
          lambda: variables.available_variables(model, bundle))
     for name in ("communes_fin", "communes_moyen", "departements_moyen"):
         step(f"layer_{name}", f"contours {name.replace('_', ' ')}", lambda n=name: data.layer(n))
+    from ui import geometry
+
+    # The national maps and their static scripts: prepared here rather than after the first
+    # page, where they competed with the browser drawing that page on a small machine.
+    for level in geometry.NATIONAL_LEVELS:
+        step(f"national_{level}", f"carte nationale par {LEVEL_NAMES.get(level, level)}",
+             lambda lv=level: _national(geometry, lv))
     return timings
+
+
+LEVEL_NAMES = {"departements": "département", "epci": "EPCI", "communes": "commune"}
+
+
+def _national(geometry, level: str) -> None:
+    view = geometry.national_view(level)
+    if geometry.static_serving():
+        geometry.view_script(view)
 
 
 def main(argv: list[str] | None = None) -> None:
