@@ -24,6 +24,7 @@ import streamlit as st
 import settings
 from diagnostics import webmap
 from geodata import files, insets
+from geodata.codes import is_among
 from ui import data
 
 STATIC_DIR = settings.PROJECT_ROOT / "static"
@@ -101,7 +102,7 @@ def territory_view(codes: tuple[str, ...], store_key: str = "") -> ViewGeometry:
     """The communes ``codes`` (fine outlines up to 400 communes), with the départements around."""
     level = "communes_fin" if len(codes) <= FINE_MAX_COMMUNES else "communes_moyen"
     layer = data.layer(level)
-    frame = layer[layer["code"].isin(set(codes))][["code", "name", "geometry"]]
+    frame = layer[is_among(layer["code"], codes)][["code", "name", "geometry"]]
     frame = frame.reset_index(drop=True)
     text = webmap.compact_geojson(frame, 4, {"name": "n", "code": "c"})
     bounds = tuple(frame.total_bounds) if len(frame) else (-5.0, 41.0, 10.0, 51.5)

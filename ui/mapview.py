@@ -25,6 +25,7 @@ from streamlit_folium import st_folium
 
 from catalogues import datasets
 from diagnostics import webmap
+from geodata.codes import is_among
 from ui import classify, data
 from ui.geometry import ViewGeometry, map_assets, view_layers
 from ui.sites import FICTIONAL_LABEL
@@ -430,7 +431,7 @@ def public_points(codes: Sequence[str]) -> tuple[pd.DataFrame | None, list[str]]
     offer = _public_establishments(data.store_key())
     if not offer.available:
         return None, offer.notes
-    points = offer.points[offer.points["code"].astype(str).isin(set(codes))]
+    points = offer.points[is_among(offer.points["code"].astype(str), codes)]
     located = points[points["lon"].notna() & points["lat"].notna()]
     notes = list(offer.notes)
     if len(located) < len(points):

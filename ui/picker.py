@@ -10,6 +10,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from geodata.codes import is_among
 from geodata.territory import search_places
 from ui import data, state
 
@@ -206,4 +207,4 @@ def communes_of(spec: str | None) -> pd.DataFrame:
     communes = data.communes_table()
     if not spec:
         return communes
-    return communes[communes["code"].isin(set(state.resolve(spec).codes))]
+    return communes[is_among(communes["code"], state.resolve(spec).codes)]

@@ -14,7 +14,9 @@ missing, as before. The national maps and their static scripts are prepared too;
 
 from __future__ import annotations
 
+import importlib
 import logging
+import pkgutil
 import sys
 import time
 from collections.abc import Callable
@@ -42,14 +44,18 @@ def prepare(say: Callable[[str], None] = print) -> dict[str, float]:
         return result
 
     def imports():
-        # Not ui.mapview nor the pages: streamlit-folium declares its component at import,
-        # and a component declared before Streamlit's runtime exists is never served (the map
-        # frame stays empty). Its heavy dependencies are imported here instead.
+        # Every module of ui/ but the map view and the pages: streamlit-folium registers its
+        # component only when imported inside a script run (the map frame stayed empty when
+        # it was imported here). Its heavy dependencies are imported instead.
         import altair  # noqa: F401
         import folium  # noqa: F401
 
+        import ui
         from diagnostics import webmap  # noqa: F401
-        from ui import data, gap, geometry, need, variables  # noqa: F401
+
+        for module in pkgutil.iter_modules(ui.__path__):
+            if module.name not in ("mapview", "pages", "serve"):
+                importlib.import_module(f"ui.{module.name}")
 
     step("imports", "modules de l'application", imports)
     from ui import data
@@ -63,6 +69,8 @@ def prepare(say: Callable[[str], None] = print) -> dict[str, float]:
                   lambda: gap.gap_bundle(model) if model is not None else None)
     step("variables", "catalogue des indicateurs",
          lambda: variables.available_variables(model, bundle))
+    step("communes", "table des communes et ménages", lambda: (data.communes_table(),
+                                                              data.household_weights()))
     for name in ("communes_fin", "communes_moyen", "departements_moyen"):
         step(f"layer_{name}", f"contours {name.replace('_', ' ')}", lambda n=name: data.layer(n))
     from ui import geometry

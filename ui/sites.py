@@ -13,8 +13,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 import streamlit as st
+
+from geodata.codes import is_among
 
 FICTIONAL_LABEL = "FICTIF"
 NOT_AVAILABLE = "Le registre des opérateurs n'est pas disponible"
@@ -104,11 +107,11 @@ def unavailable_reason() -> str:
 
 def in_territory(sites: pd.DataFrame, coverage: pd.DataFrame | None, codes) -> pd.DataFrame:
     """Sites located in the communes ``codes``, or area services covering one of them."""
-    wanted = set(codes)
-    inside = sites["commune_code"].astype(str).isin(wanted)
+    wanted = pd.Index(np.asarray(list(codes), dtype=object))
+    inside = is_among(sites["commune_code"].astype(str), wanted)
     if coverage is not None and len(coverage):
-        covering = coverage.loc[coverage["commune_code"].astype(str).isin(wanted), "site_id"]
-        inside |= sites["site_id"].isin(set(covering))
+        covering = coverage.loc[is_among(coverage["commune_code"].astype(str), wanted), "site_id"]
+        inside |= is_among(sites["site_id"], covering)
     return sites[inside].reset_index(drop=True)
 
 
@@ -140,7 +143,7 @@ def confidential_figure(registry: RegistrySites, spec: str | None):
     from ui import data
 
     communes = data.communes_table()
-    deps = communes.loc[communes["code"].isin(set(territory.codes)), "dep_code"].dropna().unique()
+    deps = communes.loc[is_among(communes["code"], territory.codes), "dep_code"].dropna().unique()
     return conf.confidential_for_territory(registry.confidential, territory.parts, deps)
 
 

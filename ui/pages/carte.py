@@ -12,6 +12,7 @@ import streamlit as st
 
 from diagnostics.formatting import fr_number
 from geodata import reference
+from geodata.codes import is_among
 from ui import classify, data, links, mapview, need, state, variables
 from ui import gap as gap_mod
 from ui import sites as sites_mod
@@ -173,6 +174,11 @@ def _controls(catalogue: dict, national: bool, model) -> None:
         method_quick_settings(model, box)
 
 
+def _column_by_code(frame: pd.DataFrame, column: str) -> pd.Series:
+    """One column indexed by commune code (``set_index`` would copy the whole frame)."""
+    return pd.Series(frame[column].to_numpy(), index=frame["code"].to_numpy(), name=column)
+
+
 def _header(territory, need_frame: pd.DataFrame | None, bundle) -> None:
     communes = data.communes_table()
     if territory is None:
@@ -183,20 +189,20 @@ def _header(territory, need_frame: pd.DataFrame | None, bundle) -> None:
     else:
         st.title(territory.name)
         codes = pd.Index(territory.codes)
-    chosen = communes[communes["code"].isin(set(codes))]
+    chosen = communes if territory is None else communes[is_among(communes["code"], codes)]
     columns = st.columns(4)
     columns[0].metric("Communes", fr_number(len(chosen)))
     columns[1].metric("Population municipale", fr_number(chosen["population"].sum(min_count=1)))
     if need_frame is not None:
-        households = need_frame.set_index("code")["need_households"].reindex(chosen["code"])
+        households = _column_by_code(need_frame, "need_households").reindex(chosen["code"])
         columns[2].metric("Ménages pauvres estimés", fr_number(households.sum(min_count=1)),
                           help="Ménages fiscaux × taux de pauvreté (part de personnes, appliquée "
                           "aux ménages : approximation), taux publié ou estimé.")
     if bundle is not None and "missing_total" in bundle.frame.columns:
-        gap = bundle.frame.set_index("code").reindex(chosen["code"])
+        missing = _column_by_code(bundle.frame, "missing_total").reindex(chosen["code"])
         fictional = " (FICTIF)" if bundle.meta.get("offer_fictional") else ""
         columns[3].metric("Places manquantes (référence)" + fictional,
-                          fr_number(gap["missing_total"].sum(min_count=1)),
+                          fr_number(missing.sum(min_count=1)),
                           help="Places qu'il faudrait en plus pour que chaque commune atteigne la "
                           "référence, famille d'offre par famille d'offre, sur ses ménages "
                           "cibles." + (" Offre FICTIVE de démonstration." if fictional else ""))

@@ -23,6 +23,7 @@ import streamlit as st
 
 from diagnostics.exports import csv_bytes
 from diagnostics.formatting import fr_number
+from geodata.codes import is_among
 from operators.schema import (
     CONFIDENTIALITY,
     REJECT_REASON_COLUMN,
@@ -178,7 +179,7 @@ def _public_offer(codes: list[str]) -> None:
             st.caption(" ".join(notes))
             return
         offer = mapview._public_establishments(data.store_key())
-        inside = offer.points[offer.points["code"].astype(str).isin(set(codes))]
+        inside = offer.points[is_among(offer.points["code"].astype(str), codes)]
         table = supply.public_by_family(inside)
         st.dataframe(french(table[["family_label", "n_establishments", "capacity",
                                    "n_capacity_unknown"]].rename(columns={

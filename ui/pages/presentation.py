@@ -15,6 +15,7 @@ import pandas as pd
 import streamlit as st
 
 from diagnostics.formatting import fr_number
+from geodata.codes import is_among
 from ui import classify, data, mapview, navigation, need, state, variables
 from ui import gap as gap_mod
 from ui.geometry import national_view, territory_view
@@ -66,14 +67,14 @@ def key_messages(codes: list[str], need_frame: pd.DataFrame | None,
     messages = []
     if need_frame is None:
         communes = data.communes_table()
-        chosen = communes[communes["code"].isin(set(codes))]
+        chosen = communes[is_among(communes["code"], codes)]
         messages.append({"figure": fr_number(chosen["population"].sum()), "title": "habitants",
                          "text": f"{fr_number(len(chosen))} communes.",
                          "source": "INSEE, population municipale (COG 2025)"})
         messages.append({"figure": "—", "title": need.NOT_COMPUTED,
                          "text": need.unavailable_reason(), "source": ""})
         return messages
-    frame = need_frame[need_frame["code"].isin(set(codes))]
+    frame = need_frame[is_among(need_frame["code"], codes)]
     total = frame["need_households"].sum(min_count=1)
     low, high = frame["need_households_low"].sum(min_count=1), frame["need_households_high"].sum(min_count=1)
     ordered = frame.sort_values("need_households", ascending=False)
@@ -103,7 +104,7 @@ def key_messages(codes: list[str], need_frame: pd.DataFrame | None,
         "source": "Indice de besoin du projet, analyse de sensibilité (1 000 tirages)",
     })
     if gap_frame is not None and "missing_total" in gap_frame.columns:
-        gap = gap_frame[gap_frame["code"].isin(set(codes))]
+        gap = gap_frame[is_among(gap_frame["code"], codes)]
         fictional = bool((gap_meta or {}).get("offer_fictional"))
         mark = " FICTIF" if fictional else ""
         missing = gap["missing_total"].sum(min_count=1)
