@@ -6,8 +6,11 @@ and a load time is that stamp minus the page's ``performance.timeOrigin`` (the s
 navigation). Each load uses a fresh browser context, so the browser's cache is empty: the
 outlines are downloaded and parsed every time.
 
-* ``app_cold_start_s``: first page of a freshly started server (model results read from the
-  disk cache; the very first run of the need model on a machine takes about half a minute more);
+* ``app_server_ready_s``: from starting the server (``python -m ui.serve``, as ``make run``) to
+  its answering: the launcher prepares the first page's data before the server listens (model
+  results read from the disk cache; the very first run of the need model on a machine takes
+  about half a minute more);
+* ``app_cold_start_s``: first page of that freshly started server;
 * ``app_first_map_dep_s``: a département's commune map (Nord, 648 communes), page loaded from
   scratch, server caches warm but this département never drawn before, from the start of the
   navigation; ``app_first_map_dep_after_load_s`` the same from the end of the page's own load
@@ -105,7 +108,9 @@ def bench_app(repeat: int = 3) -> list[str]:
     from playwright.sync_api import sync_playwright
 
     lines: list[str] = []
+    started = time.perf_counter()
     with e2e.streamlit_server() as url, sync_playwright() as playwright:
+        lines.append(_line("app_server_ready_s", time.perf_counter() - started, "s"))
         browser = e2e.launch_browser(playwright)
         try:
             seconds, page, context = load_time(browser, f"{url}/?territoire=dep:23")
@@ -160,7 +165,9 @@ def bench_meeting() -> list[str]:
     from playwright.sync_api import sync_playwright
 
     lines: list[str] = []
+    started = time.perf_counter()
     with e2e.streamlit_server() as url, sync_playwright() as playwright:
+        lines.append(_line("app_server_ready_s", time.perf_counter() - started, "s"))
         browser = e2e.launch_browser(playwright)
         try:
             seconds, _page, ctx = load_time(browser, f"{url}/?territoire=dep:23")
