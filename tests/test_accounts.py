@@ -299,3 +299,39 @@ def test_the_sidebar_names_an_oidc_identity_and_its_role(registry, people, monke
     assert shown in captions
     assert [b.label for b in at.sidebar.button] == ["Se déconnecter"]
     assert ("compte_connecte" in at.session_state) == email.startswith("alice")
+
+
+def test_a_delegate_reads_and_exports_its_network_without_confidential_sites(
+        registry, people, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    from ui.pages.offre import own_sites_table
+
+    rows = ["Asso A;A1;=Pension Guéret;23096;Pension de famille;25;ouvert;public;FAPIL",
+            "Asso A;A2;Refuge Guéret;23096;CHRS;12;ouvert;confidentiel;FAPIL",
+            "Asso A;A3;Foyer Aubusson;23008;Résidence sociale;30;ouvert;public;Autre réseau"]
+    data = ("\n".join([HEADER + ";Réseau", *rows]) + "\n").encode("utf-8")
+    import_file(data, registry, name="a.csv", geocoder=None, actor=people["a"])
+    title, table = own_sites_table(registry, people["d"])
+    assert title == "Sites non confidentiels du réseau FAPIL (détail)"
+    assert table["Site"].tolist() == ["=Pension Guéret"]  # neither the shelter nor another network
+    assert table.loc[0, "Capacité"] == 25 and table.loc[0, "Statut"] == "Ouvert"
+    assert own_sites_table(registry, Account("visiteur", "public")) is None
+    # The page gives the delegate a CSV of that table (formula prefix neutralised by csv_bytes).
+    from diagnostics.exports import csv_bytes
+
+    assert "'=Pension Guéret" in csv_bytes(table).decode("utf-8-sig")
+    monkeypatch.setenv("DATABASE_URL", registry.url)
+    script = ("from ui.auth import sidebar_login\nfrom ui.pages import offre\n"
+              "sidebar_login()\noffre.render()\n")
+    at = AppTest.from_string(script, default_timeout=120)
+    at.query_params["territoire"] = "dep:23"
+    at.run()
+    at.sidebar.text_input(key="compte_identifiant").input("dora")
+    at.sidebar.text_input(key="compte_mdp").input(PASSWORD)
+    at.sidebar.button[0].click()
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert [e for e in at.expander if e.label.startswith("Sites non confidentiels du réseau FAPIL")]
+    assert [b for b in at.get("download_button") if "Télécharger ce tableau" in str(b.proto.label)]
+    assert not at.get("file_uploader")  # a delegate never imports

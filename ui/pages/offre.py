@@ -24,6 +24,7 @@ import streamlit as st
 from diagnostics.exports import csv_bytes
 from diagnostics.formatting import fr_number
 from geodata.codes import is_among
+from operators.exports import FICTIONAL_MARK
 from operators.schema import (
     CONFIDENTIALITY,
     REJECT_REASON_COLUMN,
@@ -190,10 +191,10 @@ def _public_offer(codes: list[str]) -> None:
                    "d'asile : montrés à part, hors de l'offre d'insertion. " + " ".join(notes))
 
 
-def _own_sites(registry, actor) -> None:
-    """What an account sees beyond the public view: an operator its own sites (confidential
-    ones included), a delegate its network's non-confidential sites in detail, an
-    administrator every site."""
+def own_sites_table(registry, actor) -> tuple[str, pd.DataFrame] | None:
+    """What an account sees beyond the public view, as a French table with its title: an
+    operator its own sites (confidential ones included), a delegate its network's
+    non-confidential sites in detail, an administrator every site; None for the public."""
     from operators.schema import CONF_CONFIDENTIAL
 
     table = registry.tables["sites"]
@@ -207,23 +208,41 @@ def _own_sites(registry, actor) -> None:
     elif actor.is_admin:
         where, title = None, "Tous les sites du registre (administrateur), confidentiels compris"
     else:
-        return
+        return None
     found = pd.DataFrame(registry.sites(where=where)).drop(columns="geometry", errors="ignore")
     if found.empty:
-        return
+        return None
     found["capacity"] = pd.to_numeric(found["capacity"], errors="coerce").round(0).astype("Int64")
-    found["offer_type"] = found["offer_type"].map(sites_mod.offer_type_labels()).fillna(found["offer_type"])
+    found["offer_type"] = found["offer_type"].map(sites_mod.offer_type_labels()).fillna(
+        found["offer_type"])
     found["status"] = found["status"].map(lambda v: STATUSES.get(v, v))
     found["confidentiality"] = found["confidentiality"].map(
         lambda v: CONFIDENTIALITY.get(v, v).split(" :")[0] if isinstance(v, str) else v)
+    found["fictional"] = found["fictional"].fillna(False).astype(bool).map(
+        {True: FICTIONAL_MARK, False: "non"})
     shown = found[["name", "operator_name", "address", "commune_name", "offer_type", "capacity",
-                   "capacity_unit", "status", "confidentiality"]].rename(columns={
+                   "capacity_unit", "status", "confidentiality", "fictional"]].rename(columns={
         "name": "Site", "operator_name": "Opérateur", "address": "Adresse",
         "commune_name": "Commune", "offer_type": "Type", "capacity": "Capacité",
-        "capacity_unit": "Unité", "status": "Statut", "confidentiality": "Diffusion"})
-    with st.expander(f"{title} : {fr_number(len(found))}"):
-        st.dataframe(french(shown.astype(object).where(shown.notna(), "")), hide_index=True,
-                     width="stretch")
+        "capacity_unit": "Unité", "status": "Statut", "confidentiality": "Diffusion",
+        "fictional": "Fictif (démonstration)"})
+    return title, shown.astype(object).where(shown.notna(), "")
+
+
+def _own_sites(registry, actor) -> None:
+    found = own_sites_table(registry, actor)
+    if found is None:
+        return
+    title, shown = found
+    with st.expander(f"{title} : {fr_number(len(shown))}"):
+        st.dataframe(french(shown), hide_index=True, width="stretch")
+        # The export of what this account may see (a delegate: its network's non-confidential
+        # sites), with its source and date; formula prefixes neutralised by csv_bytes.
+        export = shown.assign(Source=f"Registre des opérateurs membres, extrait du "
+                                     f"{pd.Timestamp.now():%d/%m/%Y}")
+        st.download_button("Télécharger ce tableau (CSV)", csv_bytes(export),
+                           file_name="sites_registre_detail.csv", mime="text/csv",
+                           key="own_sites_csv")
 
 
 def _confidential_line(figure, container=None) -> None:
