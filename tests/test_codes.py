@@ -16,3 +16,12 @@ def test_same_as_isin_on_arrow_strings_and_objects():
 
 def test_a_missing_value_is_never_among_the_codes():
     assert not is_among(pd.Series([None, np.nan], dtype=object), [None, "01001"]).any()
+
+
+def test_both_paths_agree_around_the_threshold():
+    from geodata import codes as module
+
+    values = pd.Series([f"{i:05d}" for i in range(3000)] + [None])
+    for n in (module.HASH_FROM - 1, module.HASH_FROM, 2500):
+        wanted = [f"{i:05d}" for i in range(0, 2 * n, 2)]
+        np.testing.assert_array_equal(is_among(values, wanted), values.isin(wanted).to_numpy())
