@@ -24,5 +24,6 @@ def is_among(values: pd.Series | pd.Index | np.ndarray, codes: Iterable) -> np.n
         codes = list(codes)
     lookup = pd.Index(np.asarray(codes, dtype=object)).dropna().unique()
     if len(lookup) < HASH_FROM:
-        return pd.Series(values).isin(lookup).to_numpy(dtype=bool)  # lookup holds no NaN
+        # (a copy: pandas may hand back a read-only view; lookup holds no NaN)
+        return np.array(pd.Series(values).isin(lookup), dtype=bool)
     return lookup.get_indexer(np.asarray(values, dtype=object)) >= 0

@@ -25,3 +25,12 @@ def test_both_paths_agree_around_the_threshold():
     for n in (module.HASH_FROM - 1, module.HASH_FROM, 2500):
         wanted = [f"{i:05d}" for i in range(0, 2 * n, 2)]
         np.testing.assert_array_equal(is_among(values, wanted), values.isin(wanted).to_numpy())
+
+
+def test_the_answer_can_be_combined_in_place():
+    """Callers write ``inside |= is_among(...)`` (a read-only pandas view once broke the map)."""
+    values = pd.Series(["01001", "01002"])
+    for codes in (["01001"], [f"{i:05d}" for i in range(2000)]):
+        inside = is_among(values, codes)
+        inside |= is_among(values, ["01002"])
+        assert inside.tolist() == [True, True]

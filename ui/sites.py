@@ -111,7 +111,7 @@ def in_territory(sites: pd.DataFrame, coverage: pd.DataFrame | None, codes) -> p
     inside = is_among(sites["commune_code"].astype(str), wanted)
     if coverage is not None and len(coverage):
         covering = coverage.loc[is_among(coverage["commune_code"].astype(str), wanted), "site_id"]
-        inside |= is_among(sites["site_id"], covering)
+        inside = inside | is_among(sites["site_id"], covering)
     return sites[inside].reset_index(drop=True)
 
 
