@@ -86,6 +86,19 @@ class GeocodeReport:
     sent_to_geocoder: int = 0
     from_cache: int = 0
     geocoder_message: str | None = None  # French, when the geocoder failed or was absent
+    not_geocoded: int = 0  # addresses left without an answer (geocoder absent or failed)
+    geocoder_error: str | None = None  # why the geocoder failed
+
+    def merge(self, other: GeocodeReport) -> None:
+        """Add the report of a later block of the same file."""
+        for method, count in other.methods.items():
+            self.methods[method] = self.methods.get(method, 0) + count
+        self.sent_to_geocoder += other.sent_to_geocoder
+        self.from_cache += other.from_cache
+        if other.not_geocoded:
+            self.not_geocoded += other.not_geocoded
+            self.geocoder_error = self.geocoder_error or other.geocoder_error
+            self.geocoder_message = _not_geocoded_fr(self.not_geocoded, self.geocoder_error)
 
     def summary_fr(self) -> str:
         parts = [
@@ -332,18 +345,14 @@ def geocode_sites(
         missing = [i for i in todo if keys[i] not in cached]
         fresh: dict[str, dict[str, Any]] = {}
         if missing and geocoder is None:
-            report.geocoder_message = (
-                f"Géocodage désactivé : {len(missing)} adresses non géocodées, sites placés au "
-                "point représentatif de leur commune"
-            )
+            report.not_geocoded = len(missing)
+            report.geocoder_message = _not_geocoded_fr(len(missing), None)
         elif missing:
             fresh, error = _run_geocoder(geocoder, out, missing, codes, keys)
             report.sent_to_geocoder = len({keys[i] for i in missing})
             if error:
-                report.geocoder_message = (
-                    f"Géocodeur BAN injoignable ({error}) : {len(missing)} adresses non "
-                    "géocodées, sites placés au point représentatif de leur commune"
-                )
+                report.not_geocoded, report.geocoder_error = len(missing), error
+                report.geocoder_message = _not_geocoded_fr(len(missing), error)
             elif fresh and cache is not None:
                 cache.put_many(fresh)
         for i in todo:
@@ -401,6 +410,14 @@ def geocode_sites(
     ).items():
         report.methods[str(name)] = int(count)
     return out[kept].reset_index(drop=True), rejects, report
+
+
+def _not_geocoded_fr(count: int, error: str | None) -> str:
+    if error is None:
+        return (f"Géocodage désactivé : {count} adresses non géocodées, sites placés au point "
+                "représentatif de leur commune")
+    return (f"Géocodeur BAN injoignable ({error}) : {count} adresses non géocodées, sites "
+            "placés au point représentatif de leur commune")
 
 
 def _set(i, x, y, how, lon, lat, method) -> None:
