@@ -63,6 +63,7 @@ OUTCOME_UPDATED = "mis à jour"
 OUTCOME_REJECTED = "rejeté"
 OUTCOME_COLUMNS = ["ligne", "issue", "site_id", "detail", "commune_code", "geocode_method",
                    "doublon_de", "signalements"]
+_STATUS_LABEL = {"nouveau": OUTCOME_NEW, "modifié": OUTCOME_UPDATED, "inchangé": OUTCOME_UPDATED}
 # Rejected-rows files kept per imported file name (the older ones are removed).
 KEEP_REJECTS = 5
 
@@ -416,7 +417,7 @@ def _import_blocks(
     seen: dict[str, str] = {}
     report = GeocodeReport()
     outcomes = _Outcomes()
-    rejected = duplicates = likely = 0
+    rejected = duplicates = 0
     with contextlib.ExitStack() as stack:
         rejects_out: TextIO | None = None
         try:
@@ -444,7 +445,6 @@ def _import_blocks(
                     outcomes.add(raw.row_labels, block.rejects, block.sites, statuses, probable)
                     rejected += len(block.rejects)
                     duplicates += block.duplicates
-                    likely += len(probable)
                 session.batch.rows_read = len(head)
                 session.batch.rejected = rejected
                 session.batch.duplicates_within = duplicates
@@ -452,6 +452,7 @@ def _import_blocks(
         finally:
             cache.flush()
         counts = session.counts
+        outcomes.correct(counts.corrected)
         if rejects_out is not None:
             rejects_out.close()
             files.install(tmp, final_rejects)
@@ -466,7 +467,8 @@ def _import_blocks(
     return ImportResult(
         file_name=file_name, file_sha256=sha256, rows_read=len(head), imported=counts.inserted,
         updated=counts.updated, unchanged=counts.unchanged, rejected=rejected,
-        duplicates=duplicates + likely, rejects_path=final_rejects if rejected else None,
+        duplicates=duplicates + session.likely_duplicates,
+        rejects_path=final_rejects if rejected else None,
         outcomes=outcomes.frame(), import_id=counts.import_id, messages=messages,
         empty_rows=list(head.empty_rows),
     )
@@ -516,6 +518,20 @@ class _Outcomes:
             row["signalements"] = texts.setdefault(row["signalements"], row["signalements"])
             for name in OUTCOME_COLUMNS:
                 columns[name].append(row[name])
+
+    def correct(self, corrected: dict[str, tuple[str, tuple[str, str] | None, list[str]]]) -> None:
+        """Outcomes of the sites whose probable duplicate was settled at the end."""
+        if not corrected:
+            return
+        columns = self.columns
+        for i, sid in enumerate(columns["site_id"]):
+            if sid not in corrected:
+                continue
+            status, duplicate, own = corrected[sid]
+            columns["issue"][i] = _STATUS_LABEL[status]
+            columns["detail"][i] = status
+            columns["doublon_de"][i] = duplicate[0] if duplicate else None
+            columns["signalements"][i] = " | ".join(own + ([duplicate[1]] if duplicate else []))
 
     def frame(self) -> pd.DataFrame:
         return pd.DataFrame(self.columns, columns=OUTCOME_COLUMNS, dtype=object)
@@ -699,8 +715,7 @@ def _block_outcomes(
             ["pos", "site_id", "flags", "commune_code", "geocode_method"]
         ].itertuples(index=False)
     }
-    status_label = {"nouveau": OUTCOME_NEW, "modifié": OUTCOME_UPDATED,
-                    "inchangé": OUTCOME_UPDATED}
+    status_label = _STATUS_LABEL
     for position, row_label in enumerate(row_labels):
         if position in rejects:
             yield {

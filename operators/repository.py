@@ -53,6 +53,7 @@ _TRACKED = [
     if c not in ("site_id", "created_at", "updated_at", "import_id", "source_file",
                  "source_sha256", "source_row")
 ]
+_UNTRACKED = [c for c in SITE_COLUMNS if c not in _TRACKED]
 _FLOAT = {"lon", "lat", "geocode_score", "capacity"}
 _INT = {"opening_year", "source_row", "import_id"}
 _BOOL = {"fictional"}
@@ -211,6 +212,10 @@ class ImportCounts:
     likely_duplicates: dict[str, tuple[str, str]] = field(default_factory=dict)
     statuses: dict[str, str] = field(default_factory=dict)  # site_id -> nouveau/modifié/inchangé
     previous_import_of_same_file: dict[str, Any] | None = None
+    # Sites of a file written in blocks whose probable duplicate, or status, was settled once
+    # the whole file was seen: site_id -> (status, (duplicate id, note) or None, own flags)
+    corrected: dict[str, tuple[str, tuple[str, str] | None, list[str]]] = field(
+        default_factory=dict)
 
 
 class Registry:
@@ -424,7 +429,7 @@ class Registry:
 
     def _existing(self, conn, ids: list[str]) -> dict[str, dict[str, Any]]:
         table = self.tables["sites"]
-        columns = [table.c[c] for c in [*_TRACKED, "site_id", "created_at"]]
+        columns = [table.c[c] for c in [*_TRACKED, *_UNTRACKED]]
         out: dict[str, dict[str, Any]] = {}
         for start in range(0, len(ids), _CHUNK):
             chunk = ids[start : start + _CHUNK]
@@ -582,6 +587,9 @@ class ImportSession:
         self.lowered: list[str] = []
         self.likely_duplicates = 0
         self._operators: set[str] = set()
+        self._exclude: Any = ()
+        # site_id -> (record written, record before, own flags, status given)
+        self._flagged: dict[str, tuple[dict[str, Any], dict[str, Any] | None, list[str], str]] = {}
         self._previous = registry._previous_import(conn, batch.file_sha256)
         self.log_id = registry._insert_log(conn, batch, started_at, status="en cours")
         self.counts = ImportCounts(import_id=self.log_id,
@@ -616,6 +624,10 @@ class ImportSession:
         neighbours = neighbours[~neighbours["site_id"].isin(exclude)]
         duplicates = likely_duplicates(sites, neighbours)
         self.likely_duplicates += len(duplicates)
+        self._exclude = exclude
+        own_flags = {sid: list(f) if isinstance(f, list | tuple) else []
+                     for sid, f in zip(sites["site_id"], sites["flags"], strict=True)
+                     if sid in duplicates}
         frame = sites.copy()
         frame["duplicate_of"] = [duplicates.get(s, (None, None))[0] for s in frame["site_id"]]
         frame["flags"] = [
@@ -645,6 +657,10 @@ class ImportSession:
                 else:
                     counts.unchanged += 1
                     statuses[record["site_id"]] = "inchangé"
+                if record["site_id"] in duplicates:
+                    # Its probable duplicate may be a site of a later block: settled at the end.
+                    self._flagged[record["site_id"]] = (
+                        record, old, own_flags[record["site_id"]], statuses[record["site_id"]])
             if new_rows:
                 conn.execute(registry.tables["sites"].insert(), new_rows)
             if changed_rows:
@@ -662,9 +678,51 @@ class ImportSession:
             self._operators.update(fresh["operator_id"])
         return statuses, duplicates
 
+    def _settle_duplicates(self) -> None:
+        """Re-decide the probable duplicates that turned out to be sites of the file itself.
+
+        A block is compared with the registry's sites not seen in the file so far; a site
+        flagged as the probable duplicate of one that a later block brings is compared again,
+        with every site of the file set aside, as a whole-file import would have done; its row
+        and its status follow.
+        """
+        seen = self._exclude
+        wrong = {sid: v for sid, v in self._flagged.items() if v[0]["duplicate_of"] in seen}
+        self._flagged = {}
+        registry, conn, counts = self.registry, self.conn, self.counts
+        ids = list(wrong)
+        for start in range(0, len(ids), _CHUNK):
+            chunk = ids[start : start + _CHUNK]
+            frame = pd.DataFrame([wrong[sid][0] for sid in chunk])
+            frame["lon"] = pd.to_numeric(frame["lon"], errors="coerce")
+            frame["lat"] = pd.to_numeric(frame["lat"], errors="coerce")
+            communes = sorted({c for c in frame["commune_code"] if isinstance(c, str)})
+            neighbours = registry._sites_in_communes(conn, communes)
+            neighbours = neighbours[~neighbours["site_id"].isin(seen)]
+            found = likely_duplicates(frame, neighbours)
+            self.likely_duplicates += len(found) - len(chunk)
+            for sid in chunk:
+                record, old, own, given = wrong[sid]
+                duplicate = found.get(sid)
+                record = {**record, "duplicate_of": duplicate[0] if duplicate else None,
+                          "flags": _db_value("flags", _join_flags(
+                              own, duplicate[1] if duplicate else None))}
+                status = "nouveau" if old is None else (
+                    "modifié" if _changed(old, record) else "inchangé")
+                tally = {"nouveau": "inserted", "modifié": "updated", "inchangé": "unchanged"}
+                setattr(counts, tally[given], getattr(counts, tally[given]) - 1)
+                setattr(counts, tally[status], getattr(counts, tally[status]) + 1)
+                if status == "inchangé":  # as it was before this import
+                    record = {**record, **{k: old[k] for k in _UNTRACKED}}
+                if status != "inchangé" or given != "inchangé":
+                    conn.execute(self._update, [{**record, "b_site_id": sid}])
+                counts.corrected[sid] = (status, duplicate, own)
+
     def finish(self) -> None:
-        """Refuse lowered confidentiality without confirmation; complete the log entry."""
+        """Refuse lowered confidentiality without confirmation; settle the probable duplicates
+        across blocks; complete the log entry."""
         notes = disclosure_notes(self.actor, self.lowered, self.confirm_disclosure)
+        self._settle_duplicates()
         batch, counts, registry = self.batch, self.counts, self.registry
         counts.updated += counts.unchanged
         table = registry.tables["imports"]
