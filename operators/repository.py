@@ -12,7 +12,7 @@ written together or not at all. A failed import is logged in a transaction of it
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -358,7 +358,7 @@ class Registry:
         """
         with self.import_session(batch, actor, started_at, confirm_disclosure) as session:
             statuses, duplicates = session.write(
-                batch.sites, batch.coverage, batch.activity, exclude=batch.sites["site_id"])
+                batch.sites, batch.coverage, batch.activity, exclude=set(batch.sites["site_id"]))
         counts = session.counts
         counts.statuses, counts.likely_duplicates = statuses, duplicates
         return counts
@@ -437,7 +437,9 @@ class Registry:
                 out[row["site_id"]] = dict(row)
         return out
 
-    def _sites_in_communes(self, conn, communes: list[str]) -> pd.DataFrame:
+    def _sites_in_communes(self, conn, communes: list[str],
+                           skip_import: int | None = None) -> pd.DataFrame:
+        """Sites of ``communes`` (those written by import ``skip_import`` left out)."""
         table = self.tables["sites"]
         wanted = ["site_id", "operator_name", "name", "address", "commune_code", "offer_family",
                   "lon", "lat", "geocode_method", "source_file"]
@@ -445,6 +447,9 @@ class Registry:
         for start in range(0, len(communes), _CHUNK):
             chunk = communes[start : start + _CHUNK]
             query = sa.select(*[table.c[c] for c in wanted]).where(table.c.commune_code.in_(chunk))
+            if skip_import is not None:
+                query = query.where(sa.or_(table.c.import_id.is_(None),
+                                           table.c.import_id != skip_import))
             rows.extend(dict(r) for r in conn.execute(query).mappings())
         frame = pd.DataFrame(rows, columns=wanted)
         frame["lon"] = pd.to_numeric(frame["lon"], errors="coerce")
@@ -606,7 +611,7 @@ class ImportSession:
         sites: pd.DataFrame,
         coverage: pd.DataFrame,
         activity: pd.DataFrame | None,
-        exclude: Any = (),
+        exclude: Collection[str] = (),
     ) -> tuple[dict[str, str], dict[str, tuple[str, str]]]:
         """Write one block of sites (with their coverage and activity rows).
 
@@ -620,8 +625,11 @@ class ImportSession:
         check_writer(self.actor, sites, existing)
         self.lowered.extend(lowered_confidentiality(sites, existing))
         communes = sorted({c for c in sites["commune_code"] if isinstance(c, str)})
-        neighbours = registry._sites_in_communes(conn, communes)
-        neighbours = neighbours[~neighbours["site_id"].isin(exclude)]
+        # The file's sites written by earlier blocks are left out in the query itself (the
+        # registry may hold many in these communes); those re-imported unchanged, here.
+        neighbours = registry._sites_in_communes(conn, communes, skip_import=self.log_id)
+        neighbours = neighbours.loc[np.array([s not in exclude for s in neighbours["site_id"]],
+                                             dtype=bool)]
         duplicates = likely_duplicates(sites, neighbours)
         self.likely_duplicates += len(duplicates)
         self._exclude = exclude
@@ -697,8 +705,9 @@ class ImportSession:
             frame["lon"] = pd.to_numeric(frame["lon"], errors="coerce")
             frame["lat"] = pd.to_numeric(frame["lat"], errors="coerce")
             communes = sorted({c for c in frame["commune_code"] if isinstance(c, str)})
-            neighbours = registry._sites_in_communes(conn, communes)
-            neighbours = neighbours[~neighbours["site_id"].isin(seen)]
+            neighbours = registry._sites_in_communes(conn, communes, skip_import=self.log_id)
+            neighbours = neighbours.loc[np.array([s not in seen for s in neighbours["site_id"]],
+                                                 dtype=bool)]
             found = likely_duplicates(frame, neighbours)
             self.likely_duplicates += len(found) - len(chunk)
             for sid in chunk:
