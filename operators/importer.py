@@ -520,7 +520,11 @@ class _Outcomes:
             statuses: dict[str, str], probable: dict[str, tuple[str, str]]) -> None:
         columns, texts = self.columns, self._texts
         for row in _block_outcomes(row_labels, rejects, sites, statuses, probable):
-            row["signalements"] = texts.setdefault(row["signalements"], row["signalements"])
+            # Texts repeated from row to row (flags, commune codes, methods) are kept once.
+            for name in ("signalements", "commune_code", "geocode_method"):
+                value = row[name]
+                if value is not None:
+                    row[name] = texts.setdefault(value, value)
             for name in OUTCOME_COLUMNS:
                 columns[name].append(row[name])
 
@@ -675,7 +679,10 @@ def _site_table(rows: pd.DataFrame, index: CommuneIndex, file_name: str, sha256:
     out["commune_name"] = [index.name_of(c) if isinstance(c, str) else None for c in codes]
     out["dep_code"] = [index.dep_of(c) if isinstance(c, str) else None for c in codes]
     records = out.to_dict("records")
-    out["site_id"] = [site_id(r) for r in records]
+    # Plain Python strings (not Arrow ones): the ids and row labels kept for the whole file
+    # (repeated sites, outcomes) are then the same objects, not a copy made per use.
+    out["site_id"] = pd.Series([site_id(r) for r in records], index=out.index, dtype=object)
+    out["row_label"] = pd.Series(list(out["row_label"]), index=out.index, dtype=object)
     out["duplicate_of"] = None
     out["source_file"] = file_name
     out["source_sha256"] = sha256
@@ -715,9 +722,9 @@ def _block_outcomes(
 ) -> Iterator[dict]:
     """One outcome per row of a file or a block, in the order of its rows."""
     by_position = {
-        pos: (sid, flags, code, method)
-        for pos, sid, flags, code, method in sites[
-            ["pos", "site_id", "flags", "commune_code", "geocode_method"]
+        pos: (sid, flags, code, method, label)
+        for pos, sid, flags, code, method, label in sites[
+            ["pos", "site_id", "flags", "commune_code", "geocode_method", "row_label"]
         ].itertuples(index=False)
     }
     status_label = _STATUS_LABEL
@@ -729,11 +736,11 @@ def _block_outcomes(
                 "geocode_method": None, "doublon_de": None, "signalements": "",
             }
             continue
-        sid, site_flags, code, method = by_position[position]
+        sid, site_flags, code, method, label = by_position[position]
         duplicate = probable.get(sid)
         flags = list(site_flags) + ([duplicate[1]] if duplicate else [])
         yield {
-            "ligne": row_label,
+            "ligne": label,
             "issue": status_label[statuses[sid]],
             "site_id": sid,
             "detail": statuses[sid],
