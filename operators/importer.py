@@ -246,14 +246,14 @@ def _carrier(index: CommuneIndex):
 def _prepare_block(
     raw: RawTable, match: ColumnMatch, defaults: Defaults, index: CommuneIndex,
     shapes: CommuneShapes, carry, geocoder: Geocoder | None, cache, name: str, sha256: str,
-    first: dict[str, str],
+    first: dict[str, str], carried_codes: dict[str, tuple[str | None, str | None]] | None = None,
 ) -> _Block:
     """Validate, locate and identify the rows of ``raw`` (a whole file or one block).
 
     ``first`` (site id -> label of its first row) carries the sites of earlier blocks, so
     that a site repeated anywhere in the file is rejected as a duplicate.
     """
-    validated = validate(raw, match, index, defaults)
+    validated = validate(raw, match, index, defaults, carried_codes=carried_codes)
     located, geo_rejects, report = geocode_sites(
         validated.rows, shapes, carry, geocoder=geocoder, cache=cache
     )
@@ -420,6 +420,7 @@ def _import_blocks(
     cache = _BufferedCache(registry)
     carry = _carrier(index)
     seen: dict[str, str] = {}
+    carried_codes: dict[str, tuple[str | None, str | None]] = {}
     report = GeocodeReport()
     outcomes = _Outcomes()
     rejected = duplicates = 0
@@ -429,7 +430,8 @@ def _import_blocks(
             with registry.import_session(batch, actor, started, confirm_disclosure) as session:
                 for raw in blocks:
                     block = _prepare_block(raw, match, defaults, index, shapes, carry, geocoder,
-                                           cache, file_name, sha256, first=seen)
+                                           cache, file_name, sha256, first=seen,
+                                           carried_codes=carried_codes)
                     if block.geocoding.geocoder_error:
                         geocoder = None  # unreachable: the next blocks are not sent either
                     report.merge(block.geocoding)
