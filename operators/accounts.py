@@ -14,8 +14,10 @@ like the sites) with an Argon2id hash (``argon2-cffi``, the reference implementa
 bindings; no home-made crypto). OpenID Connect (``st.login``) maps a verified e-mail to an
 account of this table, so roles stay in one place.
 
-The checks (:func:`authorize_import`, :func:`require_admin`) are called by the repository
-layer itself (``Registry.apply_import``), so the app and the command line cannot differ.
+The checks (:func:`authorize_import`, or its parts :func:`check_writer`,
+:func:`lowered_confidentiality` and :func:`disclosure_notes` for a file written by blocks;
+:func:`require_admin`) are called by the repository layer itself (``Registry.apply_import``,
+``Registry.import_session``), so the app and the command line cannot differ.
 """
 
 from __future__ import annotations
