@@ -222,6 +222,7 @@ def geocode_sites(
     cache: GeocodeCache | None = None,
     min_score: float = MIN_SCORE,
     tolerance_m: float = TOLERANCE_M,
+    learnt: dict[str, dict[str, Any]] | None = None,
 ) -> tuple[pd.DataFrame, dict[int, list[tuple[str, str]]], GeocodeReport]:
     """Locate validated rows.
 
@@ -238,6 +239,9 @@ def geocode_sites(
     geocoder
         ``BanClient`` or a callable ``(frame, address_columns, citycode_column, postcode_column)``
         returning the BAN CSV batch columns; None when offline.
+    learnt
+        Answers the geocoder gave for earlier blocks of the same file: used as its own
+        answers (not sent again, not counted as read from the cache).
 
     Returns
     -------
@@ -342,19 +346,23 @@ def geocode_sites(
             for i in todo
         }
         cached = cache.get_many(sorted(set(keys.values()))) if cache is not None else {}
-        missing = [i for i in todo if keys[i] not in cached]
-        fresh: dict[str, dict[str, Any]] = {}
+        fresh: dict[str, dict[str, Any]] = {
+            k: (learnt or {})[k] for k in set(keys.values()) if k in (learnt or {})
+            and k not in cached
+        }
+        missing = [i for i in todo if keys[i] not in cached and keys[i] not in fresh]
         if missing and geocoder is None:
             report.not_geocoded = len(missing)
             report.geocoder_message = _not_geocoded_fr(len(missing), None)
         elif missing:
-            fresh, error = _run_geocoder(geocoder, out, missing, codes, keys)
+            answers, error = _run_geocoder(geocoder, out, missing, codes, keys)
             report.sent_to_geocoder = len({keys[i] for i in missing})
             if error:
                 report.not_geocoded, report.geocoder_error = len(missing), error
                 report.geocoder_message = _not_geocoded_fr(len(missing), error)
-            elif fresh and cache is not None:
-                cache.put_many(fresh)
+            elif answers and cache is not None:
+                cache.put_many(answers)
+            fresh.update(answers)
         for i in todo:
             key = keys[i]
             result = cached.get(key) or fresh.get(key)

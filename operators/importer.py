@@ -255,7 +255,8 @@ def _prepare_block(
     """
     validated = validate(raw, match, index, defaults, carried_codes=carried_codes)
     located, geo_rejects, report = geocode_sites(
-        validated.rows, shapes, carry, geocoder=geocoder, cache=cache
+        validated.rows, shapes, carry, geocoder=geocoder, cache=cache,
+        learnt=getattr(cache, "pending", None),
     )
     del validated.rows
     sites = _site_table(located, index, name, sha256)
@@ -494,9 +495,9 @@ class _BufferedCache:
         self.pending: dict[str, dict] = {}
 
     def get_many(self, keys: list[str]) -> dict[str, dict]:
-        found = self.cache.get_many([k for k in keys if k not in self.pending])
-        found.update({k: self.pending[k] for k in keys if k in self.pending})
-        return found
+        # What earlier blocks learnt is not "from the cache": geocode_sites reads it as
+        # ``learnt``, as the geocoder's own answers for this file.
+        return self.cache.get_many(keys)
 
     def put_many(self, entries: dict[str, dict]) -> None:
         self.pending.update(entries)
