@@ -14,8 +14,10 @@ like the sites) with an Argon2id hash (``argon2-cffi``, the reference implementa
 bindings; no home-made crypto). OpenID Connect (``st.login``) maps a verified e-mail to an
 account of this table (:meth:`Accounts.for_identity`), so roles stay in one place.
 
-The checks (:func:`authorize_import`, :func:`require_admin`) are called by the repository
-layer itself (``Registry.apply_import``), so the app and the command line cannot differ.
+The checks (:func:`authorize_import`, or its parts :func:`check_writer`,
+:func:`lowered_confidentiality` and :func:`disclosure_notes` for a file written by blocks;
+:func:`require_admin`) are called by the repository layer itself (``Registry.apply_import``,
+``Registry.import_session``), so the app and the command line cannot differ.
 """
 
 from __future__ import annotations
@@ -136,6 +138,15 @@ def authorize_import(
         operator's sites; lowering a site's confidentiality (confidentiel → commune or public,
         commune → public) needs ``confirm_disclosure`` from its operator or an administrator.
     """
+    check_writer(actor, sites, existing)
+    return disclosure_notes(actor, lowered_confidentiality(sites, existing), confirm_disclosure)
+
+
+def check_writer(
+    actor: Account | None, sites: pd.DataFrame, existing: dict[str, dict[str, Any]]
+) -> None:
+    """Refuse (:class:`AccessDenied`) a writer who may not write ``sites`` over ``existing``:
+    anonymous visitors and delegates; an operator writing another operator's sites."""
     if actor is None or not actor.can_write:
         raise AccessDenied(
             f"Écriture refusée : un import demande un compte opérateur ou administrateur "
@@ -154,6 +165,12 @@ def authorize_import(
             raise AccessDenied(
                 f"Écriture refusée : {len(theirs)} site(s) du fichier appartiennent à un autre "
                 "opérateur.")
+
+
+def lowered_confidentiality(
+    sites: pd.DataFrame, existing: dict[str, dict[str, Any]]
+) -> list[str]:
+    """« name : before → after » for each existing site that ``sites`` make less secret."""
     lowered = []
     new_levels = dict(zip(sites["site_id"], sites["confidentiality"], strict=True))
     names = dict(zip(sites["site_id"], sites["name"], strict=True))
@@ -161,6 +178,11 @@ def authorize_import(
         before, after = old.get("confidentiality"), new_levels.get(site)
         if _SECRECY.get(after, 0) < _SECRECY.get(before, 0):
             lowered.append(f"« {names.get(site) or site} » : {before} → {after}")
+    return lowered
+
+
+def disclosure_notes(actor: Account, lowered: list[str], confirm_disclosure: bool) -> list[str]:
+    """Refuse lowering confidentiality without confirmation; else the lines to log."""
     if lowered and not confirm_disclosure:
         raise AccessDenied(
             f"Import refusé : il rendrait moins confidentiel(s) {len(lowered)} site(s) ("

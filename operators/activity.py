@@ -143,11 +143,14 @@ def write(conn: sa.Connection, table: sa.Table, activity: pd.DataFrame, import_i
                 clean[name] = int(clean[name])
         clean.update(import_id=import_id, updated_at=stamp)
         records.append(clean)
-    for record in records:
-        conn.execute(table.delete().where(
-            (table.c.site_id == record["site_id"])
-            & (table.c.activity_year == record["activity_year"])
-        ))
+    # One statement executed for many parameter sets (not one statement per row).
+    conn.execute(
+        table.delete().where(
+            (table.c.site_id == sa.bindparam("b_site_id"))
+            & (table.c.activity_year == sa.bindparam("b_activity_year"))
+        ),
+        [{"b_site_id": r["site_id"], "b_activity_year": r["activity_year"]} for r in records],
+    )
     conn.execute(table.insert(), records)
     return len(records)
 

@@ -86,6 +86,19 @@ class GeocodeReport:
     sent_to_geocoder: int = 0
     from_cache: int = 0
     geocoder_message: str | None = None  # French, when the geocoder failed or was absent
+    not_geocoded: int = 0  # addresses left without an answer (geocoder absent or failed)
+    geocoder_error: str | None = None  # why the geocoder failed
+
+    def merge(self, other: GeocodeReport) -> None:
+        """Add the report of a later block of the same file."""
+        for method, count in other.methods.items():
+            self.methods[method] = self.methods.get(method, 0) + count
+        self.sent_to_geocoder += other.sent_to_geocoder
+        self.from_cache += other.from_cache
+        if other.not_geocoded:
+            self.not_geocoded += other.not_geocoded
+            self.geocoder_error = self.geocoder_error or other.geocoder_error
+            self.geocoder_message = _not_geocoded_fr(self.not_geocoded, self.geocoder_error)
 
     def summary_fr(self) -> str:
         parts = [
@@ -209,6 +222,7 @@ def geocode_sites(
     cache: GeocodeCache | None = None,
     min_score: float = MIN_SCORE,
     tolerance_m: float = TOLERANCE_M,
+    learnt: dict[str, dict[str, Any]] | None = None,
 ) -> tuple[pd.DataFrame, dict[int, list[tuple[str, str]]], GeocodeReport]:
     """Locate validated rows.
 
@@ -225,6 +239,9 @@ def geocode_sites(
     geocoder
         ``BanClient`` or a callable ``(frame, address_columns, citycode_column, postcode_column)``
         returning the BAN CSV batch columns; None when offline.
+    learnt
+        Answers the geocoder gave for earlier blocks of the same file: used as its own
+        answers (not sent again, not counted as read from the cache).
 
     Returns
     -------
@@ -329,23 +346,23 @@ def geocode_sites(
             for i in todo
         }
         cached = cache.get_many(sorted(set(keys.values()))) if cache is not None else {}
-        missing = [i for i in todo if keys[i] not in cached]
-        fresh: dict[str, dict[str, Any]] = {}
+        fresh: dict[str, dict[str, Any]] = {
+            k: (learnt or {})[k] for k in set(keys.values()) if k in (learnt or {})
+            and k not in cached
+        }
+        missing = [i for i in todo if keys[i] not in cached and keys[i] not in fresh]
         if missing and geocoder is None:
-            report.geocoder_message = (
-                f"Géocodage désactivé : {len(missing)} adresses non géocodées, sites placés au "
-                "point représentatif de leur commune"
-            )
+            report.not_geocoded = len(missing)
+            report.geocoder_message = _not_geocoded_fr(len(missing), None)
         elif missing:
-            fresh, error = _run_geocoder(geocoder, out, missing, codes, keys)
+            answers, error = _run_geocoder(geocoder, out, missing, codes, keys)
             report.sent_to_geocoder = len({keys[i] for i in missing})
             if error:
-                report.geocoder_message = (
-                    f"Géocodeur BAN injoignable ({error}) : {len(missing)} adresses non "
-                    "géocodées, sites placés au point représentatif de leur commune"
-                )
-            elif fresh and cache is not None:
-                cache.put_many(fresh)
+                report.not_geocoded, report.geocoder_error = len(missing), error
+                report.geocoder_message = _not_geocoded_fr(len(missing), error)
+            elif answers and cache is not None:
+                cache.put_many(answers)
+            fresh.update(answers)
         for i in todo:
             key = keys[i]
             result = cached.get(key) or fresh.get(key)
@@ -401,6 +418,14 @@ def geocode_sites(
     ).items():
         report.methods[str(name)] = int(count)
     return out[kept].reset_index(drop=True), rejects, report
+
+
+def _not_geocoded_fr(count: int, error: str | None) -> str:
+    if error is None:
+        return (f"Géocodage désactivé : {count} adresses non géocodées, sites placés au point "
+                "représentatif de leur commune")
+    return (f"Géocodeur BAN injoignable ({error}) : {count} adresses non géocodées, sites "
+            "placés au point représentatif de leur commune")
 
 
 def _set(i, x, y, how, lon, lat, method) -> None:

@@ -47,9 +47,15 @@ def site_id(row: dict) -> str:
     return "site-" + _digest(*site_key(row))[:16]
 
 
-def duplicates_within(rows: pd.DataFrame) -> dict[int, tuple[str, str]]:
-    """Rows (by ``pos``) repeating an earlier row's site: (field label, French reason)."""
-    first: dict[str, str] = {}
+def duplicates_within(
+    rows: pd.DataFrame, first: dict[str, str] | None = None
+) -> dict[int, tuple[str, str]]:
+    """Rows (by ``pos``) repeating an earlier row's site: (field label, French reason).
+
+    ``first`` (site id -> label of the row that brought it) carries the sites already seen
+    from one block of a file to the next; it is updated with this block's new sites.
+    """
+    first = {} if first is None else first
     out: dict[int, tuple[str, str]] = {}
     columns = ["pos", "site_id", "row_label", "source_id"]
     for pos, sid, row_label, source_id in rows[columns].itertuples(index=False):

@@ -11,16 +11,21 @@ column mapping); ``import_file`` prepares and writes.
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import hashlib
+import itertools
 import logging
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
+from typing import TextIO
 
 import pandas as pd
+import pyarrow
 
 import settings
 from geodata import files
@@ -32,8 +37,16 @@ from operators.columns import ColumnMatch, match_columns
 from operators.communes import CommuneIndex, carry_codes, parse_code_list
 from operators.geocoding import CommuneShapes, Geocoder, GeocodeReport, geocode_sites
 from operators.identity import duplicates_within, operator_id, site_id
-from operators.limits import InputTooLarge, check_input, check_path
-from operators.readers import RawTable, ReadError, read_table
+from operators.limits import InputTooLarge, check_input, check_path, check_stream
+from operators.readers import (
+    DEFAULT_BLOCK_ROWS,
+    RawTable,
+    ReadError,
+    TableStream,
+    open_table,
+    opener_for,
+    read_table,
+)
 from operators.repository import ImportBatch, ImportCounts, Registry, now_iso
 from operators.schema import (
     INPUT_FIELD_BY_NAME,
@@ -51,6 +64,7 @@ OUTCOME_UPDATED = "mis à jour"
 OUTCOME_REJECTED = "rejeté"
 OUTCOME_COLUMNS = ["ligne", "issue", "site_id", "detail", "commune_code", "geocode_method",
                    "doublon_de", "signalements"]
+_STATUS_LABEL = {"nouveau": OUTCOME_NEW, "modifié": OUTCOME_UPDATED, "inchangé": OUTCOME_UPDATED}
 # Rejected-rows files kept per imported file name (the older ones are removed).
 KEEP_REJECTS = 5
 
@@ -79,18 +93,24 @@ class PreparedImport:
 
     def rejects_frame(self) -> pd.DataFrame:
         """Rejected rows with their original cells, their source row and the reason."""
-        positions = sorted(self.rejects)
-        original = [c for c in self.raw.frame.columns if not c.startswith("_geometrie_")]
-        frame = self.raw.frame.iloc[positions][original].copy()
-        frame = frame.drop(
-            columns=[c for c in (REJECT_ROW_COLUMN, REJECT_REASON_COLUMN) if c in frame]
-        )
-        if self.raw.forced_columns:  # GeoJSON: keep the point so the row can be re-imported
-            frame["longitude"] = self.raw.frame.iloc[positions]["_geometrie_lon"].to_numpy()
-            frame["latitude"] = self.raw.frame.iloc[positions]["_geometrie_lat"].to_numpy()
-        frame.insert(0, REJECT_ROW_COLUMN, [self.raw.row_labels[p] for p in positions])
-        frame[REJECT_REASON_COLUMN] = [self.rejects[p] for p in positions]
-        return frame.reset_index(drop=True)
+        return rejects_frame(self.raw, self.rejects)
+
+
+def rejects_frame(raw: RawTable, rejects: dict[int, str]) -> pd.DataFrame:
+    """Rejected rows of ``raw`` (a file or a block of it) with their original cells, their
+    source row and the reason."""
+    positions = sorted(rejects)
+    original = [c for c in raw.frame.columns if not c.startswith("_geometrie_")]
+    frame = raw.frame.iloc[positions][original].copy()
+    frame = frame.drop(
+        columns=[c for c in (REJECT_ROW_COLUMN, REJECT_REASON_COLUMN) if c in frame]
+    )
+    if raw.forced_columns:  # GeoJSON: keep the point so the row can be re-imported
+        frame["longitude"] = raw.frame.iloc[positions]["_geometrie_lon"].to_numpy()
+        frame["latitude"] = raw.frame.iloc[positions]["_geometrie_lat"].to_numpy()
+    frame.insert(0, REJECT_ROW_COLUMN, [raw.row_labels[p] for p in positions])
+    frame[REJECT_REASON_COLUMN] = [rejects[p] for p in positions]
+    return frame.reset_index(drop=True)
 
 
 @dataclass
@@ -121,7 +141,11 @@ class ImportResult:
 @lru_cache(maxsize=2)
 def _reference(root: str, stamp: float) -> tuple[CommuneIndex, CommuneShapes]:
     store = Store(root)
-    return CommuneIndex.from_store(store), CommuneShapes.from_store(store)
+    reference = CommuneIndex.from_store(store), CommuneShapes.from_store(store)
+    # The Arrow buffers the outlines were read through are freed but kept by Arrow's allocator
+    # (about 60 MB): hand them back, an import of 200,000 rows has a 500 MB budget.
+    pyarrow.default_memory_pool().release_unused()
+    return reference
 
 
 def reference_for(store: Store | None = None) -> tuple[CommuneIndex, CommuneShapes]:
@@ -186,33 +210,68 @@ def prepare_import(
     defaults = defaults or Defaults()
     _check_columns(name, raw, match, defaults)
     index, shapes = reference_for(store)
+    block = _prepare_block(raw, match, defaults, index, shapes, _carrier(index), geocoder,
+                           cache, name, sha256, first={})
+    return PreparedImport(
+        file_name=name, file_sha256=sha256, raw=raw, match=match, sites=block.sites,
+        coverage=block.coverage, rejects=block.rejects, duplicates_within=block.duplicates,
+        geocoding=block.geocoding,
+    )
 
-    validated = validate(raw, match, index, defaults)
-    carried_cache: dict[str, str | None] = {}
+
+@dataclass
+class _Block:
+    """One block of a file validated, located and checked for repeated sites."""
+
+    sites: pd.DataFrame
+    coverage: pd.DataFrame
+    rejects: dict[int, str]  # row position in the block -> French reason
+    duplicates: int
+    geocoding: GeocodeReport
+
+
+def _carrier(index: CommuneIndex):
+    """Current COG code of any code, remembered for the whole file."""
+    carried: dict[str, str | None] = {}
 
     def carry(code: str) -> str | None:
-        if code not in carried_cache:
+        if code not in carried:
             mapping_, _, _ = carry_codes([code], index)
-            carried_cache[code] = mapping_.get(code)
-        return carried_cache[code]
+            carried[code] = mapping_.get(code)
+        return carried[code]
 
+    return carry
+
+
+def _prepare_block(
+    raw: RawTable, match: ColumnMatch, defaults: Defaults, index: CommuneIndex,
+    shapes: CommuneShapes, carry, geocoder: Geocoder | None, cache, name: str, sha256: str,
+    first: dict[str, str], carried_codes: dict[str, tuple[str | None, str | None]] | None = None,
+) -> _Block:
+    """Validate, locate and identify the rows of ``raw`` (a whole file or one block).
+
+    ``first`` (site id -> label of its first row) carries the sites of earlier blocks, so
+    that a site repeated anywhere in the file is rejected as a duplicate.
+    """
+    validated = validate(raw, match, index, defaults, carried_codes=carried_codes)
     located, geo_rejects, report = geocode_sites(
-        validated.rows, shapes, carry, geocoder=geocoder, cache=cache
+        validated.rows, shapes, carry, geocoder=geocoder, cache=cache,
+        learnt=getattr(cache, "pending", None),
     )
+    del validated.rows
     sites = _site_table(located, index, name, sha256)
-    duplicates = duplicates_within(sites)
-    sites = sites[~sites["pos"].isin(list(duplicates))].reset_index(drop=True)
+    del located
+    duplicates = duplicates_within(sites, first)
+    if duplicates:
+        sites = sites[~sites["pos"].isin(list(duplicates))].reset_index(drop=True)
 
     rejects: dict[int, str] = {}
     for position, problems in {**validated.rejects, **geo_rejects}.items():
         rejects[position] = reason_fr(raw.row_labels[position], problems)
     for position, problem in duplicates.items():
         rejects[position] = reason_fr(raw.row_labels[position], [problem])
-    coverage = _coverage_table(sites, index)
-    return PreparedImport(
-        file_name=name, file_sha256=sha256, raw=raw, match=match, sites=sites,
-        coverage=coverage, rejects=rejects, duplicates_within=len(duplicates), geocoding=report,
-    )
+    return _Block(sites=sites, coverage=_coverage_table(sites, index), rejects=rejects,
+                  duplicates=len(duplicates), geocoding=report)
 
 
 def import_file(
@@ -231,8 +290,14 @@ def import_file(
     confirm_disclosure: bool = False,
     rejects_dir: Path | None = None,
     store: Store | None = None,
+    block_rows: int = DEFAULT_BLOCK_ROWS,
 ) -> ImportResult:
     """Import one file into the registry (all or nothing) and return what happened per row.
+
+    The file is read, validated, located and written ``block_rows`` rows at a time, in one
+    transaction: memory follows the block, not the file (a file of 200,000 rows stays under
+    500 MB). A site repeated in another block is still a duplicate; every message names the
+    file's own row.
 
     ``actor`` is the authenticated account: refused at once unless it may write
     (``operators.accounts``); its sites and confidentiality changes are checked again by the
@@ -253,24 +318,248 @@ def import_file(
                         fictional=fictional)
     file_name = name or (Path(source).name if not isinstance(source, bytes) else "fichier")
     try:
-        prepared = prepare_import(
-            source, file_name, defaults=defaults, mapping=mapping, sheet=sheet,
-            geocoder=geocoder, cache=registry, store=store,
-        )
+        sha256, stream = _open_checked(source, file_name, sheet, mapping, block_rows)
     except ImportFileError as error:
-        registry.log_failure(
-            ImportBatch(
-                sites=pd.DataFrame(), coverage=pd.DataFrame(), imported_by=user,
-                file_name=file_name, file_sha256=_sha256(source),
-                file_format="", rows_read=0, rejected=0, duplicates_within=0,
-                operator_hint=operator,
-            ),
-            started, error,
-        )
+        registry.log_failure(_failed_batch(user, file_name, _sha256(source), operator),
+                             started, error)
         raise
-    return write_prepared(prepared, registry, actor=actor, rejects_dir=rejects_dir,
-                          operator=operator, started=started,
-                          confirm_disclosure=confirm_disclosure)
+    try:
+        try:
+            blocks, match, index, shapes = _start(stream, file_name, mapping, defaults, store)
+        except ImportFileError as error:
+            registry.log_failure(_failed_batch(user, file_name, sha256, operator), started,
+                                 error)
+            raise
+        return _import_blocks(
+            blocks, stream.head, match, index, shapes, registry, actor=actor,
+            defaults=defaults, geocoder=geocoder, file_name=file_name, sha256=sha256,
+            operator=operator, started=started, confirm_disclosure=confirm_disclosure,
+            rejects_dir=rejects_dir,
+        )
+    finally:
+        stream.close()
+
+
+def _failed_batch(user: str, file_name: str, sha256: str, operator: str | None) -> ImportBatch:
+    return ImportBatch(
+        sites=pd.DataFrame(), coverage=pd.DataFrame(), imported_by=user, file_name=file_name,
+        file_sha256=sha256, file_format="", rows_read=0, rejected=0, duplicates_within=0,
+        operator_hint=operator,
+    )
+
+
+def _open_checked(
+    source: Path | str | bytes, name: str, sheet: str | None, mapping: dict[str, str] | None,
+    block_rows: int,
+) -> tuple[str, TableStream]:
+    """The file's fingerprint and its rows to come, once the bounds of
+    :mod:`operators.limits` are checked (in chunks: a file on disk is never loaded whole)."""
+    try:
+        if not isinstance(source, bytes):
+            check_path(source, name)
+        with opener_for(source)() as handle:
+            check_stream(handle, name)
+            handle.seek(0)
+            sha256 = hashlib.file_digest(handle, "sha256").hexdigest()
+    except InputTooLarge as error:
+        raise ImportFileError(str(error)) from error
+    except OSError as error:
+        raise ImportFileError(f"Fichier « {name} » illisible : {error}") from error
+    try:
+        return sha256, open_table(source, name, sheet, frozenset(mapping or {}), block_rows)
+    except ReadError as error:
+        raise ImportFileError(str(error)) from error
+
+
+def _start(stream: TableStream, name: str, mapping: dict[str, str] | None, defaults: Defaults,
+           store: Store | None):
+    """The first block read, the columns matched and checked, the reference geography."""
+    first = next(_read_blocks(stream), None)
+    if first is None:
+        raise ImportFileError(
+            f"Fichier « {name} » : aucune ligne de données sous l'en-tête (ligne "
+            f"{stream.head.header_row}) : rien à importer."
+        )
+    explicit = {column: f for f, column in stream.head.forced_columns.items()}
+    explicit.update(mapping or {})
+    try:
+        match = match_columns(list(stream.head.frame.columns), explicit)
+    except ValueError as error:
+        raise ImportFileError(str(error)) from error
+    _check_columns(name, stream.head, match, defaults)
+    index, shapes = reference_for(store)
+    return itertools.chain([first], _read_blocks(stream)), match, index, shapes
+
+
+def _read_blocks(stream: TableStream) -> Iterator[RawTable]:
+    """The blocks of ``stream``; a fault further down the file is an :class:`ImportFileError`."""
+    while True:
+        try:
+            block = next(stream.blocks)
+        except StopIteration:
+            return
+        except ReadError as error:
+            raise ImportFileError(str(error)) from error
+        yield block
+
+
+def _import_blocks(
+    blocks: Iterator[RawTable], head: RawTable, match: ColumnMatch, index: CommuneIndex,
+    shapes: CommuneShapes, registry: Registry, *, actor: Account, defaults: Defaults,
+    geocoder: Geocoder | None, file_name: str, sha256: str, operator: str | None,
+    started: str, confirm_disclosure: bool, rejects_dir: Path | None,
+) -> ImportResult:
+    """Validate, locate and write each block in turn, in one transaction.
+
+    What is kept for the whole file is small: the site ids seen (to reject a site repeated in
+    another block), one outcome line per row, the geocoding counts. Rejected rows go to a
+    temporary file as they come; it becomes the rejects file once the import succeeded.
+    """
+    final_rejects = _rejects_path(file_name, sha256, rejects_dir)
+    batch = _failed_batch(actor.journal_name(), file_name, sha256, operator)
+    batch.file_format = head.file_format
+    cache = _BufferedCache(registry)
+    carry = _carrier(index)
+    seen: dict[str, str] = {}
+    carried_codes: dict[str, tuple[str | None, str | None]] = {}
+    report = GeocodeReport()
+    outcomes = _Outcomes()
+    rejected = duplicates = 0
+    with contextlib.ExitStack() as stack:
+        rejects_out: TextIO | None = None
+        try:
+            with registry.import_session(batch, actor, started, confirm_disclosure) as session:
+                for raw in blocks:
+                    block = _prepare_block(raw, match, defaults, index, shapes, carry, geocoder,
+                                           cache, file_name, sha256, first=seen,
+                                           carried_codes=carried_codes)
+                    if block.geocoding.geocoder_error:
+                        geocoder = None  # unreachable: the next blocks are not sent either
+                    report.merge(block.geocoding)
+                    statuses, probable = session.write(
+                        block.sites[_BATCH_COLUMNS], block.coverage,
+                        activity.batch_frame(block.sites), exclude=seen,
+                    )
+                    if block.rejects:
+                        if rejects_out is None:
+                            tmp = stack.enter_context(files.temporary_path(
+                                final_rejects.parent, final_rejects.name, ".en-cours"))
+                            rejects_out = stack.enter_context(
+                                open(tmp, "w", encoding="utf-8-sig", newline=""))
+                            header = True
+                        safe_frame(rejects_frame(raw, block.rejects)).to_csv(
+                            rejects_out, sep=";", index=False, header=header)
+                        header = False
+                    outcomes.add(raw.row_labels, block.rejects, block.sites, statuses, probable)
+                    rejected += len(block.rejects)
+                    duplicates += block.duplicates
+                session.batch.rows_read = len(head)
+                session.batch.rejected = rejected
+                session.batch.duplicates_within = duplicates
+                session.batch.rejects_path = str(final_rejects) if rejected else None
+        finally:
+            cache.flush()
+        counts = session.counts
+        outcomes.correct(counts.corrected)
+        if rejects_out is not None:
+            rejects_out.close()
+            files.install(tmp, final_rejects)
+            _prune_rejects(final_rejects.parent, final_rejects.name.split("_rejets_")[0],
+                           keep=final_rejects)
+    messages = [
+        f"Fichier « {file_name} » : {head.describe_fr()}.",
+        match.describe_fr() + ".",
+        report.summary_fr() + ".",
+    ]
+    messages.extend(_count_messages(counts))
+    return ImportResult(
+        file_name=file_name, file_sha256=sha256, rows_read=len(head), imported=counts.inserted,
+        updated=counts.updated, unchanged=counts.unchanged, rejected=rejected,
+        duplicates=duplicates + session.likely_duplicates,
+        rejects_path=final_rejects if rejected else None,
+        outcomes=outcomes.frame(), import_id=counts.import_id, messages=messages,
+        empty_rows=list(head.empty_rows),
+    )
+
+
+_BATCH_COLUMNS = [c for c in SITE_COLUMNS if c not in ("created_at", "updated_at", "import_id")]
+
+
+class _BufferedCache:
+    """The registry's geocoding cache, read through; what is learnt is kept until the import
+    transaction is over (the cache is written in a transaction of its own, which would wait
+    for the import's)."""
+
+    def __init__(self, cache) -> None:
+        self.cache = cache
+        self.pending: dict[str, dict] = {}
+
+    def get_many(self, keys: list[str]) -> dict[str, dict]:
+        # What earlier blocks learnt is not "from the cache": geocode_sites reads it as
+        # ``learnt``, as the geocoder's own answers for this file.
+        return self.cache.get_many(keys)
+
+    def put_many(self, entries: dict[str, dict]) -> None:
+        self.pending.update(entries)
+
+    def flush(self) -> None:
+        if not self.pending:
+            return
+        try:
+            self.cache.put_many(self.pending)
+        except Exception as error:  # a cache: the import's own outcome matters more
+            log.warning("Cache de géocodage non enregistré : %s", error)
+        self.pending = {}
+
+
+class _Outcomes:
+    """One line per data row of the file, kept as columns of shared strings."""
+
+    def __init__(self) -> None:
+        self.columns: dict[str, list] = {c: [] for c in OUTCOME_COLUMNS}
+        self._texts: dict[str, str] = {}
+
+    def add(self, row_labels: list[str], rejects: dict[int, str], sites: pd.DataFrame,
+            statuses: dict[str, str], probable: dict[str, tuple[str, str]]) -> None:
+        columns, texts = self.columns, self._texts
+        for row in _block_outcomes(row_labels, rejects, sites, statuses, probable):
+            # Texts repeated from row to row (flags, commune codes, methods) are kept once.
+            for name in ("signalements", "commune_code", "geocode_method"):
+                value = row[name]
+                if value is not None:
+                    row[name] = texts.setdefault(value, value)
+            for name in OUTCOME_COLUMNS:
+                columns[name].append(row[name])
+
+    def correct(self, corrected: dict[str, tuple[str, tuple[str, str] | None, list[str]]]) -> None:
+        """Outcomes of the sites whose probable duplicate was settled at the end."""
+        if not corrected:
+            return
+        columns = self.columns
+        for i, sid in enumerate(columns["site_id"]):
+            if sid not in corrected:
+                continue
+            status, duplicate, own = corrected[sid]
+            columns["issue"][i] = _STATUS_LABEL[status]
+            columns["detail"][i] = status
+            columns["doublon_de"][i] = duplicate[0] if duplicate else None
+            columns["signalements"][i] = " | ".join(own + ([duplicate[1]] if duplicate else []))
+
+    def frame(self) -> pd.DataFrame:
+        return pd.DataFrame(self.columns, columns=OUTCOME_COLUMNS, dtype=object)
+
+
+def _count_messages(counts: ImportCounts) -> list[str]:
+    messages = []
+    if counts.unchanged:
+        messages.append(f"Sites déjà présents et inchangés : {counts.unchanged}.")
+    if counts.previous_import_of_same_file:
+        previous = counts.previous_import_of_same_file
+        messages.append(
+            f"Ce fichier (même empreinte) avait déjà été importé le {previous['started_at']} "
+            f"par {previous['imported_by']} : les sites ont été mis à jour, sans doublon."
+        )
+    return messages
 
 
 def write_prepared(
@@ -306,7 +595,7 @@ def write_prepared(
         activity=activity.batch_frame(prepared.sites),
     )
     if prepared.rejects:
-        rejects_path = _rejects_path(prepared, rejects_dir)
+        rejects_path = _rejects_path(prepared.file_name, prepared.file_sha256, rejects_dir)
         batch.rejects_path = str(rejects_path)
     counts = registry.apply_import(batch, actor, started_at=started,
                                    confirm_disclosure=confirm_disclosure)
@@ -318,14 +607,7 @@ def write_prepared(
         prepared.match.describe_fr() + ".",
         prepared.geocoding.summary_fr() + ".",
     ]
-    if counts.unchanged:
-        messages.append(f"Sites déjà présents et inchangés : {counts.unchanged}.")
-    if counts.previous_import_of_same_file:
-        previous = counts.previous_import_of_same_file
-        messages.append(
-            f"Ce fichier (même empreinte) avait déjà été importé le {previous['started_at']} "
-            f"par {previous['imported_by']} : les sites ont été mis à jour, sans doublon."
-        )
+    messages.extend(_count_messages(counts))
     return ImportResult(
         file_name=prepared.file_name,
         file_sha256=prepared.file_sha256,
@@ -343,18 +625,18 @@ def write_prepared(
     )
 
 
-def _rejects_path(prepared: PreparedImport, folder: Path | None = None) -> Path:
+def _rejects_path(file_name: str, sha256: str, folder: Path | None = None) -> Path:
     folder = Path(folder) if folder else settings.data_dir() / "registre_rejets"
-    stem = re.sub(r"[^\w.-]+", "_", Path(prepared.file_name).stem)[:80] or "fichier"
+    stem = re.sub(r"[^\w.-]+", "_", Path(file_name).stem)[:80] or "fichier"
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    return folder / f"{stem}_rejets_{stamp}_{prepared.file_sha256[:8]}.csv"
+    return folder / f"{stem}_rejets_{stamp}_{sha256[:8]}.csv"
 
 
 def write_rejects(prepared: PreparedImport, folder: Path | None = None,
                   path: Path | None = None) -> Path:
     """The rejected rows as a CSV (UTF-8 with BOM, ``;``) that Excel opens and the importer
     re-reads (its ``ligne_source`` and ``motif_rejet`` columns are ignored on re-import)."""
-    path = path or _rejects_path(prepared, folder)
+    path = path or _rejects_path(prepared.file_name, prepared.file_sha256, folder)
     path.parent.mkdir(parents=True, exist_ok=True)
     with files.atomic_path(path) as tmp:
         safe_frame(prepared.rejects_frame()).to_csv(tmp, sep=";", index=False, encoding="utf-8-sig")
@@ -400,7 +682,10 @@ def _site_table(rows: pd.DataFrame, index: CommuneIndex, file_name: str, sha256:
     out["commune_name"] = [index.name_of(c) if isinstance(c, str) else None for c in codes]
     out["dep_code"] = [index.dep_of(c) if isinstance(c, str) else None for c in codes]
     records = out.to_dict("records")
-    out["site_id"] = [site_id(r) for r in records]
+    # Plain Python strings (not Arrow ones): the ids and row labels kept for the whole file
+    # (repeated sites, outcomes) are then the same objects, not a copy made per use.
+    out["site_id"] = pd.Series([site_id(r) for r in records], index=out.index, dtype=object)
+    out["row_label"] = pd.Series(list(out["row_label"]), index=out.index, dtype=object)
     out["duplicate_of"] = None
     out["source_file"] = file_name
     out["source_sha256"] = sha256
@@ -429,33 +714,44 @@ def _coverage_table(sites: pd.DataFrame, index: CommuneIndex) -> pd.DataFrame:
 
 
 def _outcomes(prepared: PreparedImport, counts: ImportCounts) -> pd.DataFrame:
-    sites = {record["pos"]: record for record in prepared.sites.to_dict("records")}
-    status_label = {"nouveau": OUTCOME_NEW, "modifié": OUTCOME_UPDATED,
-                    "inchangé": OUTCOME_UPDATED}
-    rows = []
-    for position, row_label in enumerate(prepared.raw.row_labels):
-        if position in prepared.rejects:
-            rows.append({
+    rows = _block_outcomes(prepared.raw.row_labels, prepared.rejects, prepared.sites,
+                           counts.statuses, counts.likely_duplicates)
+    return pd.DataFrame(list(rows), columns=OUTCOME_COLUMNS, dtype=object)
+
+
+def _block_outcomes(
+    row_labels: list[str], rejects: dict[int, str], sites: pd.DataFrame,
+    statuses: dict[str, str], probable: dict[str, tuple[str, str]],
+) -> Iterator[dict]:
+    """One outcome per row of a file or a block, in the order of its rows."""
+    by_position = {
+        pos: (sid, flags, code, method, label)
+        for pos, sid, flags, code, method, label in sites[
+            ["pos", "site_id", "flags", "commune_code", "geocode_method", "row_label"]
+        ].itertuples(index=False)
+    }
+    status_label = _STATUS_LABEL
+    for position, row_label in enumerate(row_labels):
+        if position in rejects:
+            yield {
                 "ligne": row_label, "issue": OUTCOME_REJECTED, "site_id": None,
-                "detail": prepared.rejects[position], "commune_code": None,
+                "detail": rejects[position], "commune_code": None,
                 "geocode_method": None, "doublon_de": None, "signalements": "",
-            })
+            }
             continue
-        site = sites[position]
-        sid = site["site_id"]
-        duplicate = counts.likely_duplicates.get(sid)
-        flags = list(site["flags"]) + ([duplicate[1]] if duplicate else [])
-        rows.append({
-            "ligne": row_label,
-            "issue": status_label[counts.statuses[sid]],
+        sid, site_flags, code, method, label = by_position[position]
+        duplicate = probable.get(sid)
+        flags = list(site_flags) + ([duplicate[1]] if duplicate else [])
+        yield {
+            "ligne": label,
+            "issue": status_label[statuses[sid]],
             "site_id": sid,
-            "detail": counts.statuses[sid],
-            "commune_code": site["commune_code"] if isinstance(site["commune_code"], str) else None,
-            "geocode_method": site["geocode_method"],
+            "detail": statuses[sid],
+            "commune_code": code if isinstance(code, str) else None,
+            "geocode_method": method,
             "doublon_de": duplicate[0] if duplicate else None,
             "signalements": " | ".join(flags),
-        })
-    return pd.DataFrame(rows, columns=OUTCOME_COLUMNS, dtype=object)
+        }
 
 
 def _sha256(source: Path | str | bytes) -> str:

@@ -15,6 +15,7 @@ import io
 import re
 import zipfile
 from pathlib import Path
+from typing import BinaryIO
 
 MAX_FILE_BYTES = 60 * 1024 * 1024
 MAX_XLSX_UNCOMPRESSED_BYTES = 400 * 1024 * 1024
@@ -46,14 +47,27 @@ def check_path(path: Path | str, name: str | None = None) -> None:
 
 def check_input(data: bytes, name: str) -> None:
     """Refuse ``data`` beyond the bounds; return silently when it may be read."""
-    if len(data) > MAX_FILE_BYTES:
+    check_stream(io.BytesIO(data), name)
+
+
+def check_stream(stream: BinaryIO, name: str) -> None:
+    """Refuse the file read from ``stream`` (binary, seekable) beyond the bounds.
+
+    The file is read in chunks of :data:`_CHUNK` bytes: a file on disk is checked without
+    being loaded whole.
+    """
+    size = stream.seek(0, io.SEEK_END)
+    stream.seek(0)
+    if size > MAX_FILE_BYTES:
         raise InputTooLarge(
-            f"Fichier « {name} » trop volumineux : {_mb(len(data))} (au plus "
+            f"Fichier « {name} » trop volumineux : {_mb(size)} (au plus "
             f"{_mb(MAX_FILE_BYTES)}). Découpez-le en plusieurs fichiers.")
-    if data[:4] == b"PK\x03\x04":
-        _check_xlsx(data, name)
+    magic = stream.read(4)
+    stream.seek(0)
+    if magic == b"PK\x03\x04":
+        _check_xlsx(stream, name)
     else:
-        _check_text(data, name)
+        _check_text(stream, name)
 
 
 def _too_many(name: str, rows: int) -> InputTooLarge:
@@ -62,29 +76,39 @@ def _too_many(name: str, rows: int) -> InputTooLarge:
         "en plusieurs fichiers.".replace(",", "\u202f"))
 
 
-def _check_text(data: bytes, name: str) -> None:
-    lines = data.count(b"\n") + 1
-    if lines > MAX_ROWS + _ROW_MARGIN:
-        raise _too_many(name, lines - 1)
-    start = 0
-    # Longest line, in bytes (a UTF-8 character is 1 to 4 bytes: bytes bound characters).
-    while start < len(data):
-        end = data.find(b"\n", start)
-        end = len(data) if end < 0 else end
-        if end - start > MAX_LINE_CHARS * 4 or (
-            end - start > MAX_LINE_CHARS and len(data[start:end].decode("utf-8", "replace"))
-            > MAX_LINE_CHARS
-        ):
-            line = data.count(b"\n", 0, start) + 1
-            raise InputTooLarge(
-                f"Fichier « {name} », ligne {line} : plus de {MAX_LINE_CHARS:,} caractères "
-                "(une cellule démesurée ?).".replace(",", "\u202f"))
-        start = end + 1
+def _check_text(stream: BinaryIO, name: str) -> None:
+    """Count the lines and bound the longest one, chunk by chunk.
+
+    Only the current line is carried from one chunk to the next, and it is refused as soon as
+    it is longer than any line may be: memory stays that of a chunk and one line.
+    """
+    lines, line = 1, b""
+    while chunk := stream.read(_CHUNK):
+        pieces = (line + chunk).split(b"\n")
+        for piece in pieces[:-1]:
+            _check_line(piece, lines, name)
+            lines += 1
+            if lines > MAX_ROWS + _ROW_MARGIN:
+                raise _too_many(name, lines - 1)
+        line = pieces[-1]
+        if len(line) > MAX_LINE_CHARS * 4:
+            _check_line(line, lines, name)
+    _check_line(line, lines, name)
 
 
-def _check_xlsx(data: bytes, name: str) -> None:
+def _check_line(line: bytes, number: int, name: str) -> None:
+    # A UTF-8 character is 1 to 4 bytes: bytes bound characters.
+    if len(line) > MAX_LINE_CHARS * 4 or (
+        len(line) > MAX_LINE_CHARS and len(line.decode("utf-8", "replace")) > MAX_LINE_CHARS
+    ):
+        raise InputTooLarge(
+            f"Fichier « {name} », ligne {number} : plus de {MAX_LINE_CHARS:,} caractères "
+            "(une cellule démesurée ?).".replace(",", "\u202f"))
+
+
+def _check_xlsx(stream: BinaryIO, name: str) -> None:
     try:
-        book = zipfile.ZipFile(io.BytesIO(data))
+        book = zipfile.ZipFile(stream)
     except zipfile.BadZipFile:
         return  # not a workbook after all: the reader says what it is
     with book:

@@ -8,13 +8,18 @@ shows it, ``entité 3`` in a GeoJSON), so that every message can name it.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import datetime as dt
 import io
+import itertools
 import json
 import math
-from dataclasses import dataclass, field
+import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import BinaryIO
 
 import pandas as pd
 
@@ -50,9 +55,11 @@ class RawTable:
     row_errors: dict[int, list[tuple[str, str]]] = field(default_factory=dict)
     # field -> column imposed by the format (GeoJSON geometry)
     forced_columns: dict[str, str] = field(default_factory=dict)
+    # data rows of the whole file when ``frame`` holds only some of them (a streamed file)
+    total_rows: int | None = None
 
     def __len__(self) -> int:
-        return len(self.frame)
+        return len(self.frame) if self.total_rows is None else self.total_rows
 
     def describe_fr(self) -> str:
         parts = [f"format {self.file_format.upper()}"]
@@ -66,7 +73,7 @@ class RawTable:
         if self.file_format != "geojson":
             parts.append(f"en-tête en ligne {self.header_row}")
         unit = "entités" if self.file_format == "geojson" else "lignes de données"
-        parts.append(f"{len(self.frame)} {unit}")
+        parts.append(f"{len(self)} {unit}")
         if self.empty_rows:
             parts.append(f"{len(self.empty_rows)} lignes vides ignorées")
         return ", ".join(parts)
@@ -92,6 +99,44 @@ def detect_format(name: str, data: bytes) -> str:
     return "csv"
 
 
+Opener = Callable[[], BinaryIO]
+DEFAULT_BLOCK_ROWS = 5_000
+_CHUNK = 1024 * 1024
+
+
+@dataclass
+class TableStream:
+    """A member file read block by block.
+
+    ``head`` holds what is known once the header is found (columns in an empty frame, format,
+    encoding, separator, sheet, header row); ``blocks`` yields :class:`RawTable` blocks of at
+    most ``block_rows`` data rows, whose positions (``row_errors``, formulas) are relative to
+    the block and whose ``row_numbers`` and ``row_labels`` are the file's. Once ``blocks`` is
+    exhausted, ``head.empty_rows`` lists the empty rows and ``head.total_rows`` counts the data
+    rows of the whole file.
+    """
+
+    head: RawTable
+    blocks: Iterator[RawTable]
+    closer: Callable[[], None] | None = None
+
+    def close(self) -> None:
+        """Release the file (also when its blocks were not all read)."""
+        close = getattr(self.blocks, "close", None)
+        if close is not None:
+            close()
+        if self.closer is not None:
+            self.closer()
+
+
+def opener_for(source: Path | str | bytes) -> Opener:
+    """A function opening ``source`` (a path or bytes) afresh as a binary stream."""
+    if isinstance(source, bytes):
+        return lambda: io.BytesIO(source)
+    path = Path(source)
+    return lambda: open(path, "rb")
+
+
 def read_table(
     source: Path | str | bytes,
     name: str | None = None,
@@ -100,26 +145,60 @@ def read_table(
 ) -> RawTable:
     """Read a CSV, XLSX or GeoJSON file (path or bytes) into a :class:`RawTable`.
 
-    ``known_columns`` (the columns of an explicit mapping) help find the header row.
+    ``known_columns`` (the columns of an explicit mapping) help find the header row. The whole
+    file is read at once (a preview); :func:`open_table` reads it block by block.
     """
-    if isinstance(source, bytes):
-        data = source
-        name = name or "fichier"
-    else:
-        path = Path(source)
-        name = name or path.name
-        try:
-            data = path.read_bytes()
-        except OSError as error:
-            raise ReadError(f"Fichier « {name} » illisible : {error}") from error
-    if not data.strip():
+    stream = open_table(source, name, sheet, known_columns, block_rows=None)
+    try:
+        blocks = list(stream.blocks)
+    finally:
+        stream.close()
+    head = stream.head
+    if not blocks:
+        return replace(head, total_rows=None)
+    (block,) = blocks
+    return replace(
+        block, encoding=head.encoding, delimiter=head.delimiter, sheet=head.sheet,
+        file_format=head.file_format, header_row=head.header_row, empty_rows=head.empty_rows,
+        forced_columns=head.forced_columns,
+    )
+
+
+def open_table(
+    source: Path | str | bytes,
+    name: str | None = None,
+    sheet: str | None = None,
+    known_columns: frozenset[str] = frozenset(),
+    block_rows: int | None = DEFAULT_BLOCK_ROWS,
+) -> TableStream:
+    """Open a CSV, XLSX or GeoJSON file (path or bytes) to be read in blocks of ``block_rows``
+    data rows (``None``: one block). The header is found at once; a file that cannot be read
+    as a table raises :class:`ReadError` here or, for a fault further down, while the blocks
+    are read.
+
+    CSV and XLSX are read row by row (the file is never held whole in memory); a GeoJSON
+    document is parsed whole, then handed out in blocks.
+    """
+    name = name or (Path(source).name if not isinstance(source, bytes) else "fichier")
+    opener = opener_for(source)
+    try:
+        with opener() as handle:
+            head = handle.read(_CHUNK)
+            blank = not head.strip()
+            while blank and (more := handle.read(_CHUNK)):
+                blank = not more.strip()
+    except OSError as error:
+        raise ReadError(f"Fichier « {name} » illisible : {error}") from error
+    if blank:
         raise ReadError(f"Fichier « {name} » vide.")
-    kind = detect_format(name, data)
+    kind = detect_format(name, head)
     if kind == "xlsx":
-        return read_xlsx(data, name, sheet, known_columns)
+        return stream_xlsx(opener, name, sheet, known_columns, block_rows)
     if kind == "geojson":
-        return read_geojson(data, name)
-    return read_csv(data, name, known_columns)
+        with opener() as handle:
+            table = read_geojson(handle.read(), name)
+        return _split(table, block_rows)
+    return stream_csv(opener, name, known_columns, block_rows)
 
 
 # -- CSV -------------------------------------------------------------------------------------
@@ -129,102 +208,159 @@ def decode_text(data: bytes) -> tuple[str, str]:
     return text, files.ENCODING_LABELS[encoding]
 
 
-def read_csv(data: bytes, name: str, known: frozenset[str] = frozenset()) -> RawTable:
-    text, encoding = decode_text(data)
-    delimiter = files.sniff_separator(text) or ";"
+def stream_encoding(opener: Opener) -> tuple[str, str]:
+    """``(codec, errors)`` decoding the whole file, found in one pass by chunks.
+
+    The same choice as :func:`geodata.files.decode` on the whole file: UTF-8 with a BOM, UTF-8,
+    Windows-1252, else latin-1 (which decodes anything); a file cut inside its last character
+    is still UTF-8 (that character is dropped).
+    """
+    with opener() as handle:
+        bom = handle.read(3) == codecs.BOM_UTF8
+    candidates = ["utf-8-sig"] if bom else ["utf-8", "cp1252"]
+    for codec in candidates:
+        decoder = codecs.getincrementaldecoder(codec)()
+        try:
+            with opener() as handle:
+                while chunk := handle.read(_CHUNK):
+                    decoder.decode(chunk)
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError as error:
+            if codec != "cp1252" and error.reason == "unexpected end of data":
+                return codec, "ignore"  # only the last, cut character is undecodable
+            continue
+        return codec, "strict"
+    return "latin-1", "strict"
+
+
+def stream_csv(
+    opener: Opener, name: str, known: frozenset[str] = frozenset(),
+    block_rows: int | None = DEFAULT_BLOCK_ROWS,
+) -> TableStream:
+    codec, errors = stream_encoding(opener)
+    with opener() as handle:
+        sample = io.TextIOWrapper(handle, encoding=codec, errors=errors, newline="").read(
+            files.SNIFF_BYTES + 1)
+    delimiter = files.sniff_separator(sample) or ";"
     files.allow_long_cells()
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    records: list[tuple[int, list[str]]] = []
-    previous_end = 0
-    try:
-        for row in reader:
-            records.append((previous_end + 1, [_clean(cell) for cell in row]))
-            previous_end = reader.line_num
-    except csv.Error as error:
-        raise ReadError(
-            f"Fichier « {name} », ligne {reader.line_num} : CSV mal formé ({error})."
-        ) from error
-    table = _table_from_records(records, name, "ligne", known=known)
-    table.file_format = "csv"
-    table.encoding = encoding
-    table.delimiter = delimiter
-    return table
+
+    def records() -> Iterator[tuple[int, list[str], None]]:
+        with opener() as handle:
+            text = io.TextIOWrapper(handle, encoding=codec, errors=errors, newline="")
+            reader = csv.reader(text, delimiter=delimiter)
+            previous_end = 0
+            try:
+                for row in reader:
+                    yield previous_end + 1, [_clean(cell) for cell in row], None
+                    previous_end = reader.line_num
+            except csv.Error as error:
+                raise ReadError(
+                    f"Fichier « {name} », ligne {reader.line_num} : CSV mal formé ({error})."
+                ) from error
+
+    stream = _stream_records(records(), name, "ligne", known, block_rows)
+    stream.head.file_format = "csv"
+    stream.head.encoding = files.ENCODING_LABELS[codec]
+    stream.head.delimiter = delimiter
+    return stream
 
 
 # -- XLSX ------------------------------------------------------------------------------------
-def read_xlsx(
-    data: bytes, name: str, sheet: str | None = None, known: frozenset[str] = frozenset()
-) -> RawTable:
-    """Read the sheet whose header is best recognised (or ``sheet``).
+def stream_xlsx(
+    opener: Opener, name: str, sheet: str | None = None, known: frozenset[str] = frozenset(),
+    block_rows: int | None = DEFAULT_BLOCK_ROWS,
+) -> TableStream:
+    """Stream the sheet whose header is best recognised (or ``sheet``).
 
-    The workbook is opened twice: once for the values Excel computed (``data_only``), once for
-    the formulas, so that a formula whose value was never computed (a file written by a program
-    rather than saved by Excel) is reported instead of read as an empty cell.
+    The workbook is opened twice, read-only: once for the values Excel computed
+    (``data_only``), once for the formulas, so that a formula whose value was never computed
+    (a file written by a program rather than saved by Excel) is reported instead of read as an
+    empty cell. Each sheet's header is found among its first rows; the chosen sheet is then
+    read again from its top, row by row.
     """
     import zipfile
 
     import openpyxl
     from openpyxl.utils.exceptions import InvalidFileException
 
-    if not zipfile.is_zipfile(io.BytesIO(data)):
-        raise ReadError(
-            f"Fichier « {name} » : ce n'est pas un classeur Excel .xlsx (le contenu n'est pas "
-            "une archive xlsx). Ouvrez-le dans Excel ou LibreOffice et enregistrez-le au format "
-            ".xlsx ou .csv."
-        )
+    with opener() as handle:
+        if not zipfile.is_zipfile(handle):
+            raise ReadError(
+                f"Fichier « {name} » : ce n'est pas un classeur Excel .xlsx (le contenu n'est "
+                "pas une archive xlsx). Ouvrez-le dans Excel ou LibreOffice et enregistrez-le "
+                "au format .xlsx ou .csv."
+            )
+    handles = [opener(), opener()]
     try:
-        values_book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-        formula_book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=False)
+        values_book = openpyxl.load_workbook(handles[0], read_only=True, data_only=True)
+        formula_book = openpyxl.load_workbook(handles[1], read_only=True, data_only=False)
     except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError, ValueError,
             TypeError) as error:
+        for handle in handles:
+            handle.close()
         raise ReadError(f"Fichier « {name} » : classeur Excel illisible ({error}).") from error
+
+    def close() -> None:
+        values_book.close()
+        formula_book.close()
+        for handle in handles:
+            handle.close()
+
     try:
         names = values_book.sheetnames
         if sheet is not None and sheet not in names:
             raise ReadError(
                 f"Fichier « {name} » : pas de feuille « {sheet} » (feuilles : {', '.join(names)})."
             )
-        best: tuple[int, RawTable] | None = None
+        best: tuple[int, str] | None = None
         for sheet_name in [sheet] if sheet else names:
-            records, formulas = _sheet_records(values_book[sheet_name], formula_book[sheet_name])
+            rows = _sheet_records(values_book[sheet_name], formula_book[sheet_name])
             try:
-                table = _table_from_records(records, name, "ligne", formulas, known)
+                _, header_cells, _ = _find_header(rows, name, known)
             except ReadError:
                 continue
-            table.file_format = "xlsx"
-            table.sheet = sheet_name
-            columns = list(table.frame.columns)
+            finally:
+                rows.close()
+            columns = _unique_columns(header_cells)
             score = header_score(columns) + sum(1 for c in columns if c in known)
             if best is None or score > best[0]:
-                best = (score, table)
+                best = (score, sheet_name)
         if best is None:
             raise ReadError(
                 f"Fichier « {name} » : aucune feuille n'a d'en-tête reconnaissable "
                 "(code commune, type d'offre, capacité…)."
             )
-        return best[1]
-    finally:
-        values_book.close()
-        formula_book.close()
+    except BaseException:
+        close()
+        raise
+    chosen = best[1]
+    stream = _stream_records(
+        _sheet_records(values_book[chosen], formula_book[chosen]), name, "ligne", known,
+        block_rows, on_close=close,
+    )
+    stream.head.file_format = "xlsx"
+    stream.head.sheet = chosen
+    return stream
 
 
-def _sheet_records(values_sheet, formula_sheet):
-    records: list[tuple[int, list[str]]] = []
-    formulas: dict[tuple[int, int], tuple[str, bool]] = {}
+def _sheet_records(values_sheet, formula_sheet) -> Iterator[
+        tuple[int, list[str], dict[int, tuple[str, bool]] | None]]:
+    """``(row number, cell texts, {cell index: (formula, has a computed value)})`` per row."""
+    previous = 0
     value_rows = values_sheet.iter_rows()
     formula_rows = formula_sheet.iter_rows()
     for values, formula_cells in zip(value_rows, formula_rows, strict=False):
         row_number = next((c.row for c in values if getattr(c, "row", None)), None)
         if row_number is None:
-            row_number = (records[-1][0] + 1) if records else 1
+            row_number = previous + 1
+        previous = row_number
         cells: list[str] = []
+        formulas: dict[int, tuple[str, bool]] = {}
         for index, (cell, fcell) in enumerate(zip(values, formula_cells, strict=False)):
-            text = _cell_text(cell.value)
+            cells.append(_cell_text(cell.value))
             if getattr(fcell, "data_type", None) == "f":
-                formulas[(row_number, index)] = (str(fcell.value), cell.value is not None)
-            cells.append(text)
-        records.append((row_number, cells))
-    return records, formulas
+                formulas[index] = (str(fcell.value), cell.value is not None)
+        yield row_number, cells, formulas or None
 
 
 def _cell_text(value: object) -> str:
@@ -395,70 +531,159 @@ def _clean(text: str) -> str:
     return text.replace("\u00a0", " ").replace("\u202f", " ").strip()
 
 
-def _table_from_records(
-    records: list[tuple[int, list[str]]],
-    name: str,
-    unit: str,
-    formulas: dict[tuple[int, int], tuple[str, bool]] | None = None,
-    known: frozenset[str] = frozenset(),
-) -> RawTable:
-    """Find the header among the first rows, then keep every later non-empty row."""
-    candidates = [(i, r) for i, r in enumerate(records) if any(c for c in r[1])]
+Record = tuple[int, list[str], dict[int, tuple[str, bool]] | None]
+
+
+def _find_header(
+    records: Iterator[Record], name: str, known: frozenset[str] = frozenset()
+) -> tuple[int, list[str], Iterator[Record]]:
+    """``(header row, header cells, the records after it)``: the header is the best scored of
+    the first :data:`_HEADER_SEARCH_ROWS` non-empty rows (only those are read ahead)."""
+    ahead: list[Record] = []
+    candidates: list[int] = []
+    for record in records:
+        ahead.append(record)
+        if any(c for c in record[1]):
+            candidates.append(len(ahead) - 1)
+            if len(candidates) >= _HEADER_SEARCH_ROWS:
+                break
     if not candidates:
         raise ReadError(f"Fichier « {name} » : aucune ligne de données.")
     scored = [
-        (header_score(cells) + sum(1 for c in cells if c in known), i)
-        for i, (_, cells) in candidates[:_HEADER_SEARCH_ROWS]
+        (header_score(ahead[i][1]) + sum(1 for c in ahead[i][1] if c in known), i)
+        for i in candidates
     ]
     best_score = max(score for score, _ in scored)
     # No row looks like a header: take the first one, so that the columns can be shown and
     # mapped by hand (the importer then says which fields it could not find).
     header_index = next(i for score, i in scored if score == best_score) if best_score >= 2 else (
-        candidates[0][0]
+        candidates[0]
     )
-    header_row, header_cells = records[header_index]
+    header_row, header_cells, _ = ahead[header_index]
+    return header_row, header_cells, itertools.chain(ahead[header_index + 1:], records)
+
+
+def _stream_records(
+    records: Iterator[Record],
+    name: str,
+    unit: str,
+    known: frozenset[str] = frozenset(),
+    block_rows: int | None = DEFAULT_BLOCK_ROWS,
+    on_close: Callable[[], None] | None = None,
+) -> TableStream:
+    """Find the header, then hand every later non-empty row out in blocks."""
+    try:
+        header_row, header_cells, rest = _find_header(records, name, known)
+    except BaseException:
+        records.close()
+        if on_close:
+            on_close()
+        raise
     columns = _unique_columns(header_cells)
+    head = RawTable(
+        frame=pd.DataFrame(columns=columns, dtype=object), row_numbers=[], row_labels=[],
+        file_format="", header_row=header_row, total_rows=0,
+    )
+
+    closed = False
+
+    def closer() -> None:
+        nonlocal closed
+        if not closed:
+            closed = True
+            records.close()
+            if on_close:
+                on_close()
+
+    def blocks() -> Iterator[RawTable]:
+        try:
+            yield from _blocks(rest, columns, unit, block_rows, head)
+        finally:
+            closer()
+
+    return TableStream(head=head, blocks=blocks(), closer=closer)
+
+
+def _blocks(
+    records: Iterator[Record], columns: list[str], unit: str, block_rows: int | None,
+    head: RawTable,
+) -> Iterator[RawTable]:
     width = len(columns)
-    rows, numbers, empty = [], [], []
-    errors: dict[int, list[tuple[str, str]]] = {}
-    formula_missing: dict[tuple[int, str], str] = {}
-    formula_used: set[tuple[int, str]] = set()
-    for row_number, cells in records[header_index + 1 :]:
+    limit = block_rows or sys.maxsize
+    block = _Block()
+    for row_number, cells, formulas in records:
         if not any(cells):
-            empty.append(row_number)
+            head.empty_rows.append(row_number)
             continue
-        position = len(rows)
+        position = len(block.rows)
         extra = [c for c in cells[width:] if c]
         if extra:
-            errors[position] = [(
+            block.errors[position] = [(
                 "ligne",
                 f"{width + len(extra)} valeurs pour {width} colonnes (un séparateur dans une "
                 "valeur non entourée de guillemets ?)",
             )]
-        cells = (cells + [""] * width)[:width]
-        rows.append(cells)
-        numbers.append(row_number)
-        for index, column in enumerate(columns):
-            info = (formulas or {}).get((row_number, index))
-            if info is None:
+        block.rows.append((cells + [""] * width)[:width])
+        block.numbers.append(row_number)
+        for index, (formula, has_value) in (formulas or {}).items():
+            if index >= width:
                 continue
-            formula, has_value = info
             if has_value:
-                formula_used.add((position, column))
+                block.formula_used.add((position, columns[index]))
             else:
-                formula_missing[(position, column)] = formula
-    frame = pd.DataFrame(rows, columns=columns, dtype=object).astype(str)
-    return RawTable(
-        frame=frame,
-        row_numbers=numbers,
-        row_labels=[f"{unit} {n}" for n in numbers],
-        file_format="",
-        header_row=header_row,
-        empty_rows=empty,
-        formulas_without_value=formula_missing,
-        formula_values=formula_used,
-        row_errors=errors,
-    )
+                block.formula_missing[(position, columns[index])] = formula
+        if len(block.rows) >= limit:
+            head.total_rows = (head.total_rows or 0) + len(block.rows)
+            yield block.table(columns, unit)
+            block = _Block()
+    if block.rows or block_rows is None:
+        head.total_rows = (head.total_rows or 0) + len(block.rows)
+        yield block.table(columns, unit)
+
+
+@dataclass
+class _Block:
+    rows: list[list[str]] = field(default_factory=list)
+    numbers: list[int] = field(default_factory=list)
+    errors: dict[int, list[tuple[str, str]]] = field(default_factory=dict)
+    formula_missing: dict[tuple[int, str], str] = field(default_factory=dict)
+    formula_used: set[tuple[int, str]] = field(default_factory=set)
+
+    def table(self, columns: list[str], unit: str) -> RawTable:
+        frame = pd.DataFrame(self.rows, columns=columns, dtype=object).astype(str)
+        return RawTable(
+            frame=frame,
+            row_numbers=self.numbers,
+            row_labels=[f"{unit} {n}" for n in self.numbers],
+            file_format="",
+            formulas_without_value=self.formula_missing,
+            formula_values=self.formula_used,
+            row_errors=self.errors,
+        )
+
+
+def _split(table: RawTable, block_rows: int | None) -> TableStream:
+    """A table already read whole (GeoJSON), handed out in blocks."""
+    head = replace(table, frame=table.frame.iloc[:0], row_numbers=[], row_labels=[],
+                   row_errors={}, formulas_without_value={}, formula_values=set(),
+                   total_rows=len(table))
+    size = block_rows or max(len(table), 1)
+
+    def blocks() -> Iterator[RawTable]:
+        for start in range(0, max(len(table), 1), size):
+            stop = start + size
+            if start and start >= len(table):
+                break
+            yield replace(
+                table,
+                frame=table.frame.iloc[start:stop].reset_index(drop=True),
+                row_numbers=table.row_numbers[start:stop],
+                row_labels=table.row_labels[start:stop],
+                row_errors={p - start: e for p, e in table.row_errors.items()
+                            if start <= p < stop},
+            )
+
+    return TableStream(head=head, blocks=blocks())
 
 
 def _unique_columns(cells: list[str]) -> list[str]:

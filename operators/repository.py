@@ -12,7 +12,7 @@ written together or not at all. A failed import is logged in a transaction of it
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -31,7 +31,14 @@ from operators import activity as activity_mod
 from operators import gpkg
 from operators import publics as publics_mod
 from operators import snapshots as snapshots_mod
-from operators.accounts import Account, accounts_table, authorize_import, visible_import_log
+from operators.accounts import (
+    Account,
+    accounts_table,
+    check_writer,
+    disclosure_notes,
+    lowered_confidentiality,
+    visible_import_log,
+)
 from operators.identity import likely_duplicates
 from operators.schema import SITE_COLUMNS, STATUS_CLOSED
 
@@ -46,6 +53,7 @@ _TRACKED = [
     if c not in ("site_id", "created_at", "updated_at", "import_id", "source_file",
                  "source_sha256", "source_row")
 ]
+_UNTRACKED = [c for c in SITE_COLUMNS if c not in _TRACKED]
 _FLOAT = {"lon", "lat", "geocode_score", "capacity"}
 _INT = {"opening_year", "source_row", "import_id"}
 _BOOL = {"fictional"}
@@ -204,6 +212,10 @@ class ImportCounts:
     likely_duplicates: dict[str, tuple[str, str]] = field(default_factory=dict)
     statuses: dict[str, str] = field(default_factory=dict)  # site_id -> nouveau/modifié/inchangé
     previous_import_of_same_file: dict[str, Any] | None = None
+    # Sites of a file written in blocks whose probable duplicate, or status, was settled once
+    # the whole file was seen: site_id -> (status, (duplicate id, note) or None, own flags)
+    corrected: dict[str, tuple[str, tuple[str, str] | None, list[str]]] = field(
+        default_factory=dict)
 
 
 class Registry:
@@ -341,96 +353,41 @@ class Registry:
         """Write a file's sites in one transaction and log it; nothing is written on error.
 
         ``actor`` is checked here, inside the transaction, against the sites already stored
-        (``operators.accounts.authorize_import``): the app and the command line cannot differ.
-        The log records ``actor``, never the server's OS user.
+        (``operators.accounts``): the app and the command line cannot differ. The log records
+        ``actor``, never the server's OS user.
+        """
+        with self.import_session(batch, actor, started_at, confirm_disclosure) as session:
+            statuses, duplicates = session.write(
+                batch.sites, batch.coverage, batch.activity, exclude=set(batch.sites["site_id"]))
+        counts = session.counts
+        counts.statuses, counts.likely_duplicates = statuses, duplicates
+        return counts
+
+    @contextmanager
+    def import_session(
+        self,
+        batch: ImportBatch,
+        actor: Account | None,
+        started_at: str | None = None,
+        confirm_disclosure: bool = False,
+    ) -> Iterator[ImportSession]:
+        """One import written block by block (:meth:`ImportSession.write`), in one transaction.
+
+        ``batch`` gives the file (its ``sites`` are not used); its counts (``rows_read``,
+        ``rejected``, ``duplicates_within``, ``rejects_path``) may be filled in, on
+        ``session.batch``, until the block ends. Every block's writer is checked against the
+        sites it overwrites; confidentiality lowered anywhere in the file is refused at the end
+        unless ``confirm_disclosure``. On any error nothing is written and the failure is
+        logged.
         """
         started_at = started_at or now_iso()
         batch = replace(batch, imported_by=actor.journal_name() if actor else "anonyme")
-        sites_t = self.tables["sites"]
         try:
             with self.write_transaction() as conn:
-                previous = self._previous_import(conn, batch.file_sha256)
-                ids = batch.sites["site_id"].tolist()
-                existing = self._existing(conn, ids)
-                notes = authorize_import(actor, batch.sites, existing, confirm_disclosure)
-                log_id = self._insert_log(conn, batch, started_at, status="en cours",
-                                          message=" | ".join(notes) or None)
-                communes = sorted({c for c in batch.sites["commune_code"] if isinstance(c, str)})
-                neighbours = self._sites_in_communes(conn, communes)
-                duplicates = likely_duplicates(batch.sites, neighbours)
-                stamp = now_iso()
-                frame = batch.sites.copy()
-                frame["duplicate_of"] = [
-                    duplicates.get(s, (None, None))[0] for s in frame["site_id"]
-                ]
-                frame["flags"] = [
-                    _join_flags(f, duplicates.get(s, (None, None))[1])
-                    for f, s in zip(frame["flags"], frame["site_id"], strict=True)
-                ]
-                frame["import_id"] = log_id
-                frame["updated_at"] = stamp
-                n_new, n_changed, unchanged = 0, 0, 0
-                statuses: dict[str, str] = {}
-                update = (
-                    sites_t.update()
-                    .where(sites_t.c.site_id == sa.bindparam("b_site_id"))
-                    .values({c: sa.bindparam(c) for c in [*SITE_COLUMNS, "geom"]
-                             if c != "site_id"})
-                )
-                # Rows are turned into parameters and written block by block (one
-                # transaction still): memory stays that of one block, not of the file.
-                for start in range(0, len(frame), _WRITE_BLOCK):
-                    block = frame.iloc[start : start + _WRITE_BLOCK]
-                    new_rows, changed_rows = [], []
-                    for record, geom in zip(_records(block), self._geometry(block), strict=True):
-                        record["geom"] = geom
-                        old = existing.get(record["site_id"])
-                        if old is None:
-                            record["created_at"] = stamp
-                            new_rows.append(record)
-                            statuses[record["site_id"]] = "nouveau"
-                        elif _changed(old, record):
-                            record["created_at"] = old["created_at"]
-                            changed_rows.append(record)
-                            statuses[record["site_id"]] = "modifié"
-                        else:
-                            unchanged += 1
-                            statuses[record["site_id"]] = "inchangé"
-                    if new_rows:
-                        conn.execute(sites_t.insert(), new_rows)
-                    if changed_rows:
-                        conn.execute(update, [{**r, "b_site_id": r["site_id"]}
-                                              for r in changed_rows])
-                    n_new += len(new_rows)
-                    n_changed += len(changed_rows)
-                self._write_coverage(conn, ids, batch.coverage)
-                activity_mod.write(conn, self.tables[activity_mod.TABLE], batch.activity,
-                                   log_id, stamp)
-                self._upsert_operators(conn, frame, stamp)
-                counts = ImportCounts(
-                    import_id=log_id,
-                    inserted=n_new,
-                    updated=n_changed + unchanged,
-                    unchanged=unchanged,
-                    likely_duplicates=duplicates,
-                    statuses=statuses,
-                    previous_import_of_same_file=previous,
-                )
-                conn.execute(
-                    self.tables["imports"].update()
-                    .where(self.tables["imports"].c.import_id == log_id)
-                    .values(
-                        finished_at=now_iso(), imported=counts.inserted, updated=counts.updated,
-                        unchanged=unchanged,
-                        duplicates=batch.duplicates_within + len(duplicates), status="réussi",
-                    )
-                )
-                if self.dialect == "sqlite":
-                    conn.exec_driver_sql(
-                        "UPDATE gpkg_contents SET last_change = "
-                        "strftime('%Y-%m-%dT%H:%M:%fZ','now') WHERE table_name = 'sites'"
-                    )
-            return counts
+                session = ImportSession(self, conn, batch, actor, confirm_disclosure,
+                                        started_at)
+                yield session
+                session.finish()
         except Exception as error:
             self.log_failure(batch, started_at, error)
             raise
@@ -472,7 +429,7 @@ class Registry:
 
     def _existing(self, conn, ids: list[str]) -> dict[str, dict[str, Any]]:
         table = self.tables["sites"]
-        columns = [table.c[c] for c in [*_TRACKED, "site_id", "created_at"]]
+        columns = [table.c[c] for c in [*_TRACKED, *_UNTRACKED]]
         out: dict[str, dict[str, Any]] = {}
         for start in range(0, len(ids), _CHUNK):
             chunk = ids[start : start + _CHUNK]
@@ -480,7 +437,9 @@ class Registry:
                 out[row["site_id"]] = dict(row)
         return out
 
-    def _sites_in_communes(self, conn, communes: list[str]) -> pd.DataFrame:
+    def _sites_in_communes(self, conn, communes: list[str],
+                           skip_import: int | None = None) -> pd.DataFrame:
+        """Sites of ``communes`` (those written by import ``skip_import`` left out)."""
         table = self.tables["sites"]
         wanted = ["site_id", "operator_name", "name", "address", "commune_code", "offer_family",
                   "lon", "lat", "geocode_method", "source_file"]
@@ -488,6 +447,9 @@ class Registry:
         for start in range(0, len(communes), _CHUNK):
             chunk = communes[start : start + _CHUNK]
             query = sa.select(*[table.c[c] for c in wanted]).where(table.c.commune_code.in_(chunk))
+            if skip_import is not None:
+                query = query.where(sa.or_(table.c.import_id.is_(None),
+                                           table.c.import_id != skip_import))
             rows.extend(dict(r) for r in conn.execute(query).mappings())
         frame = pd.DataFrame(rows, columns=wanted)
         frame["lon"] = pd.to_numeric(frame["lon"], errors="coerce")
@@ -615,6 +577,178 @@ class Registry:
         table = self.tables["sites"]
         with self.engine.connect() as conn:
             return int(conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one())
+
+
+class ImportSession:
+    """An import under way in its write transaction (see :meth:`Registry.import_session`)."""
+
+    def __init__(self, registry: Registry, conn: sa.Connection, batch: ImportBatch,
+                 actor: Account | None, confirm_disclosure: bool, started_at: str) -> None:
+        self.registry, self.conn, self.batch, self.actor = registry, conn, batch, actor
+        if actor is None or not actor.can_write:  # refused before anything is read or written
+            check_writer(actor, pd.DataFrame(columns=["operator_id", "operator_name"]), {})
+        self.confirm_disclosure = confirm_disclosure
+        self.stamp = now_iso()
+        self.lowered: list[str] = []
+        self.likely_duplicates = 0
+        self._operators: set[str] = set()
+        self._exclude: Any = ()
+        # site_id -> (record written, record before, own flags, status given)
+        self._flagged: dict[str, tuple[dict[str, Any], dict[str, Any] | None, list[str], str]] = {}
+        self._previous = registry._previous_import(conn, batch.file_sha256)
+        self.log_id = registry._insert_log(conn, batch, started_at, status="en cours")
+        self.counts = ImportCounts(import_id=self.log_id,
+                                   previous_import_of_same_file=self._previous)
+        sites_t = registry.tables["sites"]
+        self._update = (
+            sites_t.update()
+            .where(sites_t.c.site_id == sa.bindparam("b_site_id"))
+            .values({c: sa.bindparam(c) for c in [*SITE_COLUMNS, "geom"] if c != "site_id"})
+        )
+
+    def write(
+        self,
+        sites: pd.DataFrame,
+        coverage: pd.DataFrame,
+        activity: pd.DataFrame | None,
+        exclude: Collection[str] = (),
+    ) -> tuple[dict[str, str], dict[str, tuple[str, str]]]:
+        """Write one block of sites (with their coverage and activity rows).
+
+        ``exclude``: site ids of the file seen so far (this block's included), never taken for
+        a probable duplicate of one of its sites. Returns ``({site_id: nouveau/modifié/
+        inchangé}, {site_id: (probable duplicate's id, French note)})`` for this block.
+        """
+        registry, conn = self.registry, self.conn
+        ids = sites["site_id"].tolist()
+        existing = registry._existing(conn, ids)
+        check_writer(self.actor, sites, existing)
+        self.lowered.extend(lowered_confidentiality(sites, existing))
+        communes = sorted({c for c in sites["commune_code"] if isinstance(c, str)})
+        # The file's sites written by earlier blocks are left out in the query itself (the
+        # registry may hold many in these communes); those re-imported unchanged, here.
+        neighbours = registry._sites_in_communes(conn, communes, skip_import=self.log_id)
+        neighbours = neighbours.loc[np.array([s not in exclude for s in neighbours["site_id"]],
+                                             dtype=bool)]
+        duplicates = likely_duplicates(sites, neighbours)
+        self.likely_duplicates += len(duplicates)
+        self._exclude = exclude
+        own_flags = {sid: list(f) if isinstance(f, list | tuple) else []
+                     for sid, f in zip(sites["site_id"], sites["flags"], strict=True)
+                     if sid in duplicates}
+        frame = sites.copy()
+        frame["duplicate_of"] = [duplicates.get(s, (None, None))[0] for s in frame["site_id"]]
+        frame["flags"] = [
+            _join_flags(f, duplicates.get(s, (None, None))[1])
+            for f, s in zip(frame["flags"], frame["site_id"], strict=True)
+        ]
+        frame["import_id"] = self.log_id
+        frame["updated_at"] = self.stamp
+        statuses: dict[str, str] = {}
+        counts = self.counts
+        # Rows are turned into parameters and written block by block (one transaction
+        # still): memory stays that of one block, not of the file.
+        for start in range(0, len(frame), _WRITE_BLOCK):
+            block = frame.iloc[start : start + _WRITE_BLOCK]
+            new_rows, changed_rows = [], []
+            for record, geom in zip(_records(block), registry._geometry(block), strict=True):
+                record["geom"] = geom
+                old = existing.get(record["site_id"])
+                if old is None:
+                    record["created_at"] = self.stamp
+                    new_rows.append(record)
+                    statuses[record["site_id"]] = "nouveau"
+                elif _changed(old, record):
+                    record["created_at"] = old["created_at"]
+                    changed_rows.append(record)
+                    statuses[record["site_id"]] = "modifié"
+                else:
+                    counts.unchanged += 1
+                    statuses[record["site_id"]] = "inchangé"
+                if record["site_id"] in duplicates:
+                    # Its probable duplicate may be a site of a later block: settled at the end.
+                    self._flagged[record["site_id"]] = (
+                        record, old, own_flags[record["site_id"]], statuses[record["site_id"]])
+            if new_rows:
+                conn.execute(registry.tables["sites"].insert(), new_rows)
+            if changed_rows:
+                conn.execute(self._update, [{**r, "b_site_id": r["site_id"]}
+                                            for r in changed_rows])
+            counts.inserted += len(new_rows)
+            counts.updated += len(changed_rows)
+        registry._write_coverage(conn, ids, coverage)
+        activity_mod.write(conn, registry.tables[activity_mod.TABLE], activity, self.log_id,
+                           self.stamp)
+        # An operator is written once per import (from its first row), as for a whole file.
+        fresh = frame[~frame["operator_id"].isin(self._operators)]
+        if len(fresh):
+            registry._upsert_operators(conn, fresh, self.stamp)
+            self._operators.update(fresh["operator_id"])
+        return statuses, duplicates
+
+    def _settle_duplicates(self) -> None:
+        """Re-decide the probable duplicates that turned out to be sites of the file itself.
+
+        A block is compared with the registry's sites not seen in the file so far; a site
+        flagged as the probable duplicate of one that a later block brings is compared again,
+        with every site of the file set aside, as a whole-file import would have done; its row
+        and its status follow.
+        """
+        seen = self._exclude
+        wrong = {sid: v for sid, v in self._flagged.items() if v[0]["duplicate_of"] in seen}
+        self._flagged = {}
+        registry, conn, counts = self.registry, self.conn, self.counts
+        ids = list(wrong)
+        for start in range(0, len(ids), _CHUNK):
+            chunk = ids[start : start + _CHUNK]
+            frame = pd.DataFrame([wrong[sid][0] for sid in chunk])
+            frame["lon"] = pd.to_numeric(frame["lon"], errors="coerce")
+            frame["lat"] = pd.to_numeric(frame["lat"], errors="coerce")
+            communes = sorted({c for c in frame["commune_code"] if isinstance(c, str)})
+            neighbours = registry._sites_in_communes(conn, communes, skip_import=self.log_id)
+            neighbours = neighbours.loc[np.array([s not in seen for s in neighbours["site_id"]],
+                                                 dtype=bool)]
+            found = likely_duplicates(frame, neighbours)
+            self.likely_duplicates += len(found) - len(chunk)
+            for sid in chunk:
+                record, old, own, given = wrong[sid]
+                duplicate = found.get(sid)
+                record = {**record, "duplicate_of": duplicate[0] if duplicate else None,
+                          "flags": _db_value("flags", _join_flags(
+                              own, duplicate[1] if duplicate else None))}
+                status = "nouveau" if old is None else (
+                    "modifié" if _changed(old, record) else "inchangé")
+                tally = {"nouveau": "inserted", "modifié": "updated", "inchangé": "unchanged"}
+                setattr(counts, tally[given], getattr(counts, tally[given]) - 1)
+                setattr(counts, tally[status], getattr(counts, tally[status]) + 1)
+                if status == "inchangé":  # as it was before this import
+                    record = {**record, **{k: old[k] for k in _UNTRACKED}}
+                if status != "inchangé" or given != "inchangé":
+                    conn.execute(self._update, [{**record, "b_site_id": sid}])
+                counts.corrected[sid] = (status, duplicate, own)
+
+    def finish(self) -> None:
+        """Refuse lowered confidentiality without confirmation; settle the probable duplicates
+        across blocks; complete the log entry."""
+        notes = disclosure_notes(self.actor, self.lowered, self.confirm_disclosure)
+        self._settle_duplicates()
+        batch, counts, registry = self.batch, self.counts, self.registry
+        counts.updated += counts.unchanged
+        table = registry.tables["imports"]
+        self.conn.execute(
+            table.update().where(table.c.import_id == self.log_id).values(
+                finished_at=now_iso(), imported=counts.inserted, updated=counts.updated,
+                unchanged=counts.unchanged, rows_read=batch.rows_read, rejected=batch.rejected,
+                file_format=batch.file_format, rejects_path=batch.rejects_path,
+                duplicates=batch.duplicates_within + self.likely_duplicates,
+                message=" | ".join(notes) or None, status="réussi",
+            )
+        )
+        if registry.dialect == "sqlite":
+            self.conn.exec_driver_sql(
+                "UPDATE gpkg_contents SET last_change = "
+                "strftime('%Y-%m-%dT%H:%M:%fZ','now') WHERE table_name = 'sites'"
+            )
 
 
 def _configure_sqlite(engine: sa.Engine) -> None:

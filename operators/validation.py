@@ -75,9 +75,14 @@ def reason_fr(row_label: str, problems: list[tuple[str, str]]) -> str:
 
 
 def validate(
-    raw: RawTable, match: ColumnMatch, index: CommuneIndex, defaults: Defaults | None = None
+    raw: RawTable, match: ColumnMatch, index: CommuneIndex, defaults: Defaults | None = None,
+    carried_codes: dict[str, tuple[str | None, str | None]] | None = None,
 ) -> Validated:
-    """Parse and check every row of ``raw``."""
+    """Parse and check every row of ``raw``.
+
+    ``carried_codes`` (code -> (current code, kind of change)) remembers the codes already
+    carried onto the COG by earlier blocks of the same file.
+    """
     defaults = defaults or Defaults()
     frame = raw.frame
     column_field = {col: name for name, col in match.fields.items()}
@@ -104,7 +109,7 @@ def validate(
             code, _ = normalize_code(part, index)
             if code:
                 normalized.append(code)
-    carried, kinds, _ = carry_codes(normalized, index)
+    carried, kinds = _carry(normalized, index, carried_codes)
 
     capacity_columns = [
         (column, frame[column].tolist())
@@ -161,6 +166,27 @@ def validate(
         records.append(record)
     rows = pd.DataFrame.from_records(records, columns=VALID_COLUMNS)
     return Validated(rows=rows, rejects=rejects)
+
+
+def _carry(
+    codes: list[str], index: CommuneIndex,
+    known: dict[str, tuple[str | None, str | None]] | None,
+) -> tuple[dict[str, str], dict[str, str]]:
+    """Current code and kind of change of each code (each code is carried on its own, so
+    codes already carried for the file are not carried again)."""
+    if known is None:
+        carried, kinds, _ = carry_codes(codes, index)
+        return carried, kinds
+    unique = set(codes)
+    fresh = sorted(unique - known.keys())
+    if fresh:
+        carried, kinds, _ = carry_codes(fresh, index)
+        for code in fresh:
+            known[code] = (carried.get(code), kinds.get(code))
+    return (
+        {c: known[c][0] for c in unique if known[c][0] is not None},
+        {c: known[c][1] for c in unique if known[c][1] is not None},
+    )
 
 
 VALID_COLUMNS = [

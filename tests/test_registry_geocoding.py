@@ -281,3 +281,28 @@ def test_confidential_address_is_never_sent_to_the_geocoder(store, tmp_path):
     result = import_file(data, registry, name="secret.csv", geocoder=trap, rejects_dir=tmp_path, actor=ADMIN)
     assert result.rejected == 0 and trap.leaked == [] and len(trap.sent) == 1
     registry.dispose()
+
+
+def test_an_address_repeated_in_a_later_block_is_geocoded_once(store, tmp_path, recorded_ban):
+    """Blocks of one row: the second Toudic row reuses the first block's BAN answer (not sent
+    again, not « read from the cache »), as a whole-file import does; the cache is written
+    once the import is over."""
+    data = csv_bytes([
+        "Asso;PF Toudic;13 rue Yves Toudic;75010;75056;Paris;Pension de famille;20",
+        "Asso;Inconnu;oozpuip;;34172;Montpellier;Résidence sociale;5",
+        "Asso;RS Toudic;13 rue Yves Toudic;75010;75056;Paris;Résidence sociale;12",
+    ])
+    results = {}
+    for rows_per_block in (1, 100):
+        registry = Registry(tmp_path / f"r{rows_per_block}.gpkg")
+        recorded_ban.calls.clear()
+        results[rows_per_block] = import_file(
+            data, registry, name="lot.csv", geocoder=recorded_ban, actor=ADMIN,
+            rejects_dir=tmp_path, block_rows=rows_per_block)
+        sent = [len(call) for call in recorded_ban.calls]
+        assert sum(sent) == 2, sent  # the Toudic address and the unknown one, once each
+        assert len(registry.get_many(["13 rue yves toudic|75010|75056"])) == 1
+    blocks, whole = results[1], results[100]
+    assert blocks.outcomes["geocode_method"].tolist() == ["ban", "point_commune", "ban"]
+    pd.testing.assert_frame_equal(blocks.outcomes, whole.outcomes)
+    assert blocks.messages == whole.messages
