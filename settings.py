@@ -59,6 +59,9 @@ HTTP_TIMEOUT_S: tuple[float, float] = (10.0, float(os.environ.get("DIAG_HTTP_TIM
 HTTP_RETRIES: int = int(os.environ.get("DIAG_HTTP_RETRIES", "4"))
 HTTP_BACKOFF_S: float = 1.0
 CACHE_EXPIRE_DAYS: int = int(os.environ.get("DIAG_CACHE_EXPIRE_DAYS", "30"))
+# Rows up to which the app previews an uploaded member file row by row before writing it;
+# a larger file is checked and written block by block (ui/pages/offre.py).
+PREVIEW_MAX_ROWS: int = int(os.environ.get("DIAG_APERCU_MAX_LIGNES", "20000"))
 USER_AGENT: str = "diagnostic-logement-insertion/0.1 (+https://www.data.gouv.fr)"
 
 # Coordinate reference systems. WGS84 for display; Lambert-93 for areas and distances in

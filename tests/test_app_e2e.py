@@ -28,6 +28,7 @@ FRANCE_COMMUNES = 34_875
 GUERET = "23096"
 VIEWPORT = {"width": 1280, "height": 800}
 E2E_LOGIN, E2E_PASSWORD = "admin-e2e", "un mot de passe de test assez long"
+LARGE_FROM = 8
 FIXTURE = settings.PROJECT_ROOT / "tests" / "fixtures" / "app" / "offre_avec_erreurs_fait_main.csv"
 
 
@@ -49,7 +50,10 @@ def app_url(store, tmp_path_factory):
         Accounts(copy).add(None, E2E_LOGIN, ROLE_ADMIN, E2E_PASSWORD, name="Administrateur e2e")
     finally:
         copy.dispose()
-    with e2e.streamlit_server(env={"DATABASE_URL": f"sqlite:///{registry}"}) as url:
+    # Above 8 rows a file is checked and written by blocks without a preview (the row-by-row
+    # preview of the 5-row fixture is tested as well as the large path, on one server).
+    env = {"DATABASE_URL": f"sqlite:///{registry}", "DIAG_APERCU_MAX_LIGNES": str(LARGE_FROM)}
+    with e2e.streamlit_server(env=env) as url:
         yield url
 
 
@@ -231,6 +235,33 @@ def test_import_lists_row_errors_and_offers_the_rejects(app_url, page):
     page.get_by_role("button", name="Importer 2 site(s) dans le registre").click()
     page.get_by_text("importés: 2").wait_for(timeout=60_000)
     e2e.screenshot(page, "offre_import")
+    check_clean(page)
+
+
+def test_a_large_file_is_checked_and_written_by_blocks(app_url, page, tmp_path):
+    """Beyond the preview size the file is never held whole: checked and written block by
+    block, with the rejected rows still offered (the bench measures the memory)."""
+    rows = [f"Association Blocs;Pension {n};23096;Pension de famille;{10 + n};ouvert;public;oui"
+            for n in range(12)]
+    rows += ["Association Blocs;Sans commune;99999;Pension de famille;12;ouvert;public;oui",
+             "Association Blocs;=Capacité;23096;Hébergement;beaucoup;ouvert;public;oui"]
+    path = tmp_path / "offre_grande_fait_main.csv"
+    path.write_text(FIXTURE.read_text(encoding="utf-8").splitlines()[0] + "\n"
+                    + "\n".join(rows) + "\n", encoding="utf-8")
+    page.goto(f"{app_url}/offre")
+    e2e.wait_rendered(page)
+    e2e.log_in_locally(page, E2E_LOGIN, E2E_PASSWORD)
+    page.locator('input[type="file"]').set_input_files(str(path))
+    page.get_by_text("vérifié et écrit par blocs").first.wait_for(timeout=60_000)
+    assert page.get_by_role("button", name="Vérifier le fichier").count() == 0  # no preview
+    page.get_by_role("button", name="Vérifier et importer le fichier").click()
+    page.get_by_text("importés: 12").wait_for(timeout=120_000)
+    button = page.get_by_role("button", name="Télécharger les 2 ligne(s) rejetée(s) (CSV)")
+    with page.expect_download() as download:
+        button.click()
+    rejects = download.value.path().read_text(encoding="utf-8-sig")
+    assert "99999" in rejects and "'=Capacité" in rejects  # kept, formula neutralised
+    e2e.screenshot(page, "offre_import_par_blocs")
     check_clean(page)
 
 

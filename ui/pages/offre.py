@@ -17,10 +17,12 @@ repository checks every write again against the account (``operators.accounts``)
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 import pandas as pd
 import streamlit as st
 
+import settings
 from diagnostics.exports import csv_bytes
 from diagnostics.formatting import fr_number
 from geodata.codes import is_among
@@ -273,11 +275,20 @@ def _import_form(registry, actor) -> None:
     content = upload.getvalue()
     try:
         check_input(content, upload.name)
-        raw = read_table(content, upload.name)
+        rows = count_rows(content, upload.name)
+        large = rows > PREVIEW_MAX_ROWS
+        # A large file is never held whole: its header alone gives the columns to map.
+        raw = head_table(content, upload.name) if large else read_table(content, upload.name)
     except (ReadError, InputTooLarge) as exc:
         st.error(str(exc))
         return
-    st.caption(f"« {upload.name} » : {raw.describe_fr()}.")
+    if large:
+        st.caption(f"« {upload.name} » : {fr_number(rows)} lignes de données. Au-delà de "
+                   f"{fr_number(PREVIEW_MAX_ROWS)} lignes, le fichier est vérifié et écrit par "
+                   "blocs, sans aperçu ligne à ligne : les lignes rejetées restent "
+                   "téléchargeables après l'import.")
+    else:
+        st.caption(f"« {upload.name} » : {raw.describe_fr()}.")
     columns = [c for c in raw.frame.columns if not c.startswith("_")]
     try:
         auto = match_columns(columns)
@@ -317,7 +328,18 @@ def _import_form(registry, actor) -> None:
         network = cols[1].text_input("Réseau (FAPIL, SOLIHA, UNAFO…)", key="offre_network")
         fictional = cols[2].checkbox("Données fictives (démonstration)", key="offre_fictional")
         geocode = cols[2].checkbox("Géocoder les adresses (BAN, réseau nécessaire)", key="offre_ban")
-        checked = st.form_submit_button("Vérifier le fichier", type="primary")
+        if large:
+            confirm = st.checkbox(
+                "Je confirme que des sites confidentiels de ce fichier peuvent devenir publics "
+                "(ou localisés à la commune)", key="offre_large_disclose",
+                help="Sans cette case, un import qui rend un site moins confidentiel est refusé.")
+        checked = st.form_submit_button(
+            "Vérifier et importer le fichier" if large else "Vérifier le fichier", type="primary")
+    if large:
+        if checked:
+            _import_large(content, upload.name, registry, actor, mapping, operator, network,
+                          fictional, geocode, confirm)
+        return
     key = f"offre_prepared_{upload.file_id}"
     if checked:
         try:
@@ -332,6 +354,74 @@ def _import_form(registry, actor) -> None:
     if prepared is None:
         return
     _preview(prepared, registry, key, operator, actor)
+
+
+# Files up to settings.PREVIEW_MAX_ROWS rows get the row-by-row preview before writing (read
+# whole); beyond, operators.importer.import_file checks and writes them block by block
+# (200,000 rows under 500 MB, `bench registry_import_200k_peak_mb`).
+PREVIEW_MAX_ROWS = settings.PREVIEW_MAX_ROWS
+
+
+def count_rows(content: bytes, name: str) -> int:
+    """Data rows of the file, read block by block (nothing kept)."""
+    from operators.readers import open_table
+
+    stream = open_table(content, name)
+    try:
+        return sum(len(block) for block in stream.blocks)
+    finally:
+        stream.close()
+
+
+def head_table(content: bytes, name: str):
+    """The file's first block (its columns and first rows) for the column mapping."""
+    from operators.readers import open_table
+
+    stream = open_table(content, name, block_rows=200)
+    try:
+        first = next(iter(stream.blocks), None)
+    finally:
+        stream.close()
+    if first is None:
+        return stream.head
+    return replace(first, forced_columns=stream.head.forced_columns)
+
+
+def _import_large(content: bytes, name: str, registry, actor, mapping: dict[str, str],
+                  operator: str, network: str, fictional: bool, geocode: bool,
+                  confirm: bool) -> None:
+    """Check and write a large file block by block; the outcome and the rejected rows."""
+    import tempfile
+    from pathlib import Path
+
+    from operators.importer import default_geocoder, import_file
+
+    with tempfile.TemporaryDirectory(prefix="rejets-") as folder:
+        try:
+            with st.spinner("Vérification, localisation et écriture par blocs…"):
+                result = import_file(
+                    content, registry, name=name, operator=operator or None,
+                    network=network or None, fictional=fictional, mapping=mapping,
+                    geocoder=default_geocoder() if geocode else None, actor=actor,
+                    confirm_disclosure=confirm, rejects_dir=Path(folder),
+                )
+        except Exception as exc:  # one transaction: nothing was written
+            st.error(f"Import refusé, rien n'a été écrit : {exc}")
+            return
+        rejects = result.rejects_path.read_bytes() if result.rejects_path else None
+    sites_mod._fingerprint.clear()
+    st.success(result.summary_line())
+    for message in result.messages:
+        st.caption(message)
+    if rejects:
+        st.download_button(
+            f"Télécharger les {fr_number(result.rejected)} ligne(s) rejetée(s) (CSV)", rejects,
+            file_name=f"{name.rsplit('.', 1)[0]}_rejets.csv", mime="text/csv",
+            key="offre_large_rejects", icon=":material/download:")
+    outcomes = outcomes_fr(pd.DataFrame(result.outcomes))
+    st.dataframe(french(outcomes.head(1000)), hide_index=True, width="stretch", height=240)
+    if len(outcomes) > 1000:
+        st.caption(f"Les 1 000 premières lignes sur {fr_number(len(outcomes))}.")
 
 
 def _prepare(content: bytes, name: str, mapping: dict[str, str], operator: str, network: str,
