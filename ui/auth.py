@@ -72,14 +72,22 @@ def current_account() -> Account:
     return ANONYMOUS
 
 
-def sign_out() -> None:
+def sign_out() -> bool:
+    """End the session; True when the identity provider's logout was started.
+
+    ``st.logout`` sends the browser through the provider's end-session address; a
+    ``st.rerun`` right after it could win the race and drop that redirect, leaving the person
+    logged in (seen in the end-to-end test): callers rerun only when it returns False.
+    """
     st.session_state.pop(SESSION_KEY, None)
     if oidc_configured():
         try:
             if st.user.get("is_logged_in"):
                 st.logout()
+                return True
         except Exception:  # nothing to log out from
             pass
+    return False
 
 
 def try_login(login: str, password: str) -> str | None:
@@ -105,8 +113,7 @@ def sidebar_login(container=None) -> None:
     account = current_account()
     if account.role != ANONYMOUS.role:
         box.caption(f"Connecté : {account.describe_fr()}")
-        if box.button("Se déconnecter", key="compte_sortie"):
-            sign_out()
+        if box.button("Se déconnecter", key="compte_sortie") and not sign_out():
             st.rerun()
         return
     identity = oidc_identity()
