@@ -149,10 +149,7 @@ def _content(registry, actor) -> None:
     listed["name"] = [f"[{sites_mod.FICTIONAL_LABEL}] {n}" if f else n
                       for n, f in zip(listed["name"], listed["fictional"].fillna(False), strict=True)]
     listed["publics_label"] = [sites_mod.publics_text(c) for c in listed.get("publics", [])]
-    listed["capacity"] = pd.to_numeric(listed["capacity"], errors="coerce").round(0).astype("Int64")
-    listed["status"] = listed["status"].map(lambda v: STATUSES.get(v, v))
-    listed["confidentiality"] = listed["confidentiality"].map(
-        lambda v: CONFIDENTIALITY.get(v, v).split(" :")[0] if isinstance(v, str) else v)
+    listed = _french_site_labels(listed)
     shown = listed[["name", "operator_name", "network", "commune_name", "offer_type_label",
                     "publics_label", "capacity", "capacity_unit", "status",
                     "confidentiality"]].rename(columns={
@@ -193,6 +190,15 @@ def _public_offer(codes: list[str]) -> None:
                    "d'asile : montrés à part, hors de l'offre d'insertion. " + " ".join(notes))
 
 
+def _french_site_labels(sites: pd.DataFrame) -> pd.DataFrame:
+    """Whole capacities, French status and diffusion labels (public list and own sites)."""
+    sites["capacity"] = pd.to_numeric(sites["capacity"], errors="coerce").round(0).astype("Int64")
+    sites["status"] = sites["status"].map(lambda v: STATUSES.get(v, v))
+    sites["confidentiality"] = sites["confidentiality"].map(
+        lambda v: CONFIDENTIALITY.get(v, v).split(" :")[0] if isinstance(v, str) else v)
+    return sites
+
+
 def own_sites_table(registry, actor) -> tuple[str, pd.DataFrame] | None:
     """What an account sees beyond the public view, as a French table with its title: an
     operator its own sites (confidential ones included), a delegate its network's
@@ -214,12 +220,9 @@ def own_sites_table(registry, actor) -> tuple[str, pd.DataFrame] | None:
     found = pd.DataFrame(registry.sites(where=where)).drop(columns="geometry", errors="ignore")
     if found.empty:
         return None
-    found["capacity"] = pd.to_numeric(found["capacity"], errors="coerce").round(0).astype("Int64")
+    found = _french_site_labels(found)
     found["offer_type"] = found["offer_type"].map(sites_mod.offer_type_labels()).fillna(
         found["offer_type"])
-    found["status"] = found["status"].map(lambda v: STATUSES.get(v, v))
-    found["confidentiality"] = found["confidentiality"].map(
-        lambda v: CONFIDENTIALITY.get(v, v).split(" :")[0] if isinstance(v, str) else v)
     found["fictional"] = found["fictional"].fillna(False).astype(bool).map(
         {True: FICTIONAL_MARK, False: "non"})
     shown = found[["name", "operator_name", "address", "commune_name", "offer_type", "capacity",
@@ -275,7 +278,12 @@ def _import_form(registry, actor) -> None:
     content = upload.getvalue()
     try:
         check_input(content, upload.name)
-        rows = count_rows(content, upload.name)
+        # Counted once per uploaded file, not at every rerun of the page.
+        counted = st.session_state.setdefault("offre_rows", {})
+        if upload.file_id not in counted:
+            counted.clear()
+            counted[upload.file_id] = count_rows(content, upload.name)
+        rows = counted[upload.file_id]
         large = rows > PREVIEW_MAX_ROWS
         # A large file is never held whole: its header alone gives the columns to map.
         raw = head_table(content, upload.name) if large else read_table(content, upload.name)
