@@ -18,6 +18,9 @@ SHARED = (PROJECT_ROOT / ".." / "shared").resolve()
 SHARED_DATA = SHARED / "data"
 API_FIXTURES = SHARED / "fixtures" / "api"
 LOCAL_FIXTURES = PROJECT_ROOT / "tests" / "fixtures"
+# AppTest runs pages in this process with no browser to wait for; the app servers of the
+# end-to-end tests (their own processes) keep the first map's pause (ui.mapview).
+settings.FIRST_MAP_PAUSE_S = 0.0
 
 
 @pytest.fixture(scope="session")

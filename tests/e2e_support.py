@@ -243,3 +243,27 @@ def check_file(page, path) -> None:
     page.get_by_role("button", name="Vérifier le fichier").click()
     valid.first.wait_for(timeout=60_000)
     wait_rendered(page)
+
+
+def map_marker_texts(page) -> list[str]:
+    """Tooltip texts of the point markers (members' sites, FINESS) on the folium maps, whether
+    drawn alone or gathered in a cluster."""
+    return page.evaluate(
+        """() => {
+          const texts = [];
+          for (const f of document.querySelectorAll('iframe')) {
+            const w = f.contentWindow;
+            if (!w || !w.L) continue;
+            for (const key of Object.keys(w)) {
+              const m = w[key];
+              if (!(key.startsWith('map_') && m instanceof w.L.Map)) continue;
+              m.eachLayer(l => {
+                if (w.L.MarkerClusterGroup && l instanceof w.L.MarkerClusterGroup) {
+                  for (const x of l.getLayers()) texts.push(x.getTooltip().getContent());
+                }
+              });
+            }
+          }
+          return texts;
+        }"""
+    )

@@ -108,6 +108,11 @@ def test_france_map_draws_then_zooms_to_a_territory(app_url, page):
     state = e2e.wait_styled(page)
     assert state["features"] == CREUSE_COMMUNES
     assert e2e.map_feature_count(page) >= CREUSE_COMMUNES
+    # The members' sites (default layer), clustered, each with its tooltip; the demo offer's
+    # sites say FICTIF.
+    sites = e2e.map_marker_texts(page)
+    assert sites and all("<b>" in text for text in sites)
+    assert any("FICTIF" in text for text in sites)
     e2e.screenshot(page, "carte_creuse")
     check_clean(page)
 

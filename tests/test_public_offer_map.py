@@ -26,11 +26,16 @@ def test_layer_is_offered_and_has_its_own_legend():
 def test_markers_say_capacity_or_that_it_is_not_published():
     import folium
 
+    from diagnostics.webmap import PointMarkers
+
     fmap = folium.Map()
     group = folium.FeatureGroup(name="test").add_to(fmap)
     mapview._add_public(group, _public())
-    html = fmap.get_root().render()
-    assert "40 places" in html and "capacité non publiée" in html
+    (markers,) = [c for c in group._children.values() if isinstance(c, PointMarkers)]
+    tips = [point[3] for point in markers.points]
+    assert "40 places" in tips[0] and "capacité non publiée" in tips[1]
+    assert markers.cluster and markers.icon_size == [12, 12]
+    assert "markerClusterGroup" in fmap.get_root().render()
 
 
 def test_layer_not_available_without_finess(tmp_path, monkeypatch):

@@ -12,6 +12,7 @@ panning and zooming never re-run the page.
 from __future__ import annotations
 
 import html
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -20,9 +21,9 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 from branca.element import MacroElement, Template
-from folium.plugins import MarkerCluster
 from streamlit_folium import st_folium
 
+import settings
 from catalogues import datasets
 from diagnostics import webmap
 from geodata.codes import is_among
@@ -279,47 +280,44 @@ def _add_overlays(layer: webmap.LayerStyler, view: ViewGeometry, overlays: Overl
     if overlays.public is not None and len(overlays.public):
         _add_public(layer, overlays.public)
     if overlays.sites is not None and len(overlays.sites):
-        cluster = MarkerCluster(name=LAYER_SITES, control=False,
-                                options={"maxClusterRadius": 40, "showCoverageOnHover": False})
-        cluster.default_js, cluster.default_css = [], []  # served locally with the map
-        for row in overlays.sites.itertuples():
-            colour = FAMILY_COLOURS.get(getattr(row, "offer_family", None), "#444444")
-            fictional = bool(getattr(row, "fictional", False))
-            name = html.escape(str(getattr(row, "name", "") or "Site"))
-            label = f"[{FICTIONAL_LABEL}] {name}" if fictional else name
-            kind = html.escape(str(getattr(row, "offer_type_label", "") or ""))
-            capacity = getattr(row, "capacity", np.nan)
-            unit = getattr(row, "capacity_unit", "") or ""
-            cap = "" if pd.isna(capacity) else f"<br>{int(capacity)} {html.escape(str(unit))}"
-            operator = html.escape(str(getattr(row, "operator_name", "") or ""))
-            icon = folium.DivIcon(
-                html=(f'<div style="width:12px;height:12px;border-radius:6px;background:{colour};'
-                      f'border:2px solid {"#000" if fictional else "#fff"}"></div>'),
-                icon_size=(14, 14), icon_anchor=(7, 7),
-            )
-            folium.Marker([row.lat, row.lon], icon=icon,
-                          tooltip=f"<b>{label}</b><br>{kind}<br>{operator}{cap}").add_to(cluster)
-        cluster.add_to(layer)
+        layer.add_child(webmap.PointMarkers(_site_points(overlays.sites), (14, 14), CLUSTER))
+
+
+# Members' sites and public establishments, each in its own cluster group.
+CLUSTER = {"maxClusterRadius": 40, "showCoverageOnHover": False}
+
+
+def _site_points(sites: pd.DataFrame) -> list[tuple[float, float, str, str]]:
+    """A dot per public site (black ring: FICTIF), its name, kind, operator and capacity."""
+    points = []
+    for row in sites.itertuples():
+        colour = FAMILY_COLOURS.get(getattr(row, "offer_family", None), "#444444")
+        fictional = bool(getattr(row, "fictional", False))
+        name = html.escape(str(getattr(row, "name", "") or "Site"))
+        label = f"[{FICTIONAL_LABEL}] {name}" if fictional else name
+        kind = html.escape(str(getattr(row, "offer_type_label", "") or ""))
+        capacity = getattr(row, "capacity", np.nan)
+        unit = getattr(row, "capacity_unit", "") or ""
+        cap = "" if pd.isna(capacity) else f"<br>{int(capacity)} {html.escape(str(unit))}"
+        operator = html.escape(str(getattr(row, "operator_name", "") or ""))
+        icon = (f'<div style="width:12px;height:12px;border-radius:6px;background:{colour};'
+                f'border:2px solid {"#000" if fictional else "#fff"}"></div>')
+        points.append((row.lat, row.lon, icon, f"<b>{label}</b><br>{kind}<br>{operator}{cap}"))
+    return points
 
 
 def _add_public(layer: webmap.LayerStyler, public: pd.DataFrame) -> None:
-    cluster = MarkerCluster(name=LAYER_PUBLIC, control=False,
-                            options={"maxClusterRadius": 40, "showCoverageOnHover": False})
-    cluster.default_js, cluster.default_css = [], []  # served locally with the map
+    points = []
     for row in public.itertuples():
         colour = PUBLIC_COLOURS.get(getattr(row, "family", None), "#444444")
         name = html.escape(str(getattr(row, "name", "") or "Établissement"))
         kind = html.escape(str(getattr(row, "category_label", "") or ""))
         capacity = getattr(row, "capacity", np.nan)
         places = "capacité non publiée" if pd.isna(capacity) else f"{int(capacity)} places"
-        icon = folium.DivIcon(
-            html=(f'<div style="width:10px;height:10px;background:{colour};'
-                  'border:1px solid #fff;outline:1px solid #333"></div>'),
-            icon_size=(12, 12), icon_anchor=(6, 6),
-        )
-        folium.Marker([row.lat, row.lon], icon=icon,
-                      tooltip=f"<b>{name}</b><br>{kind}<br>{places}<br>FINESS").add_to(cluster)
-    cluster.add_to(layer)
+        icon = (f'<div style="width:10px;height:10px;background:{colour};'
+                'border:1px solid #fff;outline:1px solid #333"></div>')
+        points.append((row.lat, row.lon, icon, f"<b>{name}</b><br>{kind}<br>{places}<br>FINESS"))
+    layer.add_child(webmap.PointMarkers(points, (12, 12), CLUSTER))
 
 
 def overlay_legend(overlays: Overlays | None, families: dict[str, str]) -> list[str]:
@@ -378,6 +376,7 @@ def show(view: ViewGeometry, fmap: folium.Map, layer: webmap.LayerStyler, key: s
         fmap, key=f"{key}_{view.key}", height=height, use_container_width=True,
         returned_objects=["last_object_clicked"], feature_group_to_add=layer,
     )
+    let_the_map_draw_first()
     clicked = (out or {}).get("last_object_clicked")
     if not clicked:
         return None
@@ -387,6 +386,25 @@ def show(view: ViewGeometry, fmap: folium.Map, layer: webmap.LayerStyler, key: s
     if seen == marker:
         return None
     return view.code_at(float(clicked["lng"]), float(clicked["lat"]))
+
+
+FIRST_MAP_SENT_KEY = "_first_map_sent"
+
+
+def let_the_map_draw_first(pause_s: float | None = None) -> None:
+    """On the first map of a visit, pause before the rest of the page is sent.
+
+    Streamlit's browser side shows a batch of new elements only once the code of each new kind
+    of element has loaded (selectboxes, sliders, buttons…: one small script each, fetched from
+    the server that is running the page). On a visit's first page the map therefore waited for
+    the sidebar's widgets: 0.6–1.4 s measured here. Sent alone, it is drawn while the script
+    waits, and the controls follow. Later runs of the visit have that code already: no pause.
+    """
+    pause = settings.FIRST_MAP_PAUSE_S if pause_s is None else pause_s
+    if pause <= 0 or st.session_state.get(FIRST_MAP_SENT_KEY):
+        return
+    st.session_state[FIRST_MAP_SENT_KEY] = True
+    time.sleep(pause)
 
 
 # -- overlays data ---------------------------------------------------------------------------------

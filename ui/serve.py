@@ -48,7 +48,9 @@ def prepare(say: Callable[[str], None] = print) -> dict[str, float]:
         # component only when imported inside a script run (the map frame stayed empty when
         # it was imported here). Its heavy dependencies are imported instead.
         import altair  # noqa: F401
-        import folium  # noqa: F401
+
+        # folium.plugins compiles its templates when imported: 0.7 s of a first page here.
+        import folium.plugins  # noqa: F401
 
         import ui
         from diagnostics import webmap  # noqa: F401

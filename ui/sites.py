@@ -168,6 +168,19 @@ def public(sites: pd.DataFrame | None, confidential=None) -> PublicSites | None:
     return PublicSites(points, listed.reset_index(drop=True), totals, fictional, confidential)
 
 
+def map_points(registry: RegistrySites, view_key: str, codes, publics: list[str]) -> pd.DataFrame:
+    """The points a map may draw of the public sites of ``codes`` (the map's view ``view_key``),
+    filtered by ``publics``; computed once per version of the registry and view."""
+    return _map_points(registry.fingerprint, view_key, tuple(publics or ()), registry, codes)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _map_points(fingerprint: str, view_key: str, publics: tuple[str, ...], _registry, _codes):
+    inside = in_territory(_registry.sites, _registry.coverage, _codes)
+    view = public(filter_publics(inside, list(publics)))
+    return None if view is None else view.points
+
+
 def count_text(n: int) -> str:
     """A public count of sites: « < 3 » under three (a small total could single out a
     site), else the number."""

@@ -73,8 +73,8 @@ def current_territory() -> Territory | None:
 def selected_commune() -> str | None:
     if COMMUNE_KEY not in st.session_state:
         code = st.query_params.get("commune") or None
-        known = set(data.communes_table()["code"])
-        st.session_state[COMMUNE_KEY] = code if code in known else None
+        known = code is not None and bool((data.communes_table()["code"] == code).any())
+        st.session_state[COMMUNE_KEY] = code if known else None
     return st.session_state.get(COMMUNE_KEY)
 
 

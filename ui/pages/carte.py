@@ -243,11 +243,8 @@ def _overlays(view: ViewGeometry, layers: list[str], national: bool) -> mapview.
         if registry is None:
             out.notes.append(sites_mod.unavailable_reason() or sites_mod.NOT_AVAILABLE)
         else:
-            inside = sites_mod.in_territory(registry.sites, registry.coverage, codes)
-            inside = sites_mod.filter_publics(inside, state.value_of("map_publics", []))
-            public = sites_mod.public(inside)
-            if public is not None:
-                out.sites = public.points
+            out.sites = sites_mod.map_points(registry, view.key, codes,
+                                             state.value_of("map_publics", []))
             if registry.sites.empty:
                 out.notes.append("Registre des membres vide : importez un fichier sur la page "
                                  "« Offre des membres ».")
