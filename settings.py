@@ -18,7 +18,7 @@ DIAG_HTTP_TIMEOUT, DIAG_HTTP_RETRIES, DIAG_CACHE_EXPIRE_DAYS
     HTTP behaviour of the connectors.
 DIAG_PAUSE_PREMIERE_CARTE
     Seconds the first page of a visit waits after sending its map, before its controls
-    (``ui.mapview.show``); 0 turns the pause off. Default 0.5.
+    (``ui.mapview.show``); 0 turns the pause off. Default 1.
 """
 
 from __future__ import annotations
@@ -66,7 +66,7 @@ CACHE_EXPIRE_DAYS: int = int(os.environ.get("DIAG_CACHE_EXPIRE_DAYS", "30"))
 # a larger file is checked and written block by block (ui/pages/offre.py).
 # The browser draws nothing of a page until the code of every new kind of element has loaded:
 # on a visit's first page, the map waited for the sidebar's widgets (measured 0.6–1.4 s here).
-FIRST_MAP_PAUSE_S: float = float(os.environ.get("DIAG_PAUSE_PREMIERE_CARTE", "0.5"))
+FIRST_MAP_PAUSE_S: float = float(os.environ.get("DIAG_PAUSE_PREMIERE_CARTE", "1.0"))
 PREVIEW_MAX_ROWS: int = int(os.environ.get("DIAG_APERCU_MAX_LIGNES", "20000"))
 USER_AGENT: str = "diagnostic-logement-insertion/0.1 (+https://www.data.gouv.fr)"
 

@@ -43,19 +43,21 @@ if links.weights_pending():
 
     links.restore_weights(need.need_model())
 current = st.navigation(navigation.all_pages())
-if current.url_path != "presentation":  # the slide stays bare: nothing but the territory
-    sidebar_login()
 try:
-    if current.url_path == "presentation":
+    if current.url_path == "presentation":  # the slide stays bare: nothing but the territory
         current.run()
     else:
-        # The picker sits at the top of the side panel but is drawn after the page, so that
-        # the page's map reaches the browser first (the picker's callbacks have already set
-        # the territory when the page runs).
+        # The account box and the picker sit at the top of the side panel but are drawn after
+        # the page, so that the page's map reaches the browser first: the browser shows nothing
+        # new until the code of every new kind of element has loaded (text inputs, selectboxes…).
+        # The picker's callbacks have already set the territory when the page runs; a login or
+        # a logout reruns the page.
+        login_box = st.sidebar.container()
         picker_box = st.sidebar.container()
         current.run()
         territory_picker(picker_box)
         links.copy_link_button(picker_box)
+        sidebar_login(login_box)
 except data.StoreError as exc:  # a file missing or damaged since start-up: say which, in French
     st.error(str(exc))
     st.stop()

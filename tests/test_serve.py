@@ -10,7 +10,7 @@ import settings
 
 
 def _quiet_steps(monkeypatch, calls: list[str]) -> None:
-    from ui import data, gap, geometry, need, variables
+    from ui import data, gap, geometry, need, sites, variables
 
     def record(name, result=None):
         def function(*args, **kwargs):
@@ -27,6 +27,7 @@ def _quiet_steps(monkeypatch, calls: list[str]) -> None:
     monkeypatch.setattr(data, "layer", record("layer"))
     monkeypatch.setattr(geometry, "national_view", record("national"))
     monkeypatch.setattr(geometry, "static_serving", lambda: False)
+    monkeypatch.setattr(sites, "registry_sites", record("sites"))
 
 
 def test_every_step_runs_and_a_failure_is_said_in_french(monkeypatch):
@@ -42,8 +43,9 @@ def test_every_step_runs_and_a_failure_is_said_in_french(monkeypatch):
     monkeypatch.setattr(gap, "gap_bundle", broken)
     said: list[str] = []
     timings = serve.prepare(said.append)
-    assert calls.count("gap") == 1 and calls.count("national") == 3 and calls.count("layer") == 3
-    assert "variables" in calls and "weights" in calls  # the steps after the failure still ran
+    assert calls.count("gap") == 1 and calls.count("national") == 3 and calls.count("layer") == 6
+    # the steps after the failure still ran
+    assert "variables" in calls and "weights" in calls and "sites" in calls
     assert "gap" not in timings and "need" in timings
     assert any("écart à l'offre pour toute la France impossible (registre illisible)" in s
                and "démarre quand même" in s for s in said)

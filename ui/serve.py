@@ -73,7 +73,9 @@ def prepare(say: Callable[[str], None] = print) -> dict[str, float]:
          lambda: variables.available_variables(model, bundle))
     step("communes", "table des communes et ménages", lambda: (data.communes_table(),
                                                               data.household_weights()))
-    for name in ("communes_fin", "communes_moyen", "departements_moyen"):
+    for name in ("communes_fin", "communes_moyen", "departements_moyen",
+                 # the territories of a link (ui.state.resolve)
+                 "departements_grossier", "regions_grossier", "epci_grossier"):
         step(f"layer_{name}", f"contours {name.replace('_', ' ')}", lambda n=name: data.layer(n))
     from ui import geometry
 
@@ -82,7 +84,19 @@ def prepare(say: Callable[[str], None] = print) -> dict[str, float]:
     for level in geometry.NATIONAL_LEVELS:
         step(f"national_{level}", f"carte nationale par {LEVEL_NAMES.get(level, level)}",
              lambda lv=level: _national(geometry, lv))
+    step("sites", "sites des membres sur la carte de France", lambda: _sites(geometry, data))
     return timings
+
+
+def _sites(geometry, data) -> None:
+    """The public points of the members' sites on the map of France (also the first run of
+    the confidentiality filter, whose modules are imported on the way)."""
+    from ui import sites
+
+    registry = sites.registry_sites()
+    if registry is not None:
+        view = geometry.national_view("departements")
+        sites.map_points(registry, view.key, data.communes_table()["code"].tolist(), [])
 
 
 LEVEL_NAMES = {"departements": "département", "epci": "EPCI", "communes": "commune"}
