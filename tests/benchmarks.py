@@ -79,6 +79,7 @@ SECTIONS: dict[str, tuple[str, str, str, dict]] = {
     "ecarts": ("Offre et écarts", "tests.bench_gap", "bench_gap", {}),
     "rapports": ("Rapports", "tests.bench_report", "bench_report", {}),
     "application": ("Application", "tests.bench_app", "bench_app", {}),
+    "reunion": ("Application en réunion (médianes)", "tests.bench_app", "bench_meeting", {}),
     "economie": ("Montage d'opération", "tests.bench_economics", "bench_economics", {}),
     "reseaux": ("Connaissance partagée des réseaux", "tests.bench_network", "bench_network", {}),
 }
