@@ -168,7 +168,8 @@ def public(sites: pd.DataFrame | None, confidential=None) -> PublicSites | None:
     return PublicSites(points, listed.reset_index(drop=True), totals, fictional, confidential)
 
 
-def map_points(registry: RegistrySites, view_key: str, codes, publics: list[str]) -> pd.DataFrame:
+def map_points(registry: RegistrySites, view_key: str, codes,
+               publics: list[str]) -> pd.DataFrame | None:
     """The points a map may draw of the public sites of ``codes`` (the map's view ``view_key``),
     filtered by ``publics``; computed once per version of the registry and view."""
     return _map_points(registry.fingerprint, view_key, tuple(publics or ()), registry, codes)
