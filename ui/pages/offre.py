@@ -25,6 +25,7 @@ import streamlit as st
 import settings
 from diagnostics.exports import csv_bytes
 from diagnostics.formatting import fr_number
+from diagnostics.sections.common import plural
 from geodata.codes import is_among
 from operators.exports import FICTIONAL_MARK
 from operators.schema import (
@@ -123,7 +124,8 @@ def _content(registry, actor) -> None:
         st.warning(sites_mod.unavailable_reason())
         return
     description = public_description(found.description)
-    st.caption(f"{description} : {fr_number(len(found.sites))} sites non confidentiels.")
+    count = plural(len(found.sites), "site non confidentiel", "sites non confidentiels")
+    st.caption(f"{description} : {count}.")
     if found.sites.empty:
         st.info("Le registre est vide : importez un fichier ci-dessous, ou chargez l'offre de "
                 "démonstration (FICTIVE).")
