@@ -73,10 +73,8 @@ def prepare(say: Callable[[str], None] = print) -> dict[str, float]:
          lambda: variables.available_variables(model, bundle))
     step("communes", "table des communes et ménages", lambda: (data.communes_table(),
                                                               data.household_weights()))
-    for name in ("communes_fin", "communes_moyen", "departements_moyen",
-                 # the territories of a link (ui.state.resolve)
-                 "departements_grossier", "regions_grossier", "epci_grossier"):
-        step(f"layer_{name}", f"contours {name.replace('_', ' ')}", lambda n=name: data.layer(n))
+    for name, label in LAYER_LABELS.items():
+        step(f"layer_{name}", label, lambda n=name: data.layer(n))
     from ui import geometry
 
     # The national maps and their static scripts: prepared here rather than after the first
@@ -99,6 +97,16 @@ def _sites(geometry, data) -> None:
         sites.map_points(registry, view.key, data.communes_table()["code"].tolist(), [])
 
 
+# Outlines read before the server listens: the map of a département, then the territories of
+# a link (ui.state.resolve).
+LAYER_LABELS = {
+    "communes_fin": "contours fins des communes",
+    "communes_moyen": "contours moyens des communes",
+    "departements_moyen": "contours moyens des départements",
+    "departements_grossier": "contours simplifiés des départements",
+    "regions_grossier": "contours simplifiés des régions",
+    "epci_grossier": "contours simplifiés des EPCI",
+}
 LEVEL_NAMES = {"departements": "département", "epci": "EPCI", "communes": "commune"}
 
 
