@@ -6,16 +6,16 @@ and a load time is that stamp minus the page's ``performance.timeOrigin`` (the s
 navigation). Each load uses a fresh browser context, so the browser's cache is empty: the
 outlines are downloaded and parsed every time.
 
-* ``app_server_ready_s``: from starting the server (``python -m ui.serve``, as ``make run``) to
-  its answering: the launcher prepares the first page's data before the server listens (model
-  results read from the disk cache; the very first run of the need model on a machine takes
-  about half a minute more);
+* ``app_server_ready_s`` (:func:`bench_meeting`, median of three starts): from starting the
+  server (``python -m ui.serve``, as ``make run``) to its answering: the launcher prepares the
+  first page's data before the server listens (model results read from the disk cache; the
+  very first run of the need model on a machine takes about half a minute more);
 * ``app_cold_start_s``: first page of that freshly started server;
 * ``app_first_map_dep_once_s``: a département's commune map (Nord, 648 communes), page loaded
   from scratch, server caches warm but this département never drawn before, from the start of
   the navigation (``app_first_map_dep_s``, the issue's line, is the median of
-  :func:`bench_meeting`); ``app_first_map_dep_after_load_s`` the same from the end of the page's own load
-  (Streamlit's scripts parsed, about 0.7 s here);
+  :func:`bench_meeting`); ``app_first_map_dep_after_load_s`` the same from the end of the
+  page's own load (Streamlit's scripts parsed, 1.0–1.4 s here);
 * ``app_rescore_redraw_s``: from choosing another weight preset to the re-coloured map;
 * ``app_national_dep_s``, ``app_national_epci_s``: France by département, by EPCI;
 * ``app_national_communes_s``: France by commune (34,875 communes on a canvas, coverage-
