@@ -8,8 +8,6 @@ the field a rejection must name, the commune on the current COG and the geocodin
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pandas as pd
 import pytest
 
@@ -20,14 +18,7 @@ from operators.repository import Registry
 from operators.schema import parse_confidentiality, parse_offer_type, parse_status
 from operators.validation import Defaults
 from tests.account_support import ADMIN
-
-FIXTURES = Path(__file__).parent / "fixtures" / "registry"
-MESSY = [
-    "sites_desordre_latin1_fait_main.csv",
-    "sites_virgule_utf8bom_fait_main.csv",
-    "sites_desordre_fait_main.xlsx",
-    "sites_fait_main.geojson",
-]
+from tests.registry_support import FIXTURES, MESSY
 
 
 def expected_for(name: str) -> pd.DataFrame:

@@ -21,14 +21,8 @@ from operators.importer import ImportFileError, import_file
 from operators.readers import open_table, read_table
 from operators.repository import Registry
 from tests.account_support import ADMIN
+from tests.registry_support import FIXTURES, MESSY
 
-FIXTURES = Path(__file__).parent / "fixtures" / "registry"
-MESSY = [
-    "sites_desordre_latin1_fait_main.csv",
-    "sites_virgule_utf8bom_fait_main.csv",
-    "sites_desordre_fait_main.xlsx",
-    "sites_fait_main.geojson",
-]
 HEADER = "Identifiant;Opérateur;Nom du site;Code INSEE;Type d'offre;Nombre de places;Confidentialité"
 
 
