@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui import data, links, navigation, warmup
+from ui import data, fictif, links, navigation, warmup
 from ui.auth import sidebar_login
 from ui.picker import territory_picker
 
@@ -43,6 +43,7 @@ if links.weights_pending():
 
     links.restore_weights(need.need_model())
 current = st.navigation(navigation.all_pages())
+fictif.banner()  # every page, the slide included, opens on it while the demo offer is in use
 try:
     if current.url_path == "presentation":  # the slide stays bare: nothing but the territory
         current.run()

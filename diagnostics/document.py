@@ -143,6 +143,9 @@ class Diagnostic:
         Export tables ``{sheet name: frame}`` with French column names, public-audience safe.
     sites_points
         Public sites as points (``lon, lat`` …), for the GeoPackage and the maps.
+    fictional
+        The offer holds FICTIONAL demo sites: a banner runs on every page of the PDF and at the
+        top of the HTML, beside the « (FICTIF) » mark of each figure.
     """
 
     spec: str
@@ -159,6 +162,7 @@ class Diagnostic:
     sites_points: pd.DataFrame | None = None
     raster_writer: Any = None  # path -> path: the accessibility GeoTIFF, when computed
     slug: str = "territoire"
+    fictional: bool = False  # the members' offer holds FICTIONAL demo sites: every page says so
 
     def section(self, section_id: str) -> Section:
         return next(s for s in self.sections if s.id == section_id)

@@ -43,6 +43,10 @@ def environment() -> jinja2.Environment:
     return env
 
 
+# Printed at the top of every page (PDF) and of the HTML when the demo offer enters the report.
+FICTIF_BANNER = "OFFRE FICTIVE DE DÉMONSTRATION — sites, offre et écarts inventés (FICTIF)"
+
+
 def stylesheet() -> str:
     return (TEMPLATES / "report.css").read_text(encoding="utf-8")
 
@@ -78,6 +82,7 @@ def render_html(
         images={k: png_data_uri(v) for k, v in images.items()},
         interactive=map_page,
         mode=mode,
+        fictif_banner=FICTIF_BANNER,
     )
 
 

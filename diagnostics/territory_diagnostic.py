@@ -178,4 +178,5 @@ def build_diagnostic(
         sites_points=public.points if public is not None else None,
         raster_writer=inputs.raster_writer,
         slug=territory.slug or "territoire",
+        fictional=offer_fictional(inputs),
     )

@@ -71,7 +71,21 @@ def markercluster_assets() -> tuple[list[tuple[str, str]], list[tuple[str, str]]
         (name, _data_uri((MARKERCLUSTER_DIR / f"{name}.css").read_bytes(), "text/css"))
         for name in ("MarkerCluster", "MarkerCluster.Default")
     ]
+    css.append(("markercluster_neutral", _data_uri(NEUTRAL_CLUSTER_CSS.encode(), "text/css")))
     return js, css
+
+
+# The plugin's default bubbles are green, yellow and orange: green is also a family of the
+# layers' legend (« Hébergement ») and the need palette is orange. Groups of sites are drawn in
+# neutral white and dark grey instead, so that a colour on the map always means one thing.
+NEUTRAL_CLUSTER_CSS = """
+.marker-cluster-small, .marker-cluster-medium, .marker-cluster-large {
+  background-color: rgba(255, 255, 255, 0.75); }
+.marker-cluster-small div, .marker-cluster-medium div, .marker-cluster-large div {
+  background-color: #ffffff; border: 2px solid #333333; color: #222222; font-weight: bold;
+  box-sizing: border-box; }
+.marker-cluster span { line-height: 26px; }
+"""
 
 
 def offline_map(

@@ -211,3 +211,44 @@ def test_html_makes_no_request_in_chromium(territory, tmp_path):
     assert external == []
     assert dialogs == []  # the <script> site name never ran
     assert drawn > 0 and choices >= 4
+
+
+def test_every_pdf_page_carries_the_fictif_banner(territory, pdf_path):
+    # The report's sites are fictional: the banner is printed in the top margin of every page,
+    # so no page of figures resting on the demo offer can be torn out without it.
+    from pypdf import PdfReader
+
+    from diagnostics.report import FICTIF_BANNER
+
+    reader = PdfReader(str(pdf_path))
+    head = " ".join(FICTIF_BANNER.split()[:4])  # « OFFRE FICTIVE DE DÉMONSTRATION — »
+    missing = [number for number, page in enumerate(reader.pages, start=1)
+               if head not in " ".join(support.normalise_spaces(page.extract_text() or "").split())]
+    assert not missing, f"pages sans le bandeau FICTIF : {missing}"
+
+
+def test_html_opens_on_the_fictif_banner(territory):
+    html = support.rendered(territory)["html"]
+    body = html[html.index("<body"):]
+    assert body.index('class="fictif-banner"') < body.index('class="cover"')
+
+
+def test_poverty_trend_is_told_only_on_enough_published_communes(territory):
+    # The Creuse has 4 of its 255 communes published in 2019 and 2021: the synthesis must not say
+    # « une pauvreté en hausse » of the territory; the key figure names the 4 communes instead.
+    from diagnostics.sections.common import TREND_MIN_COMMUNES, TREND_MIN_HOUSEHOLD_SHARE
+    from diagnostics.sections.portrait import territory_totals
+
+    diag = support.diagnostic(territory)
+    titles = [b.title for b in diag.section("synthese").blocks if type(b).__name__ == "KeyMessage"]
+    trend_said = any(t.startswith("Une pauvreté") for t in titles)
+    from diagnostics.inputs import gather
+
+    communes = gather(territory, support.report_store(), use_registry=False,
+                      use_models=False).communes
+    inputs_totals = territory_totals(communes)
+    enough = (inputs_totals["poverty_change_communes"] >= TREND_MIN_COMMUNES
+              and inputs_totals["poverty_change_coverage"] >= TREND_MIN_HOUSEHOLD_SHARE)
+    assert trend_said == enough
+    if territory == "dep:23":
+        assert inputs_totals["poverty_change_communes"] == 4 and not trend_said

@@ -208,3 +208,16 @@ def test_offer_section_says_public_offer_not_available_without_finess():
     blocks = public_offer_blocks(_public_inputs(available=False), None)
     notices = [b.text for b in blocks if type(b).__name__ == "Notice"]
     assert notices and "non disponible" in notices[0]
+
+
+def test_no_fictif_banner_without_demo_offer(shared_data):
+    # Built without the registry, the report holds no demo figure and so no banner.
+    from diagnostics import report
+    from diagnostics.inputs import gather
+    from diagnostics.territory_diagnostic import build_diagnostic
+
+    inputs = gather("com:23096", support.report_store(), use_registry=False, use_models=False)
+    diag = build_diagnostic(inputs)
+    assert not diag.fictional
+    html = report.render_html(diag, images={}, interactive=False, mode="pdf")
+    assert report.FICTIF_BANNER not in html and "fictif-banner" not in html.split("</style>")[-1]

@@ -83,6 +83,19 @@ def ratio(part: float, whole: float, scale: float = 100.0) -> float:
     return scale * part / whole
 
 
+# A change over time is told as the territory's only when the communes published at both dates
+# are enough: at least this many, holding at least this share of the fiscal households.
+TREND_MIN_COMMUNES = 10
+TREND_MIN_HOUSEHOLD_SHARE = 0.5
+
+
+def trend_supported(totals: dict[str, float]) -> bool:
+    """Whether the 2019–2021 poverty change rests on enough published communes to be said of the
+    territory (otherwise it is only shown, with its coverage, in the key figures)."""
+    return (totals.get("poverty_change_communes", 0) >= TREND_MIN_COMMUNES
+            and totals.get("poverty_change_coverage", 0.0) >= TREND_MIN_HOUSEHOLD_SHARE)
+
+
 def weighted_rate(rates: pd.Series, weights: pd.Series) -> tuple[float, float]:
     """Weighted mean of the published rates and the weight share it covers (0–1)."""
     r = pd.to_numeric(rates, errors="coerce")

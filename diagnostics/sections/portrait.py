@@ -68,6 +68,9 @@ def territory_totals(communes: pd.DataFrame) -> dict[str, float]:
         r19, _ = weighted_rate(c.loc[both, "poverty_rate_2019"], c.loc[both, "households_fiscal"])
         out["poverty_change_pts"] = r21 - r19
         out["poverty_change_communes"] = float(both.sum())
+        # Share of the territory's fiscal households living in those communes.
+        out["poverty_change_coverage"] = weighted_rate(c["poverty_rate"].where(both),
+                                                       c["households_fiscal"])[1]
     if has(c, "median_income", "households_fiscal"):
         from diagnostics.inputs import weighted_median
 
@@ -141,7 +144,9 @@ def key_figures_table(inputs: ReportInputs, totals: dict[str, float]) -> Table:
             totals["poverty_rate_published"],
         )
     if "poverty_change_pts" in totals:
-        add("Évolution du taux de pauvreté 2019–2021 (mêmes communes)",
+        add("Évolution du taux de pauvreté 2019–2021, communes publiées les deux années "
+            f"({plural(totals['poverty_change_communes'], 'commune')}, "
+            f"{pct(100 * totals['poverty_change_coverage'], 0)} des ménages)",
             points(totals["poverty_change_pts"]), MISSING,
             short_cite(inputs, datasets.FILOSOFI_COMMUNES_EARLIER, datasets.FILOSOFI_COMMUNES),
             totals["poverty_change_pts"])
@@ -257,7 +262,8 @@ def income_block(inputs: ReportInputs, totals: dict[str, float]) -> list:
     if "poverty_change_pts" in totals:
         text += (
             f" Sur les {count(totals['poverty_change_communes'])} communes publiées en 2019 et "
-            f"2021, il a évolué de {points(totals['poverty_change_pts'])}."
+            f"2021 ({pct(100 * totals['poverty_change_coverage'], 0)} des ménages du territoire), "
+            f"il a évolué de {points(totals['poverty_change_pts'])}."
         )
     blocks.append(Paragraph(text))
     colours, legend = numeric_classes(c["median_income"], "besoin", k=5, decimals=0, unit="€")

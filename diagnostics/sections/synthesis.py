@@ -20,6 +20,7 @@ from diagnostics.sections.common import (
     pct,
     plural,
     points,
+    trend_supported,
 )
 from models import target_households as th
 
@@ -108,7 +109,8 @@ def synthesis_section(
             "de besoin, absent du stock, estimerait les autres communes.",
             pct(totals["poverty_rate_published"]),
         ))
-    if "poverty_change_pts" in totals and np.isfinite(totals["poverty_change_pts"]):
+    if ("poverty_change_pts" in totals and np.isfinite(totals["poverty_change_pts"])
+            and trend_supported(totals)):
         trend = "en hausse" if totals["poverty_change_pts"] > 0.05 else (
             "en baisse" if totals["poverty_change_pts"] < -0.05 else "stable")
         messages.append(KeyMessage(
