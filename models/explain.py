@@ -175,8 +175,10 @@ def sentences(
     label_of = [inline_label(labels.get(c, c)) for c in columns]
     unit_of = [units.get(c, "") for c in columns]
     france_of = np.array([france.get(c, np.nan) for c in columns], dtype=float)
+    # A count's France value is the mean commune's (a rate's is France's own): say which.
     france_text = [
-        f" ; France : {format_value(v, u)}" if np.isfinite(v) else ""
+        (f" ; {'moyenne des communes de France' if u.strip() in COUNT_UNITS else 'France'} : "
+         f"{format_value(v, u)}") if np.isfinite(v) else ""
         for v, u in zip(france_of, unit_of, strict=True)
     ]
     verdict_of = comparisons(

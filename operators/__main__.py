@@ -163,10 +163,37 @@ def run_accounts(args, registry: Registry, actor: Account) -> None:
         accounts.set_password(actor, args.login, password)
         print(f"mot de passe changé : {args.login}")
     elif action == "liste":
-        print(accounts.listing(actor).to_string(index=False))
+        print(accounts_table(accounts.listing(actor)))
     else:
         accounts.deactivate(actor, args.login)
         print(f"compte désactivé : {args.login}")
+
+
+ACCOUNT_COLUMNS = {"login": "Identifiant", "name": "Nom", "email": "Courriel", "role": "Rôle",
+                   "operator_name": "Opérateur", "network": "Réseau", "active": "Actif",
+                   "created_at": "Créé le", "updated_at": "Modifié le"}
+
+
+def accounts_table(listing) -> str:
+    """The accounts as a French table for the terminal (« Aucun compte. » when there is none)."""
+    if listing.empty:
+        return "Aucun compte."
+    from operators.accounts import ROLES
+
+    shown = listing.rename(columns=ACCOUNT_COLUMNS).copy()
+    shown["Rôle"] = listing["role"].map(ROLES).fillna(listing["role"])
+    shown["Actif"] = listing["active"].map(lambda v: "oui" if bool(v) else "non")
+    for column in ("Créé le", "Modifié le"):
+        shown[column] = [_french_datetime(v) for v in shown[column]]
+    shown = shown.astype(object).where(shown.notna(), "—").replace("", "—")
+    return shown.to_string(index=False)
+
+
+def _french_datetime(value) -> str:
+    import pandas as pd
+
+    stamp = pd.to_datetime(value, errors="coerce", utc=True)
+    return "—" if pd.isna(stamp) else stamp.strftime("%d/%m/%Y %H:%M")
 
 
 def parse_mapping(items: list[str]) -> dict[str, str]:

@@ -86,7 +86,10 @@ def test_sentence_compares_with_the_france_value_shown():
                      status=pd.Series(["calculé", "calculé"], index=index),
                      directions={"poverty_rate": 1, "poor_households": 1}, weights=weights)
     assert "taux de pauvreté (15,1\u202f% ; France : 16,0\u202f% : plus favorable)" in text["A"]
-    assert "ménages pauvres (55\u202fménages ; France : 32\u202fménages : plus défavorable)" in text["A"]
+    # A count's France value is the mean commune's, and the sentence says so (never « France :
+    # 133 ménages » next to a city's 15 708).
+    assert ("ménages pauvres (55\u202fménages ; moyenne des communes de France : 32\u202fménages : "
+            "plus défavorable)") in text["A"]
     assert "plus défavorables qu'en France" not in text["A"]
     assert format_value(54.7, "ménages") == "55\u202fménages"
 
