@@ -8,6 +8,7 @@ the change since 2019.
 from __future__ import annotations
 
 import altair as alt
+import numpy as np
 import pandas as pd
 import streamlit as st
 
@@ -293,17 +294,30 @@ def _sites_block(code: str) -> None:
     if view is None or inside.empty:
         st.caption("Aucun site des membres enregistré dans cette commune.")
         return
-    st.caption(f"Sites non confidentiels situés dans la commune : "
-               f"{sites_mod.commune_total(view, code)} (« < 3 » sous trois sites ; les sites "
-               "confidentiels ne sont jamais comptés à l'échelle de la commune).")
     shown = view.listed.copy()
+    # The table lists the sites located here and the services that cover the commune (an area
+    # service is counted apart, never as a site of the commune): the caption counts both, so
+    # that its figures add up to the table's rows.
+    from operators.schema import GEO_AREA
+
+    service = (shown.get("geocode_method", pd.Series("", index=shown.index)).eq(GEO_AREA)
+               | ~shown["commune_code"].astype(str).eq(code)) if len(shown) else pd.Series(dtype=bool)
+    services = int(service.sum())
+    st.caption(f"Sites non confidentiels situés dans la commune : "
+               f"{sites_mod.commune_total(view, code)} (« < 3 » sous trois sites) ; "
+               + (f"{services} service{'s' if services > 1 else ''} d'accompagnement ou de gestion "
+                  "couvrant la commune ; " if services else "")
+               + "les sites confidentiels ne sont jamais comptés à l'échelle de la commune.")
     if len(shown):
         shown["name"] = [f"[{sites_mod.FICTIONAL_LABEL}] {n}" if f else n
                          for n, f in zip(shown["name"], shown["fictional"].fillna(False), strict=True)]
-        table = shown[["name", "operator_name", "offer_type_label", "capacity", "capacity_unit",
-                       "status"]].rename(columns={
-            "name": "Site", "operator_name": "Opérateur", "offer_type_label": "Type",
-            "capacity": "Capacité", "capacity_unit": "Unité", "status": "Statut"})
+        shown["presence"] = np.where(service, "service couvrant la commune",
+                                     "situé dans la commune")
+        table = shown[["name", "presence", "operator_name", "offer_type_label", "capacity",
+                       "capacity_unit", "status"]].rename(columns={
+            "name": "Site", "presence": "Présence", "operator_name": "Opérateur",
+            "offer_type_label": "Type", "capacity": "Capacité", "capacity_unit": "Unité",
+            "status": "Statut"})
         st.dataframe(french(table), hide_index=True, width="stretch")
     if view.fictional:
         st.caption("FICTIF : sites de démonstration, pas des données réelles.")
