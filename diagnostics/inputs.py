@@ -265,11 +265,19 @@ def source_ref(dataset: str, manifest: Manifest | None, titles: dict | None = No
 
 
 def missing_reason(dataset: str, titles: dict | None = None) -> str:
-    """« donnée non disponible : source « … » absente du stock (id) »."""
+    """« donnée non disponible : source « titre (producteur, millésime) » absente du stock »."""
+    who = dataset_title(dataset, titles, with_vintage=True)
+    return f"donnée non disponible : source « {who} » absente du stock"
+
+
+def dataset_title(dataset: str, titles: dict | None = None, with_vintage: bool = False) -> str:
+    """How a report names a dataset: its catalogue title and producer (never its identifier,
+    unless the catalogue does not know it)."""
     titles = titles if titles is not None else _catalogue_titles()
     title, producer, vintage = titles.get(dataset, (dataset, "", ""))
-    who = f"{title} ({producer}, {vintage})" if producer else title
-    return f"donnée non disponible : source « {who} » absente du stock (jeu « {dataset} »)"
+    if not producer:
+        return title
+    return f"{title} ({producer}, {vintage})" if with_vintage and vintage else f"{title} ({producer})"
 
 
 # -- reading ------------------------------------------------------------------------------------
@@ -346,11 +354,13 @@ def gather_sources(
             part = _dataset_columns(store, spec, codes)
         except Exception as exc:  # an unreadable dataset must not stop the report
             log.warning("Jeu « %s » illisible : %s", spec.dataset, exc)
-            missing[spec.dataset] = f"donnée non disponible : jeu « {spec.dataset} » illisible ({exc})"
+            named = dataset_title(spec.dataset, titles)
+            missing[spec.dataset] = f"donnée non disponible : source « {named} » illisible ({exc})"
             continue
         if part is None:
             missing[spec.dataset] = (
-                f"donnée non disponible : jeu « {spec.dataset} » sans les colonnes attendues"
+                f"donnée non disponible : source « {dataset_title(spec.dataset, titles)} » sans les "
+                "colonnes attendues"
             )
             continue
         frame = frame.merge(part, on="code", how="left")

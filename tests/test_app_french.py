@@ -31,6 +31,12 @@ PATTERNS = {
     "code de territoire": re.compile(r"\b(?:dep|reg|epci|com):\w+"),
     "point décimal": re.compile(r"(?<![\w.])\d+\.\d+(?![\w.])"),
     "milliers à l'anglaise": re.compile(r"(?<![\w.,])[1-9]\d{0,2}(?:,\d{3})+(?![\d,])(?!\s*%)"),
+    "pluriel anglais": re.compile(r"\b(?:EPCIs|QPVs|IRISs|SIRENs|FINESSs|PLAIs|PDFs|CSVs|XLSXs)\b"),
+    "pluriel après un": re.compile(
+        r"(?<![\d\u202f\u00a0 ,.])1[\u202f\u00a0 ](?!(?:mois|fois|pays|cas|accès|prix|sans|bis)\b)"
+        r"[a-zàâçéèêëîïôûùüÿœ]{3,}s\b"),
+    "deux-points collé": re.compile(r"[a-zàâçéèêëîïôûùüÿœ]: "),
+    "taille à l'anglaise": re.compile(r"\b\d+(?:[.,]\d+)?\s?(?:KB|MB|GB|kB)\b"),
 }
 # Texts that look like an identifier but are French or a citation (checked by hand).
 ALLOWED = [
@@ -99,6 +105,9 @@ def test_offences_are_found():
     assert offences(["/work/main/data/registre.gpkg"]) and offences(["211516.9 ménages"])
     assert offences(["22,000"]) and offences(["Territoire dep:23"])
     assert offences(["{'step': 'impute'}"])
+    assert offences(["3 EPCIs couverts"]) and offences(["1 adresses géocodées"])
+    assert offences(["importés: 4"]) and offences(["Fichier de 0.7KB"]) and offences(["200 MB"])
+    assert not offences(["1 mois", "1 site", "11 adresses", "1 000 ménages", "Source : INSEE"])
     assert not offences(["1 234,5 ménages en besoin (INSEE, Filosofi 2021)",
                          "Licence Ouverte / Etalab 2.0", "12,5 %"])
 

@@ -252,3 +252,13 @@ def test_poverty_trend_is_told_only_on_enough_published_communes(territory):
     assert trend_said == enough
     if territory == "dep:23":
         assert inputs_totals["poverty_change_communes"] == 4 and not trend_said
+
+
+def test_pdf_text_is_french(territory, pdf_words):
+    # The report's pages read like the app's (tests/test_app_french.py): no identifier, file,
+    # raw Python value, English word or plural, decimal point or « : » stuck to its word.
+    from tests.test_app_french import offences
+
+    text = re.sub(r"/\s+", "/", pdf_words)  # an address wrapped at a slash reads whole
+    found = offences(re.split(r"(?<=[.;])\s", text))  # sentence by sentence, for the message
+    assert not found, "\n".join(dict.fromkeys(found))

@@ -3,12 +3,15 @@ weights, sensitivity, the gap method, the levers' rules, confidentiality and lim
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 
+from catalogues.density import DENSITY7_LABELS
 from diagnostics import levers as lv
 from diagnostics.document import Bullets, Notice, Paragraph, Section, Subtitle, Table
 from diagnostics.formatting import fr_number
-from diagnostics.inputs import ReportInputs
+from diagnostics.inputs import ReportInputs, _catalogue_titles, dataset_title
 from diagnostics.public_sites import SMALL_LABEL
 
 DIRECTIONS = {1: "hausse = besoin", -1: "baisse = besoin", 0: "contexte"}
@@ -32,6 +35,25 @@ def sources_table(inputs: ReportInputs) -> Table:
                  rows, key="sources", data=pd.DataFrame(data),
                  note="Données publiques réutilisées sous Licence Ouverte / Etalab 2.0 : "
                  "producteur et millésime cités à chaque figure.")
+
+
+def indicator_labels() -> dict[str, str]:
+    """``{indicator id: French label}`` from the indicator catalogue (empty when unreadable)."""
+    try:
+        from catalogues.indicators import load_indicators
+        from models.indicator_matrix import DERIVED_BY_ID, spec_from_entry
+
+        labels = {i: spec_from_entry(i, e).label for i, e in load_indicators().items()}
+        labels.update({i: d.label for i, d in DERIVED_BY_ID.items()})
+        return labels
+    except Exception:  # labels are a comfort: the caller falls back on the id
+        return {}
+
+
+def named_datasets(text: str, titles: dict | None = None) -> str:
+    """``text`` with every « jeu de données « id » » / « jeu « id » » named by its title."""
+    return re.sub(r"jeu(?: de données)? « ([\w.-]+) »",
+                  lambda m: f"source « {dataset_title(m.group(1), titles)} »", str(text))
 
 
 def specs_from_log(log: list[dict]) -> pd.DataFrame:
@@ -76,11 +98,16 @@ def indicators_table(inputs: ReportInputs) -> Table | None:
     if not isinstance(weights, dict):
         weights = {}
     rows = []
+    titles = _catalogue_titles()
     for _, r in specs.iterrows():
         direction = DIRECTIONS.get(int(r.get("direction", 0)), "")
+        source = str(r.get("source", "") or "")
+        # « filosofi_2021_com + filosofi_2019_com » for derived indicators: each id named.
+        named = " + ".join(titles[p][0] if p in titles else named_datasets(p, titles)
+                           for p in (part.strip() for part in source.split("+")))
         rows.append([str(r["label"]), str(r.get("unit", "")), direction,
                      fr_number(100 * float(weights.get(r["id"], 0.0)), 1) + "\u00a0%" if weights else "—",
-                     f"{r.get('source', '')} ({r.get('vintage', '')})"])
+                     f"{named} ({r.get('vintage', '')})" if r.get("vintage") else named])
     return Table("Indicateurs de l'indice de besoin", ["Indicateur", "Unité", "Sens", "Poids effectif",
                                                        "Source (millésime)"], rows,
                  numeric=[False, False, False, True, False], key="indicateurs",
@@ -107,18 +134,22 @@ def need_method_blocks(inputs: ReportInputs) -> list:
     select = log_entry(log, "select").get("result", {})
     unavailable = select.get("indicateurs_indisponibles") or {}
     if unavailable:
+        labels = indicator_labels()
         blocks.append(Notice("Indicateurs indisponibles, leur poids étant réparti sur les autres : "
-                             + " ; ".join(f"{k} ({v})" for k, v in unavailable.items()) + "."))
+                             + " ; ".join(f"{labels.get(k, k).lower()} ({named_datasets(v)})"
+                                          for k, v in unavailable.items()) + "."))
     preset = log_entry(log, "weight").get("parameters", {}).get("poids")
     if isinstance(preset, str):
         blocks.append(Paragraph(f"Pondération : préréglage « {preset} » ; les poids effectifs "
                                 "tiennent compte des indicateurs indisponibles."))
     impute = log_entry(log, "impute").get("result", {})
+    labels = indicator_labels()
     for indicator, info in impute.items():
         if not isinstance(info, dict) or "mae_petites_communes_pts" not in info:
             continue
         blocks.append(Paragraph(
-            f"Imputation de « {indicator} » : {info.get('règle', '')} ({info.get('modèle', '')}, "
+            f"Imputation de « {labels.get(indicator, indicator).lower()} » : "
+            f"{info.get('règle', '')} ({info.get('modèle', '')}, "
             f"intervalle {info.get('intervalle', '')}). Valeurs publiées : "
             f"{fr_number(info.get('publiées'))} ; estimées par le modèle complet : "
             f"{fr_number(info.get('imputées_modèle_complet'))}, par le modèle réduit : "
@@ -135,7 +166,8 @@ def need_method_blocks(inputs: ReportInputs) -> list:
                      fr_number(r.get("rmse_pts"), 2), fr_number(100 * float(r.get("couverture_90", 0)), 1)
                      + "\u00a0%"] for r in cv]
             blocks.append(Table(
-                f"Erreur de l'imputation de « {indicator} » (validation croisée, en points)",
+                f"Erreur de l'imputation de « {labels.get(indicator, indicator).lower()} » "
+                "(validation croisée, en points)",
                 ["Modèle", "Classe de taille", "Communes", "Erreur absolue moyenne",
                  "Erreur quadratique", "Couverture de l'intervalle 90 %"], rows,
                 numeric=[False, False, True, True, True, True], key="imputation",
@@ -165,9 +197,11 @@ def gap_method_blocks(inputs: ReportInputs) -> list:
     items = []
     if meta.get("method_fr"):
         items.append(f"Méthode : {meta['method_fr']}, décroissance {meta.get('decay', '')}.")
-    if meta.get("catchment_m"):
-        items.append("Rayons d'accès par classe de densité : " + ", ".join(
-            f"{k} : {v}" for k, v in meta["catchment_m"].items()) + ".")
+    radii = (meta.get("catchment_m") or {}).get("by_density_7") or {}
+    if radii:
+        items.append("Rayons d'accès par classe de densité (grille INSEE 2025) : " + " ; ".join(
+            f"{DENSITY7_LABELS.get(int(k), k).lower()} {fr_number(float(v) / 1000, 0)} km"
+            for k, v in sorted(radii.items(), key=lambda kv: int(kv[0]))) + ".")
     if meta.get("covered_share") is not None:
         items.append(f"Commune « couverte » quand les places allouées atteignent "
                      f"{fr_number(100 * float(meta['covered_share']))} % du besoin.")

@@ -8,6 +8,7 @@ import re
 import pandas as pd
 import streamlit as st
 
+from catalogues.density import DENSITY7_LABELS
 from connectors.status import source_status
 from diagnostics.formatting import fr_number
 from geodata import reference
@@ -20,12 +21,7 @@ from ui.variables import FAMILY_LABELS
 
 WEIGHT_STEPS = [i / 4 for i in range(0, 21)]  # 0 to 5 by 0.25
 DIRECTIONS = {1: "plus élevé = plus de besoin", -1: "plus élevé = moins de besoin", 0: "contexte"}
-# Official labels of the INSEE grid (DENS7 / LIBDENS7 of the 2025 file).
-DENSITY_LABELS = {
-    1: "Grands centres urbains", 2: "Centres urbains intermédiaires", 3: "Petites villes",
-    4: "Ceintures urbaines", 5: "Bourgs ruraux", 6: "Rural à habitat dispersé",
-    7: "Rural à habitat très dispersé",
-}
+DENSITY_LABELS = DENSITY7_LABELS  # official labels of the INSEE grid (catalogues.density)
 
 
 def render() -> None:

@@ -20,6 +20,7 @@ from ui.picker import communes_of, territory_label
 from ui.tables import french
 
 LEVELS = {"epci": "EPCI", "dep": "Département"}
+LEVELS_PLURAL = {"epci": "EPCI", "dep": "Départements"}  # « EPCI » is invariable in French
 
 
 def render() -> None:
@@ -72,7 +73,7 @@ def _presence(found, spec: str | None) -> None:
     names = dict(zip(communes[key], communes[name_col], strict=False))
     table = data.communes_table()[["code", "name", "epci_code", "dep_code"]]
     result = presence(sites, found.coverage, table, level, conf.PUBLIC, names, areas)
-    st.subheader(f"{LEVELS[level]}s — {territory_label(spec)}")
+    st.subheader(f"{LEVELS_PLURAL[level]} — {territory_label(spec)}")
     if result.fictional:
         st.caption(f"{sites_mod.FICTIONAL_LABEL} : données de démonstration, pas des sites réels.")
     st.dataframe(french(result.areas), hide_index=True, width="stretch", height=320)
