@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
+import sqlalchemy as sa
 
 from diagnostics.formatting import fr_number
 from models.network_presence import Presence, presence
@@ -430,6 +431,18 @@ def write(report: NetworkReport, folder: Path, formats: list[str]) -> list[Path]
     return paths
 
 
+def registry_location(value: str | None) -> str | None:
+    """The registry's URL from ``--base``: a database URL, or the path of an existing
+    GeoPackage file (a report never creates a registry)."""
+    if not value or "://" in value:
+        return value
+    path = Path(value).expanduser()
+    if not path.is_file():
+        raise NetworkReportError(f"Registre introuvable : le fichier « {value} » n'existe pas "
+                                 "(indiquez un fichier registre.gpkg ou une adresse de base).")
+    return f"sqlite:///{path.resolve()}"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m diagnostics.network_report",
@@ -442,7 +455,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=Path("rapports"))
     parser.add_argument("--interne", action="store_true",
                         help="usage interne au réseau (sites confidentiels détaillés)")
-    parser.add_argument("--base", help="URL du registre (par défaut DATABASE_URL ou data/)")
+    parser.add_argument("--base", help="fichier registre.gpkg ou URL du registre (par défaut "
+                        "DATABASE_URL ou data/)")
     args = parser.parse_args(argv)
     formats = [f.strip().lower() for f in args.format.split(",") if f.strip()]
     unknown = [f for f in formats if f not in ("pdf", "xlsx")]
@@ -460,7 +474,7 @@ def main(argv: list[str] | None = None) -> int:
             if network is None:
                 raise NetworkReportError(
                     f"Réseau « {args.reseau} » non reconnu (réseaux : {', '.join(NETWORKS)}).")
-        registry = Registry(args.base)
+        registry = Registry(registry_location(args.base))
         try:
             report = from_registry(
                 registry, Store(), network=network, territory=args.territoire, year=args.annee,
@@ -472,6 +486,10 @@ def main(argv: list[str] | None = None) -> int:
             print(f"bilan réseau écrit : {path}")
     except (NetworkReportError, RegistryError, OSError, ValueError) as error:
         print(f"Erreur : {error}", file=sys.stderr)
+        return 1
+    except sa.exc.SQLAlchemyError as error:  # a file that is not a registry, a refused server
+        print(f"Erreur : registre illisible ({type(error).__name__}) : vérifiez le fichier ou "
+              "l'adresse donnés par --base.", file=sys.stderr)
         return 1
     return 0
 

@@ -29,3 +29,19 @@ def test_accounts_table_is_french():
         assert raw not in text
     assert "opérateur" in text and "délégué de réseau" in text
     assert "01/12/2026 10:00" in text and " non" in text and " oui" in text
+
+
+def test_network_report_base_file_missing_or_not_a_registry(tmp_path, capsys):
+    # « --base FICHIER.gpkg » once ended in a SQLAlchemy traceback; a missing file must not be
+    # created by a report.
+    from diagnostics.network_report import main
+
+    missing = tmp_path / "absent.gpkg"
+    assert main(["--territoire", "dep:23", "--base", str(missing), "--out", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert "Registre introuvable" in err and "Traceback" not in err and not missing.exists()
+    garbage = tmp_path / "pas_un_registre.gpkg"
+    garbage.write_text("ceci n'est pas une base\n", encoding="utf-8")
+    assert main(["--territoire", "dep:23", "--base", str(garbage), "--out", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("Erreur : ") and "Traceback" not in err
