@@ -43,8 +43,13 @@ def test_legend_says_the_unit_once_and_names_the_weighting():
                           estimated=True, national_classes=True, font_px=18)
     assert "Pondération personnalisée" in html
     assert mapview.ESTIMATED_LABEL in html and "repeating-linear-gradient" in html
-    assert "Classes nationales" in html
+    assert "Classes : quantiles de toutes les communes de France" in html
     assert "font:18px" in html
+    # How to read it: the direction of the colours, the index's scale, whose quantiles.
+    assert "Plus foncé = besoin plus fort" in html and "Échelle de 0 à 100" in html
+    own = mapview.legend(SCORE, scored, "communes", "Quantiles")
+    assert "Classes : quantiles des communes de la carte" in own
+    assert "Plus foncé" not in mapview.legend(GAP, styled, "communes", "Quantiles")  # diverging
 
 
 def test_national_classes_colour_a_territory_like_france():

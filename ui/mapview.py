@@ -108,12 +108,12 @@ def legend(variable: Variable, styled: classify.Styled, level: str, method_label
     under the map, :func:`map_note`)."""
     body = webmap.legend_html(variable.legend_title(), styled.labels, styled.palette,
                               note=variable.legend_source(), missing=styled.missing)
-    lines = []
+    small = f'<div style="font-size:{max(font_px - 1, 10)}px">'
+    lines = [small + html.escape(text) + "</div>" for text in reading_lines(variable, level,
+                                                                             method_label,
+                                                                             national_classes)]
     if estimated:
         lines.append(f'<div><span style="{HATCH_CSS}"></span>{html.escape(ESTIMATED_LABEL)}</div>')
-    if national_classes and variable.kind == "numeric":
-        lines.append(f'<div style="font-size:{max(font_px - 1, 10)}px">Classes nationales '
-                     "(toutes les communes de France)</div>")
     if weighting:
         lines.append(f'<div style="font-size:{max(font_px - 1, 10)}px">{html.escape(weighting)}</div>')
     lines.extend(extra)
@@ -126,6 +126,31 @@ def legend(variable: Variable, styled: classify.Styled, level: str, method_label
     body = body.replace("font-size:11px", f"font-size:{max(font_px - 1, 10)}px")
     body = body.replace("width:18px;height:12px", f"width:{font_px + 6}px;height:{font_px}px")
     return body.replace("max-width:280px", f"max-width:{width_px}px")
+
+
+LEVEL_NOUNS = {"communes": "communes", "departements": "départements", "epci": "EPCI",
+               "regions": "régions"}
+
+
+def reading_lines(variable: Variable, level: str, method_label: str,
+                  national_classes: bool = False) -> list[str]:
+    """How to read a numeric map, said in its legend: the direction of the colours, the scale of
+    an index, and how the classes were cut (whose values, which method)."""
+    if variable.kind != "numeric":
+        return []
+    lines = []
+    if variable.palette != "ecart":  # a diverging palette says its two directions in its labels
+        what = "besoin plus fort" if variable.source == "need" else (
+            "valeur plus faible" if variable.reverse else "valeur plus forte")
+        lines.append(f"Plus foncé = {what}")
+    if variable.unit == "/100":
+        lines.append("Échelle de 0 à 100 (indice relatif entre communes)")
+    method = (method_label or "quantiles").lower()
+    if national_classes:
+        lines.append(f"Classes : {method} de toutes les communes de France")
+    else:
+        lines.append(f"Classes : {method} des {LEVEL_NOUNS.get(level, level)} de la carte")
+    return lines
 
 
 def map_note(variable: Variable, level: str, method_label: str) -> str:
