@@ -94,6 +94,9 @@ class MapSpec:
         French text per commune code (interactive map).
     points
         Optional ``lon, lat, label, colour`` rows (public sites only).
+    hatched
+        Communes (code → True) whose value rests on an estimate (a poverty rate under statistical
+        secrecy, imputed by the need model): hatched on the map, named in its legend.
     """
 
     key: str
@@ -107,6 +110,15 @@ class MapSpec:
     points: pd.DataFrame | None = None
     points_legend: list[tuple[str, str]] = field(default_factory=list)
     missing_label: str = "donnée absente ou secrète"
+    hatched: pd.Series | None = None
+    hatched_label: str = "valeur estimée (taux de pauvreté sous secret, estimé par le modèle)"
+
+    def hatched_codes(self) -> list[str]:
+        """Codes of the hatched communes (none when nothing is estimated)."""
+        if self.hatched is None or not len(self.hatched):
+            return []
+        flags = self.hatched.fillna(False).astype(bool)
+        return [str(c) for c in flags.index[flags.to_numpy()]]
 
 
 @dataclass

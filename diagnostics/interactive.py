@@ -48,6 +48,25 @@ class _SwitchableChoropleth(MacroElement):
                     }, {sticky: true});
                 }
             }).addTo(map);
+            // Estimated values: diagonal hatching over the colours, in a pane transparent to
+            // the mouse (the communes below keep their tooltips).
+            var tile = document.createElement("canvas");
+            tile.width = 7; tile.height = 7;
+            var t = tile.getContext("2d");
+            t.strokeStyle = "rgba(0,0,0,0.45)"; t.lineWidth = 1.0;
+            t.beginPath(); t.moveTo(0, 7); t.lineTo(7, 0); t.stroke();
+            var hatch = t.createPattern(tile, "repeat");
+            var pane = map.createPane("diagHatch");
+            pane.style.zIndex = 450;
+            pane.style.pointerEvents = "none";
+            var renderer = L.canvas({padding: 0.5, pane: "diagHatch"});
+            function hatchStyle(feature) {
+                var on = !!(current && feature.properties.h && feature.properties.h[current]);
+                return {renderer: renderer, fillColor: hatch, fill: on, fillOpacity: on ? 1.0 : 0.0,
+                        stroke: false, weight: 0, interactive: false};
+            }
+            var hatched = L.geoJson(data, {renderer: renderer, pane: "diagHatch",
+                                           interactive: false, style: hatchStyle}).addTo(map);
             var sites = L.featureGroup();
             points.forEach(function (p) {
                 L.circleMarker([p.lat, p.lon], {radius: 5, color: "#000000", weight: 1,
@@ -83,6 +102,7 @@ class _SwitchableChoropleth(MacroElement):
                     input.addEventListener("change", function () {
                         current = l.key;
                         communes.setStyle(style);
+                        hatched.setStyle(hatchStyle);
                         showLegend();
                     });
                     label.appendChild(input);
@@ -140,9 +160,10 @@ def features(geo: gpd.GeoDataFrame, maps: list[MapSpec]) -> dict:
     frame = gpd.GeoDataFrame({"code": geo["code"].to_numpy()}, geometry=geometry, crs=geo.crs)
     names = dict(zip(geo["code"], geo["name"], strict=True))
     collection = json.loads(frame.to_json(drop_id=True))
+    hatched = {spec.key.removeprefix("synthese_"): set(spec.hatched_codes()) for spec in maps}
     for feature in collection["features"]:
         code = feature["properties"]["code"]
-        props = {"n": html.escape(f"{names.get(code, '')} ({code})"), "c": {}, "t": {}}
+        props = {"n": html.escape(f"{names.get(code, '')} ({code})"), "c": {}, "t": {}, "h": {}}
         for spec in maps:
             key = spec.key.removeprefix("synthese_")
             colour = spec.colours.get(code) if isinstance(spec.colours, pd.Series) else None
@@ -150,6 +171,8 @@ def features(geo: gpd.GeoDataFrame, maps: list[MapSpec]) -> dict:
                 props["c"][key] = colour
             if spec.tooltip is not None and code in spec.tooltip.index:
                 props["t"][key] = html.escape(str(spec.tooltip[code]))
+            if code in hatched[key]:
+                props["h"][key] = 1
         feature["properties"] = props
     return collection
 
@@ -166,6 +189,23 @@ def points_of(maps: list[MapSpec]) -> tuple[list[dict], str]:
     return [], ""
 
 
+HATCH_SWATCH = ("display:inline-block;width:18px;height:12px;margin-right:6px;vertical-align:middle;"
+                "border:1px solid #777;background:repeating-linear-gradient(135deg,#fff 0 3px,"
+                "#555 3px 4px)")
+
+
+def _with_hatch_line(legend: str, spec: MapSpec) -> str:
+    """The legend with a line for the hatched (estimated) communes, before its source line."""
+    codes = spec.hatched_codes()
+    if not codes:
+        return legend
+    line = (f'<div><span style="{HATCH_SWATCH}"></span>'
+            f"{html.escape(spec.hatched_label)} ({len(codes)} communes)</div>")
+    cut = legend.rfind('<div style="margin-top:4px')
+    cut = cut if cut > 0 else len(legend) - len("</div>")
+    return legend[:cut] + line + legend[cut:]
+
+
 def interactive_map_html(diag: Diagnostic) -> str:
     """A self-contained HTML page holding the report's interactive map."""
     maps = _unique_maps(diag)
@@ -175,10 +215,10 @@ def interactive_map_html(diag: Diagnostic) -> str:
         {
             "key": spec.key.removeprefix("synthese_"),
             "title": spec.title,
-            "legend": webmap.legend_html(
+            "legend": _with_hatch_line(webmap.legend_html(
                 spec.legend_title, [label for label, _ in spec.legend], [c for _, c in spec.legend],
                 note=spec.source, missing=bool(spec.missing_label),
-            ),
+            ), spec),
         }
         for spec in maps
     ]

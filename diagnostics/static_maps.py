@@ -28,6 +28,8 @@ HEIGHT_IN = 4.6
 LEGEND_CHARS = 36  # legend labels wrapped to stay inside the figure
 CONTEXT_FILL = "#eeeeee"
 CONTEXT_EDGE = "#9e9e9e"
+HATCH = "//////"
+HATCH_COLOUR = "#555555"
 
 
 def metric_crs(geo: gpd.GeoDataFrame) -> str:
@@ -85,6 +87,12 @@ def render_map(spec: MapSpec, base: MapBase, dpi: int = DPI) -> bytes:
         base.context.plot(ax=ax, color=CONTEXT_FILL, edgecolor=CONTEXT_EDGE, linewidth=0.4)
     colours = base.communes["code"].map(spec.colours).fillna(MISSING_COLOUR)
     base.communes.plot(ax=ax, color=colours.tolist(), edgecolor="#ffffff", linewidth=0.15)
+    hatched = spec.hatched_codes()
+    if hatched:
+        # Estimated values: diagonal lines over the colour (the colour stays readable).
+        estimated = base.communes[base.communes["code"].isin(hatched)]
+        estimated.plot(ax=ax, facecolor="none", edgecolor=HATCH_COLOUR, hatch=HATCH,
+                       linewidth=0.0)
     base.outline.boundary.plot(ax=ax, color="#222222", linewidth=0.8)
     if spec.points is not None and len(spec.points):
         pts = gpd.GeoDataFrame(
@@ -103,6 +111,10 @@ def render_map(spec: MapSpec, base: MapBase, dpi: int = DPI) -> bytes:
 
     handles = [Patch(facecolor=c, edgecolor="#777777", linewidth=0.5, label=_wrap(label, LEGEND_CHARS))
                for label, c in spec.legend]
+    if hatched:
+        handles.append(Patch(facecolor="#ffffff", edgecolor=HATCH_COLOUR, hatch=HATCH, linewidth=0.5,
+                             label=_wrap(f"{spec.hatched_label} ({len(hatched)} communes)",
+                                         LEGEND_CHARS)))
     if spec.missing_label:
         handles.append(Patch(facecolor=MISSING_COLOUR, edgecolor="#777777", linewidth=0.5,
                              label=_wrap(spec.missing_label, LEGEND_CHARS)))

@@ -262,3 +262,27 @@ def test_pdf_text_is_french(territory, pdf_words):
     text = re.sub(r"/\s+", "/", pdf_words)  # an address wrapped at a slash reads whole
     found = offences(re.split(r"(?<=[.;])\s", text))  # sentence by sentence, for the message
     assert not found, "\n".join(dict.fromkeys(found))
+
+
+def test_report_maps_hatch_estimated_values(territory):
+    # A commune whose poverty rate is under secrecy has an estimated need: its need and gap
+    # maps hatch it (static maps and the interactive map), and the legend says how many.
+    from diagnostics.interactive import features
+
+    diag = support.diagnostic(territory)
+    by_key = {m.key: m for m in diag.maps()}
+    hatched = set(by_key["besoin"].hatched_codes())
+    assert hatched and hatched == set(by_key["ecart"].hatched_codes())
+    frame = diag.exports.get("besoin")
+    if frame is not None and "Taux de pauvreté estimé" in frame.columns:
+        assert len(hatched) == int(frame["Taux de pauvreté estimé"].eq("oui").sum())
+    if territory == "dep:23":
+        assert len(hatched) == 251  # of 255 communes: only 4 are published
+    collection = features(diag.geo[diag.geo.geometry.notna()], [by_key["besoin"]])
+    flagged = {f["properties"]["n"].rsplit("(", 1)[1].rstrip(")") for f in collection["features"]
+               if f["properties"]["h"].get("besoin")}
+    assert flagged == hatched
+    from diagnostics.interactive import interactive_map_html
+
+    page = interactive_map_html(diag)
+    assert "valeur estim" in page and '"h": {"besoin": 1' in page.replace("\\", "")

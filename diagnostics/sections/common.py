@@ -156,6 +156,16 @@ def by_code(frame: pd.DataFrame, values: pd.Series) -> pd.Series:
     return pd.Series(values.to_numpy(), index=frame["code"].to_numpy())
 
 
+def estimated_flags(inputs: ReportInputs) -> pd.Series | None:
+    """Communes (code → True) whose need figures rest on a poverty rate under statistical
+    secrecy, estimated by the need model: their maps hatch them."""
+    frame = inputs.need.frame if inputs.need is not None else None
+    if frame is None or "imputed_poverty_rate" not in frame.columns:
+        return None
+    flags = frame.set_index("code")["imputed_poverty_rate"].astype("boolean").fillna(False)
+    return flags.astype(bool) if flags.any() else None
+
+
 # -- honest headlines --------------------------------------------------------------------------
 FICTIF = "FICTIF"
 NEED_VOLUME_LABEL = "ménages pauvres estimés"

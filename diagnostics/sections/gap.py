@@ -14,6 +14,7 @@ from diagnostics.sections.common import (
     by_code,
     count,
     count_interval,
+    estimated_flags,
     fictif,
     has,
     names_list,
@@ -310,6 +311,7 @@ def gap_section(inputs: ReportInputs) -> Section:
         source=gap_source(inputs),
         tooltip=tooltip(frame, "classe d'écart", frame["reference_class"].fillna(MISSING)),
         note=meta.get("reference_definition_fr", ""),
+        hatched=estimated_flags(inputs),
     ))
     section.add(Table(
         "Communes par classe d'écart",

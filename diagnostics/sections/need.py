@@ -16,6 +16,7 @@ from diagnostics.sections.common import (
     by_code,
     count,
     count_interval,
+    estimated_flags,
     has,
     names_list,
     pct,
@@ -207,7 +208,9 @@ def need_section(inputs: ReportInputs) -> Section:
         legend=legend,
         source=need_source(inputs),
         tooltip=tooltip(frame, "indice", frame["score"].map(lambda v: fr_number(v, 1))),
-        note="Classes par quantiles des communes du territoire.",
+        note="Classes par quantiles des communes du territoire ; plus foncé = besoin plus fort ; "
+             "hachures : taux de pauvreté estimé (secret statistique).",
+        hatched=estimated_flags(inputs),
     ))
     section.add(top_need_table(inputs, frame))
     robust_flag = frame.get("top_decile_robust", pd.Series(False, index=frame.index))
