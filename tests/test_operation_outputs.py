@@ -65,7 +65,8 @@ def test_workbook_formulas_give_the_app_figures(params, kind):
     assert len(formulas) >= 8  # formulas, not only values
     recomputed = _sheet_values(ws)
     evaluation, _ = oe.evaluate_saved(saved, params)
-    for key in ("cout_total", "ecart_financement", "produits_total", "charges_total", "resultat"):
+    for key in ("cout_total", "ecart_financement", "produits_proprietaire", "charges_gestionnaire",
+                "resultat_proprietaire", "resultat_gestionnaire", "resultat", "apl_estimee"):
         assert recomputed[key] == pytest.approx(evaluation.values[key], abs=0.01), key
     assert recomputed["loyer_mensuel"] == 410
     statuses = {ws.cell(row=r, column=1).value: ws.cell(row=r, column=5).value
@@ -102,6 +103,7 @@ def test_section_lists_plan_account_verdict_and_parameters(params):
     assert section.title == "Modèle économique"
     titles = [t.title for t in section.tables()]
     assert titles.count("Plan de financement de l'investissement") == 2
+    assert titles.count("Compte annuel du gestionnaire") == 2 and titles.count("Compte annuel du propriétaire") == 2
     assert titles.count("Paramètres utilisés") == 2
     summary = next(t for t in section.tables() if t.key == "modele_economique")
     assert list(summary.data["Opération"]) == ["PF centre", "Logement diffus en MOI — bail à réhabilitation"]
