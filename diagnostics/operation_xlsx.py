@@ -33,7 +33,8 @@ SECTIONS = [
     ("5. Résultat de l'opération (propriétaire + gestionnaire)", oe.RESULT_GROUPS),
     ("6. Côté des ménages (information, hors totaux ; APL d'après OpenFisca-France)", ("info",)),
 ]
-BOLD_GROUPS = {g for _, groups in SECTIONS for g in groups if g.startswith(("total_", "resultat")) or g == "ecart"}
+BOLD_GROUPS = {g for _, groups in SECTIONS for g in groups
+               if g.startswith(("total_", "resultat")) or g == "ecart"}
 
 
 def safe_text(value: object) -> str:

@@ -103,7 +103,8 @@ def test_section_lists_plan_account_verdict_and_parameters(params):
     assert section.title == "Modèle économique"
     titles = [t.title for t in section.tables()]
     assert titles.count("Plan de financement de l'investissement") == 2
-    assert titles.count("Compte annuel du gestionnaire") == 2 and titles.count("Compte annuel du propriétaire") == 2
+    assert titles.count("Compte annuel du gestionnaire") == 2
+    assert titles.count("Compte annuel du propriétaire") == 2
     assert titles.count("Paramètres utilisés") == 2
     summary = next(t for t in section.tables() if t.key == "modele_economique")
     assert list(summary.data["Opération"]) == ["PF centre", "Logement diffus en MOI — bail à réhabilitation"]

@@ -129,7 +129,8 @@ def operation_blocks(saved: dict, params: oe.Parameters) -> tuple[list, dict]:
         blocks.append(Paragraph(market_text(market_for_inputs(ctx, evaluation.inputs))))
     for note in evaluation.checks:
         blocks.append(Notice(note))
-    used = oe.used_parameters(saved["kind"], evaluation.inputs, params, saved.get("overrides"), evaluation.day)
+    used = oe.used_parameters(saved["kind"], evaluation.inputs, params, saved.get("overrides"),
+                              evaluation.day)
     assumptions = sum(1 for p, changed in used if p.assumption and not changed)
     blocks.append(Notice(f"{assumptions} paramètre(s) sur {len(used)} sont des hypothèses à confirmer : "
                          "le verdict dépend de ces valeurs ; remplacez-les par celles du projet."))
