@@ -164,6 +164,15 @@ def rule(relative: str, day: date) -> RuleValue:
     return RuleValue(relative, chosen[1], chosen[0], _reference(relative, chosen[0]))
 
 
+def optional_rule(relative: str, day: date) -> RuleValue:
+    """A deduction or threshold that did not exist yet at ``day`` counts as 0 (e.g. the 5 €
+    « minoration forfaitaire », from 1 Oct 2017)."""
+    series = _series(relative)
+    if series and day < series[0][0]:
+        return RuleValue(relative, 0.0, day, f"sans objet avant le {series[0][0]:%d/%m/%Y}")
+    return rule(relative, day)
+
+
 @cache
 def _bracket_scale(relative: str, day: date) -> tuple[tuple[float, float], ...]:
     brackets = []
@@ -348,8 +357,8 @@ def location_aid(
     tl_t3 = rule(f"{f}/pp_particip_perso/tp_taux/tl_loyer/taux/tl_taux_3.yaml", day)
     ref_h = Household("ref", "", h.couple, h.children)
     reference = _ceiling_value(_location_ceiling(day, 2, ref_h), h.children)
-    minoration = rule(f"{AIDS}/locatif/minoration_forfaitaire.yaml", day)
-    threshold = rule(f"{AIDS}/locatif/seuils_minimum_versement/apl.yaml", day)
+    minoration = optional_rule(f"{AIDS}/locatif/minoration_forfaitaire.yaml", day)
+    threshold = optional_rule(f"{AIDS}/locatif/seuils_minimum_versement/apl.yaml", day)
     rules += [c_base, c_child, p0_rate, p0_flat, tf, r0, tl_s1, tl_s2, tl_t2, tl_t3, minoration, threshold]
 
     retained = min(rent, plafond)
@@ -384,8 +393,8 @@ def foyer_aid(day: date, zone: int, household: str, redevance: float, resources:
     r_small = rule(f"{k}/cm_et_r/r_apl1.yaml", day)
     cm1 = rule(f"{k}/cm_et_r/cm1_apl1.yaml", day)
     majoration = rule(f"{e0p}/majoration.yaml", day)
-    minoration = rule(f"{AIDS}/foyer/apl/minoration_forfaitaire.yaml", day)
-    threshold = rule(f"{AIDS}/foyer/apl/seuil_minimum_versement.yaml", day)
+    minoration = optional_rule(f"{AIDS}/foyer/apl/minoration_forfaitaire.yaml", day)
+    threshold = optional_rule(f"{AIDS}/foyer/apl/seuil_minimum_versement.yaml", day)
     rules = [ceiling_rule, n, k_cap, r_small, cm1, majoration, minoration, threshold]
 
     parts = n.value
