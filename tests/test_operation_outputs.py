@@ -11,7 +11,7 @@ import openpyxl
 import pytest
 
 from diagnostics import operation_xlsx as ox
-from diagnostics.document import Bullets, Notice, Table
+from diagnostics.document import Bullets, Chart, Notice, Table
 from diagnostics.sections.economics import economics_section
 from geodata.store import Store
 from models import operation_economics as oe
@@ -117,6 +117,8 @@ def test_section_lists_plan_account_verdict_and_parameters(params):
     assert any("Action cœur de ville" in item for b in bullets for item in b.items)
     assert economics_section([], params) is None
     assert all(isinstance(t, Table) for t in section.tables())
+    charts = [b for b in section.blocks if isinstance(b, Chart)]
+    assert len(charts) == 2 and all(c.png.startswith(b"\x89PNG") for c in charts)
 
 
 def test_apl_zone_estimate():
@@ -155,6 +157,7 @@ def test_report_carries_the_saved_operations(params):
     assert "modele_economique" in diag.exports
     html = report.render_html(diag, images={}, interactive=False)
     assert "Modèle économique" in html and "IML Guéret" in html and "hypothèse à confirmer" in html
+    assert "Sensibilité du résultat annuel" in html and "data:image/png;base64" in html
     without = build("com:23096", use_registry=False, use_models=False)
     assert "modele_economique" not in [s.id for s in without.sections]
 

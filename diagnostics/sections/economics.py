@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from diagnostics.document import Bullets, Notice, Paragraph, Section, Subtitle, Table
+from diagnostics.document import Bullets, Chart, Notice, Paragraph, Section, Subtitle, Table
 from diagnostics.formatting import fr_number, fr_percent
 from models import operation_economics as oe
 from models.operation_context import LocalContext, market_for_inputs, market_text
@@ -67,6 +67,38 @@ def _lines_table(title: str, evaluation: oe.Evaluation, groups: tuple[str, ...],
                  numeric=[False, True, True], widths=[60, 20, 20])
 
 
+def tornado_png(verdict: oe.Verdict, params: oe.Parameters, kind: str, top: int = 8) -> bytes:
+    """The tornado chart (yearly result at −20 % and +20 % of each parameter) as a PNG."""
+    import io
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    swings = verdict.swings[:top][::-1]
+    labels = [params.describe(s.key, kind).label[:55] for s in swings]
+    fig, ax = plt.subplots(figsize=(7.5, 0.45 * len(swings) + 1.1), dpi=130)
+    for i, s in enumerate(swings):
+        low, high = min(s.result_low, s.result_high), max(s.result_low, s.result_high)
+        ax.barh(i, high - low, left=low, color="#3b6ea5", height=0.6)
+    ax.axvline(verdict.result, color="#c0392b", linewidth=1.5, label="résultat actuel")
+    ax.axvline(0, color="#333333", linewidth=1, linestyle="--", label="équilibre")
+    ax.set_yticks(range(len(swings)), labels, fontsize=7.5)
+    ax.set_xlabel("Résultat annuel de l'opération (€)", fontsize=8)
+    ax.tick_params(axis="x", labelsize=7.5)
+    ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(
+        lambda x, _: f"{x:,.0f}".replace(",", "\u202f").replace("-", "−")))
+    ax.legend(fontsize=7, loc="lower right", frameon=False)
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+    fig.tight_layout()
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png")
+    plt.close(fig)
+    return buffer.getvalue()
+
+
 def households_table(saved: dict, evaluation: oe.Evaluation, params: oe.Parameters) -> Table:
     """Aid and remaining charge of each household type the kind houses (OpenFisca-France)."""
     kind = params.kinds[saved["kind"]]
@@ -114,6 +146,11 @@ def operation_blocks(saved: dict, params: oe.Parameters) -> tuple[list, dict]:
     if breaks:
         blocks.append(Bullets(breaks, title="Point d'équilibre de chaque compte"))
     if verdict.swings:
+        blocks.append(Chart(
+            f"tornade_{saved['kind']}_{saved['code']}",
+            "Sensibilité du résultat annuel : chaque paramètre à −20 % puis +20 %",
+            tornado_png(verdict, params, saved["kind"]), source=source,
+            note="Trait rouge : résultat actuel ; pointillé : équilibre."))
         top = verdict.swings[:5]
         blocks.append(Table(
             "Sensibilité du résultat annuel (chaque paramètre à −20 % puis +20 %)",
