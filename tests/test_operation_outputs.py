@@ -210,6 +210,11 @@ def test_operations_file_for_the_command_line(tmp_path, params):
                     "    parametres: {logements: 3}\n", encoding="utf-8")
     (saved,) = read_operations_file(path, params, store)
     assert saved["label"] == "Diffus" and saved["overrides"] == {"logements": 3.0} and saved["zone_apl"] == 3
+    path.write_text("operations:\n  - type: moi_diffus\n    commune: '23999'\n    date: '2026-03-01'\n",
+                    encoding="utf-8")
+    (dated,) = read_operations_file(path, params, store)
+    assert dated["date"] == "2026-03-01"
+    assert oe.evaluate_saved(dated, params)[0].inputs["taux_livret_a"] == 0.015  # in force on 1 March 2026
     bad = {
         "type: chateau": r"opération 1, champ « type » : « chateau » inconnu",
         "type: moi_diffus\n    commune: '00000'": r"opération 1, champ « commune » : Commune « 00000 »",
@@ -217,6 +222,8 @@ def test_operations_file_for_the_command_line(tmp_path, params):
             r"paramètre\(s\) inconnu\(s\) pour ce type : forfait_pension_famille_jour",
         "type: moi_diffus\n    commune: '23999'\n    parametres: {logements: 0}":
             r"opération 1 : Nombre de logements",
+        "type: moi_diffus\n    commune: '23999'\n    date: demain":
+            r"opération 1, champ « date » : .*AAAA-MM-JJ",
     }
     for body, message in bad.items():
         path.write_text(f"operations:\n  - {body}\n", encoding="utf-8")
