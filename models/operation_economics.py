@@ -20,12 +20,19 @@ Lower-level functions stay public: ``load_parameters()``, ``inputs_for(kind, par
 acv_pvd, overrides, day=...)``, ``evaluate(kind, values, params)``, ``verdict(evaluation)``,
 ``tornado``, ``break_even``, ``saved_operation`` / ``evaluate_saved``, ``used_parameters``.
 
+``context`` (a ``LocalContext.to_dict()``) may be passed to skip the store; the commune's APL
+zone is taken from OpenFisca-France's zoning file when the commune is listed there. Funders are
+the ``funder`` of each line: « État (FNAP) — PLAI », « État (FNAP) — PLAI adapté », « Anah »,
+« Collectivités », « Collectivités (ACV / PVD) », « Action Logement » for the investment;
+« État — forfait pension de famille », « État — AGLS », « État — IML », « CAF »,
+« Accompagnement (FNAVDL, FSL) », « Autres » for the running account.
+
 Plain functions over plain data. Amounts, rates and dated series come from
-``models/operation_parameters.yaml`` (each with its date, its source, or « hypothèse à
-confirmer »); the APL ceilings and the households' aid come from OpenFisca-France
-(:mod:`models.household_aid`). The structure of each kind (which lines apply, in which account)
-is code, here. Every line is a formula of :mod:`models.operation_formulas`, evaluated in Python
-and exported as a spreadsheet formula.
+``models/operation_parameters.yaml`` (read by :mod:`models.operation_params`: each value with
+its date, its source, or « hypothèse à confirmer »); the APL ceilings and the households' aid
+come from OpenFisca-France (:mod:`models.household_aid`). The structure of each kind (which
+lines apply, in which account) is :mod:`models.operation_lines`. Every line is a formula of
+:mod:`models.operation_formulas`, evaluated in Python and exported as a spreadsheet formula.
 """
 
 from __future__ import annotations
@@ -33,866 +40,109 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from datetime import date
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
-
-import yaml
+from typing import TYPE_CHECKING
 
 from models import household_aid as ha
 from models import operation_formulas as fx
+from models.operation_lines import (
+    ACCOUNT_LABELS,
+    ANNUITY,
+    DERIVED,
+    G_IN,
+    G_OUT,
+    INFO_LINES,
+    KIND_EXTRA_INPUTS,
+    KIND_LINES,
+    LEGAL_MIN_DURATION,
+    LINES,
+    LOCAL_INPUTS,
+    MANAGER,
+    MANAGER_GROUPS,
+    OWNER,
+    OWNER_GROUPS,
+    P_IN,
+    P_OUT,
+    PLAN_GROUPS,
+    RESULT_GROUPS,
+    Line,
+    OperationError,
+    _lines,
+    ha_family,
+    kind_inputs,
+    kind_lines,
+)
+from models.operation_params import (
+    ASSUMPTION_LABEL,
+    PARAMETERS_FILE,
+    Dated,
+    Kind,
+    Parameter,
+    Parameters,
+    _day,
+    _number,
+    load_parameters,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     from geodata.store import Store
 
-PARAMETERS_FILE = Path(__file__).with_name("operation_parameters.yaml")
-ASSUMPTION_LABEL = "hypothèse à confirmer"
+__all__ = [  # the public names (several come from the two modules above)
+    "ACCOUNT_LABELS",
+    "ANNUITY",
+    "ASSUMPTION_LABEL",
+    "DERIVED",
+    "G_IN",
+    "G_OUT",
+    "INFO_LINES",
+    "KIND_EXTRA_INPUTS",
+    "KIND_LINES",
+    "LEGAL_MIN_DURATION",
+    "LINES",
+    "LOCAL_INPUTS",
+    "MANAGER",
+    "MANAGER_GROUPS",
+    "OWNER",
+    "OWNER_GROUPS",
+    "PARAMETERS_FILE",
+    "PLAN_GROUPS",
+    "P_IN",
+    "P_OUT",
+    "RESULT_GROUPS",
+    "TOLERANCE_EUR",
+    "ZONES_APL",
+    "Dated",
+    "Evaluation",
+    "Kind",
+    "Line",
+    "OperationError",
+    "OperationResult",
+    "Parameter",
+    "Parameters",
+    "Swing",
+    "Verdict",
+    "as_day",
+    "break_even",
+    "check_inputs",
+    "compute",
+    "euros",
+    "evaluate",
+    "evaluate_saved",
+    "ha_family",
+    "inputs_for",
+    "kind_inputs",
+    "kind_lines",
+    "legal_checks",
+    "load_parameters",
+    "local_rows",
+    "reference_aid",
+    "run_operation",
+    "saved_operation",
+    "tornado",
+    "used_parameters",
+]
+
 ZONES_APL = (1, 2, 3)
 TOLERANCE_EUR = 0.5
-OWNER, MANAGER = "proprietaire", "gestionnaire"
-ACCOUNT_LABELS = {OWNER: "propriétaire", MANAGER: "gestionnaire"}
-
-
-class OperationError(ValueError):
-    """Bad parameters or inputs (French message naming the field)."""
-
-
-# -- parameters --------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Dated:
-    """One value of a dated series."""
-
-    since: date
-    value: float
-    source: str
-    url: str
-
-
-@dataclass(frozen=True)
-class Parameter:
-    key: str
-    label: str
-    value: float
-    unit: str
-    valid: str = ""  # AAAA-MM-JJ: the date from which the value applies
-    source: str = ""
-    url: str = ""
-    assumption: bool = True
-    note: str = ""
-    series: tuple[Dated, ...] = ()
-
-    @property
-    def status(self) -> str:
-        return ASSUMPTION_LABEL if self.assumption else "vérifié"
-
-    def at(self, day: date) -> Parameter:
-        """The value in force at ``day`` (French error when the series starts later)."""
-        if not self.series:
-            return self
-        chosen = [d for d in self.series if d.since <= day]
-        if not chosen:
-            raise OperationError(
-                f"« {self.label} » : aucune valeur en vigueur le {day:%d/%m/%Y} (première valeur au "
-                f"{self.series[0].since:%d/%m/%Y})."
-            )
-        d = chosen[-1]
-        return Parameter(
-            self.key,
-            self.label,
-            d.value,
-            self.unit,
-            d.since.isoformat(),
-            d.source,
-            d.url,
-            self.assumption,
-            self.note,
-            self.series,
-        )
-
-
-@dataclass(frozen=True)
-class Kind:
-    key: str
-    label: str
-    apl_family: str  # "foyer" (redevance, logement-foyer) or "location"
-    values: dict[str, float]
-    households: tuple[str, ...] = ("personne_seule",)
-
-
-@dataclass(frozen=True)
-class Parameters:
-    """The YAML file, read and checked."""
-
-    general: dict[str, Parameter]
-    kinds: dict[str, Kind]
-    sizing: dict[str, tuple[str, str]]  # key -> (label, unit) of the per-kind assumptions
-    sizing_date: str = ""
-
-    def describe(self, key: str, kind: str | None = None, day: date | None = None) -> Parameter:
-        """A parameter as shown to users (a kind's sizing value is always an assumption)."""
-        if kind is not None and key in self.kinds[kind].values:
-            label, unit = self.sizing.get(key, (key, ""))
-            general = self.general.get(key)
-            if general is not None:
-                label, unit = general.label, general.unit
-            return Parameter(
-                key,
-                label,
-                self.kinds[kind].values[key],
-                unit,
-                valid=self.sizing_date,
-                source="hypothèse de dimensionnement du type d'opération",
-                assumption=True,
-            )
-        if key in self.general:
-            p = self.general[key]
-            return p.at(day) if day is not None else p
-        if key in DERIVED:
-            label, unit = DERIVED[key]
-            return Parameter(key, label, 0.0, unit, source="calculé", assumption=False)
-        label, unit = self.sizing.get(key, (key, ""))
-        return Parameter(key, label, 0.0, unit, source="hypothèse", assumption=True)
-
-
-def _number(value: Any, where: str) -> float:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise OperationError(f"{where} : la valeur « {value} » n'est pas un nombre.") from None
-    if number != number:  # NaN
-        raise OperationError(f"{where} : valeur manquante.")
-    if math.isinf(number):
-        raise OperationError(f"{where} : valeur infinie refusée.")
-    return number
-
-
-def _day(value: Any, where: str) -> date:
-    try:
-        return value if isinstance(value, date) else date.fromisoformat(str(value).strip())
-    except ValueError:
-        raise OperationError(f"{where} : date « {value} » illisible (AAAA-MM-JJ attendu).") from None
-
-
-def _parameter(path: Path, key: str, entry: Any) -> Parameter:
-    where = f"{path.name}, paramètre « {key} »"
-    if not isinstance(entry, dict):
-        raise OperationError(f"{where} : entrée mal formée.")
-    for required in ("libelle", "unite"):
-        if required not in entry:
-            raise OperationError(f"{where} : champ « {required} » absent.")
-    assumption = bool(entry.get("hypothese_a_confirmer", True))
-    if "valeurs" in entry:
-        series = []
-        for i, point in enumerate(entry["valeurs"] or [], start=1):
-            if not isinstance(point, dict) or "validite" not in point or "valeur" not in point:
-                raise OperationError(f"{where}, valeur datée {i} : « validite » et « valeur » attendus.")
-            series.append(
-                Dated(
-                    _day(point["validite"], f"{where}, valeur datée {i}, champ « validite »"),
-                    _number(point["valeur"], f"{where}, valeur datée {i}, champ « valeur »"),
-                    str(point.get("source") or ""),
-                    str(point.get("url") or ""),
-                )
-            )
-        if not series:
-            raise OperationError(f"{where} : « valeurs » vide.")
-        series.sort(key=lambda d: d.since)
-        last = series[-1]
-        return Parameter(
-            key,
-            str(entry["libelle"]),
-            last.value,
-            str(entry["unite"]),
-            last.since.isoformat(),
-            last.source,
-            last.url,
-            assumption,
-            str(entry.get("validite_note") or ""),
-            tuple(series),
-        )
-    for required in ("valeur", "source"):
-        if required not in entry:
-            raise OperationError(f"{where} : champ « {required} » absent.")
-    valid = str(entry.get("validite") or "")
-    if valid:
-        _day(valid, f"{where}, champ « validite »")
-    return Parameter(
-        key,
-        str(entry["libelle"]),
-        _number(entry["valeur"], f"{where}, champ « valeur »"),
-        str(entry["unite"]),
-        valid,
-        str(entry["source"]),
-        str(entry.get("url") or ""),
-        assumption,
-        str(entry.get("validite_note") or ""),
-    )
-
-
-def load_parameters(path: Path | str | None = None) -> Parameters:
-    """Read and check the parameters file (French error naming the entry and the field)."""
-    path = Path(path or PARAMETERS_FILE)
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as exc:
-        raise OperationError(f"Fichier de paramètres illisible ({path}) : {exc}") from None
-    general = {key: _parameter(path, key, entry) for key, entry in (raw.get("parametres") or {}).items()}
-    sizing = {
-        k: (str(v.get("libelle", k)), str(v.get("unite", "")))
-        for k, v in (raw.get("hypotheses_types") or {}).items()
-    }
-    kinds = {}
-    for key, entry in (raw.get("types") or {}).items():
-        if key not in KIND_LINES:
-            raise OperationError(f"{path.name}, type « {key} » : type d'opération inconnu du modèle.")
-        values = {
-            k: _number(v, f"{path.name}, type « {key} », valeur « {k} »")
-            for k, v in (entry.get("valeurs") or {}).items()
-        }
-        family = str(entry.get("famille_apl", "location"))
-        if family not in ("foyer", "location"):
-            raise OperationError(
-                f"{path.name}, type « {key} », champ « famille_apl » : « foyer » ou « location » attendu."
-            )
-        households = tuple(entry.get("menages") or ("personne_seule",))
-        unknown = [h for h in households if h not in ha.HOUSEHOLDS]
-        if unknown:
-            raise OperationError(
-                f"{path.name}, type « {key} », champ « menages » : inconnu(s) {', '.join(unknown)}."
-            )
-        kinds[key] = Kind(key, str(entry.get("libelle", key)), family, values, households)
-    sizing_date = str(raw.get("date_hypotheses_types") or "")
-    if sizing_date:
-        _day(sizing_date, f"{path.name}, champ « date_hypotheses_types »")
-    params = Parameters(general, kinds, sizing, sizing_date)
-    for kind in kinds:
-        missing = sorted(
-            n
-            for n in kind_inputs(kind)
-            if n not in general and n not in kinds[kind].values and n not in LOCAL_INPUTS
-        )
-        if missing:
-            raise OperationError(
-                f"{path.name}, type « {kind} » : valeur(s) absente(s) : {', '.join(missing)}."
-            )
-    return params
-
-
-# -- lines -------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Line:
-    key: str
-    label: str
-    group: str  # cout, aide, financement, produit_<account>, charge_<account>, resultat, info…
-    formula: str
-    account: str = ""  # OWNER, MANAGER or "" (operation-wide)
-    funder: str = ""  # who pays a subsidy or a running funding
-
-
-P_IN, P_OUT = f"produit_{OWNER}", f"charge_{OWNER}"
-G_IN, G_OUT = f"produit_{MANAGER}", f"charge_{MANAGER}"
-ANNUITY = (
-    "(pret * taux_pret / (1 - (1 + taux_pret) ** (-duree_pret))) if taux_pret > 0 else pret / duree_pret"
-)
-
-LINES: dict[str, Line] = {
-    line.key: line
-    for line in [
-        Line("places", "Places (personnes logées)", "dimension", "logements * personnes_par_logement"),
-        # investment plan (owner)
-        Line("foncier", "Charge foncière ou acquisition", "cout", "logements * foncier_logement", OWNER),
-        Line(
-            "travaux",
-            "Travaux (logements et espaces collectifs, TTC)",
-            "cout",
-            "(logements * surface_logement + surface_collective_m2) * cout_travaux_m2",
-            OWNER,
-        ),
-        Line("honoraires", "Honoraires, études et frais annexes", "cout", "travaux * taux_honoraires", OWNER),
-        Line(
-            "equipement", "Premier équipement et mobilier", "cout", "logements * equipement_logement", OWNER
-        ),
-        Line(
-            "subv_plai",
-            "Subvention PLAI (État, FNAP)",
-            "aide",
-            "logements * subvention_plai_logement",
-            OWNER,
-            "État (FNAP) — PLAI",
-        ),
-        Line(
-            "subv_plai_adapte",
-            "Complément PLAI adapté (État, FNAP), si la redevance respecte le plafond APL",
-            "aide",
-            "logements * subvention_plai_adapte_logement if loyer_mensuel <= apl_plafond else 0",
-            OWNER,
-            "État (FNAP) — PLAI adapté",
-        ),
-        Line(
-            "subv_anah",
-            "Subvention Anah (taux × travaux HT dans la limite du plafond au m²)",
-            "aide",
-            "taux_anah_travaux * min(travaux / (1 + taux_tva_travaux), "
-            "logements * min(surface_logement, surface_max_anah_m2) * plafond_travaux_anah_m2)",
-            OWNER,
-            "Anah",
-        ),
-        Line(
-            "subv_collectivites",
-            "Subventions des collectivités",
-            "aide",
-            "logements * subvention_collectivites_logement",
-            OWNER,
-            "Collectivités",
-        ),
-        Line(
-            "action_logement",
-            "Action Logement",
-            "aide",
-            "logements * action_logement_logement",
-            OWNER,
-            "Action Logement",
-        ),
-        Line(
-            "bonus_programme",
-            "Cofinancement Action cœur de ville / Petites villes de demain",
-            "aide",
-            "logements * bonus_programme_acv_pvd_logement * commune_acv_pvd",
-            OWNER,
-            "Collectivités (ACV / PVD)",
-        ),
-        # owner's yearly account
-        Line(
-            "p_loyer_gestionnaire",
-            "Loyer reçu du gestionnaire (part « loyer » des redevances)",
-            P_IN,
-            "logements * loyer_proprietaire_mensuel * 12",
-            OWNER,
-        ),
-        Line(
-            "p_loyers_locataires",
-            "Loyers quittancés aux locataires",
-            P_IN,
-            "logements * loyer_mensuel * 12",
-            OWNER,
-        ),
-        Line(
-            "p_vacance_impayes",
-            "Vacance et impayés",
-            P_OUT,
-            "p_loyers_locataires * (taux_vacance + taux_impayes)",
-            OWNER,
-        ),
-        Line(
-            "p_honoraires_mandat",
-            "Honoraires de gestion versés au gestionnaire (mandat)",
-            P_OUT,
-            "p_loyers_locataires * taux_honoraires_gestion",
-            OWNER,
-        ),
-        Line(
-            "p_frais_gestion",
-            "Frais de gestion locative versés au gestionnaire",
-            P_OUT,
-            "logements * frais_gestion_logement_an",
-            OWNER,
-        ),
-        Line("p_annuite", "Annuité d'emprunt", P_OUT, ANNUITY, OWNER),
-        Line(
-            "p_pge",
-            "Provision pour gros entretien (PGE)",
-            P_OUT,
-            "logements * provision_gros_entretien_logement_an",
-            OWNER,
-        ),
-        Line("p_taxe_fonciere", "Taxe foncière", P_OUT, "logements * taxe_fonciere_logement_an", OWNER),
-        Line(
-            "p_frais",
-            "Assurance et gestion du propriétaire",
-            P_OUT,
-            "logements * frais_proprietaire_logement_an",
-            OWNER,
-        ),
-        Line(
-            "p_redevance_bail",
-            "Redevance du bail au propriétaire du sol ou de l'immeuble",
-            P_OUT,
-            "redevance_bail_an",
-            OWNER,
-        ),
-        # manager's yearly account
-        Line(
-            "g_redevances",
-            "Redevances ou sous-loyers des résidents (dont APL en tiers payant)",
-            G_IN,
-            "logements * loyer_mensuel * 12",
-            MANAGER,
-            "Résidents (dont APL)",
-        ),
-        Line(
-            "g_forfait_pf",
-            "Forfait de fonctionnement pension de famille (État)",
-            G_IN,
-            "places * forfait_pension_famille_jour * 365",
-            MANAGER,
-            "État — forfait pension de famille",
-        ),
-        Line(
-            "g_agls",
-            "Aide à la gestion locative sociale (AGLS, forfait par logement)",
-            G_IN,
-            "logements * agls_par_logement_an",
-            MANAGER,
-            "État — AGLS",
-        ),
-        Line(
-            "g_agls_fjt",
-            "Complément FJT de l'AGLS (part de la PSE CAF)",
-            G_IN,
-            "pse_caf_an * taux_complement_agls_fjt",
-            MANAGER,
-            "État — AGLS",
-        ),
-        Line("g_pse_caf", "Prestation de service socio-éducative (CAF)", G_IN, "pse_caf_an", MANAGER, "CAF"),
-        Line(
-            "g_iml_sous_location",
-            "Financement IML en sous-location (État, par place)",
-            G_IN,
-            "places * iml_sous_location_par_place_an",
-            MANAGER,
-            "État — IML",
-        ),
-        Line(
-            "g_iml_mandat",
-            "Financement IML en mandat de gestion (État, par place)",
-            G_IN,
-            "places * iml_mandat_par_place_an",
-            MANAGER,
-            "État — IML",
-        ),
-        Line(
-            "g_gla",
-            "Financement de la gestion locative adaptée et de l'accompagnement",
-            G_IN,
-            "logements * gla_par_logement_an",
-            MANAGER,
-            "Accompagnement (FNAVDL, FSL)",
-        ),
-        Line(
-            "g_honoraires_mandat",
-            "Honoraires de gestion reçus des propriétaires (mandat)",
-            G_IN,
-            "p_loyers_locataires * taux_honoraires_gestion",
-            MANAGER,
-        ),
-        Line(
-            "g_frais_gestion",
-            "Frais de gestion locative reçus du propriétaire",
-            G_IN,
-            "logements * frais_gestion_logement_an",
-            MANAGER,
-        ),
-        Line(
-            "g_autres", "Autres financements de fonctionnement", G_IN, "autres_produits_an", MANAGER, "Autres"
-        ),
-        Line(
-            "g_loyer_proprietaire",
-            "Loyer versé au propriétaire",
-            G_OUT,
-            "logements * loyer_proprietaire_mensuel * 12",
-            MANAGER,
-        ),
-        Line(
-            "g_charges_locatives",
-            "Fluides, énergie et eau (compris dans les redevances)",
-            G_OUT,
-            "logements * charges_locatives_logement_an",
-            MANAGER,
-        ),
-        Line(
-            "g_espaces_collectifs",
-            "Espaces collectifs (entretien, ménage, énergie)",
-            G_OUT,
-            "surface_collective_m2 * cout_espaces_collectifs_m2_an",
-            MANAGER,
-        ),
-        Line(
-            "g_personnel",
-            "Personnel (hôtes, gestion locative sociale, accompagnement)",
-            G_OUT,
-            "logements * etp_par_logement * cout_etp_accompagnement",
-            MANAGER,
-        ),
-        Line(
-            "g_activites",
-            "Budget d'activités et d'animation",
-            G_OUT,
-            "places * budget_activites_place_an",
-            MANAGER,
-        ),
-        Line(
-            "g_mobilier",
-            "Renouvellement du mobilier et des équipements",
-            G_OUT,
-            "logements * renouvellement_mobilier_logement_an",
-            MANAGER,
-        ),
-        Line(
-            "g_gestion",
-            "Gestion courante (assurance, fournitures, petit entretien)",
-            G_OUT,
-            "logements * gestion_logement_an",
-            MANAGER,
-        ),
-        Line(
-            "g_vacance_impayes",
-            "Vacance et impayés",
-            G_OUT,
-            "g_redevances * (taux_vacance + taux_impayes)",
-            MANAGER,
-        ),
-        Line("g_annuite", "Annuité d'emprunt (équipement)", G_OUT, ANNUITY, MANAGER),
-    ]
-}
-
-FOYER_PLAN = [
-    "foncier",
-    "travaux",
-    "honoraires",
-    "equipement",
-    "subv_plai",
-    "subv_plai_adapte",
-    "subv_collectivites",
-    "action_logement",
-    "bonus_programme",
-]
-FOYER_OWNER = ["p_loyer_gestionnaire", "p_annuite", "p_pge", "p_taxe_fonciere", "p_frais"]
-FOYER_COSTS = [
-    "g_loyer_proprietaire",
-    "g_charges_locatives",
-    "g_espaces_collectifs",
-    "g_personnel",
-    "g_activites",
-    "g_mobilier",
-    "g_gestion",
-    "g_vacance_impayes",
-]
-MOI_OWNER = [
-    "p_loyers_locataires",
-    "p_vacance_impayes",
-    "p_frais_gestion",
-    "p_annuite",
-    "p_pge",
-    "p_taxe_fonciere",
-    "p_frais",
-]
-MOI_MANAGER = ["g_frais_gestion", "g_gla", "g_autres", "g_personnel", "g_gestion"]
-
-KIND_LINES: dict[str, list[str]] = {
-    "pension_famille_neuf": [
-        *FOYER_PLAN,
-        *FOYER_OWNER,
-        "g_redevances",
-        "g_forfait_pf",
-        "g_autres",
-        *FOYER_COSTS,
-    ],
-    "pension_famille_acquisition": [
-        *FOYER_PLAN,
-        *FOYER_OWNER,
-        "g_redevances",
-        "g_forfait_pf",
-        "g_autres",
-        *FOYER_COSTS,
-    ],
-    "residence_accueil": [
-        *FOYER_PLAN,
-        *FOYER_OWNER,
-        "g_redevances",
-        "g_forfait_pf",
-        "g_autres",
-        *FOYER_COSTS,
-    ],
-    "residence_sociale": [*FOYER_PLAN, *FOYER_OWNER, "g_redevances", "g_agls", "g_autres", *FOYER_COSTS],
-    "residence_sociale_fjt": [
-        *FOYER_PLAN,
-        *FOYER_OWNER,
-        "g_redevances",
-        "g_agls",
-        "g_agls_fjt",
-        "g_pse_caf",
-        "g_autres",
-        *FOYER_COSTS,
-    ],
-    "iml_sous_location": [
-        "equipement",
-        "subv_collectivites",
-        "p_loyer_gestionnaire",
-        "p_pge",
-        "p_taxe_fonciere",
-        "p_frais",
-        "g_redevances",
-        "g_iml_sous_location",
-        "g_autres",
-        "g_loyer_proprietaire",
-        "g_personnel",
-        "g_mobilier",
-        "g_gestion",
-        "g_vacance_impayes",
-        "g_annuite",
-    ],
-    "iml_mandat": [
-        "p_loyers_locataires",
-        "p_vacance_impayes",
-        "p_honoraires_mandat",
-        "p_pge",
-        "p_taxe_fonciere",
-        "p_frais",
-        "g_honoraires_mandat",
-        "g_iml_mandat",
-        "g_autres",
-        "g_personnel",
-        "g_gestion",
-    ],
-    "moi_diffus": [
-        "foncier",
-        "travaux",
-        "honoraires",
-        "subv_plai",
-        "subv_plai_adapte",
-        "subv_collectivites",
-        "action_logement",
-        "bonus_programme",
-        *MOI_OWNER,
-        *MOI_MANAGER,
-    ],
-    "moi_bail_rehabilitation": [
-        "travaux",
-        "honoraires",
-        "subv_anah",
-        "subv_collectivites",
-        "bonus_programme",
-        *MOI_OWNER,
-        "p_redevance_bail",
-        *MOI_MANAGER,
-    ],
-    "moi_bail_construction": [
-        "travaux",
-        "honoraires",
-        "subv_plai",
-        "subv_plai_adapte",
-        "subv_collectivites",
-        "action_logement",
-        "bonus_programme",
-        *MOI_OWNER,
-        "p_redevance_bail",
-        *MOI_MANAGER,
-    ],
-}
-# Inputs that come from the commune, the date or OpenFisca-France, not from the YAML.
-LOCAL_INPUTS = (
-    "commune_acv_pvd",
-    "apl_plafond",
-    "apl_menage_mensuelle",
-    "charges_menage",
-    "zone_apl",
-    "taux_pret",
-)
-DERIVED = {
-    "taux_pret": ("Taux du prêt (livret A en vigueur + écart)", "taux annuel"),
-    "apl_plafond": ("Plafond APL du ménage de référence (OpenFisca-France)", "€/mois"),
-    "apl_menage_mensuelle": ("APL du ménage de référence (OpenFisca-France)", "€/mois"),
-    "charges_menage": ("Charges payées par le ménage en plus du loyer", "€/mois"),
-    "zone_apl": ("Zone APL (1, 2 ou 3)", "zone"),
-    "commune_acv_pvd": ("Commune Action cœur de ville ou Petites villes de demain (1 = oui)", "oui/non"),
-}
-INFO_LINES = [
-    Line(
-        "apl_estimee",
-        "dont APL versées en tiers payant (ménage de référence, OpenFisca-France)",
-        "info",
-        "logements * 12 * apl_menage_mensuelle",
-    ),
-    Line(
-        "reste_a_charge_mensuel",
-        "Reste à charge mensuel du ménage de référence",
-        "info",
-        "max(0, loyer_mensuel + charges_menage - apl_menage_mensuelle)",
-    ),
-    Line(
-        "depassement_plafond_apl",
-        "Part de la redevance ou du loyer au-dessus du plafond APL",
-        "info",
-        "max(0, loyer_mensuel - apl_plafond)",
-    ),
-]
-PLAN_GROUPS = ("cout", "total_cout", "aide", "total_aide", "financement", "total_financement", "ecart")
-OWNER_GROUPS = (P_IN, f"total_{P_IN}", P_OUT, f"total_{P_OUT}", f"resultat_{OWNER}")
-MANAGER_GROUPS = (G_IN, f"total_{G_IN}", G_OUT, f"total_{G_OUT}", f"resultat_{MANAGER}")
-RESULT_GROUPS = ("resultat",)
-
-
-def _sum(keys: list[str]) -> str:
-    return " + ".join(keys) if keys else "0"
-
-
-def kind_lines(kind: str) -> list[Line]:
-    """The ordered lines of a kind of operation, with the generated totals."""
-    if kind not in KIND_LINES:
-        raise OperationError(f"Type d'opération inconnu : « {kind} ».")
-    chosen = [LINES[k] for k in KIND_LINES[kind]]
-
-    def group(name: str) -> list[Line]:
-        return [line for line in chosen if line.group == name]
-
-    cost, aids = group("cout"), group("aide")
-    lines = [
-        LINES["places"],
-        *cost,
-        Line("cout_total", "Coût total de l'opération", "total_cout", _sum([x.key for x in cost]), OWNER),
-        *aids,
-        Line("aides_total", "Total des subventions", "total_aide", _sum([x.key for x in aids]), OWNER),
-    ]
-    if cost:
-        lines += [
-            Line("fonds_propres", "Fonds propres", "financement", "cout_total * taux_fonds_propres", OWNER),
-            Line(
-                "pret",
-                "Emprunt (dans la limite de la quotité)",
-                "financement",
-                "max(0, min(cout_total * quotite_pret_max, cout_total - aides_total - fonds_propres))",
-                OWNER,
-            ),
-            Line(
-                "financement_total",
-                "Total des financements",
-                "total_financement",
-                "aides_total + fonds_propres + pret",
-                OWNER,
-            ),
-        ]
-    else:
-        lines += [
-            Line("pret", "Emprunt", "financement", "0", OWNER),
-            Line("financement_total", "Total des financements", "total_financement", "aides_total", OWNER),
-        ]
-    lines.append(
-        Line(
-            "ecart_financement",
-            "Reste à financer (+) ou excédent (−)",
-            "ecart",
-            "cout_total - financement_total",
-            OWNER,
-        )
-    )
-    for account, g_in, g_out, title in (
-        (OWNER, P_IN, P_OUT, "du propriétaire"),
-        (MANAGER, G_IN, G_OUT, "du gestionnaire"),
-    ):
-        income = group(g_in)
-        charges = [x for x in group(g_out) if x.key not in ("p_annuite", "g_annuite") or cost]
-        if account == MANAGER and charges:
-            base = [x.key for x in charges if x.key != "g_loyer_proprietaire"]
-            charges.append(
-                Line(
-                    "g_siege",
-                    "Quote-part des frais de siège",
-                    g_out,
-                    f"taux_frais_siege * ({_sum(base)})",
-                    MANAGER,
-                )
-            )
-        lines += [
-            *income,
-            Line(
-                f"produits_{account}",
-                f"Total des produits {title}",
-                f"total_{g_in}",
-                _sum([x.key for x in income]),
-                account,
-            ),
-            *charges,
-            Line(
-                f"charges_{account}",
-                f"Total des charges {title}",
-                f"total_{g_out}",
-                _sum([x.key for x in charges]),
-                account,
-            ),
-            Line(
-                f"resultat_{account}",
-                f"Résultat annuel {title} (excédent + / déficit −)",
-                f"resultat_{account}",
-                f"produits_{account} - charges_{account}",
-                account,
-            ),
-        ]
-    lines += [
-        Line(
-            "resultat",
-            "Résultat annuel de l'opération (propriétaire + gestionnaire)",
-            "resultat",
-            f"resultat_{OWNER} + resultat_{MANAGER}",
-        ),
-        Line("resultat_par_logement", "Résultat annuel par logement", "resultat", "resultat / logements"),
-        Line(
-            "resultat_proprietaire_par_logement",
-            "Résultat du propriétaire par logement",
-            "resultat",
-            f"resultat_{OWNER} / logements",
-            OWNER,
-        ),
-        Line(
-            "resultat_gestionnaire_par_place",
-            "Résultat du gestionnaire par place",
-            "resultat",
-            f"resultat_{MANAGER} / places",
-            MANAGER,
-        ),
-        *INFO_LINES,
-    ]
-    return lines
-
-
-_LINES_CACHE: dict[str, list[Line]] = {}
-
-
-def _lines(kind: str) -> list[Line]:
-    if kind not in _LINES_CACHE:
-        _LINES_CACHE[kind] = kind_lines(kind)
-    return _LINES_CACHE[kind]
-
-
-KIND_EXTRA_INPUTS = {"moi_bail_rehabilitation": ("duree_bail",), "moi_bail_construction": ("duree_bail",)}
-LEGAL_MIN_DURATION = {
-    "moi_bail_rehabilitation": "duree_min_bail_rehabilitation",
-    "moi_bail_construction": "duree_min_bail_construction",
-}
-
-
-def kind_inputs(kind: str) -> list[str]:
-    """The input names (parameters) read by a kind's lines, in first-use order."""
-    lines = _lines(kind)
-    produced = {line.key for line in lines}
-    seen: dict[str, None] = {}
-    for line in lines:
-        for name in sorted(fx.names(line.formula)):
-            if name not in produced:
-                seen.setdefault(name, None)
-    for extra in KIND_EXTRA_INPUTS.get(kind, ()):  # checked against the law, not in a formula
-        seen.setdefault(extra, None)
-    if "taux_pret" in seen:
-        seen.setdefault("taux_livret_a", None)
-        seen.setdefault("marge_pret_plai", None)
-    if kind == "iml_sous_location":
-        seen.setdefault("decote_loc_avantages", None)
-    seen.setdefault("ressources_annuelles_menage", None)
-    if ha_family(kind) == "location":
-        seen.setdefault("charges_locatives_menage_mensuelles", None)
-    return list(seen)
-
-
-def ha_family(kind: str) -> str:
-    return "foyer" if kind.startswith(("pension_famille", "residence")) else "location"
 
 
 # -- inputs ------------------------------------------------------------------------------------
