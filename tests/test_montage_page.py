@@ -48,6 +48,8 @@ def test_page_computes_recomputes_and_saves(store_ready):
     labels = [w.label for w in (*at.number_input, *at.slider)]
     assert any(label.endswith("hypothèse à confirmer") for label in labels)
     assert any("Coût employeur" in label and "hypothèse" not in label for label in labels)  # verified
+    at.radio(key="montage_tornado_target").set_value("resultat_gestionnaire").run()
+    assert not at.exception
     before = metric(at, "Résultat annuel")
     at.slider(key="montage_pension_famille_neuf_loyer_mensuel").set_value(300).run()
     assert metric(at, "Résultat annuel") != before

@@ -236,10 +236,13 @@ def _lines_frame(evaluation: oe.Evaluation, groups: tuple[str, ...]) -> pd.DataF
     return frame
 
 
-def tornado_chart(verdict: oe.Verdict, params: oe.Parameters, kind: str, base: float) -> alt.Chart:
+def tornado_chart(
+    verdict: oe.Verdict, params: oe.Parameters, kind: str, base: float, swings: list | None = None,
+    axis: str = "Résultat annuel (€)",
+) -> alt.Chart:
     """Bars from the result at −20 % to the result at +20 % of each parameter, widest on top."""
     rows = []
-    for rank, swing in enumerate(verdict.swings[:10]):
+    for rank, swing in enumerate((verdict.swings if swings is None else swings)[:10]):
         label = params.describe(swing.key, kind).label
         rows.append(
             {
@@ -259,7 +262,7 @@ def tornado_chart(verdict: oe.Verdict, params: oe.Parameters, kind: str, base: f
         .mark_bar(color="#3b6ea5")
         .encode(
             y=alt.Y(field="Paramètre", type="nominal", sort=alt.SortField("rang"), title=None),
-            x=alt.X(field="bas", type="quantitative", title="Résultat annuel (€)"),
+            x=alt.X(field="bas", type="quantitative", title=axis),
             x2=alt.X2(field="haut"),
             tooltip=[alt.Tooltip(field=f, type="nominal") for f in ("Paramètre", "−20 %", "+20 %")],
         )
@@ -468,12 +471,19 @@ def render() -> None:
         with households:
             _households(evaluation, params, kind)
         with sensitivity:
-            if verdict.swings:
-                chart = tornado_chart(verdict, params, kind, verdict.result)
+            targets = {"resultat": "de l'opération", "resultat_proprietaire": "du propriétaire",
+                       "resultat_gestionnaire": "du gestionnaire"}
+            target = st.radio("Résultat annuel", list(targets), format_func=targets.get, horizontal=True,
+                              key="montage_tornado_target")
+            swings = (verdict.swings if target == "resultat"
+                      else oe.tornado(kind, evaluation.inputs, target=target))
+            if swings:
+                axis = f"Résultat annuel {targets[target]} (€)"
+                chart = tornado_chart(verdict, params, kind, evaluation.values[target], swings, axis)
                 st.vega_lite_chart(spec=chart.to_dict(validate=False), width="stretch")
                 st.caption(
-                    "Résultat annuel quand chaque paramètre varie de −20 % à +20 % (trait rouge : "
-                    "résultat actuel ; pointillé : équilibre)."
+                    f"Résultat annuel {targets[target]} quand chaque paramètre varie de −20 % à +20 % "
+                    "(trait rouge : résultat actuel ; pointillé : équilibre)."
                 )
             else:
                 st.info("Aucun paramètre non nul à faire varier.")
