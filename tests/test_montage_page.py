@@ -50,6 +50,12 @@ def test_page_computes_recomputes_and_saves(store_ready):
     assert any("Coût employeur" in label and "hypothèse" not in label for label in labels)  # verified
     at.radio(key="montage_tornado_target").set_value("resultat_gestionnaire").run()
     assert not at.exception
+    import datetime
+
+    at.date_input(key="montage_date").set_value(datetime.date(2020, 1, 1)).run()  # before the livret A series
+    assert not at.exception and any("aucune valeur en vigueur" in e.value for e in at.error)
+    at.date_input(key="montage_date").set_value(datetime.date(2026, 3, 1)).run()
+    assert not at.exception
     before = metric(at, "Résultat annuel")
     at.slider(key="montage_pension_famille_neuf_loyer_mensuel").set_value(300).run()
     assert metric(at, "Résultat annuel") != before

@@ -445,7 +445,11 @@ def render() -> None:
     _context_box(ctx)
     left, right = st.columns([2, 3], gap="large")
     with left:
-        overrides = _inputs(kind, params, day)
+        try:
+            overrides = _inputs(kind, params, day)
+        except oe.OperationError as exc:  # e.g. a date before the first value of a dated series
+            st.error(str(exc))
+            return
     acv_pvd = bool(ctx.get("acv")) or bool(ctx.get("pvd"))
     try:
         values = oe.inputs_for(kind, params, zone_apl=zone_apl, acv_pvd=acv_pvd, overrides=overrides, day=day)
