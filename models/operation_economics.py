@@ -654,47 +654,28 @@ def used_parameters(
     when = as_day(day)
     keys = [k for k in kind_inputs(kind) if k not in LOCAL_INPUTS]
     keys += [k for k in (LEGAL_MIN_DURATION.get(kind),) if k]
+    rate_given = "taux_pret" in overrides
+    if rate_given:  # the livret A does not enter: the user's rate replaces it
+        keys = [k for k in keys if k not in ("taux_livret_a", "marge_pret_plai")]
     rows = []
     for key in dict.fromkeys(keys):
         base = params.describe(key, kind, when)
         value = values.get(key, base.value)
-        rows.append(
-            (
-                Parameter(
-                    base.key,
-                    base.label,
-                    value,
-                    base.unit,
-                    base.valid,
-                    base.source,
-                    base.url,
-                    base.assumption,
-                    base.note,
-                ),
-                key in overrides,
-            )
-        )
+        shown = Parameter(base.key, base.label, value, base.unit, base.valid, base.source, base.url,
+                          base.assumption, base.note)
+        rows.append((shown, key in overrides))
     if "taux_pret" in values and "taux_pret" in kind_inputs(kind):
-        livret = params.describe("taux_livret_a", kind, when)
-        changed = "taux_pret" in overrides
-        rows.append(
-            (
-                Parameter(
-                    "taux_pret",
-                    DERIVED["taux_pret"][0],
-                    values["taux_pret"],
-                    "taux annuel",
-                    livret.valid,
-                    "saisi par l'utilisateur"
-                    if changed
-                    else f"taux du livret A en vigueur ({livret.value:.4f}, depuis le {livret.valid}) + "
-                    "écart du prêt PLAI",
-                    livret.url,
-                    True if changed else params.describe("marge_pret_plai").assumption,
-                ),
-                changed,
-            )
-        )
+        label, unit = DERIVED["taux_pret"]
+        if rate_given:
+            rate = Parameter("taux_pret", label, values["taux_pret"], unit, when.isoformat(),
+                             "saisi par l'utilisateur", "", True)
+        else:
+            livret = params.describe("taux_livret_a", kind, when)
+            source = (f"taux du livret A en vigueur ({livret.value:.4f}, depuis le {livret.valid}) "
+                      "+ écart du prêt PLAI")
+            rate = Parameter("taux_pret", label, values["taux_pret"], unit, livret.valid, source, livret.url,
+                             params.describe("marge_pret_plai").assumption)
+        rows.append((rate, rate_given))
     return rows
 
 

@@ -66,3 +66,36 @@ def test_dives_anah_subsidy_and_lease(params):
     default = oe.evaluate("moi_bail_rehabilitation",
                           _dives_inputs(params, params.general["taux_anah_travaux"].value), params)
     assert default.values["subv_anah"] < 0.55 * DIVES["anah"]
+
+
+# Sénat, avis sur le projet de loi de finances pour 2020, programme 177
+# http://www.senat.fr/rap/a19-141-6/a19-141-69.html
+# « Le budget 2020 pour l'intermédiation locative s'élève à 121,9 millions d'euros […] pour 56 600
+# places cibles au total, soit un coût inférieur à 2 200 euros par an. » « les 128 016 places en
+# résidence sociale et les 48 002 places en foyers émargent au budget 2020 pour 26 millions d'euros. »
+IML_2020 = {"budget": 121.9e6, "places": 56_600}
+RS_2020 = {"budget": 26e6, "places": 128_016 + 48_002}
+
+
+def test_state_cost_of_an_iml_place_matches_the_2020_budget(params):
+    """Consistency check (the default per place is derived from this figure): an IML operation of
+    the model at a 2020 date costs the State, per place and per year, the published average, within
+    2 %, and stays under the « 2 200 euros par an » of the report."""
+    result = oe.run_operation("iml_sous_location", "23096", day="2020-06-01", params=params,
+                              overrides={"taux_pret": 0.0075},
+                              context={"code": "23096", "name": "Guéret", "zone_apl": 3})
+    per_place = result.running_funding_by_funder["État — IML"] / result.places
+    assert per_place == pytest.approx(IML_2020["budget"] / IML_2020["places"], rel=0.02)
+    assert per_place < 2200
+
+
+def test_agls_per_place_in_2020_matches_the_budget(params):
+    """Consistency check: a résidence sociale at a 2020 date receives the published average AGLS
+    per place (26 M€ for 176 018 places), within 2 %; from the 2025 reform the flat amount per
+    dwelling applies (its value is an assumption: the circular's amount was not read)."""
+    values = oe.inputs_for("residence_sociale", params, day="2020-06-01", overrides={"taux_pret": 0.0075})
+    e = oe.evaluate("residence_sociale", values, params)
+    per_place = e.values["g_agls"] / values["logements"]
+    assert per_place == pytest.approx(RS_2020["budget"] / RS_2020["places"], rel=0.02)
+    later = oe.inputs_for("residence_sociale", params, day="2025-06-01")
+    assert later["agls_par_logement_an"] != values["agls_par_logement_an"]
