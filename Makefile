@@ -31,10 +31,12 @@ help:
 
 install: $(STAMP)
 
-$(STAMP): requirements.txt
+$(STAMP): requirements.txt requirements-rules.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements.txt
+	# OpenFisca-France's dated parameters only (its engine wants numpy<2.4): see requirements-rules.txt
+	$(PY) -m pip install --quiet --no-deps -r requirements-rules.txt
 	@touch $(STAMP)
 
 # System packages (apt-get, as root or through sudo); skipped when already present.

@@ -81,6 +81,23 @@ class Table:
 
 
 @dataclass
+class Chart:
+    """A chart drawn once as PNG (e.g. the tornado of an operation), shown by every renderer."""
+
+    key: str
+    title: str
+    png: bytes
+    source: str = ""
+    note: str = ""
+
+    @property
+    def data_uri(self) -> str:
+        import base64
+
+        return "data:image/png;base64," + base64.b64encode(self.png).decode("ascii")
+
+
+@dataclass
 class MapSpec:
     """A commune map: one colour per commune code, a legend, optional points.
 

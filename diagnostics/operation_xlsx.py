@@ -27,14 +27,14 @@ BOLD = Font(bold=True)
 EURO_FORMAT = '#,##0 "€"'
 NUMBER_FORMAT = "#,##0.00"
 SECTIONS = [
-    ("2. Plan de financement", ("cout", "total_cout", "aide", "total_aide", "financement",
-                                "total_financement", "ecart")),
-    ("3. Compte d'exploitation (année pleine)", ("produit", "total_produit", "charge", "total_charge",
-                                                  "resultat")),
-    ("4. Côté des ménages (information, hors totaux)", ("info",)),
+    ("2. Plan de financement du propriétaire", ("dimension", *oe.PLAN_GROUPS)),
+    ("3. Compte annuel du propriétaire", oe.OWNER_GROUPS),
+    ("4. Compte annuel du gestionnaire", oe.MANAGER_GROUPS),
+    ("5. Résultat de l'opération (propriétaire + gestionnaire)", oe.RESULT_GROUPS),
+    ("6. Côté des ménages (information, hors totaux ; APL d'après OpenFisca-France)", ("info",)),
 ]
-BOLD_GROUPS = {"total_cout", "total_aide", "total_financement", "ecart", "total_produit",
-               "total_charge", "resultat"}
+BOLD_GROUPS = {g for _, groups in SECTIONS for g in groups
+               if g.startswith(("total_", "resultat")) or g == "ecart"}
 
 
 def safe_text(value: object) -> str:
@@ -75,7 +75,10 @@ def write_operation(ws, saved: dict, params: oe.Parameters) -> None:
         cell = ws.cell(row=row, column=col)
         cell.value, cell.font, cell.fill = text, BOLD, HEADER_FILL
     refs: dict[str, str] = {}
-    for parameter, changed in oe.used_parameters(saved["kind"], evaluation.inputs, params, overrides):
+    for parameter, changed in oe.used_parameters(saved["kind"], evaluation.inputs, params, overrides,
+                                                 evaluation.day):
+        if parameter.key in oe.LOCAL_INPUTS:
+            continue
         row += 1
         ws.cell(row=row, column=1, value=parameter.key)
         _put_text(ws, f"B{row}", parameter.label)
@@ -89,28 +92,15 @@ def write_operation(ws, saved: dict, params: oe.Parameters) -> None:
         if parameter.assumption or changed:
             ws.cell(row=row, column=5).fill = ASSUMPTION_FILL
         refs[parameter.key] = f"$C${row}"
-    ceiling = oe.apl_ceiling_key(kind.apl_family, int(evaluation.inputs["zone_apl"]))
-    local_rows = [
-        ("zone_apl", "Zone APL retenue (1, 2 ou 3)", evaluation.inputs["zone_apl"], "zone",
-         (saved.get("context") or {}).get("zone_apl_note", "")),
-        ("commune_acv_pvd", "Commune Action cœur de ville ou Petites villes de demain (1 = oui)",
-         evaluation.inputs["commune_acv_pvd"], "oui/non", "ANCT, programmes"),
-    ]
-    for key, text, value, unit, source in local_rows:
+    for key, text, value, unit, source in oe.local_rows(evaluation, params, saved.get("context")):
         row += 1
         ws.cell(row=row, column=1, value=key)
         _put_text(ws, f"B{row}", text)
-        ws.cell(row=row, column=3, value=float(value))
+        ws.cell(row=row, column=3, value=float(value)).number_format = NUMBER_FORMAT
         _put_text(ws, f"D{row}", unit)
+        _put_text(ws, f"F{row}", (evaluation.day.isoformat() if evaluation.day else ""))
         _put_text(ws, f"G{row}", source)
         refs[key] = f"$C${row}"
-    row += 1
-    ws.cell(row=row, column=1, value="apl_plafond")
-    _put_text(ws, f"B{row}", "Plafond APL retenu pour le calcul (personne seule)")
-    ws.cell(row=row, column=3, value=float(overrides["apl_plafond"]) if "apl_plafond" in overrides
-            else f"={refs[ceiling]}")
-    _put_text(ws, f"D{row}", "€/mois")
-    refs["apl_plafond"] = f"$C${row}"
 
     for title, groups in SECTIONS:
         lines = [line for line in evaluation.lines if line.group in groups]
@@ -135,18 +125,20 @@ def write_operation(ws, saved: dict, params: oe.Parameters) -> None:
                 cell.font = BOLD
 
     row += 2
-    _put_text(ws, f"A{row}", "5. Verdict", bold=True)
+    _put_text(ws, f"A{row}", "7. Verdict", bold=True)
     row += 1
     _put_text(ws, f"B{row}", "Équilibre (formule)")
     ws.cell(row=row, column=3, value=(
         f'=IF(AND({refs["ecart_financement"]}<={oe.TOLERANCE_EUR},'
-        f'{refs["resultat"]}>=-{oe.TOLERANCE_EUR}),"Équilibrée","Non équilibrée")'))
+        f'{refs["resultat_proprietaire"]}>=-{oe.TOLERANCE_EUR},'
+        f'{refs["resultat_gestionnaire"]}>=-{oe.TOLERANCE_EUR}),"Équilibrée","Non équilibrée")'))
     row += 1
     _put_text(ws, f"B{row}", "Verdict de l'application")
     _put_text(ws, f"C{row}", verdict.text)
-    for key, current, value in verdict.deciding:
+    for account, key, current, value in verdict.break_evens:
         row += 1
         described = params.describe(key, saved["kind"])
+        _put_text(ws, f"E{row}", f"compte du {oe.ACCOUNT_LABELS[account]}")
         _put_text(ws, f"B{row}", f"Point d'équilibre : {described.label} ({described.unit})")
         ws.cell(row=row, column=3, value=round(value, 2) if value is not None else None)
         _put_text(ws, f"D{row}", f"valeur actuelle {current:,.2f}".replace(",", " ") if value is not None

@@ -217,6 +217,14 @@ def _docx_block(document, block, images: dict[str, bytes]) -> None:
         document.add_paragraph(block.text)
     elif isinstance(block, doc.Table):
         _docx_table(document, block)
+    elif isinstance(block, doc.Chart):
+        document.add_paragraph(block.title, style="Caption")
+        document.add_picture(io.BytesIO(block.png), width=Cm(16.5))
+        for extra in (block.note, block.source):
+            if extra:
+                run = document.add_paragraph().add_run(extra)
+                run.italic = True
+                run.font.size = Pt(7.5)
     elif isinstance(block, doc.MapSpec):
         document.add_paragraph(block.title, style="Caption")
         png = images.get(block.key)

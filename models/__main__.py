@@ -1,4 +1,6 @@
-"""``python -m models build [--force]``: compute the national need index into the store."""
+"""``python -m models build [--force]``: compute the national need index into the store.
+``python -m models operation KIND --commune CODE …``: economic model of one operation
+(:mod:`models.operation_cli`)."""
 
 from __future__ import annotations
 
@@ -15,7 +17,12 @@ def cli(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     build = sub.add_parser("build", help="calcule l'indice de besoin national dans le stock local")
     build.add_argument("--force", action="store_true", help="recalcule même si rien n'a changé")
+    from models import operation_cli
+
+    operation_cli.add_parser(sub)
     args = parser.parse_args(argv)
+    if getattr(args, "handler", None) is not None:
+        return args.handler(args)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     try:
         outcome = build_need_index(force=args.force)

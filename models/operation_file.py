@@ -8,7 +8,8 @@ operations:
     parametres: {logements: 22, loyer_mensuel: 410}
   - type: moi_bail_rehabilitation
     commune: "23096"
-    zone_apl: 3            # facultatif : sinon estimée depuis le zonage A/B/C
+    zone_apl: 3            # facultatif : sinon zone de la commune (OpenFisca-France) ou estimée
+    date: 2026-03-01       # facultatif : date de l'opération (valeurs datées en vigueur), sinon aujourd'hui
 ```
 """
 
@@ -52,12 +53,21 @@ def read_operations_file(path: Path | str, params: oe.Parameters, store: Store |
         overrides = entry.get("parametres") or {}
         if not isinstance(overrides, dict):
             raise oe.OperationError(f"{where}, champ « parametres » : dictionnaire attendu.")
-        unknown = sorted(set(overrides) - set(oe.kind_inputs(kind)) - {"apl_plafond"})
+        unknown = sorted(set(overrides) - set(oe.kind_inputs(kind)) - {"apl_plafond", "taux_pret"})
         if unknown:
             raise oe.OperationError(f"{where}, champ « parametres » : paramètre(s) inconnu(s) pour ce type : "
                                     f"{', '.join(unknown)}.")
+        from models import household_aid
+
+        own_zone = household_aid.zone_apl_of(code)
+        if own_zone is not None:
+            ctx["zone_apl"], ctx["zone_apl_note"] = own_zone, household_aid.ZONE_SOURCE
         zone = entry.get("zone_apl", ctx["zone_apl"])
-        saved = oe.saved_operation(kind, ctx, overrides, zone_apl=zone, label=str(entry.get("nom", "")))
+        try:
+            saved = oe.saved_operation(kind, ctx, overrides, zone_apl=zone, label=str(entry.get("nom", "")),
+                                       day=entry.get("date"))
+        except oe.OperationError as exc:
+            raise oe.OperationError(f"{where}, champ « date » : {exc}") from None
         try:
             oe.evaluate_saved(saved, params)
         except oe.OperationError as exc:

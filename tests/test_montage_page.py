@@ -41,10 +41,21 @@ def test_page_computes_recomputes_and_saves(store_ready):
     verdicts = [*(s.value for s in at.success), *(e.value for e in at.error)]
     assert verdicts and verdicts[0].startswith("Opération")
     assert at.selectbox(key="montage_commune").value == GUERET
-    assert at.selectbox(key=f"montage_zone_{GUERET}").value == 3  # zone C → zone APL III (estimate)
+    assert at.selectbox(key=f"montage_zone_{GUERET}").value == 3  # OpenFisca-France's APL zoning
+    tabs = [t.label for t in at.tabs]
+    assert {"Compte du propriétaire", "Compte du gestionnaire", "Ménages (APL)"} <= set(tabs)
+    assert any(m.label == "Gestionnaire, par place et par an" for m in at.metric)
     labels = [w.label for w in (*at.number_input, *at.slider)]
     assert any(label.endswith("hypothèse à confirmer") for label in labels)
     assert any("Coût employeur" in label and "hypothèse" not in label for label in labels)  # verified
+    at.radio(key="montage_tornado_target").set_value("resultat_gestionnaire").run()
+    assert not at.exception
+    import datetime
+
+    at.date_input(key="montage_date").set_value(datetime.date(2020, 1, 1)).run()  # before the livret A series
+    assert not at.exception and any("aucune valeur en vigueur" in e.value for e in at.error)
+    at.date_input(key="montage_date").set_value(datetime.date(2026, 3, 1)).run()
+    assert not at.exception
     before = metric(at, "Résultat annuel")
     at.slider(key="montage_pension_famille_neuf_loyer_mensuel").set_value(300).run()
     assert metric(at, "Résultat annuel") != before
@@ -56,7 +67,7 @@ def test_page_computes_recomputes_and_saves(store_ready):
 def test_every_kind_renders(store_ready):
     at = run_page({"commune": "59178"})
     kinds = list(oe.load_parameters().kinds)
-    assert len(at.selectbox(key="w_montage_kind").options) == len(kinds) == 8
+    assert len(at.selectbox(key="w_montage_kind").options) == len(kinds) == 10
     for index, kind in enumerate(kinds):
         at.selectbox(key="w_montage_kind").select_index(index).run()
         assert not at.exception, kind

@@ -11,7 +11,7 @@ import openpyxl
 import pytest
 
 from diagnostics import operation_xlsx as ox
-from diagnostics.document import Bullets, Notice, Table
+from diagnostics.document import Bullets, Chart, Notice, Table
 from diagnostics.sections.economics import economics_section
 from geodata.store import Store
 from models import operation_economics as oe
@@ -65,7 +65,8 @@ def test_workbook_formulas_give_the_app_figures(params, kind):
     assert len(formulas) >= 8  # formulas, not only values
     recomputed = _sheet_values(ws)
     evaluation, _ = oe.evaluate_saved(saved, params)
-    for key in ("cout_total", "ecart_financement", "produits_total", "charges_total", "resultat"):
+    for key in ("cout_total", "ecart_financement", "produits_proprietaire", "charges_gestionnaire",
+                "resultat_proprietaire", "resultat_gestionnaire", "resultat", "apl_estimee"):
         assert recomputed[key] == pytest.approx(evaluation.values[key], abs=0.01), key
     assert recomputed["loyer_mensuel"] == 410
     statuses = {ws.cell(row=r, column=1).value: ws.cell(row=r, column=5).value
@@ -102,6 +103,8 @@ def test_section_lists_plan_account_verdict_and_parameters(params):
     assert section.title == "Modèle économique"
     titles = [t.title for t in section.tables()]
     assert titles.count("Plan de financement de l'investissement") == 2
+    assert titles.count("Compte annuel du gestionnaire") == 2
+    assert titles.count("Compte annuel du propriétaire") == 2
     assert titles.count("Paramètres utilisés") == 2
     summary = next(t for t in section.tables() if t.key == "modele_economique")
     assert list(summary.data["Opération"]) == ["PF centre", "Logement diffus en MOI — bail à réhabilitation"]
@@ -114,6 +117,8 @@ def test_section_lists_plan_account_verdict_and_parameters(params):
     assert any("Action cœur de ville" in item for b in bullets for item in b.items)
     assert economics_section([], params) is None
     assert all(isinstance(t, Table) for t in section.tables())
+    charts = [b for b in section.blocks if isinstance(b, Chart)]
+    assert len(charts) == 2 and all(c.png.startswith(b"\x89PNG") for c in charts)
 
 
 def test_apl_zone_estimate():
@@ -152,6 +157,7 @@ def test_report_carries_the_saved_operations(params):
     assert "modele_economique" in diag.exports
     html = report.render_html(diag, images={}, interactive=False)
     assert "Modèle économique" in html and "IML Guéret" in html and "hypothèse à confirmer" in html
+    assert "Sensibilité du résultat annuel" in html and "data:image/png;base64" in html
     without = build("com:23096", use_registry=False, use_models=False)
     assert "modele_economique" not in [s.id for s in without.sections]
 
@@ -204,6 +210,11 @@ def test_operations_file_for_the_command_line(tmp_path, params):
                     "    parametres: {logements: 3}\n", encoding="utf-8")
     (saved,) = read_operations_file(path, params, store)
     assert saved["label"] == "Diffus" and saved["overrides"] == {"logements": 3.0} and saved["zone_apl"] == 3
+    path.write_text("operations:\n  - type: moi_diffus\n    commune: '23999'\n    date: '2026-03-01'\n",
+                    encoding="utf-8")
+    (dated,) = read_operations_file(path, params, store)
+    assert dated["date"] == "2026-03-01"
+    assert oe.evaluate_saved(dated, params)[0].inputs["taux_livret_a"] == 0.015  # in force on 1 March 2026
     bad = {
         "type: chateau": r"opération 1, champ « type » : « chateau » inconnu",
         "type: moi_diffus\n    commune: '00000'": r"opération 1, champ « commune » : Commune « 00000 »",
@@ -211,6 +222,8 @@ def test_operations_file_for_the_command_line(tmp_path, params):
             r"paramètre\(s\) inconnu\(s\) pour ce type : forfait_pension_famille_jour",
         "type: moi_diffus\n    commune: '23999'\n    parametres: {logements: 0}":
             r"opération 1 : Nombre de logements",
+        "type: moi_diffus\n    commune: '23999'\n    date: demain":
+            r"opération 1, champ « date » : .*AAAA-MM-JJ",
     }
     for body, message in bad.items():
         path.write_text(f"operations:\n  - {body}\n", encoding="utf-8")

@@ -33,10 +33,15 @@ def parameters() -> oe.Parameters:
 
 @st.cache_data(show_spinner=False, max_entries=256)
 def _context(code: str, store_key: str) -> dict:
+    from models import household_aid
     from models.operation_context import local_context
     from ui import data
 
-    return local_context(code, data.store()).to_dict()
+    ctx = local_context(code, data.store()).to_dict()
+    zone = household_aid.zone_apl_of(code)  # the commune's own APL zone when OpenFisca-France lists it
+    if zone is not None:
+        ctx["zone_apl"], ctx["zone_apl_note"] = zone, household_aid.ZONE_SOURCE
+    return ctx
 
 
 def context(code: str) -> dict:
@@ -54,12 +59,12 @@ def site_economics(offer_type: str, places: float, code: str) -> dict | None:
         return None
     params = parameters()
     ctx = context(code)
-    values = oe.inputs_for(kind, params, zone_apl=ctx["zone_apl"], acv_pvd=bool(ctx.get("acv")) or
-                           bool(ctx.get("pvd")), overrides={"logements": float(places)})
-    evaluation = oe.evaluate(kind, values, params)
-    verdict = oe.verdict(evaluation)
+    result = oe.run_operation(kind, code, places=float(places), params=params, context=ctx)
+    verdict = result.verdict
     return {"kind": kind, "label": params.kinds[kind].label, "gap": verdict.gap, "result": verdict.result,
-            "result_per_place": verdict.result_per_home, "balanced": verdict.balanced}
+            "result_per_place": verdict.result / max(result.places, 1.0), "balanced": verdict.balanced,
+            "owner_result": verdict.owner_result, "manager_result": verdict.manager_result,
+            "manager_deficit": result.manager_deficit}
 
 
 def saved() -> list[dict]:

@@ -1,7 +1,8 @@
 """Section « Modèle économique »: the operations the user saved on « Montage d'opération ».
 
-For each operation: the commune's data that enter the calculation, the investment plan, the
-running account for a full year, the verdict with the break-even of the deciding parameters,
+For each operation: the commune's data that enter the calculation, the owner's investment plan
+and yearly account, the manager's yearly account (linked by the rent or redevance), the
+households' aid (OpenFisca-France), the verdict of each account with its break-even values,
 and every parameter used with its source or « hypothèse à confirmer ». The figures are
 recomputed from the saved description with the current parameters file.
 """
@@ -10,13 +11,12 @@ from __future__ import annotations
 
 import pandas as pd
 
-from diagnostics.document import Bullets, Notice, Paragraph, Section, Subtitle, Table
+from diagnostics.document import Bullets, Chart, Notice, Paragraph, Section, Subtitle, Table
 from diagnostics.formatting import fr_number, fr_percent
 from models import operation_economics as oe
 from models.operation_context import LocalContext, market_for_inputs, market_text
 
-PLAN_GROUPS = ("cout", "total_cout", "aide", "total_aide", "financement", "total_financement", "ecart")
-ACCOUNT_GROUPS = ("produit", "total_produit", "charge", "total_charge", "resultat")
+PLAN_GROUPS = oe.PLAN_GROUPS
 NBSP = "\u00a0"
 
 
@@ -67,6 +67,57 @@ def _lines_table(title: str, evaluation: oe.Evaluation, groups: tuple[str, ...],
                  numeric=[False, True, True], widths=[60, 20, 20])
 
 
+def tornado_png(verdict: oe.Verdict, params: oe.Parameters, kind: str, top: int = 8) -> bytes:
+    """The tornado chart (yearly result at −20 % and +20 % of each parameter) as a PNG."""
+    import io
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    swings = verdict.swings[:top][::-1]
+    labels = [params.describe(s.key, kind).label[:55] for s in swings]
+    fig, ax = plt.subplots(figsize=(7.5, 0.45 * len(swings) + 1.1), dpi=130)
+    for i, s in enumerate(swings):
+        low, high = min(s.result_low, s.result_high), max(s.result_low, s.result_high)
+        ax.barh(i, high - low, left=low, color="#3b6ea5", height=0.6)
+    ax.axvline(verdict.result, color="#c0392b", linewidth=1.5, label="résultat actuel")
+    ax.axvline(0, color="#333333", linewidth=1, linestyle="--", label="équilibre")
+    ax.set_yticks(range(len(swings)), labels, fontsize=7.5)
+    ax.set_xlabel("Résultat annuel de l'opération (€)", fontsize=8)
+    ax.tick_params(axis="x", labelsize=7.5)
+    ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(
+        lambda x, _: f"{x:,.0f}".replace(",", "\u202f").replace("-", "−")))
+    ax.legend(fontsize=7, loc="lower right", frameon=False)
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+    fig.tight_layout()
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png")
+    plt.close(fig)
+    return buffer.getvalue()
+
+
+def households_table(saved: dict, evaluation: oe.Evaluation, params: oe.Parameters) -> Table:
+    """Aid and remaining charge of each household type the kind houses (OpenFisca-France)."""
+    kind = params.kinds[saved["kind"]]
+    day = evaluation.day
+    rows = []
+    for household in kind.households:
+        aid = oe.reference_aid(saved["kind"], params, evaluation.inputs, day, household)
+        rows.append([aid.household.label, euros(aid.rent + aid.charges), euros(aid.ceiling), euros(aid.aid),
+                     euros(aid.remaining), "oui" if aid.tres_social else "non"])
+    family = "APL-foyer" if kind.apl_family == "foyer" else "APL/AL"
+    return Table(
+        f"Aide au logement ({family}) et reste à charge des ménages, au {day:%d/%m/%Y}, zone "
+        f"{int(evaluation.inputs['zone_apl'])}",
+        ["Ménage", "Redevance ou loyer + charges", "Plafond", "Aide", "Reste à charge", "Très social"],
+        rows, source=f"Calcul : paramètres datés d'OpenFisca-France ({oe._rules_version()}), formule "
+                     "simplifiée (models/household_aid.py) ; ressources du ménage : hypothèse",
+        numeric=[False, True, True, True, True, False], widths=[26, 18, 14, 14, 16, 12])
+
+
 def operation_blocks(saved: dict, params: oe.Parameters) -> tuple[list, dict]:
     """The blocks of one operation and its summary row."""
     evaluation, verdict = oe.evaluate_saved(saved, params)
@@ -83,17 +134,23 @@ def operation_blocks(saved: dict, params: oe.Parameters) -> tuple[list, dict]:
         Paragraph(verdict.text),
     ]
     breaks = []
-    for key, current, value in verdict.deciding:
+    for account, key, current, value in verdict.break_evens:
         described = params.describe(key, saved["kind"])
+        who = f"compte du {oe.ACCOUNT_LABELS[account]}"
         if value is None:
-            breaks.append(f"{described.label} : aucune valeur positive n'équilibre l'exploitation "
+            breaks.append(f"{described.label} ({who}) : aucune valeur positive ne l'équilibre "
                           f"(valeur actuelle {value_text(current, described.unit)}).")
         else:
-            breaks.append(f"{described.label} : équilibre à {value_text(value, described.unit)} "
+            breaks.append(f"{described.label} ({who}) : équilibre à {value_text(value, described.unit)} "
                           f"(valeur actuelle {value_text(current, described.unit)}).")
     if breaks:
-        blocks.append(Bullets(breaks, title="Point d'équilibre des paramètres qui décident"))
+        blocks.append(Bullets(breaks, title="Point d'équilibre de chaque compte"))
     if verdict.swings:
+        blocks.append(Chart(
+            f"tornade_{saved['kind']}_{saved['code']}",
+            "Sensibilité du résultat annuel : chaque paramètre à −20 % puis +20 %",
+            tornado_png(verdict, params, saved["kind"]), source=source,
+            note="Trait rouge : résultat actuel ; pointillé : équilibre."))
         top = verdict.swings[:5]
         blocks.append(Table(
             "Sensibilité du résultat annuel (chaque paramètre à −20 % puis +20 %)",
@@ -102,12 +159,15 @@ def operation_blocks(saved: dict, params: oe.Parameters) -> tuple[list, dict]:
               euros(s.width)] for s in top],
             source=source, numeric=[False, True, True, True], widths=[46, 18, 18, 18]))
     blocks.append(_lines_table("Plan de financement de l'investissement", evaluation, PLAN_GROUPS, source))
-    blocks.append(_lines_table("Compte d'exploitation (année pleine)", evaluation, ACCOUNT_GROUPS, source))
+    blocks.append(_lines_table("Compte annuel du propriétaire", evaluation, oe.OWNER_GROUPS, source))
+    blocks.append(_lines_table("Compte annuel du gestionnaire", evaluation, oe.MANAGER_GROUPS, source))
+    blocks.append(households_table(saved, evaluation, params))
     if saved["kind"].startswith("iml"):
         blocks.append(Paragraph(market_text(market_for_inputs(ctx, evaluation.inputs))))
     for note in evaluation.checks:
         blocks.append(Notice(note))
-    used = oe.used_parameters(saved["kind"], evaluation.inputs, params, saved.get("overrides"))
+    used = oe.used_parameters(saved["kind"], evaluation.inputs, params, saved.get("overrides"),
+                              evaluation.day)
     assumptions = sum(1 for p, changed in used if p.assumption and not changed)
     blocks.append(Notice(f"{assumptions} paramètre(s) sur {len(used)} sont des hypothèses à confirmer : "
                          "le verdict dépend de ces valeurs ; remplacez-les par celles du projet."))
@@ -115,7 +175,7 @@ def operation_blocks(saved: dict, params: oe.Parameters) -> tuple[list, dict]:
         "Paramètres utilisés", ["Paramètre", "Valeur", "Statut", "Source"],
         [[p.label, value_text(p.value, p.unit),
           "saisi par l'utilisateur" if changed else p.status,
-          p.source + (f" ({p.valid})" if p.valid and not p.assumption else "")] for p, changed in used],
+          p.source + (f" (depuis le {p.valid})" if p.valid else "")] for p, changed in used],
         numeric=[False, True, False, False], widths=[32, 18, 14, 36]))
     summary = {
         "Opération": label, "Type": kind.label, "Code commune": saved["code"], "Commune": saved["name"],
@@ -123,6 +183,9 @@ def operation_blocks(saved: dict, params: oe.Parameters) -> tuple[list, dict]:
         "Reste à financer (€)": round(evaluation.values["ecart_financement"]),
         "Résultat annuel (€)": round(evaluation.values["resultat"]),
         "Résultat par logement (€)": round(evaluation.values["resultat"] / homes),
+        "Résultat du propriétaire (€)": round(evaluation.values["resultat_proprietaire"]),
+        "Résultat du gestionnaire (€)": round(evaluation.values["resultat_gestionnaire"]),
+        "Résultat du gestionnaire par place (€)": round(verdict.manager_result_per_place),
         "Équilibrée": "oui" if verdict.balanced else "non",
         "Hypothèses à confirmer": assumptions,
     }
@@ -136,8 +199,10 @@ def economics_section(operations: list[dict], params: oe.Parameters | None = Non
     params = params or oe.load_parameters()
     section = Section("modele_economique", "Modèle économique")
     section.add(Paragraph(
-        "Opérations étudiées avec « Montage d'opération » : plan de financement, compte "
-        "d'exploitation d'une année pleine et verdict. Chaque montant, taux ou plafond cite la source "
+        "Opérations étudiées avec « Montage d'opération » : plan de financement et compte annuel du "
+        "propriétaire, compte annuel du gestionnaire (reliés par le loyer ou la redevance), aide au "
+        "logement des ménages et verdict de chaque compte : l'opération n'est équilibrée que si les "
+        "deux le sont. Chaque montant, taux ou plafond cite la source "
         "lue ; une valeur non vérifiée est marquée « hypothèse à confirmer »."))
     summaries, details = [], []
     for saved in operations:
@@ -153,10 +218,11 @@ def economics_section(operations: list[dict], params: oe.Parameters | None = Non
         frame = pd.DataFrame(summaries)
         section.add(Table(
             "Synthèse des opérations", ["Opération", "Commune", "Logements", "Reste à financer",
-                                        "Résultat annuel", "Équilibrée"],
+                                        "Propriétaire (an)", "Gestionnaire (an)", "Équilibrée"],
             [[r["Opération"], f"{r['Commune']} ({r['Code commune']})", fr_number(r["Logements"]),
-              euros(r["Reste à financer (€)"]), euros(r["Résultat annuel (€)"]), r["Équilibrée"]]
+              euros(r["Reste à financer (€)"]), euros(r["Résultat du propriétaire (€)"]),
+              euros(r["Résultat du gestionnaire (€)"]), r["Équilibrée"]]
              for r in summaries],
-            numeric=[False, False, True, True, True, False], key="modele_economique", data=frame))
+            numeric=[False, False, True, True, True, True, False], key="modele_economique", data=frame))
     section.add(*details)
     return section

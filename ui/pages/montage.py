@@ -21,8 +21,9 @@ from ui import data, navigation, operations, state
 from ui.picker import territory_label
 
 KIND_KEY = "montage_kind"
-PLAN_GROUPS = ("cout", "total_cout", "aide", "total_aide", "financement", "total_financement", "ecart")
-ACCOUNT_GROUPS = ("produit", "total_produit", "charge", "total_charge", "resultat")
+PLAN_GROUPS = ("dimension", *oe.PLAN_GROUPS)
+OWNER_GROUPS = oe.OWNER_GROUPS
+MANAGER_GROUPS = oe.MANAGER_GROUPS
 ASSUMPTION_MARK = " — hypothèse à confirmer"
 SLIDERS = {"logements": (1, 200, 1), "loyer_mensuel": (0, 900, 5)}
 GROUPS = [
@@ -30,7 +31,9 @@ GROUPS = [
         "Dimension et investissement",
         (
             "logements",
+            "personnes_par_logement",
             "surface_logement",
+            "surface_collective_m2",
             "foncier_logement",
             "cout_travaux_m2",
             "taux_honoraires",
@@ -39,46 +42,64 @@ GROUPS = [
         ),
     ),
     (
-        "Aides à l'investissement et emprunt",
+        "Aides à l'investissement et emprunt (propriétaire)",
         (
             "subvention_plai_logement",
             "subvention_plai_adapte_logement",
             "taux_anah_travaux",
-            "plafond_anah_logement",
+            "plafond_travaux_anah_m2",
+            "surface_max_anah_m2",
+            "taux_tva_travaux",
             "subvention_collectivites_logement",
             "action_logement_logement",
             "bonus_programme_acv_pvd_logement",
             "taux_fonds_propres",
             "quotite_pret_max",
-            "taux_pret",
+            "taux_livret_a",
+            "marge_pret_plai",
             "duree_pret",
         ),
     ),
     (
-        "Loyers et financements de fonctionnement",
+        "Compte du propriétaire",
         (
-            "loyer_mensuel",
             "loyer_proprietaire_mensuel",
+            "provision_gros_entretien_logement_an",
+            "taxe_fonciere_logement_an",
+            "frais_proprietaire_logement_an",
+            "redevance_bail_an",
+            "frais_gestion_logement_an",
             "taux_honoraires_gestion",
-            "forfait_pension_famille_jour",
-            "agls_moins_50_logements",
-            "agls_50_100_logements",
-            "agls_plus_100_logements",
-            "iml_sous_location_par_logement_an",
-            "iml_mandat_par_logement_an",
-            "gla_par_logement_an",
-            "autres_produits_an",
-            "taux_couverture_apl",
+            "decote_loc_avantages",
         ),
     ),
     (
-        "Charges et risques",
+        "Redevances et financements du gestionnaire",
         (
-            "redevance_bail_an",
-            "entretien_logement_an",
-            "gestion_logement_an",
+            "loyer_mensuel",
+            "forfait_pension_famille_jour",
+            "agls_par_logement_an",
+            "taux_complement_agls_fjt",
+            "pse_caf_an",
+            "iml_sous_location_par_place_an",
+            "iml_mandat_par_place_an",
+            "gla_par_logement_an",
+            "autres_produits_an",
+            "ressources_annuelles_menage",
+            "charges_locatives_menage_mensuelles",
+        ),
+    ),
+    (
+        "Charges et risques du gestionnaire",
+        (
+            "charges_locatives_logement_an",
+            "cout_espaces_collectifs_m2_an",
             "etp_par_logement",
             "cout_etp_accompagnement",
+            "budget_activites_place_an",
+            "renouvellement_mobilier_logement_an",
+            "gestion_logement_an",
+            "taux_frais_siege",
             "taux_vacance",
             "taux_impayes",
         ),
@@ -139,16 +160,16 @@ def _context_box(ctx: dict) -> None:
             st.markdown(f"- {line}")
 
 
-def _number_input(container, kind: str, key: str, params: oe.Parameters) -> float:
+def _number_input(container, kind: str, key: str, params: oe.Parameters, day=None) -> float:
     """One parameter's widget (label with its unit; help with its source or the assumption)."""
-    described = params.describe(key, kind)
+    described = params.describe(key, kind, day)
     default = float(described.value)
     label = f"{described.label} ({described.unit})"
     if described.assumption:
         label += ASSUMPTION_MARK
     help_text = f"Source : {described.source}."
     if described.valid:
-        help_text += f" Validité : {described.valid}."
+        help_text += f" En vigueur depuis le {described.valid}."
     if described.url:
         help_text += f" {described.url}"
     widget = f"montage_{kind}_{key}"
@@ -163,6 +184,9 @@ def _number_input(container, kind: str, key: str, params: oe.Parameters) -> floa
             )
         )
     is_share = described.unit.startswith(("part", "taux"))
+    if key == "marge_pret_plai":  # the only signed parameter
+        return float(container.number_input(label, min_value=-0.05, max_value=0.05, value=default, step=0.001,
+                                            format="%.3f", key=f"{widget}_{described.valid}", help=help_text))
     step = 0.005 if is_share else (0.01 if default < 10 else 100.0 if default >= 5000 else 1.0)
     return float(
         container.number_input(
@@ -177,7 +201,7 @@ def _number_input(container, kind: str, key: str, params: oe.Parameters) -> floa
     )
 
 
-def _inputs(kind: str, params: oe.Parameters, zone_apl: int) -> dict[str, float]:
+def _inputs(kind: str, params: oe.Parameters, day) -> dict[str, float]:
     """The parameter widgets of ``kind``; returns the values the user changed."""
     needed = set(oe.kind_inputs(kind)) - set(oe.LOCAL_INPUTS)
     overrides: dict[str, float] = {}
@@ -188,22 +212,9 @@ def _inputs(kind: str, params: oe.Parameters, zone_apl: int) -> dict[str, float]
         with st.expander(title, expanded=title.startswith("Dimension")):
             cols = st.columns(2)
             for i, key in enumerate(shown):
-                value = _number_input(cols[i % 2], kind, key, params)
-                if abs(value - params.describe(key, kind).value) > 1e-9:
+                value = _number_input(cols[i % 2], kind, key, params, day)
+                if abs(value - params.describe(key, kind, day).value) > 1e-9:
                     overrides[key] = value
-            if title.startswith("Loyers") and "taux_couverture_apl" in shown:
-                ceiling = params.general[oe.apl_ceiling_key(params.kinds[kind].apl_family, zone_apl)]
-                value = cols[len(shown) % 2].number_input(
-                    f"{ceiling.label} (€/mois)",
-                    min_value=0.0,
-                    value=ceiling.value,
-                    step=1.0,
-                    format="%.2f",
-                    key=f"montage_{kind}_apl_plafond_{zone_apl}",
-                    help=f"Source : {ceiling.source}. Validité : {ceiling.valid}. {ceiling.url}",
-                )
-                if abs(value - ceiling.value) > 1e-9:
-                    overrides["apl_plafond"] = float(value)
     return overrides
 
 
@@ -225,10 +236,13 @@ def _lines_frame(evaluation: oe.Evaluation, groups: tuple[str, ...]) -> pd.DataF
     return frame
 
 
-def tornado_chart(verdict: oe.Verdict, params: oe.Parameters, kind: str, base: float) -> alt.Chart:
+def tornado_chart(
+    verdict: oe.Verdict, params: oe.Parameters, kind: str, base: float, swings: list | None = None,
+    axis: str = "Résultat annuel (€)",
+) -> alt.Chart:
     """Bars from the result at −20 % to the result at +20 % of each parameter, widest on top."""
     rows = []
-    for rank, swing in enumerate(verdict.swings[:10]):
+    for rank, swing in enumerate((verdict.swings if swings is None else swings)[:10]):
         label = params.describe(swing.key, kind).label
         rows.append(
             {
@@ -248,7 +262,7 @@ def tornado_chart(verdict: oe.Verdict, params: oe.Parameters, kind: str, base: f
         .mark_bar(color="#3b6ea5")
         .encode(
             y=alt.Y(field="Paramètre", type="nominal", sort=alt.SortField("rang"), title=None),
-            x=alt.X(field="bas", type="quantitative", title="Résultat annuel (€)"),
+            x=alt.X(field="bas", type="quantitative", title=axis),
             x2=alt.X2(field="haut"),
             tooltip=[alt.Tooltip(field=f, type="nominal") for f in ("Paramètre", "−20 %", "+20 %")],
         )
@@ -268,26 +282,28 @@ def tornado_chart(verdict: oe.Verdict, params: oe.Parameters, kind: str, base: f
 
 def _verdict_block(evaluation: oe.Evaluation, verdict: oe.Verdict, params: oe.Parameters, kind: str) -> None:
     (st.success if verdict.balanced else st.error)(verdict.text)
-    cols = st.columns(4)
+    cols = st.columns(5)
     cols[0].metric("Coût de l'opération", short_euros(evaluation.values["cout_total"]))
     cols[1].metric("Reste à financer", short_euros(max(0.0, verdict.gap)))
     cols[2].metric("Résultat annuel", short_euros(verdict.result))
-    cols[3].metric("Par logement et par an", euros(verdict.result_per_home))
+    cols[3].metric("Propriétaire, par an", short_euros(verdict.owner_result))
+    cols[4].metric("Gestionnaire, par place et par an", euros(verdict.manager_result_per_place))
     lines = []
-    for key, current, value in verdict.deciding:
+    for account, key, current, value in verdict.break_evens:
         described = params.describe(key, kind)
+        who = f"compte du {oe.ACCOUNT_LABELS[account]}"
         if value is None:
             lines.append(
-                f"- **{described.label}** : aucune valeur positive n'équilibre l'exploitation "
+                f"- **{described.label}** ({who}) : aucune valeur positive ne l'équilibre "
                 f"(actuellement {fr_number(current, 2)} {described.unit})."
             )
         else:
             lines.append(
-                f"- **{described.label}** : équilibre à **{fr_number(value, 2)} {described.unit}** "
+                f"- **{described.label}** ({who}) : équilibre à **{fr_number(value, 2)} {described.unit}** "
                 f"(actuellement {fr_number(current, 2)} {described.unit})."
             )
     if lines:
-        st.markdown("**Point d'équilibre des paramètres qui décident**\n" + "\n".join(lines))
+        st.markdown("**Point d'équilibre de chaque compte**\n" + "\n".join(lines))
     for note in evaluation.checks:
         st.warning(note)
 
@@ -296,7 +312,7 @@ def _parameters_table(
     evaluation: oe.Evaluation, params: oe.Parameters, kind: str, overrides: dict[str, float]
 ) -> None:
     rows = []
-    for p, changed in oe.used_parameters(kind, evaluation.inputs, params, overrides):
+    for p, changed in oe.used_parameters(kind, evaluation.inputs, params, overrides, evaluation.day):
         value = (
             fr_percent(p.value, 1, scale=100)
             if p.unit.startswith(("part", "taux"))
@@ -349,7 +365,8 @@ def _saved_block(params: oe.Parameters) -> None:
                 "Commune": f"{op['name']} ({op['code']})",
                 "Logements": fr_number(evaluation.inputs["logements"]),
                 "Reste à financer (€)": fr_number(max(0.0, verdict.gap)),
-                "Résultat annuel (€)": fr_number(verdict.result),
+                "Propriétaire (€/an)": fr_number(verdict.owner_result),
+                "Gestionnaire (€/an)": fr_number(verdict.manager_result),
                 "Verdict": "équilibrée" if verdict.balanced else "non équilibrée",
             }
         )
@@ -387,8 +404,10 @@ def _saved_block(params: oe.Parameters) -> None:
 def render() -> None:
     st.title("Montage d'opération")
     st.caption(
-        "Cette opération s'équilibrera-t-elle, ici ? Plan de financement, compte d'exploitation d'une "
-        "année pleine et verdict. Tous les montants sont modifiables ; leur source, ou « hypothèse à "
+        "Cette opération s'équilibrera-t-elle, ici ? Plan de financement et compte du propriétaire, "
+        "compte du gestionnaire (reliés par le loyer ou la redevance), aide au logement des ménages "
+        "(OpenFisca-France) et verdict de chaque compte. Tous les montants sont modifiables ; leur "
+        "source, ou « hypothèse à "
         "confirmer », est donnée en survolant le « ? »."
     )
     try:
@@ -396,7 +415,7 @@ def render() -> None:
     except oe.OperationError as exc:
         st.error(str(exc))
         return
-    top = st.columns([2, 2, 1])
+    top = st.columns([2, 2, 1, 1])
     with top[0]:
         code = _choose_commune()
     if code is None:
@@ -420,44 +439,55 @@ def render() -> None:
         key=f"montage_zone_{code}",
         help=ctx.get("zone_apl_note", ""),
     )
+    day = top[3].date_input("Date de l'opération", key="montage_date", format="DD/MM/YYYY",
+                            help="Les valeurs datées (livret A, AGLS, forfait, plafonds APL) en vigueur "
+                                 "à cette date.")
     _context_box(ctx)
     left, right = st.columns([2, 3], gap="large")
     with left:
-        overrides = _inputs(kind, params, zone_apl)
+        try:
+            overrides = _inputs(kind, params, day)
+        except oe.OperationError as exc:  # e.g. a date before the first value of a dated series
+            st.error(str(exc))
+            return
     acv_pvd = bool(ctx.get("acv")) or bool(ctx.get("pvd"))
     try:
-        values = oe.inputs_for(kind, params, zone_apl=zone_apl, acv_pvd=acv_pvd, overrides=overrides)
-        evaluation = oe.evaluate(kind, values, params)
+        values = oe.inputs_for(kind, params, zone_apl=zone_apl, acv_pvd=acv_pvd, overrides=overrides, day=day)
+        evaluation = oe.evaluate(kind, values, params, ctx)
+        evaluation.day = oe.as_day(day)
         verdict = oe.verdict(evaluation)
     except oe.OperationError as exc:
         right.error(str(exc))
         return
     with right:
         _verdict_block(evaluation, verdict, params, kind)
-        plan, account, sensitivity, sources = st.tabs(
-            ["Plan de financement", "Compte d'exploitation", "Sensibilité", "Paramètres et sources"]
+        plan, owner, manager, households, sensitivity, sources = st.tabs(
+            ["Plan de financement", "Compte du propriétaire", "Compte du gestionnaire", "Ménages (APL)",
+             "Sensibilité", "Paramètres et sources"]
         )
         with plan:
             _lines_table(evaluation, PLAN_GROUPS)
-        with account:
-            _lines_table(evaluation, ACCOUNT_GROUPS)
-            info = [line for line in evaluation.lines if line.group == "info"]
-            if info:
-                st.caption(
-                    "Côté des ménages (estimation, hors totaux) : "
-                    + " ; ".join(
-                        f"{line.label.lower()} {euros(evaluation.values[line.key])}" for line in info
-                    )
-                    + "."
-                )
+        with owner:
+            _lines_table(evaluation, OWNER_GROUPS)
+        with manager:
+            _lines_table(evaluation, MANAGER_GROUPS)
             _market_note(ctx, evaluation, kind)
+        with households:
+            _households(evaluation, params, kind)
         with sensitivity:
-            if verdict.swings:
-                chart = tornado_chart(verdict, params, kind, verdict.result)
+            targets = {"resultat": "de l'opération", "resultat_proprietaire": "du propriétaire",
+                       "resultat_gestionnaire": "du gestionnaire"}
+            target = st.radio("Résultat annuel", list(targets), format_func=targets.get, horizontal=True,
+                              key="montage_tornado_target")
+            swings = (verdict.swings if target == "resultat"
+                      else oe.tornado(kind, evaluation.inputs, target=target))
+            if swings:
+                axis = f"Résultat annuel {targets[target]} (€)"
+                chart = tornado_chart(verdict, params, kind, evaluation.values[target], swings, axis)
                 st.vega_lite_chart(spec=chart.to_dict(validate=False), width="stretch")
                 st.caption(
-                    "Résultat annuel quand chaque paramètre varie de −20 % à +20 % (trait rouge : "
-                    "résultat actuel ; pointillé : équilibre)."
+                    f"Résultat annuel {targets[target]} quand chaque paramètre varie de −20 % à +20 % "
+                    "(trait rouge : résultat actuel ; pointillé : équilibre)."
                 )
             else:
                 st.info("Aucun paramètre non nul à faire varier.")
@@ -470,9 +500,19 @@ def render() -> None:
             max_chars=120,
         )
         if st.button("Enregistrer l'opération", type="primary", key="montage_save"):
-            operations.add(oe.saved_operation(kind, ctx, overrides, zone_apl=zone_apl, label=label))
+            operations.add(oe.saved_operation(kind, ctx, overrides, zone_apl=zone_apl, label=label, day=day))
             st.toast("Opération enregistrée : elle figurera dans le rapport du territoire.")
     _saved_block(params)
+
+
+def _households(evaluation: oe.Evaluation, params: oe.Parameters, kind: str) -> None:
+    from diagnostics.sections.economics import households_table
+
+    table = households_table({"kind": kind}, evaluation, params)
+    st.markdown(f"**{table.title}**")
+    st.dataframe(pd.DataFrame(table.rows, columns=table.columns), hide_index=True, width="stretch")
+    st.caption(table.source + ". « Très social » : redevance ou loyer au plus égal au plafond APL du ménage "
+               "(condition du PLAI adapté).")
 
 
 def _market_note(ctx: dict, evaluation: oe.Evaluation, kind: str) -> None:

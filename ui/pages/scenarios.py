@@ -8,6 +8,8 @@ The scenario lives in the session (it is never written to the registry).
 
 from __future__ import annotations
 
+import math
+
 import pandas as pd
 import streamlit as st
 
@@ -175,6 +177,8 @@ def _economics(bundle, scenario, codes: list[str], names: pd.Series, labels: dic
                 "Reste à financer (€)": fr_number(max(0.0, economics["gap"])),
                 "Résultat annuel (€)": fr_signed(economics["result"], 0),
                 "Par place (€/an)": fr_signed(economics["result_per_place"], 0),
+                "Propriétaire (€/an)": fr_signed(economics["owner_result"], 0),
+                "Gestionnaire (€/an)": fr_signed(economics["manager_result"], 0),
                 "Verdict économique": "équilibrée" if economics["balanced"] else "non équilibrée",
             })
         rows.append(row)
@@ -255,7 +259,9 @@ def _montage_link(sites: list[tuple[str, str, float]], labels: list[str], key: s
         if kind:
             st.session_state["montage_kind"] = kind
             st.session_state.pop("w_montage_kind", None)
-            st.session_state[f"montage_{kind}_logements"] = int(places)
+            per = operations.parameters().kinds[kind].values.get("personnes_par_logement", 1.0) or 1.0
+            # places → dwellings
+            st.session_state[f"montage_{kind}_logements"] = max(1, math.ceil(places / per))
         navigation.go("montage")
 
 
