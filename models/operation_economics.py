@@ -671,7 +671,9 @@ def used_parameters(
                              "saisi par l'utilisateur", "", True)
         else:
             livret = params.describe("taux_livret_a", kind, when)
-            source = (f"taux du livret A en vigueur ({livret.value:.4f}, depuis le {livret.valid}) "
+            rate_fr = f"{100 * float(livret.value):.2f}".rstrip("0").rstrip(".").replace(".", ",")
+            since = ".".join(reversed(str(livret.valid).split("-"))).replace(".", "/")
+            source = (f"taux du livret A en vigueur ({rate_fr}\u00a0%, depuis le {since}) "
                       "+ écart du prêt PLAI")
             rate = Parameter("taux_pret", label, values["taux_pret"], unit, livret.valid, source, livret.url,
                              params.describe("marge_pret_plai").assumption)
@@ -713,7 +715,7 @@ def local_rows(evaluation: Evaluation, params: Parameters, context: dict | None 
             f"APL mensuelle, {household}",
             inputs["apl_menage_mensuelle"],
             "€/mois",
-            aid_source + " ; formule simplifiée (models/household_aid.py)",
+            aid_source + " ; formule simplifiée du projet (décrite dans le guide du modèle)",
         ),
         (
             "charges_menage",

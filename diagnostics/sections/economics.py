@@ -114,7 +114,7 @@ def households_table(saved: dict, evaluation: oe.Evaluation, params: oe.Paramete
         f"{int(evaluation.inputs['zone_apl'])}",
         ["Ménage", "Redevance ou loyer + charges", "Plafond", "Aide", "Reste à charge", "Très social"],
         rows, source=f"Calcul : paramètres datés d'OpenFisca-France ({oe._rules_version()}), formule "
-                     "simplifiée (models/household_aid.py) ; ressources du ménage : hypothèse",
+                     "simplifiée du projet ; ressources du ménage : hypothèse à confirmer",
         numeric=[False, True, True, True, True, False], widths=[26, 18, 14, 14, 16, 12])
 
 
