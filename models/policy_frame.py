@@ -38,9 +38,9 @@ COLUMNS = ["Échelle", "Code", "Territoire", "Politique", "Situation", "Porteur"
 LOOKUP = {LDA: ("commune", "epci", "departement"), DELEGATAIRE: ("epci", "departement"),
           PLH: ("epci",), PDALHPD: ("departement",)}
 STORE_SOURCES = {
-    "qpv": "ANCT, quartiers prioritaires 2024 (jeu qpv2024_communes)",
-    "programmes": "ANCT, programmes par commune (jeu anct_programmes)",
-    "sru": "DHUP, inventaire SRU (jeu sru)",
+    "qpv": "ANCT, quartiers prioritaires de la politique de la ville 2024",
+    "programmes": "ANCT, programmes par commune (COG 2023)",
+    "sru": "DHUP, inventaire SRU des logements sociaux",
 }
 
 
@@ -100,7 +100,7 @@ def _record(level: str, code: str, name: str, policy: str, situation: str, row=N
         "Politique": POLICIES.get(policy, policy), "Situation": situation,
         "Porteur": row.get("porteur") or "", "Validité": validity(row, today or date.today())
         if row else "—", "Statut": status,
-        "Source": row.get("source") or "", "Lu le": row.get("lu_le") or "",
+        "Source": row.get("source") or "", "Lu le": _french(row.get("lu_le") or ""),
         "_policy": policy,
     }
 

@@ -3,6 +3,7 @@ a commune of a Logement d'abord territory says so, with the source it was read f
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 
 import settings
@@ -33,7 +34,7 @@ def test_commune_of_a_logement_d_abord_territory_says_so_with_its_source(store):
     success = " ".join(s.value for s in at.success)
     assert "Territoire de mise en œuvre accélérée du plan Logement d'abord" in success
     assert "appel 2018" in success
-    assert mel["source"] in success and f"lu le {mel['lu_le']}" in success
+    assert mel["source"] in success and "lu le " + pd.Timestamp(mel['lu_le']).strftime('%d/%m/%Y') in success
     tables = [getattr(d.value, "data", d.value) for d in at.dataframe]
     frame = next(t for t in tables if "Politique" in t.columns)
     assert "Programme local de l'habitat (PLH)" in set(frame["Politique"])

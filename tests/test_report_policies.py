@@ -42,7 +42,7 @@ def test_a_commune_is_in_a_logement_d_abord_territory_through_its_epci():
     frame = _frame(LILLE)
     lda = frame.loc[pf.LDA]
     assert lda["Situation"].startswith("oui : Métropole européenne de Lille (appel 2018")
-    assert lda["Source"] == "https://exemple.fr/lda" and lda["Lu le"] == "2026-12-06"
+    assert lda["Source"] == "https://exemple.fr/lda" and lda["Lu le"] == "06/12/2026"
     assert frame.loc[pf.PLH, "Validité"] == "2022 – 2028 (en vigueur)"
     assert frame.loc[pf.PDALHPD, "Validité"] == "18/12/2019 – 31/12/2024 (échu)"
     # No row for the délégataire: « à compléter », never « non ».

@@ -66,9 +66,9 @@ def commune_block(code: str, row: pd.Series) -> None:
         st.caption(f"Logement d'abord : {lda['Situation']}.")
     st.dataframe(french(frame[SHOWN]), hide_index=True, width="stretch",
                  column_config={"Source": st.column_config.LinkColumn("Source")})
-    st.caption("« à compléter » : information non vérifiée sur une page publique lue (fichier "
-               "des réseaux : catalogues/politiques/). Le taux SRU est une obligation de la "
-               "commune, pas un besoin de ses ménages.")
+    st.caption("« à compléter » : information non vérifiée sur une page publique lue, à "
+               "compléter dans le fichier du cadre des politiques publiques que tient le réseau. "
+               "Le taux SRU est une obligation de la commune, pas un besoin de ses ménages.")
 
 
 def territory_block(codes: Sequence[str]) -> None:
