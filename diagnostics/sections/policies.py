@@ -42,7 +42,8 @@ def _cell(record: pd.Series) -> str:
     if situation == pf.TO_COMPLETE or situation.startswith("non recensé"):
         return "à compléter" if policy != pf.LDA else "non recensé"
     if policy == pf.LDA:
-        return f"oui ({record['Validité'].removeprefix('depuis ')})"
+        unsure = "" if record["Statut"] == "confirmé" else f", {record['Statut']}"
+        return f"oui ({record['Validité'].removeprefix('depuis ')}{unsure})"
     if policy == pf.DELEGATAIRE:
         return record["Porteur"] or situation
     text = record["Validité"]
