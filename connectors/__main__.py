@@ -89,13 +89,13 @@ def command_fetch(args: argparse.Namespace) -> int:
 def command_policies(args: argparse.Namespace) -> int:
     from connectors import policies
 
-    files = [Path(f).expanduser() for f in args.fichier] or None
-    for path in files or []:
+    files = [Path(f).expanduser() for f in args.fichier]
+    for path in files:
         if not path.is_file():
             print(f"Erreur : le fichier {path} n'existe pas.", file=sys.stderr)
             return 2
     try:
-        result = policies.build_policy_layer(Store(), files)
+        result = policies.build_policy_layer(Store(), [*policies.PROJECT_FILES, *files])
     except (policies.PolicyFileError, StoreError, OSError) as exc:
         print(f"Erreur : {exc}", file=sys.stderr)
         return 2
@@ -143,8 +143,9 @@ def build_parser() -> argparse.ArgumentParser:
         "politiques", help="importe le cadre des politiques publiques (Logement d'abord, "
         "délégataires, PLH, PDALHPD) : fichiers du projet ou d'un réseau")
     frame.add_argument("--fichier", action="append", default=[], metavar="CSV",
-                       help="fichier au format catalogues/politiques/modele_cadre_politiques.csv "
-                       "(répétable) ; par défaut les fichiers du projet")
+                       help="fichier d'un réseau au format de catalogues/politiques/"
+                       "modele_cadre_politiques.csv (répétable), importé en plus des fichiers "
+                       "du projet ; une ligne vérifiée l'emporte sur une ligne « à compléter »")
     frame.set_defaults(func=command_policies)
     return parser
 

@@ -23,7 +23,7 @@ from pathlib import Path
 import pandas as pd
 
 import settings
-from geodata.store import Manifest, Store, sha256_of_files
+from geodata.store import Manifest, Store, StoreError, sha256_of_files
 
 DATASET = "cadre_politiques"
 REJECTS_DATASET = "cadre_politiques_rejets"
@@ -241,6 +241,6 @@ def policy_layer(store: Store) -> tuple[pd.DataFrame, Manifest | None]:
         return store.read_frame(DATASET), store.manifest(DATASET)
     try:
         reference = Reference.from_store(store)
-    except Exception:
+    except (StoreError, OSError, KeyError):  # reference tables absent: codes not checked
         reference = None
     return read_policy_files(list(PROJECT_FILES), reference).rows, None

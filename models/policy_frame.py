@@ -87,8 +87,14 @@ def validity(row: pd.Series | dict, today: date) -> str:
 def _match(layer: pd.DataFrame, policy: str, level: str, code: str | None) -> pd.DataFrame:
     if code is None or layer.empty:
         return layer.iloc[0:0]
-    return layer[(layer["politique"] == policy) & (layer["niveau"] == level)
+    rows = layer[(layer["politique"] == policy) & (layer["niveau"] == level)
                  & (layer["code_territoire"] == str(code))]
+    if len(rows) > 1:  # several files: a verified row first, then the latest read
+        rows = rows.assign(_todo=rows["statut"].eq(TO_COMPLETE),
+                           _read=rows.get("lu_le", pd.Series("", index=rows.index)).fillna(""))
+        rows = rows.sort_values(["_todo", "_read"], ascending=[True, False]).drop(
+            columns=["_todo", "_read"])
+    return rows
 
 
 def _record(level: str, code: str, name: str, policy: str, situation: str, row=None,

@@ -100,3 +100,21 @@ def test_build_writes_layer_and_rejects_with_provenance(tmp_path, store: Store):
     assert manifest.input_sha256
     stored = local.read_frame(policies.REJECTS_DATASET)
     assert stored.iloc[0]["motif"].startswith("EPCI inconnu")
+
+
+def test_command_line_reports_refused_rows_in_french(tmp_path, store: Store, monkeypatch, capsys):
+    from connectors import __main__ as cli
+
+    for name in ("communes", "epci", "departements"):
+        (tmp_path / f"{name}.parquet").symlink_to(store.path(name))
+    monkeypatch.setenv("DIAG_DATA_DIR", str(tmp_path))
+    network = tmp_path / "reseau.csv"
+    network.write_bytes(csv_bytes(GOOD, *BAD_ROWS[:3]))
+    assert cli.main(["politiques", "--fichier", str(network)]) == 1
+    out = capsys.readouterr().out
+    assert "3 refusée(s)" in out
+    assert "refusée — reseau.csv, ligne 3, champ « code_territoire » : EPCI inconnu" in out
+    assert "ligne 4, champ « politique » : politique inconnue" in out
+    assert "ligne 5, champ « debut » : date illisible" in out
+    stored = Store(tmp_path).read_frame(policies.DATASET)
+    assert "reseau.csv" in set(stored["fichier"]) and "logement_d_abord.csv" in set(stored["fichier"])

@@ -175,3 +175,16 @@ def test_pdf_shows_the_two_sections(nord, tmp_path):
     assert "Cadre des politiques publiques par territoire" in text
     assert "lillemetropole.fr" in text  # a source address, read and cited
     assert policies.POLICIES["plh"] not in text or "PLH" in text
+
+
+def test_a_verified_network_row_wins_over_a_row_to_complete():
+    layer = pd.concat([LAYER, pd.DataFrame([
+        {"politique": "delegataire_aides_pierre", "niveau": "epci", "code_territoire": "200093201",
+         "statut": "à compléter", "lu_le": "", "porteur": "", "debut": "", "fin": "", "source": ""},
+        {"politique": "delegataire_aides_pierre", "niveau": "epci", "code_territoire": "200093201",
+         "statut": "confirmé", "lu_le": "2026-11-30", "porteur": "Métropole Européenne de Lille",
+         "debut": "2021", "fin": "2026", "source": "https://exemple.fr/delegation"},
+    ])], ignore_index=True)
+    frame = pf.commune_frame(LILLE, {}, layer, TODAY).set_index("_policy")
+    assert frame.loc[pf.DELEGATAIRE, "Situation"] == "délégataire : Métropole Européenne de Lille"
+    assert frame.loc[pf.DELEGATAIRE, "Validité"] == "2021 – 2026 (en vigueur)"
