@@ -47,3 +47,19 @@ def test_commune_outside_the_compiled_list_is_not_told_no(store):
     assert not at.success or all("Logement d'abord" not in s.value for s in at.success)
     captions = " ".join(c.value for c in at.caption)
     assert "Logement d'abord : non recensé dans la liste compilée" in captions
+
+
+def test_departement_map_shows_the_frame_and_offers_the_layer(store):
+    at = apptest.AppTest.from_file(APP, default_timeout=300)
+    at.query_params["territoire"] = "dep:59"
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    labels = [e.label for e in at.expander]
+    assert any(label.startswith("Cadre des politiques publiques") for label in labels)
+    tables = [getattr(d.value, "data", d.value) for d in at.dataframe]
+    frame = next(t for t in tables if "Politique" in t.columns and "Échelle" in t.columns)
+    mel = frame[(frame["Territoire"] == "Métropole Européenne de Lille")
+                & frame["Politique"].str.contains("Logement d'abord")]
+    assert mel["Situation"].iloc[0].startswith("oui")
+    layers = next(m for m in at.multiselect if m.label == "Couches")
+    assert "Territoires Logement d'abord" in layers.options
