@@ -188,3 +188,25 @@ def test_a_verified_network_row_wins_over_a_row_to_complete():
     frame = pf.commune_frame(LILLE, {}, layer, TODAY).set_index("_policy")
     assert frame.loc[pf.DELEGATAIRE, "Situation"] == "délégataire : Métropole Européenne de Lille"
     assert frame.loc[pf.DELEGATAIRE, "Validité"] == "2021 – 2026 (en vigueur)"
+
+
+def test_section_reads_the_sru_inventory_as_context(shared_data):
+    """With SRU columns (hand-set here: the inventory is an online source, absent offline), the
+    section names the communes carencées, says the deficit is not a need, and maps them."""
+    from diagnostics.inputs import gather
+    from diagnostics.sections.policies import policies_section
+
+    inputs = gather("epci:200093201", support.report_store(), use_registry=False,
+                    use_models=False)
+    c = inputs.communes
+    c["sru_subject"] = c["code"].isin(["59350", "59512", "59599"])
+    c["sru_carence"] = c["code"].eq("59599")
+    section, rows = policies_section(inputs, TODAY)
+    texts = support.normalise_spaces(" ".join(getattr(b, "text", "") for b in section.blocks))
+    name = c.loc[c["code"] == "59599", "name"].iloc[0]
+    assert f"3 communes soumise(s), dont 1 commune carencée(s) : {name}" in texts
+    assert "pas un besoin de ses ménages" in texts
+    spec = section.maps()[0]
+    assert spec.colours[spec.colours.index == "59599"].iloc[0] == "#7570b3"  # LdA + carencée
+    assert ("Logement d'abord et commune carencée (SRU)", "#7570b3") in spec.legend
+    assert set(rows["Code"]) >= {"200093201", "59"}
