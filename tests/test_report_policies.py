@@ -210,3 +210,19 @@ def test_section_reads_the_sru_inventory_as_context(shared_data):
     assert spec.colours[spec.colours.index == "59599"].iloc[0] == "#7570b3"  # LdA + carencée
     assert ("Logement d'abord et commune carencée (SRU)", "#7570b3") in spec.legend
     assert set(rows["Code"]) >= {"200093201", "59"}
+
+
+def test_every_table_key_has_a_french_sheet_name():
+    """No sheet named after an identifier: every key a section gives its tables is named."""
+    import ast
+    from pathlib import Path
+
+    from diagnostics.exports import SHEET_NAMES
+
+    keys = set()
+    for path in Path(support.settings.PROJECT_ROOT, "diagnostics", "sections").glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if (isinstance(node, ast.Call) and getattr(node.func, "id", "") == "Table"):
+                keys |= {k.value.value for k in node.keywords
+                         if k.arg == "key" and isinstance(k.value, ast.Constant)}
+    assert keys and not keys - set(SHEET_NAMES), sorted(keys - set(SHEET_NAMES))
