@@ -445,7 +445,10 @@ def addressees(lever: Lever, communes: pd.DataFrame, layer: pd.DataFrame | None,
     chosen = communes[communes["code"].isin(set(lever.communes["code"]))]
     known: dict[str, list[str]] = {p: [] for p in wanted}
     unknown: dict[str, list[str]] = {p: [] for p in wanted}
-    for _, area in chosen.drop_duplicates(["epci_code", "dep_code"]).iterrows():
+    named = set(layer.loc[layer["niveau"] == "commune", "code_territoire"]) if len(layer) else set()
+    places = pd.concat([chosen.drop_duplicates(["epci_code", "dep_code"]),
+                        chosen[chosen["code"].isin(named)]]).drop_duplicates("code")
+    for _, area in places.iterrows():
         for record in pf.layer_policies(pf.place_of(area), layer, today or _today()):
             policy = record["_policy"]
             if policy not in known:

@@ -226,3 +226,13 @@ def test_every_table_key_has_a_french_sheet_name():
                 keys |= {k.value.value for k in node.keywords
                          if k.arg == "key" and isinstance(k.value, ast.Constant)}
     assert keys and not keys - set(SHEET_NAMES), sorted(keys - set(SHEET_NAMES))
+
+
+def test_a_commune_level_logement_d_abord_territory_reaches_the_levers():
+    layer = pd.concat([LAYER, pd.DataFrame([
+        {"politique": "logement_d_abord", "niveau": "commune", "code_territoire": "59122",
+         "porteur": "Ville de Cambrai", "debut": "2021", "fin": "", "source": "https://x.fr",
+         "lu_le": "2026-12-06", "statut": "à confirmer"}])], ignore_index=True)
+    communes = pd.concat([COMMUNES, COMMUNES.iloc[[1]].assign(code="59999", name="Voisine")])
+    found = lv.addressees(_lever("accompagnement", ["59999", "59122"]), communes, layer, TODAY)
+    assert any("Ville de Cambrai, depuis 2021 (à confirmer)" in t for t in found)
