@@ -62,6 +62,7 @@ data: install
 	@etalab=$$($(PY) -m connectors fetch etalab_cog) || etalab=""; \
 	$(PY) -m geodata build $${etalab:+--etalab-cog "$$etalab"}
 	$(PY) -m connectors refresh $(if $(DIAG_SOURCE_DIR),--from-dir $(DIAG_SOURCE_DIR),)
+	$(PY) -m connectors politiques
 	$(PY) -m operators demo
 	$(PY) -m models build
 

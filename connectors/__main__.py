@@ -86,6 +86,27 @@ def command_fetch(args: argparse.Namespace) -> int:
     return 0
 
 
+def command_policies(args: argparse.Namespace) -> int:
+    from connectors import policies
+
+    files = [Path(f).expanduser() for f in args.fichier]
+    for path in files:
+        if not path.is_file():
+            print(f"Erreur : le fichier {path} n'existe pas.", file=sys.stderr)
+            return 2
+    try:
+        result = policies.build_policy_layer(Store(), [*policies.PROJECT_FILES, *files])
+    except (policies.PolicyFileError, StoreError, OSError) as exc:
+        print(f"Erreur : {exc}", file=sys.stderr)
+        return 2
+    print(f"Cadre des politiques publiques : {len(result.rows)} ligne(s) acceptée(s), "
+          f"{result.rejects[['fichier', 'ligne']].drop_duplicates().shape[0]} refusée(s) "
+          f"(fichiers : {', '.join(result.files)}).")
+    for message in result.messages():
+        print(f"  refusée — {message}")
+    return 1 if len(result.rejects) else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m connectors",
@@ -118,6 +139,14 @@ def build_parser() -> argparse.ArgumentParser:
                        help="dossier local des fichiers officiels (sinon DIAG_SOURCE_DIR, "
                        "sinon téléchargement)")
     fetch.set_defaults(func=command_fetch)
+    frame = commands.add_parser(
+        "politiques", help="importe le cadre des politiques publiques (Logement d'abord, "
+        "délégataires, PLH, PDALHPD) : fichiers du projet ou d'un réseau")
+    frame.add_argument("--fichier", action="append", default=[], metavar="CSV",
+                       help="fichier d'un réseau au format de catalogues/politiques/"
+                       "modele_cadre_politiques.csv (répétable), importé en plus des fichiers "
+                       "du projet ; une ligne vérifiée l'emporte sur une ligne « à compléter »")
+    frame.set_defaults(func=command_policies)
     return parser
 
 

@@ -228,6 +228,7 @@ class ReportInputs:
     public_offer: Any = None  # models.supply.PublicEstablishments of the territory, or None
     notes: list[str] = field(default_factory=list)
     confidential: Any = None  # ConfidentialFigure (whole départements or régions) or None
+    policies: pd.DataFrame | None = None  # connectors.policies layer (policy frame), or None
 
     @property
     def codes(self) -> list[str]:
@@ -559,6 +560,8 @@ def gather(
         missing[datasets.FINESS] = missing_reason(datasets.FINESS, titles)
     national = national_references(store)
     notes: list[str] = []
+    step("Cadre des politiques publiques")
+    policies = _policy_layer(store, sources, titles)
 
     step("Registre des opérateurs")
     if sites is None and use_registry:
@@ -629,7 +632,26 @@ def gather(
         notes=notes,
         public_offer=public_offer,
         confidential=confidential_figure,
+        policies=policies,
     )
+
+
+def _policy_layer(store: Store, sources: list[SourceRef], titles: dict) -> pd.DataFrame | None:
+    """The policy frame layer (stored, or the project's files read in place), cited."""
+    from connectors.policies import DATASET, policy_layer
+
+    try:
+        layer, manifest = policy_layer(store)
+    except (OSError, ValueError) as exc:
+        log.warning("Cadre des politiques publiques illisible : %s", exc)
+        return None
+    sources.append(SourceRef(
+        dataset=DATASET, title="Cadre des politiques publiques (Logement d'abord, délégataires "
+        "des aides à la pierre, PLH, PDALHPD) : compilation du projet, une page publique lue "
+        "par ligne", producer="Projet et réseaux", vintage=manifest.vintage if manifest else
+        "fichiers du projet", licence="sans objet (chaque ligne cite sa source)",
+        rows=len(layer), built_at=manifest.built_at if manifest else ""))
+    return layer
 
 
 def national_need_output(store: Store) -> tuple[ModelOutput | None, str | None]:

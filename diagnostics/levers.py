@@ -401,3 +401,81 @@ def levers_by_type(levers: list[Lever], frame: pd.DataFrame) -> pd.DataFrame:
     grouped["levers"] = [" ; ".join(applied.get(t, [])) for t in grouped.index]
     order = [t for t in TYPE_ORDER if t in grouped.index]
     return grouped.reindex(order).reset_index().rename(columns={"_type": "commune_type"})
+
+
+# -- whom to address: the policy frame of the lever's communes ----------------------------------
+# Which policies of the frame each lever meets (models.policy_frame keys; "prefet" for the
+# commune carencée, where the State's representative holds the pre-emption right).
+LEVER_POLICIES: dict[str, tuple[str, ...]] = {
+    "vacance": ("delegataire_aides_pierre", "plh", "logement_d_abord"),
+    "coproprietes": ("delegataire_aides_pierre", "plh"),
+    "pension_de_famille": ("delegataire_aides_pierre", "plh", "pdalhpd", "logement_d_abord"),
+    "accompagnement": ("pdalhpd", "logement_d_abord"),
+    "marche_tendu": ("delegataire_aides_pierre", "plh"),
+    "carence": ("prefet", "plh"),
+}
+POLICY_ROLES = {
+    "delegataire_aides_pierre": "programmation des PLAI (délégataire des aides à la pierre)",
+    "plh": "programme local de l'habitat en vigueur",
+    "pdalhpd": "PDALHPD (plan co-piloté par l'État et le département)",
+    "logement_d_abord": "territoire de mise en œuvre accélérée du Logement d'abord",
+}
+PREFET = ("le préfet : pendant la carence, il exerce le droit de préemption urbain de la "
+          "commune (constat de carence : CCH art. L. 302-9-1)")
+
+
+def addressees(lever: Lever, communes: pd.DataFrame, layer: pd.DataFrame | None,
+               today=None) -> list[str]:
+    """« À qui s'adresser » for the lever's communes, from the policy frame.
+
+    Parameters
+    ----------
+    communes
+        The territory's communes (``code, name, epci_code, epci_name, dep_code, dep_name``).
+    layer
+        The policy layer (``connectors.policies``); None gives the « à compléter » answers.
+    """
+    from models import policy_frame as pf
+
+    wanted = LEVER_POLICIES.get(lever.id, ())
+    if not wanted or not lever.count:
+        return []
+    layer = layer if layer is not None else pd.DataFrame(
+        columns=["politique", "niveau", "code_territoire"])
+    chosen = communes[communes["code"].isin(set(lever.communes["code"]))]
+    known: dict[str, list[str]] = {p: [] for p in wanted}
+    unknown: dict[str, list[str]] = {p: [] for p in wanted}
+    named = set(layer.loc[layer["niveau"] == "commune", "code_territoire"]) if len(layer) else set()
+    places = pd.concat([chosen.drop_duplicates(["epci_code", "dep_code"]),
+                        chosen[chosen["code"].isin(named)]]).drop_duplicates("code")
+    for _, area in places.iterrows():
+        for record in pf.layer_policies(pf.place_of(area), layer, today or _today()):
+            policy = record["_policy"]
+            if policy not in known:
+                continue
+            if record["Situation"] == pf.TO_COMPLETE:
+                unknown[policy].append(record["Territoire"])
+            elif not record["Situation"].startswith("non recensé"):
+                validity = "" if record["Validité"] == "—" else f", {record['Validité']}"
+                text = f"{record['Porteur'] or record['Territoire']}{validity}"
+                if record["Statut"] != "confirmé":
+                    text += f" ({record['Statut']})"
+                known[policy].append(text)
+    items = [PREFET] if "prefet" in wanted else []
+    for policy in wanted:
+        if policy == "prefet":
+            continue
+        texts = list(dict.fromkeys(known[policy]))
+        missing = list(dict.fromkeys(unknown[policy]))
+        if missing:
+            texts.append(f"à compléter pour {', '.join(missing)}" if len(missing) <= 2 else
+                         f"à compléter pour {len(missing)} territoires")
+        if texts:
+            items.append(f"{POLICY_ROLES[policy]} : {' ; '.join(texts)}")
+    return items
+
+
+def _today():
+    from datetime import date
+
+    return date.today()

@@ -23,7 +23,9 @@ from diagnostics.sections.levers import lever_communes, levers_section
 from diagnostics.sections.method import method_section
 from diagnostics.sections.need import need_section
 from diagnostics.sections.offer import offer_section
+from diagnostics.sections.policies import policies_section
 from diagnostics.sections.portrait import portrait_section
+from diagnostics.sections.presence import presence_section
 from diagnostics.sections.synthesis import synthesis_section
 from operators import schema
 
@@ -121,6 +123,10 @@ def build_diagnostic(
     named = {"portrait": portrait, "besoins": need, "offre": offer, "ecarts": gaps}
     synthesis = synthesis_section(inputs, totals, named, lever_list, public)
     sections: list[Section] = [synthesis, portrait, need, offer, gaps, levers, method]
+    policies, policy_rows = policies_section(inputs)
+    sections.insert(sections.index(portrait) + 1, policies)
+    who, who_tables = presence_section(inputs)
+    sections.insert(sections.index(offer) + 1, who)
     inside = set(inputs.territory.codes)
     economics = economics_section([op for op in operations or [] if op.get("code") in inside])
     if economics is not None:
@@ -133,6 +139,8 @@ def build_diagnostic(
         for table in section.tables():
             if table.key and table.data is not None and table.key not in exports:
                 exports[table.key] = french_columns(table.data)
+    exports["politiques"] = policy_rows
+    exports.update(who_tables)
     sites = public_sites_table(public)
     if len(sites):
         exports["sites"] = sites

@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass, field
 
 import pandas as pd
+from pyarrow import ArrowException
 
 from geodata.cog import KIND_ARRONDISSEMENT, carry_to_current
 from geodata.store import Store
@@ -49,6 +50,7 @@ class CommuneIndex:
     _epci: dict[str, list[str]] = field(init=False)
     _names: dict[str, str] = field(init=False)
     _deps: dict[str, str] = field(init=False)
+    _epci_names: dict[str, str] = field(init=False)
 
     def __post_init__(self) -> None:
         self.communes = self.communes.set_index("code", drop=False)
@@ -68,13 +70,21 @@ class CommuneIndex:
             for code, epci in zip(self.communes["code"], self.communes["epci_code"], strict=True):
                 if isinstance(epci, str) and epci:
                     self._epci.setdefault(epci, []).append(code)
+        self._epci_names = {}
+        if "epci_name" in self.communes:
+            pairs = self.communes[["epci_code", "epci_name"]].dropna().drop_duplicates()
+            for epci, name in pairs.itertuples(index=False):
+                for key in _name_keys(name):
+                    self._epci_names.setdefault(key, epci)
 
     @classmethod
     def from_store(cls, store: Store | None = None) -> CommuneIndex:
         store = store or Store()
-        communes = store.read(
-            "communes", columns=["code", "name", "dep_code", "epci_code", "rep_lon", "rep_lat"]
-        )
+        columns = ["code", "name", "dep_code", "epci_code", "rep_lon", "rep_lat"]
+        try:  # the EPCI's name lets a service name its area (« Métropole Européenne de Lille »)
+            communes = store.read("communes", columns=[*columns, "epci_name"])
+        except (KeyError, ValueError, ArrowException):
+            communes = store.read("communes", columns=columns)
         return cls(pd.DataFrame(communes), store.read("cog_passage"))
 
     def name_of(self, code: str) -> str:
@@ -85,6 +95,13 @@ class CommuneIndex:
 
     def epci_members(self, epci: str) -> list[str]:
         return sorted(self._epci.get(epci, []))
+
+    def epci_by_name(self, name: str) -> str | None:
+        """The SIREN of the EPCI named ``name`` (accents, case and article ignored), or None."""
+        for key in _name_keys(name):
+            if key in self._epci_names:
+                return self._epci_names[key]
+        return None
 
     def is_known(self, code: str) -> bool:
         return code in self.current or code in self._old

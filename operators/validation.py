@@ -248,7 +248,11 @@ def _parse_row(row, position, frame, capacity_columns, index, carried, kinds, de
     if resolution.code is None and area_based and not row["commune_code"] and not row["commune_name"]:
         resolution.error = None  # a service may be described by its area alone
     elif resolution.code is None and not (resolution.pending and can_locate):
-        problems.append((label("commune_code"), resolution.error or "commune introuvable"))
+        error = resolution.error or "commune introuvable"
+        if not area_based and row["commune_name"] and index.epci_by_name(row["commune_name"]):
+            error += (f" : « {row['commune_name']} » est un EPCI ; un lieu donne sa commune, "
+                      "seul un service peut couvrir un EPCI")
+        problems.append((label("commune_code"), error))
 
     capacity, capacity_text, capacity_column = math.nan, "", None
     for column, values in capacity_columns:
@@ -355,22 +359,28 @@ def _parse_row(row, position, frame, capacity_columns, index, carried, kinds, de
 
 
 def _epci_in_commune_column(row: dict, index: CommuneIndex, flags: list[str]) -> dict:
-    """A service whose commune column holds a 9-digit EPCI SIREN: that EPCI is its area."""
+    """A service whose commune column holds a 9-digit EPCI SIREN, or whose commune name is an
+    EPCI's name (« Métropole Européenne de Lille »): that EPCI is its area, flagged."""
     code = re.sub(r"\s", "", row["commune_code"])
     code = re.sub(r"[.,]0+$", "", code)
-    if not re.fullmatch(r"\d{9}", code):
-        return row
+    name = row["commune_name"]
+    named = index.epci_by_name(name) if name and not index.by_name(name) else None
+    by_siren = bool(re.fullmatch(r"\d{9}", code)) and bool(index.epci_members(code))
+    if not by_siren:
+        if named is None or (code and index.is_known(normalize_code(code, index)[0] or "")):
+            return row
+        code = named
     members = index.epci_members(code)
-    if not members:
-        return row
     epci = re.sub(r"[.,]0+$", "", re.sub(r"\s", "", row["coverage_epci"]))
+    how = (f"SIREN d'EPCI « {code} » dans la colonne commune" if by_siren else
+           f"commune « {name} » : c'est le nom d'un EPCI ({code})")
     if epci and epci != code:
-        flags.append(f"SIREN d'EPCI « {code} » dans la colonne commune ignoré : la colonne EPCI "
-                     f"donne déjà « {epci} »")
+        flags.append(f"{how} ignoré : la colonne EPCI donne déjà « {epci} »")
     else:
-        flags.append(f"SIREN d'EPCI « {code} » dans la colonne commune : compris comme la zone "
-                     f"couverte par le service ({len(members)} communes)")
-    return {**row, "commune_code": "", "coverage_epci": epci or code}
+        flags.append(f"{how} : compris comme la zone couverte par le service "
+                     f"({len(members)} communes)")
+    keep_name = name if named is None or named != code else ""
+    return {**row, "commune_code": "", "commune_name": keep_name, "coverage_epci": epci or code}
 
 
 def _coverage(row, index: CommuneIndex, carried, commune_code, problems, flags):

@@ -157,3 +157,28 @@ def test_import_of_unusual_file_logs_no_traceback(store, tmp_path):
     registry = Registry(tmp_path / "r.gpkg")
     with pytest.raises(ImportFileError):
         import_file(b"pas un classeur", registry, name="x.xlsx", geocoder=None, actor=ADMIN)
+
+
+NAMED_HEADER = "operateur;commune;code_commune;type_offre;capacite;statut;confidentialite"
+
+
+@pytest.mark.parametrize("code_cell", ["", "200093201"])
+def test_service_naming_an_epci_in_the_commune_column(store, communes, code_cell):
+    """« Métropole Européenne de Lille » in the commune column (with or without its SIREN in
+    the code column): a service covering that EPCI, flagged — never rejected as an unknown
+    commune; a place so described is refused with a French reason that says why."""
+    members = set(communes.loc[communes["epci_code"] == "200093201", "code"])
+    rows = [f"Asso;Métropole Européenne de Lille;{code_cell};AVDL;40;ouvert;public",
+            f"Asso;métropole européenne de lille;{code_cell};pension de famille;12;ouvert;public"]
+    prepared = _prepare((NAMED_HEADER + "\n" + "\n".join(rows) + "\n").encode(), "mel.csv")
+    assert len(prepared.sites) == 1
+    site = prepared.sites.iloc[0]
+    assert site["coverage_epci"] == "200093201"
+    flags = " ".join(site["flags"])
+    assert "compris comme la zone couverte par le service" in flags
+    covered = set(prepared.coverage.loc[prepared.coverage["site_id"] == site["site_id"],
+                                        "commune_code"])
+    assert covered == members
+    assert list(prepared.rejects) == [1]  # the place: refused, said why, kept in the rejects
+    if not code_cell:
+        assert "est un EPCI" in prepared.rejects[1]

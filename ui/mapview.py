@@ -37,7 +37,9 @@ LAYER_QPV = "Quartiers prioritaires (QPV)"
 LAYER_PROGRAMMES = "Communes PVD / ACV"
 LAYER_DENSITY = "Classes de densité"
 LAYER_PUBLIC = "Établissements publics (FINESS)"
-LAYERS = (LAYER_SITES, LAYER_PUBLIC, LAYER_QPV, LAYER_PROGRAMMES, LAYER_DENSITY)
+LAYER_POLICIES = "Territoires Logement d'abord"
+LAYERS = (LAYER_SITES, LAYER_PUBLIC, LAYER_QPV, LAYER_PROGRAMMES, LAYER_POLICIES, LAYER_DENSITY)
+POLICY_COLOUR = "#1b9e77"
 # Public establishments: squares (the members' sites are dots); the asylum system apart.
 PUBLIC_COLOURS = {
     "hebergement": "#66a61e",
@@ -65,6 +67,7 @@ class Overlays:
     public: pd.DataFrame | None = None  # FINESS establishments: lon, lat, name, family…
     qpv: pd.DataFrame | None = None  # code, qpv_count, qpv_names, rep_lon, rep_lat
     programmes: pd.DataFrame | None = None  # code, name, pvd, acv, rep_lon, rep_lat
+    policies: pd.DataFrame | None = None  # code, name, rep_lon, rep_lat (Logement d'abord)
     density: pd.Series | None = None  # density class 1–7 by code
     notes: list[str] = field(default_factory=list)
 
@@ -302,6 +305,15 @@ def _add_overlays(layer: webmap.LayerStyler, view: ViewGeometry, overlays: Overl
             folium.Marker([row.rep_lat, row.rep_lon], icon=icon,
                           tooltip=f"{html.escape(str(row.name))} : {badge}").add_to(group)
         group.add_to(layer)
+    if overlays.policies is not None and len(overlays.policies):
+        group = folium.FeatureGroup(name=LAYER_POLICIES, control=False)
+        for row in overlays.policies.itertuples():
+            folium.CircleMarker(
+                [row.rep_lat, row.rep_lon], radius=3, color=POLICY_COLOUR, weight=1, fill=True,
+                fill_opacity=0.8,
+                tooltip=f"{html.escape(str(row.name))} : territoire Logement d'abord",
+            ).add_to(group)
+        group.add_to(layer)
     if overlays.public is not None and len(overlays.public):
         _add_public(layer, overlays.public)
     if overlays.sites is not None and len(overlays.sites):
@@ -370,6 +382,9 @@ def overlay_legend(overlays: Overlays | None, families: dict[str, str]) -> list[
         lines.append('<div><span style="background:#33a02c;color:#fff;font:bold 10px sans-serif;'
                      'padding:0 2px;border-radius:3px;margin-right:6px">PVD</span>Petites villes '
                      "de demain / Action cœur de ville</div>")
+    if overlays.policies is not None:
+        lines.append(_dot(POLICY_COLOUR, "Commune en territoire Logement d'abord (liste "
+                          "compilée par le projet, incomplète)"))
     if overlays.density is not None:
         lines.append('<div style="font-size:11px">Densité (contour coloré) : du plus dense (brun) '
                      "au plus rural (vert-bleu), grille INSEE 2025</div>")

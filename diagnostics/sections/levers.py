@@ -65,6 +65,10 @@ def levers_section(
             items.append(f"Base légale : {lever.legal_basis}.")
         if lever.local_needs:
             items.append(f"Ce qu'il faut localement : {lever.local_needs}.")
+        whom = lv.addressees(lever, frame, inputs.policies)
+        if whom:
+            items.append("À qui s'adresser ici (cadre des politiques publiques) : "
+                         + " ; ".join(whom) + ".")
         section.add(Bullets(items))
     not_evaluable = [lever for lever in levers if not lever.evaluable]
     if not_evaluable:

@@ -82,6 +82,10 @@ def render() -> None:
     _controls(catalogue, territory is None, model)
     with head:
         _header(territory, need_frame, bundle)
+        if territory is not None and territory.spec.split(":")[0] in ("dep", "epci"):
+            from ui.policies import territory_block
+
+            territory_block(territory.codes)
     if model is None:
         notices.warning(need.unavailable_reason() or need.NOT_COMPUTED)
     elif bundle is None:
@@ -259,6 +263,10 @@ def _overlays(view: ViewGeometry, layers: list[str], national: bool) -> mapview.
         out.programmes = mapview.programme_points(codes)
         if out.programmes is None:
             out.notes.append("Programmes de l'ANCT absents du stock local.")
+    if mapview.LAYER_POLICIES in layers:
+        from ui.policies import policy_points
+
+        out.policies = policy_points(codes)
     if mapview.LAYER_DENSITY in layers:
         if view.level == "communes":
             out.density = mapview.density_classes()

@@ -16,6 +16,7 @@ from diagnostics.formatting import fr_number
 from geodata import reference
 from ui import charts, data, navigation, need, profile, state
 from ui import gap as gap_mod
+from ui import policies as policies_mod
 from ui import sites as sites_mod
 from ui.panels import households_text, imputed_notes, ordinal, rank_text, rate_text
 from ui.picker import communes_of
@@ -66,6 +67,7 @@ def render() -> None:
                    "additionnés (ménages pauvres estimés / ménages, logements vacants / logements…). "
                    "« donnée absente » : valeur couverte par le secret statistique ou non "
                    "publiée, jamais comptée comme zéro.")
+    policies_mod.commune_block(code, row)
     _history_block(code)
     _sites_block(code)
 
