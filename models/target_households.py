@@ -437,6 +437,11 @@ def compute_targets(inputs: TargetInputs, params: Mapping[str, Any] | None = Non
             out[column] = _int_array(whole(net[name][bound], bound))
         if name in gross:
             out[f"gross_{name}"] = gross[name]["central"]
+    # Context of the reference gap's « territoires comparables » (density class, market zone).
+    if inputs.density_7 is not None:
+        out["density_7"] = ctx.get("density_7")
+    if inputs.zone_abc is not None:
+        out["zone_abc"] = _text(inputs.zone_abc, codes)
     if "poor_owners" in net:
         # « dont » of the net brick: old owners (65 or over) and owners in rural communes.
         central = net["poor_owners"]["central"]

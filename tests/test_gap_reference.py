@@ -45,7 +45,17 @@ def _targets() -> th.TargetResult:
 @pytest.fixture(scope="module")
 def line() -> gr.ReferenceGap:
     model = g.GapModel(line_inputs(), line_config())
-    return gr.ReferenceGap(model, _targets(), regions={"01": "R1", "02": "R1", "03": "R2"})
+    return gr.ReferenceGap(model, _targets(), regions={"01": "R1", "02": "R1", "03": "R2"},
+                           params=_commune_scale())
+
+
+def _commune_scale() -> dict:
+    """Parameters judging every commune at its own scale (the arithmetic of the line); the
+    living area is tested in tests/test_gap_living_area.py."""
+    params = gr.load_params()
+    params["living_area"]["min_target_households"] = 0
+    params["default_method"] = "national_median"
+    return params
 
 
 def test_families_and_unavailable(line):
