@@ -48,6 +48,10 @@ SHEET_NAMES = {
     "imputation": "Imputation",
     "sources": "Sources",
     "donnees_absentes": "Données absentes",
+    "ecart_familles": "Écart par famille",
+    "briques_besoin": "Briques du besoin",
+    "briques_nationales": "Briques, totaux France",
+    "otelo": "Comparaison OTELO",
 }
 
 

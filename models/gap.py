@@ -44,6 +44,7 @@ from geodata import raster
 from geodata.store import Store
 from models import accessibility as acc
 from models import decay as decay_module
+from models import gap_reference as gr
 from models import supply as sup
 
 # Re-exported: callers keep using ``models.gap.neighbour_pairs`` / ``zones_blanches``.
@@ -237,8 +238,6 @@ class GapModel:
         self.reference = None
         self.reference_choice = None
         if inputs.targets is not None:
-            from models import gap_reference as gr
-
             self.reference = gr.ReferenceGap(self, inputs.targets, inputs.regions)
             self.reference_choice = gr.Reference(self.reference.params["default_method"])
 
@@ -482,8 +481,6 @@ class GapModel:
         """What the reference gap rests on (empty without target households)."""
         if self.reference is None:
             return {}
-        from models import gap_reference as gr
-
         _, notes = self.reference.references(self.reference_choice)
         return {
             "reference_method": self.reference_choice.method,
@@ -492,6 +489,8 @@ class GapModel:
             "reference_unavailable": dict(self.reference.unavailable),
             "reference_total_families": list(self.reference.total_families),
             "reference_definition_fr": gr.definition_fr(self.reference.params),
+            "living_area_min": self.reference.living_area_min,
+            "living_area_note_fr": gr.living_area_note_fr(self.reference.params),
         }
 
     def result(self) -> GapResult:

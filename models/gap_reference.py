@@ -74,6 +74,16 @@ def definition_fr(params: Mapping[str, Any] | None = None) -> str:
     )
 
 
+def living_area_note_fr(params: Mapping[str, Any] | None = None) -> str:
+    """The legend's sentence on the scale at which the class is judged."""
+    minimum = ((params or load_params()).get("living_area") or {}).get("min_target_households", 0)
+    if not minimum:
+        return "Chaque commune est jugée à son échelle."
+    return (f"Une commune de moins de {minimum:g} ménages cibles est jugée à l'échelle de son "
+            "EPCI (bassin de vie) : sa classe est celle de l'EPCI ; ses propres chiffres (places, "
+            "ménages cibles, places manquantes) restent affichés, sans classe propre.")
+
+
 METHODS: dict[str, str] = {
     "comparable": "territoires comparables : médiane des territoires de même densité et de "
                   "même tension du marché",

@@ -84,7 +84,7 @@ def test_comparable_territories_reference():
     assert "urbain, marché tendu : 1" in notes["pension_de_famille"]
     assert "ensemble des 1 départements" in notes["pension_de_famille"]
     # The upper quartile is selectable, and so is the national median.
-    rates_q3, notes_q3 = reference_gap.references(gr.Reference("comparable_q3"))
+    _rates_q3, notes_q3 = reference_gap.references(gr.Reference("comparable_q3"))
     assert "quartile supérieur" in notes_q3["pension_de_famille"]
     _, national = reference_gap.references(gr.Reference("national_median"))
     assert national["pension_de_famille"].startswith("médiane nationale")
