@@ -537,6 +537,7 @@ def _brick(name: str, spec: Mapping[str, Any], bound: str, ctx: _Context) -> np.
             poor_share = np.clip(ctx.poor[bound] / np.where(ctx.households > 0, ctx.households,
                                                             np.nan), 0, 1)
         growth = np.maximum(after - before, 0.0) / float(ctx.inputs.growth_years) * years
+        ctx.extra["household_growth_all"] = growth
         return growth * poor_share
     raise TargetError(f"Facteur local « {kind} » inconnu.")
 
@@ -747,9 +748,26 @@ def national_totals(result: TargetResult) -> pd.DataFrame:
         if not available:
             comparison = f"Non disponible ({result.availability[name]})."
         elif ref.get("unit") == "part des ménages pauvres":
-            share = totals["central"] / poor["central"] if poor["central"] else np.nan
-            comparison = (f"{_pct(share)} des ménages pauvres estimés ; publié : "
+            column = ref.get("compare_column")
+            base = (float(np.nansum(frame[column])) if column and column in frame.columns
+                    else totals["central"])
+            share = base / poor["central"] if poor["central"] else np.nan
+            what = ("ménages pauvres propriétaires, avant la part ayant besoin d'une "
+                    "intervention : " if column else "")
+            comparison = (f"{what}{_pct(share)} des ménages pauvres estimés ; publié : "
                           f"{_pct(ref['value'])} ({ref.get('label_fr', '')}).")
+        elif ref.get("unit") == "croissance annuelle des ménages":
+            growth = float(np.nansum(frame.get("household_growth_all", np.nan)))
+            base = float(np.nansum(frame["households"]))
+            years = float(spec.get("horizon_years", 6))
+            rate = growth / years / base if base else np.nan
+            comparison = (f"croissance brute des ménages des communes en hausse, 2018-2021 : "
+                          f"{_pct(rate)} par an ; publié : {_pct(ref['value'])} par an "
+                          f"({ref.get('label_fr', '')}).")
+        elif ref.get("unit") == "places":
+            comparison = (_count_comparison(totals["central"], ref.get("value"), "ménages")
+                          + " (places publiées, dont 90 % occupées ; le total estimé compte la "
+                          "part des hébergés ayant vocation à un logement).")
         else:
             comparison = _count_comparison(totals["central"], ref.get("value"), "ménages")
         rows.append({

@@ -147,8 +147,9 @@ def test_shelter_exit_with_finess_places():
     inputs = _inputs(shelter_places=pd.Series({"X": 50.0}),
                      datasets={"comparateur", "zonage_abc_2024", "finess"})
     frame = th.compute_targets(inputs).frame.set_index("code")
-    # 50 places × 0.96 occupied × 0.8 / 0.5 / 1.0 = 38.4 → 38; 24; 48. Y: no shelter, 0.
-    assert _bounds(frame, "X", "shelter_exit") == [38, 24, 48]
+    # 50 places × 0.90 occupied (DREES 2021) × 0.8 / 0.5 / 1.0 = 36; 22.5 → 22; 45.
+    # Y: no shelter, 0.
+    assert _bounds(frame, "X", "shelter_exit") == [36, 22, 45]
     assert _bounds(frame, "Y", "shelter_exit") == [0, 0, 0]
     # FINESS without places (the Etalab extract): « non disponible », never 0.
     result = th.compute_targets(_inputs(datasets={"comparateur", "zonage_abc_2024", "finess"}))
@@ -257,6 +258,15 @@ def test_parameters_checked():
         spec = params["categories"][name]
         assert spec["provenance"] and "working_assumption" in spec
         assert spec["otelo_fr"] and spec["source_fr"]
+
+
+def test_national_totals_compare_like_with_like(full):
+    totals = th.national_totals(full).set_index("category")
+    # Poor owners compared before the share needing an intervention: (46.3 + 42.1) / 320.
+    assert "avant la part" in totals.loc["poor_owners", "comparison_fr"]
+    assert "27,6 %" in totals.loc["poor_owners", "comparison_fr"]
+    # Household growth as a yearly rate: X +60 over 3 years on 2,000 households = 1,0 % a year.
+    assert "1,0 % par an" in totals.loc["household_growth", "comparison_fr"]
 
 
 def test_national_totals_units(result):

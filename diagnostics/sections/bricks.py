@@ -157,6 +157,17 @@ def bricks_table(targets: pd.DataFrame, source: str, params: Mapping[str, Any] |
     )
 
 
+def bricks_table_frame(params: Mapping[str, Any] | None = None) -> pd.DataFrame:
+    """The bricks as a French table (definition, OTELO counterpart, families, source)."""
+    table = th.brick_table(params)
+    return pd.DataFrame({
+        "Brique": table["label"], "Nature": table["kind"].map({"stock": "stock", "flow": "flux"}),
+        "Équivalent OTELO": table["otelo_fr"], "Définition": table["formula_fr"],
+        "Familles d'offre (part de la brique)": table["families_fr"],
+        "Offre qui y répond": table["offer_fr"], "Source": table["source_fr"],
+    })
+
+
 def otelo_table() -> Table:
     """Each OTELO brick: whether this tool computes it, from which source, what it leaves out
     and why."""
