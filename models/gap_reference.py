@@ -297,6 +297,7 @@ class ReferenceGap:
         self._hosting_unit = {f: self._hosting_groups(model.types.index(f), self.unit)
                               for f in self.families}
         self._unit_rates: dict[str, pd.Series] = {}
+        self._unit_groups: np.ndarray | None = None
         living = self.params.get("living_area") or {}
         self.living_area_min = float(living.get("min_target_households", 0))
         housing = [self.target[f][:, 0] for f in self.total_families]
@@ -420,11 +421,22 @@ class ReferenceGap:
 
     def unit_rates(self, family: str) -> pd.Series:
         """Rate of each comparable territory (département or EPCI) hosting places of the
-        family (central targets), computed once."""
+        family (central targets): 1000 × Σ allocated / Σ targets, computed once."""
         if family not in self._unit_rates:
             target = self.target[family][:, 0]
-            self._unit_rates[family] = group_rates(
-                self.access[family][:, 0] * target, target, self.unit, self._hosting_unit[family])
+            allocated = self.access[family][:, 0] * target
+            index = self.unit_index
+            ok = (index >= 0) & np.isfinite(allocated) & np.isfinite(target)
+            size = len(self.unit_codes)
+            sums_a = np.bincount(index[ok], weights=allocated[ok], minlength=size)
+            sums_t = np.bincount(index[ok], weights=target[ok], minlength=size)
+            hosting = np.isin(np.asarray(self.unit_codes, dtype=object),
+                              list(self._hosting_unit[family]))
+            keep = hosting & (sums_t > 0)
+            self._unit_rates[family] = pd.Series(
+                1000.0 * sums_a[keep] / sums_t[keep],
+                index=pd.Index(np.asarray(self.unit_codes, dtype=object)[keep], dtype=object),
+                name="rate")
         return self._unit_rates[family]
 
     def comparable_rates(self, family: str, quantile: float) -> tuple[np.ndarray, str]:
@@ -433,19 +445,28 @@ class ReferenceGap:
         minimum = int(spec.get("min_territories", 5))
         rates = self.unit_rates(family)
         if not len(rates):
-            return np.full(len(self.codes), np.nan), f"aucun des {self.unit_level} n'a de places situées"
-        position = pd.Index(self.unit_codes).get_indexer(rates.index)
-        groups = pd.Series(self.comparable_group_of_unit()[position], index=rates.index)
-        national = float(rates.quantile(quantile))
-        by_group = rates.groupby(groups.to_numpy())
-        counts = by_group.size()
-        values = by_group.quantile(quantile)
-        values = values[(counts >= minimum) & (values.index != "")]
-        out = pd.Series(self.comparable_group).map(values).to_numpy(dtype=float, copy=True)
+            return (np.full(len(self.codes), np.nan),
+                    f"aucun des {self.unit_level} n'a de places situées")
+        position = pd.Index(np.asarray(self.unit_codes, dtype=object), dtype=object) \
+            .get_indexer(rates.index)
+        unit_groups = self.comparable_group_of_unit()
+        groups = unit_groups[position]
+        values_all = rates.to_numpy()
+        national = float(np.quantile(values_all, quantile))
+        by_group: dict[str, float] = {}
+        counts: dict[str, int] = {}
+        for group in np.unique(groups):
+            members = values_all[groups == group]
+            counts[str(group)] = len(members)
+            if group != "" and len(members) >= minimum:
+                by_group[str(group)] = float(np.quantile(members, quantile))
+        unit_value = np.array([by_group.get(str(g), np.nan) for g in unit_groups], dtype=float)
+        index = self.unit_index
+        out = np.where(index >= 0, unit_value[np.maximum(index, 0)], np.nan)
         fallback = np.isnan(out)
         out[fallback] = national
         unit = self.unit_level
-        described = "; ".join(f"{g} : {int(counts[g])}" for g in values.index)
+        described = "; ".join(f"{g} : {counts[g]}" for g in by_group)
         note = (f"{'médiane' if quantile == 0.5 else 'quartile supérieur'} des {unit} où des "
                 f"places sont situées, par groupe ({described or 'aucun groupe assez fourni'})")
         if fallback.any():
@@ -454,11 +475,13 @@ class ReferenceGap:
         return out, note
 
     def comparable_group_of_unit(self) -> np.ndarray:
-        """The comparable group of each territory of :attr:`unit_codes`."""
-        out = np.full(len(self.unit_codes), "", dtype=object)
-        has = self.unit_index >= 0
-        out[self.unit_index[has]] = self.comparable_group[has]
-        return out
+        """The comparable group of each territory of :attr:`unit_codes` (computed once)."""
+        if self._unit_groups is None:
+            out = np.full(len(self.unit_codes), "", dtype=object)
+            has = self.unit_index >= 0
+            out[self.unit_index[has]] = self.comparable_group[has]
+            self._unit_groups = out
+        return self._unit_groups
 
     def references(self, reference: Reference | None = None) -> tuple[dict[str, np.ndarray],
                                                                      dict[str, str]]:

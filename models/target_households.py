@@ -205,7 +205,20 @@ class TargetInputs:
 
 
 def _series(frame: pd.DataFrame, column: str) -> pd.Series:
-    return pd.Series(frame[column].to_numpy(), index=frame["code"].astype(str))
+    """A column keyed by commune code; the columns of one frame share one Index object (so
+    that its alignment on the need's codes is computed once, see ``_Context.get``)."""
+    index = frame.attrs.get("_code_index")
+    if index is None:
+        index = _object_index(frame["code"])
+        frame.attrs["_code_index"] = index
+    return pd.Series(frame[column].to_numpy(), index=index)
+
+
+def _object_index(codes: pd.Series) -> pd.Index:
+    """Commune codes as a plain object Index: aligning two of them is a hash lookup (a
+    pyarrow string Index is several times slower to align)."""
+    values = np.asarray(codes.astype(str).to_numpy(dtype=object), dtype=object)
+    return pd.Index(values, dtype=object, name="code")
 
 
 def inputs_from_store(need: pd.DataFrame, store: Store | None = None) -> TargetInputs:
@@ -235,7 +248,7 @@ def inputs_from_store(need: pd.DataFrame, store: Store | None = None) -> TargetI
         with np.errstate(divide="ignore", invalid="ignore"):
             old = census["population_65_plus"] / census["population"].where(
                 census["population"] > 0)
-        inputs.share_65_over = pd.Series(old.to_numpy(), index=census["code"].astype(str))
+        inputs.share_65_over = pd.Series(old.to_numpy(), index=_series(census, "code").index)
         inputs.households_after = _series(census, "main_residences")
         sources.append("INSEE, recensement 2021 par IRIS : résidences principales, 65 ans ou plus")
     if ds.RENTS_FLATS in present:
@@ -258,7 +271,7 @@ def inputs_from_store(need: pd.DataFrame, store: Store | None = None) -> TargetI
                 comp["census_households"] > 0)
             tenants = 1.0 - comp["owner_occupied"] / comp["main_residences"].where(
                 comp["main_residences"] > 0)
-        codes = comp["code"].astype(str)
+        codes = _series(comp, "code").index
         inputs.persons_per_household = pd.Series(size.to_numpy(), index=codes)
         inputs.tenant_share = pd.Series(tenants.clip(0, 1).to_numpy(), index=codes)
         main_residences = pd.Series(comp["main_residences"].to_numpy(), index=codes)
@@ -378,7 +391,7 @@ def compute_targets(inputs: TargetInputs, params: Mapping[str, Any] | None = Non
     for column in ("code", "households", "poverty_rate"):
         if column not in need.columns:
             raise TargetError(f"Besoin : colonne « {column} » absente.")
-    codes = pd.Index(need["code"].astype(str), name="code")
+    codes = _object_index(need["code"])
     if codes.has_duplicates:
         raise TargetError("Besoin : codes commune en double : "
                           + ", ".join(codes[codes.duplicated()].unique()[:5]))
@@ -389,8 +402,9 @@ def compute_targets(inputs: TargetInputs, params: Mapping[str, Any] | None = Non
         rate[bound] = (pd.to_numeric(need[column], errors="coerce").to_numpy(float)
                        if column in need.columns else rate["central"])
     base = params["base"]
-    persons = _aligned(inputs.fiscal_persons, codes)
-    size = _aligned(inputs.persons_per_household, codes)
+    ctx = _Context(codes=codes, inputs=inputs)
+    persons = ctx.get("fiscal_persons").copy()
+    size = ctx.get("persons_per_household")
     size = np.where(np.isfinite(size) & (size > 0), size,
                     float(base["persons_per_household_fallback"]))
     persons_estimated = np.isnan(persons) & np.isfinite(households)
@@ -417,10 +431,8 @@ def compute_targets(inputs: TargetInputs, params: Mapping[str, Any] | None = Non
         out[f"poor_households{_suffix(bound)}"] = whole(poor[bound], bound)
 
     availability = _availability(params, inputs)
-    ctx = _Context(
-        codes=codes, households=households, poor=poor, rate=rate, persons=persons,
-        size_for=size_for, inputs=inputs,
-    )
+    ctx.households, ctx.poor, ctx.rate = households, poor, rate
+    ctx.persons, ctx.size_for = persons, size_for
     gross: dict[str, dict[str, np.ndarray]] = {}
     for name in CATEGORIES:
         if availability[name]:
@@ -441,14 +453,14 @@ def compute_targets(inputs: TargetInputs, params: Mapping[str, Any] | None = Non
     if inputs.density_7 is not None:
         out["density_7"] = ctx.get("density_7")
     if inputs.zone_abc is not None:
-        out["zone_abc"] = _text(inputs.zone_abc, codes)
+        out["zone_abc"] = ctx.text("zone_abc")
     if "poor_owners" in net:
         # « dont » of the net brick: old owners (65 or over) and owners in rural communes.
         central = net["poor_owners"]["central"]
         out["poor_owners_old"] = central * ctx.extra.pop("poor_owners_old_share")
         out["poor_owners_rural"] = central * ctx.extra.pop("poor_owners_rural_flag")
     for column, values in ctx.extra.items():
-        if column not in ("owners_ratio", "zone_abc"):
+        if column != "owners_ratio":
             out[column] = values
     return TargetResult(out, availability, params, list(inputs.sources))
 
@@ -491,22 +503,64 @@ class _Context:
     """What the bricks of one computation share."""
 
     codes: pd.Index
-    households: np.ndarray
-    poor: dict[str, np.ndarray]
-    rate: dict[str, np.ndarray]
-    persons: np.ndarray
-    size_for: dict[str, float]
     inputs: TargetInputs
+    households: np.ndarray | None = None
+    poor: dict[str, np.ndarray] = field(default_factory=dict)
+    rate: dict[str, np.ndarray] = field(default_factory=dict)
+    persons: np.ndarray | None = None
+    size_for: dict[str, float] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
     _cache: dict[str, np.ndarray] = field(default_factory=dict)
 
+    _indexers: dict[int, tuple[pd.Index, np.ndarray]] = field(default_factory=dict)
+
+    def text(self, name: str) -> np.ndarray:
+        """A text input Series aligned on the codes (``None`` where unknown)."""
+        key = f"text:{name}"
+        if key not in self._cache:
+            values = getattr(self.inputs, name)
+            if values is None:
+                self._cache[key] = np.full(len(self.codes), None, dtype=object)
+            else:
+                position = self._position(values.index)
+                if position is None:
+                    self._cache[key] = _text(values, self.codes)
+                else:
+                    labels = values.to_numpy(dtype=object, na_value=None)
+                    out = np.full(len(self.codes), None, dtype=object)
+                    found = position >= 0
+                    out[found] = labels[position[found]]
+                    self._cache[key] = out
+        return self._cache[key]
+
+    def _position(self, index: pd.Index) -> np.ndarray | None:
+        """Positions of the codes in ``index`` (-1 where absent); None for a duplicated index."""
+        key = id(index)
+        if key not in self._indexers:
+            if not index.is_unique:
+                return None
+            aligned = index if index.dtype == object else _object_index(pd.Series(index))
+            self._indexers[key] = (index, aligned.get_indexer(self.codes))
+        return self._indexers[key][1]
+
     def get(self, name: str) -> np.ndarray:
-        """An input Series of :class:`TargetInputs` aligned on the codes (computed once)."""
+        """An input Series of :class:`TargetInputs` aligned on the codes (computed once; one
+        alignment per distinct Index object)."""
         if name not in self._cache:
             values = getattr(self.inputs, name)
+            if values is None:
+                self._cache[name] = np.full(len(self.codes), np.nan)
+                return self._cache[name]
             if name == "zone_tendue":
                 values = _as_float(values)
-            self._cache[name] = _aligned(values, self.codes)
+            position = self._position(values.index)
+            if position is None:
+                self._cache[name] = _aligned(values, self.codes)
+                return self._cache[name]
+            numbers = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float,
+                                                                       na_value=np.nan)
+            self._cache[name] = np.where(position >= 0, numbers[np.maximum(position, 0)],
+                                         np.nan)
         return self._cache[name]
 
 
@@ -550,10 +604,10 @@ def tension_factor(spec: Mapping[str, Any], bound: str, ctx: _Context) -> np.nda
     rent of the communes (bounded by ``rent_factor_bounds``) replaces the zone's factor.
     """
     table = spec["tension_factor"]
-    if "zone_abc" not in ctx.extra:
-        ctx.extra["zone_abc"] = pd.Series(_text(ctx.inputs.zone_abc, ctx.codes))
-    zone = ctx.extra["zone_abc"]
-    factor = zone.map({z: float(v[bound]) for z, v in table.items()}).to_numpy(dtype=float)
+    zone = ctx.text("zone_abc")
+    factor = np.full(len(zone), np.nan)
+    for label, values in table.items():
+        factor[zone == label] = float(values[bound])
     tendue = ctx.get("zone_tendue") == 1.0
     floor = float(table[spec.get("tendue_zone", "B1")][bound])
     factor = np.where(tendue, np.fmax(factor, floor), factor)
