@@ -49,6 +49,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 
 from catalogues import datasets as ds
 from catalogues.sources import read_yaml
@@ -228,9 +229,9 @@ def inputs_from_store(need: pd.DataFrame, store: Store | None = None) -> TargetI
     sources: list[str] = []
     inputs = TargetInputs(need=need, datasets=present, sources=sources)
     if ds.FILOSOFI_COMMUNES in present:
-        filo = store.read(ds.FILOSOFI_COMMUNES)
-        filo = filo[[c for c in ("code", "fiscal_persons", "poverty_rate_owners",
-                                 "poverty_rate_75_over") if c in filo.columns]]
+        wanted = ("code", "fiscal_persons", "poverty_rate_owners", "poverty_rate_75_over")
+        stored = set(pq.read_schema(store.path(ds.FILOSOFI_COMMUNES)).names)
+        filo = store.read(ds.FILOSOFI_COMMUNES, columns=[c for c in wanted if c in stored])
         inputs.fiscal_persons = _series(filo, "fiscal_persons")
         if "poverty_rate_owners" in filo.columns:
             inputs.owners_rate = _series(filo, "poverty_rate_owners")
