@@ -40,7 +40,7 @@ OTELO_BRICKS: list[dict[str, str]] = [
     {"brick": "B13 (1.3)", "otelo": "Inadéquation financière du parc privé : taux d'effort net "
      "au-delà de 30 % (CNAF par commune) ; accédants",
      "ours": "Locataires pauvres du privé (Filosofi × statut d'occupation × tension du marché, "
-     "partout ; taux d'effort par les loyers communaux où ils sont connus)",
+     "partout ; loyer relatif là où les loyers communaux sont connus)",
      "computed": "oui", "left_out": "Allocataires par tranche de taux d'effort (CNAF) : non "
      "ouverts par commune ; les accédants ne sont pas isolés."},
     {"brick": "B14 (1.4)", "otelo": "Logement de mauvaise qualité (recensement : sans confort "
