@@ -515,6 +515,10 @@ class ReferenceGap:
                     notes[family] = (f"{note} : {spec['national_places']:,} "
                                      f"{spec.get('places_label_fr', 'places')} ({spec['source']})"
                                      ).replace(",", "\u202f", 1)
+                    if spec.get("unit", "places") != "places":
+                        notes[family] += (f" — attention : compté en {spec['unit']} "
+                                          f"({spec.get('year', 'année non précisée')}), l'offre "
+                                          "en places : à titre indicatif")
                     continue
             if method in ("comparable", "comparable_q3"):
                 rates[family], detail = self.comparable_rates(

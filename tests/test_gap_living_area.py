@@ -111,3 +111,12 @@ def test_housed_by_members_offer_is_offer_not_need():
     # Intermédiation locative takes half of the private tenants: D (20 − 8) / 2 = 6, E 20 / 2.
     assert out.loc["D", "target_intermediation_locative"] == pytest.approx(6.0)
     assert out.loc["E", "target_intermediation_locative"] == pytest.approx(10.0)
+
+
+def test_published_reference_says_its_unit():
+    """The published national count of résidences sociales is in persons (2016): said beside
+    the figure; the hébergement count is in places, the unit of the offer."""
+    reference_gap = gr.ReferenceGap(_model(), _targets(), regions={})
+    _, notes = reference_gap.references(gr.Reference("yaml"))
+    assert "attention : compté en personnes (2016)" in notes["residence_sociale"]
+    assert "attention" not in notes["pension_de_famille"]
