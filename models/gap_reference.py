@@ -80,7 +80,7 @@ def living_area_note_fr(params: Mapping[str, Any] | None = None) -> str:
     if not minimum:
         return "Chaque commune est jugée à son échelle."
     return (f"Une commune de moins de {minimum:g} ménages cibles est jugée à l'échelle de son "
-            "EPCI (bassin de vie) : sa classe est celle de l'EPCI ; ses propres chiffres (places, "
+            "EPCI : sa classe est celle de l'EPCI ; ses propres chiffres (places, "
             "ménages cibles, places manquantes) restent affichés, sans classe propre.")
 
 
@@ -142,7 +142,7 @@ def family_access(
 _LABELS = np.array(CLASSES, dtype=object)
 # Scale at which a commune's class is judged (column ``class_scale`` of the frame).
 SCALE_COMMUNE = "commune"
-SCALE_LIVING_AREA = "EPCI (bassin de vie)"
+SCALE_LIVING_AREA = "EPCI"
 
 
 def classify(
