@@ -571,9 +571,14 @@ class ReferenceGap:
                        for v in range(3)]
             self._living_area_classes(
                 classes, allocated, ref[:, None] * target / 1000.0, target)
+            # Missing places on the low and high target households (the same access and
+            # reference): the range the production « programme » reads.
+            bounds = {v: missing_and_surplus(allocated[:, v], target[:, v], ref)[1]
+                      for v in (1, 2)}
             out["families"][family] = {
                 "target": target, "rate": rate[:, 0], "reference": ref,
                 "allocated": allocated[:, 0], "expected": expected, "missing": missing,
+                "missing_low": bounds[1], "missing_high": bounds[2],
                 "surplus": surplus, "class": classes[0],
                 "class_certain": (classes[0] == classes[1]) & (classes[0] == classes[2]),
             }
@@ -639,7 +644,18 @@ class ReferenceGap:
         self, reference: Reference | None = None, codes: Iterable[str] | None = None,
         fca: Any = None,
     ) -> pd.DataFrame:
-        """The reference gap per commune (all communes, or ``codes``)."""
+        """The reference gap per commune (all communes, or ``codes``).
+
+        Public shape, per family ``f`` (read by the reports and the production programme):
+        ``target_f``, ``target_f_low``, ``target_f_high`` (target households, net of double
+        counts and of households housed by the members' IML and diffus), ``missing_f`` and
+        ``missing_f_low`` / ``missing_f_high`` (places missing to reach the reference on the
+        central / low / high targets), ``surplus_f``, ``rate_f``, ``reference_f``,
+        ``allocated_f``, ``expected_f``, ``class_f``; for the total, ``missing_total``,
+        ``reference_class``; ``class_scale`` says whether the class is the commune's or its
+        EPCI's (:data:`SCALE_LIVING_AREA`), ``comparable_group`` the commune's group of
+        « territoires comparables ».
+        """
         scored = self.score(reference, fca)
         rows = self.model.positions(codes)
         out = pd.DataFrame({"code": self.codes[rows]})
@@ -659,6 +675,8 @@ class ReferenceGap:
             for key in ("rate", "reference", "allocated", "expected", "missing", "surplus",
                         "class_certain"):
                 out[f"{key}_{family}"] = arrays[key][rows]
+            out[f"missing_{family}_low"] = arrays["missing_low"][rows]
+            out[f"missing_{family}_high"] = arrays["missing_high"][rows]
             out[f"class_{family}"] = _LABELS[arrays["class"][rows]]
         out["class_scale"] = np.where(scored["living_area"][rows], SCALE_LIVING_AREA,
                                       SCALE_COMMUNE)

@@ -37,6 +37,9 @@ def test_small_commune_takes_its_living_area_class():
     frame = reference_gap.frame(PF).set_index("code")
     assert frame.loc["C", "rate_pension_de_famille"] == pytest.approx(0.0)
     assert frame.loc["C", "missing_pension_de_famille"] == pytest.approx(1.25)
+    # The range of missing places on the low / high targets (4 and 6 isolated, × 250 / 1000).
+    assert frame.loc["C", "missing_pension_de_famille_low"] == pytest.approx(1.0)
+    assert frame.loc["C", "missing_pension_de_famille_high"] == pytest.approx(1.5)
     # Class of E1: Σ allocated / Σ expected = (20 + 10 + 0) / (25 + 12.5 + 1.25) = 0.774 → « en
     # dessous » (its own ratio, 0, would have been « très en dessous »).
     assert frame.loc["C", "class_pension_de_famille"] == gr.CLASS_BELOW
