@@ -56,6 +56,9 @@ SHEET_NAMES = {
     "imputation": "Imputation",
     "sources": "Sources",
     "donnees_absentes": "Données absentes",
+    "briques_besoin": "Briques du besoin",
+    "briques_nationales": "Briques, totaux France",
+    "otelo": "Comparaison OTELO",
 }
 
 

@@ -38,16 +38,17 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-from scipy import sparse
-from scipy.sparse.csgraph import connected_components
-from scipy.spatial import cKDTree
 
 from catalogues import datasets
 from geodata import raster
 from geodata.store import Store
 from models import accessibility as acc
 from models import decay as decay_module
+from models import gap_reference as gr
 from models import supply as sup
+
+# Re-exported: callers keep using ``models.gap.neighbour_pairs`` / ``zones_blanches``.
+from models.zones_blanches import GapError, neighbour_pairs, zones_blanches  # noqa: F401
 
 CLASS_UNCOVERED = "besoin non couvert"
 CLASS_COVERED = "couvert"
@@ -76,10 +77,6 @@ COLUMN_LABELS_FR: dict[str, str] = {
     "gap_class": "Classe",
     "class_certain": "Classe stable dans l'intervalle d'incertitude",
 }
-
-
-class GapError(ValueError):
-    """Unusable inputs to the gap model (French message)."""
 
 
 @dataclass
@@ -241,8 +238,6 @@ class GapModel:
         self.reference = None
         self.reference_choice = None
         if inputs.targets is not None:
-            from models import gap_reference as gr
-
             self.reference = gr.ReferenceGap(self, inputs.targets, inputs.regions)
             self.reference_choice = gr.Reference(self.reference.params["default_method"])
 
@@ -486,8 +481,6 @@ class GapModel:
         """What the reference gap rests on (empty without target households)."""
         if self.reference is None:
             return {}
-        from models import gap_reference as gr
-
         _, notes = self.reference.references(self.reference_choice)
         return {
             "reference_method": self.reference_choice.method,
@@ -496,6 +489,8 @@ class GapModel:
             "reference_unavailable": dict(self.reference.unavailable),
             "reference_total_families": list(self.reference.total_families),
             "reference_definition_fr": gr.definition_fr(self.reference.params),
+            "living_area_min": self.reference.living_area_min,
+            "living_area_note_fr": gr.living_area_note_fr(self.reference.params),
         }
 
     def result(self) -> GapResult:
@@ -533,95 +528,6 @@ def classify(
         [CLASS_NOT_COMPUTED, CLASS_OFFER_NO_NEED, CLASS_NOTHING, CLASS_COVERED],
         default=CLASS_UNCOVERED,
     ).astype(object)
-
-
-# -- zones blanches -------------------------------------------------------------------------
-def neighbour_pairs(communes: pd.DataFrame, distance_m: float) -> pd.DataFrame:
-    """Pairs of communes whose representative points are within ``distance_m`` (same CRS)."""
-    frame = communes.reset_index(drop=True)
-    valid = frame["x_metric"].notna() & frame["y_metric"].notna() & frame["metric_crs"].notna()
-    parts = []
-    for _, group in frame[valid].groupby("metric_crs"):
-        tree = cKDTree(group[["x_metric", "y_metric"]].to_numpy())
-        pairs = tree.query_pairs(distance_m, output_type="ndarray")
-        codes = group["code"].astype(str).to_numpy()
-        parts.append(pd.DataFrame({"code": codes[pairs[:, 0]], "neighbour": codes[pairs[:, 1]]}))
-    if not parts:
-        return pd.DataFrame(columns=["code", "neighbour"])
-    return pd.concat(parts, ignore_index=True)
-
-
-def zones_blanches(
-    gap: pd.DataFrame,
-    offer_type: str,
-    neighbours: pd.DataFrame,
-    config: Mapping[str, Any] | None = None,
-) -> tuple[pd.Series, pd.DataFrame]:
-    """Communes or groups of neighbouring communes with high need and no offer of a type.
-
-    Parameters
-    ----------
-    gap
-        :meth:`GapModel.frame` output (``providers_in_reach_<type>``, ``need_households*``,
-        ``score``).
-    neighbours
-        ``code, neighbour`` pairs (:func:`neighbour_pairs`, or a contiguity table).
-
-    Returns
-    -------
-    (zone id per commune code — missing outside the zones, one row per zone with its communes,
-    their need and bounds, the highest score).
-    """
-    config = config or acc.load_config()
-    params = config["zones_blanches"]
-    column = f"providers_in_reach_{offer_type}"
-    if column not in gap.columns:
-        raise GapError(f"Type d'offre inconnu : {offer_type}")
-    frame = gap.reset_index(drop=True)
-    no_offer = frame[column].eq(0)
-    high = frame["need_households"].ge(float(params["min_need_households"]))
-    if "score" in frame.columns:
-        high |= frame["score"].ge(float(params["min_score"]))
-    candidate = no_offer & high & frame["need_households"].notna()
-    codes = frame.loc[candidate, "code"].astype(str).reset_index(drop=True)
-    empty_zones = pd.DataFrame(
-        columns=["zone_id", "offer_type", "n_communes", "codes", "names", "need_households",
-                 "need_households_low", "need_households_high", "score_max"]
-    )
-    if codes.empty:
-        return pd.Series(dtype=object, name=f"zone_blanche_{offer_type}"), empty_zones
-    index = pd.Index(codes)
-    a = index.get_indexer(neighbours["code"].astype(str))
-    b = index.get_indexer(neighbours["neighbour"].astype(str))
-    keep = (a >= 0) & (b >= 0)
-    graph = sparse.coo_matrix(
-        (np.ones(int(keep.sum())), (a[keep], b[keep])), shape=(len(index), len(index))
-    )
-    _, labels = connected_components(graph, directed=False)
-    members = frame[candidate].reset_index(drop=True).assign(_label=labels)
-    for column in ("score", "need_households_low", "need_households_high"):
-        if column not in members.columns:
-            members[column] = np.nan
-    zones = members.groupby("_label").agg(
-        n_communes=("code", "size"),
-        codes=("code", lambda s: sorted(s.astype(str))),
-        need_households=("need_households", "sum"),
-        need_households_low=("need_households_low", "sum"),
-        need_households_high=("need_households_high", "sum"),
-        score_max=("score", "max"),
-    )
-    names = members.groupby("_label")["name"].agg(
-        lambda s: ", ".join(sorted(s.astype(str))[:5]) + (" …" if len(s) > 5 else "")
-    ) if "name" in members.columns else pd.Series("", index=zones.index)
-    zones["names"] = names
-    zones = zones[zones["need_households"] >= float(params["min_group_need_households"])]
-    zones = zones.sort_values("need_households", ascending=False).reset_index(drop=True)
-    zones.insert(0, "zone_id", [f"{offer_type}-{i + 1:03d}" for i in range(len(zones))])
-    zones.insert(1, "offer_type", offer_type)
-    by_code = {c: z for z, cs in zip(zones["zone_id"], zones["codes"], strict=True) for c in cs}
-    series = pd.Series(by_code, name=f"zone_blanche_{offer_type}", dtype=object)
-    series.index.name = "code"
-    return series, zones[empty_zones.columns]
 
 
 # -- helpers --------------------------------------------------------------------------------

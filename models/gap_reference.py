@@ -37,8 +37,8 @@ import numpy as np
 import pandas as pd
 
 from catalogues.sources import read_yaml
-from models import gap as g
 from models import target_households as th
+from models import zones_blanches as zb
 
 PARAMS_PATH = Path(__file__).with_name("gap_reference.yaml")
 
@@ -74,7 +74,21 @@ def definition_fr(params: Mapping[str, Any] | None = None) -> str:
     )
 
 
+def living_area_note_fr(params: Mapping[str, Any] | None = None) -> str:
+    """The legend's sentence on the scale at which the class is judged."""
+    minimum = ((params or load_params()).get("living_area") or {}).get("min_target_households", 0)
+    if not minimum:
+        return "Chaque commune est jugée à son échelle."
+    return (f"Une commune de moins de {minimum:g} ménages cibles est jugée à l'échelle de son "
+            "EPCI : sa classe est celle de l'EPCI ; ses propres chiffres (places, "
+            "ménages cibles, places manquantes) restent affichés, sans classe propre.")
+
+
 METHODS: dict[str, str] = {
+    "comparable": "territoires comparables : médiane des territoires de même densité et de "
+                  "même tension du marché",
+    "comparable_q3": "territoires comparables : quartile supérieur des territoires de même "
+                     "densité et de même tension du marché",
     "yaml": "cible du fichier de paramètres (équipement national publié)",
     "national_median": "médiane nationale des départements",
     "regional_median": "médiane des départements de la région",
@@ -126,6 +140,9 @@ def family_access(
 
 
 _LABELS = np.array(CLASSES, dtype=object)
+# Scale at which a commune's class is judged (column ``class_scale`` of the frame).
+SCALE_COMMUNE = "commune"
+SCALE_LIVING_AREA = "EPCI"
 
 
 def classify(
@@ -220,11 +237,14 @@ class ReferenceGap:
 
     def __init__(
         self,
-        model: g.GapModel,
+        model: Any,
         targets: th.TargetResult,
         regions: Mapping[str, str] | None = None,
         params: Mapping[str, Any] | None = None,
     ) -> None:
+        """``model``: a :class:`models.gap.GapModel` (its communes, locations, floating
+        catchment and types; not imported here, so that the two modules do not import each
+        other)."""
         self.params = copy.deepcopy(dict(params)) if params is not None else load_params()
         self.model = model
         self.targets = targets
@@ -241,7 +261,11 @@ class ReferenceGap:
             raise ReferenceError("Ménages cibles : codes commune en double.")
         self.estimated = frame["estimated"].reindex(codes).fillna(False).to_numpy(dtype=bool) \
             if "estimated" in frame.columns else np.zeros(len(codes), dtype=bool)
-        by_family = th.family_targets(targets)
+        frame_codes = targets.frame["code"].astype(str)
+        positions = pd.Index(codes).get_indexer(frame_codes)
+        self.housed = self._housed_by_offer(model, targets.params)
+        housed = np.where(positions >= 0, self.housed[np.maximum(positions, 0)], 0.0)
+        by_family = th.family_targets(targets, housed=housed)
         self.families = [f for f in model.types if f in by_family]
         self.unavailable = {f: _unavailable_reason(targets, f) for f in model.types
                             if f not in by_family}
@@ -258,6 +282,29 @@ class ReferenceGap:
         self._national_target = {f: float(np.nansum(self.target[f][:, 0])) for f in self.families}
         self._hosting = {f: self._hosting_groups(model.types.index(f)) for f in self.families}
         self._dep_rates: dict[str, pd.Series] = {}
+        # Living areas (EPCI) and « territoires comparables ».
+        self.epci = (communes["epci_code"].astype("string").fillna("").astype(str).to_numpy()
+                     if "epci_code" in communes.columns else np.full(len(codes), "", dtype=object))
+        self.epci_index, self.epci_codes = pd.factorize(np.where(self.epci == "", None,
+                                                                 self.epci))
+        # Comparable territories: départements or EPCI (``comparable.level``).
+        level = (self.params.get("comparable") or {}).get("level", "departement")
+        self.unit_level = "EPCI" if level == "epci" else "départements"
+        self.unit = self.epci if level == "epci" else np.asarray(self.dep, dtype=object)
+        self.unit_index, self.unit_codes = pd.factorize(np.where(self.unit == "", None,
+                                                                 self.unit))
+        self.comparable_group = self._comparable_groups(frame.reindex(codes))
+        self._hosting_unit = {f: self._hosting_groups(model.types.index(f), self.unit)
+                              for f in self.families}
+        self._unit_rates: dict[str, pd.Series] = {}
+        self._unit_groups: np.ndarray | None = None
+        living = self.params.get("living_area") or {}
+        self.living_area_min = float(living.get("min_target_households", 0))
+        housing = [self.target[f][:, 0] for f in self.total_families]
+        size = np.nansum(housing, axis=0) if housing else np.zeros(len(codes))
+        minimum = float(self.params["classes"]["min_target_households"])
+        # Communes without target households keep « pas de ménages cibles mesurés ».
+        self.small = (self.epci_index >= 0) & (size < self.living_area_min) & (size >= minimum)
 
     def _family_access(
         self, fca: Any
@@ -274,21 +321,70 @@ class ReferenceGap:
             providers[family] = count[:, t]
         return access, in_reach, providers
 
-    def _hosting_groups(self, t: int) -> set[str]:
-        """Départements where places of type ``t`` are located (area services: the
-        départements of the communes they cover)."""
+    def _hosting_groups(self, t: int, labels: np.ndarray | None = None) -> set[str]:
+        """Départements (or the groups of ``labels``) where places of type ``t`` are located
+        (area services: the groups of the communes they cover)."""
+        labels = self.dep if labels is None else labels
         fca = self.model.fca
         has = fca.supply[:, t] > 0
         located = fca.provider_position[has & (fca.provider_position >= 0)]
-        deps = set(self.dep[located])
+        deps = set(labels[located])
         services = np.flatnonzero(has & (fca.provider_position < 0))
         for provider in services:
-            deps.update(self.dep[fca.rows_reached_by(int(provider))])
-        return {str(d) for d in deps}
+            deps.update(labels[fca.rows_reached_by(int(provider))])
+        return {str(d) for d in deps if str(d)}
+
+    @staticmethod
+    def _housed_by_offer(model: Any, params: Mapping[str, Any]) -> np.ndarray:
+        """Households housed by the offer in ordinary dwellings (IML, diffus), per commune:
+        the places located there (one place = one household; they are offer, not need)."""
+        rule = (params.get("double_counts") or {}).get("housed_by_offer") or {}
+        fca = model.fca
+        n = len(model.locations.codes)
+        out = np.zeros(n)
+        located = fca.provider_position >= 0
+        for family in rule.get("families") or []:
+            if family not in model.types:
+                continue
+            supply = np.nan_to_num(fca.supply[:, model.types.index(family)])
+            out += np.bincount(fca.provider_position[located], weights=supply[located],
+                               minlength=n)[:n]
+        return out
+
+    def _comparable_groups(self, frame: pd.DataFrame) -> np.ndarray:
+        """Per commune, the « territoires comparables » group of its territory (département or
+        EPCI): density class holding most of its households, and market tension (most
+        households in a tense zone). Empty where the territory, density or zone is unknown."""
+        spec = self.params.get("comparable") or {}
+        n = len(self.codes)
+        if "density_7" not in frame.columns or not len(self.unit_codes):
+            return np.full(n, "", dtype=object)
+        groups = {int(k): str(v) for k, v in (spec.get("density_groups") or {}).items()}
+        density = pd.Series(pd.to_numeric(frame["density_7"], errors="coerce").to_numpy())
+        density_group = density.map(groups).fillna("").to_numpy(dtype=object)
+        zone = (frame["zone_abc"].astype("string").fillna("").to_numpy(dtype=object)
+                if "zone_abc" in frame.columns else np.full(n, "", dtype=object))
+        tense = np.isin(zone, list(spec.get("tense_zones") or []))
+        weight = np.nan_to_num(np.asarray(self.model.households, dtype=float))
+        epci = pd.DataFrame({"e": self.unit_index, "d": density_group, "t": tense, "z": zone,
+                             "w": weight})
+        epci = epci[epci["e"] >= 0]
+        by_density = epci[epci["d"] != ""].groupby(["e", "d"])["w"].sum().reset_index()
+        dominant = by_density.sort_values("w").drop_duplicates("e", keep="last") \
+            .set_index("e")["d"]
+        known = epci[epci["z"] != ""]
+        tense_share = (known["w"] * known["t"]).groupby(known["e"]).sum() / \
+            known.groupby("e")["w"].sum().replace(0, np.nan)
+        label = pd.Series("", index=range(len(self.unit_codes)), dtype=object)
+        both = dominant.index.intersection(tense_share.dropna().index)
+        label[both] = [f"{dominant[e]}, marché {'tendu' if tense_share[e] >= 0.5 else 'détendu'}"
+                       for e in both]
+        out = np.where(self.unit_index >= 0, label.to_numpy()[np.maximum(self.unit_index, 0)], "")
+        return out.astype(object)
 
     @classmethod
     def from_store(
-        cls, model: g.GapModel, need: pd.DataFrame, store: Any = None,
+        cls, model: Any, need: pd.DataFrame, store: Any = None,
         params: Mapping[str, Any] | None = None,
     ) -> ReferenceGap:
         """Targets from the store and the need frame, regions from the store's départements."""
@@ -323,6 +419,70 @@ class ReferenceGap:
                 self.access[family][:, 0] * target, target, self.dep, self._hosting[family])
         return self._dep_rates[family]
 
+    def unit_rates(self, family: str) -> pd.Series:
+        """Rate of each comparable territory (département or EPCI) hosting places of the
+        family (central targets): 1000 × Σ allocated / Σ targets, computed once."""
+        if family not in self._unit_rates:
+            target = self.target[family][:, 0]
+            allocated = self.access[family][:, 0] * target
+            index = self.unit_index
+            ok = (index >= 0) & np.isfinite(allocated) & np.isfinite(target)
+            size = len(self.unit_codes)
+            sums_a = np.bincount(index[ok], weights=allocated[ok], minlength=size)
+            sums_t = np.bincount(index[ok], weights=target[ok], minlength=size)
+            hosting = np.isin(np.asarray(self.unit_codes, dtype=object),
+                              list(self._hosting_unit[family]))
+            keep = hosting & (sums_t > 0)
+            self._unit_rates[family] = pd.Series(
+                1000.0 * sums_a[keep] / sums_t[keep],
+                index=pd.Index(np.asarray(self.unit_codes, dtype=object)[keep], dtype=object),
+                name="rate")
+        return self._unit_rates[family]
+
+    def comparable_rates(self, family: str, quantile: float) -> tuple[np.ndarray, str]:
+        """The « territoires comparables » reference of each commune and its French note."""
+        spec = self.params.get("comparable") or {}
+        minimum = int(spec.get("min_territories", 5))
+        rates = self.unit_rates(family)
+        if not len(rates):
+            return (np.full(len(self.codes), np.nan),
+                    f"aucun des {self.unit_level} n'a de places situées")
+        position = pd.Index(np.asarray(self.unit_codes, dtype=object), dtype=object) \
+            .get_indexer(rates.index)
+        unit_groups = self.comparable_group_of_unit()
+        groups = unit_groups[position]
+        values_all = rates.to_numpy()
+        national = float(np.quantile(values_all, quantile))
+        by_group: dict[str, float] = {}
+        counts: dict[str, int] = {}
+        for group in np.unique(groups):
+            members = values_all[groups == group]
+            counts[str(group)] = len(members)
+            if group != "" and len(members) >= minimum:
+                by_group[str(group)] = float(np.quantile(members, quantile))
+        unit_value = np.array([by_group.get(str(g), np.nan) for g in unit_groups], dtype=float)
+        index = self.unit_index
+        out = np.where(index >= 0, unit_value[np.maximum(index, 0)], np.nan)
+        fallback = np.isnan(out)
+        out[fallback] = national
+        unit = self.unit_level
+        described = "; ".join(f"{g} : {counts[g]}" for g in by_group)
+        note = (f"{'médiane' if quantile == 0.5 else 'quartile supérieur'} des {unit} où des "
+                f"places sont situées, par groupe ({described or 'aucun groupe assez fourni'})")
+        if fallback.any():
+            note += (f" ; moins de {minimum} {unit} comparables : ensemble des "
+                     f"{len(rates)} {unit}")
+        return out, note
+
+    def comparable_group_of_unit(self) -> np.ndarray:
+        """The comparable group of each territory of :attr:`unit_codes` (computed once)."""
+        if self._unit_groups is None:
+            out = np.full(len(self.unit_codes), "", dtype=object)
+            has = self.unit_index >= 0
+            out[self.unit_index[has]] = self.comparable_group[has]
+            self._unit_groups = out
+        return self._unit_groups
+
     def references(self, reference: Reference | None = None) -> tuple[dict[str, np.ndarray],
                                                                      dict[str, str]]:
         """Per family, the reference rate of each commune, and a French note per family
@@ -355,7 +515,16 @@ class ReferenceGap:
                     notes[family] = (f"{note} : {spec['national_places']:,} "
                                      f"{spec.get('places_label_fr', 'places')} ({spec['source']})"
                                      ).replace(",", "\u202f", 1)
+                    if spec.get("unit", "places") != "places":
+                        notes[family] += (f" — attention : compté en {spec['unit']} "
+                                          f"({spec.get('year', 'année non précisée')}), l'offre "
+                                          "en places : à titre indicatif")
                     continue
+            if method in ("comparable", "comparable_q3"):
+                rates[family], detail = self.comparable_rates(
+                    family, 0.5 if method == "comparable" else 0.75)
+                notes[family] = f"{note} ({detail})"
+                continue
             deps = self.department_rates(family)
             if method == "national_median":
                 value = float(deps.median()) if len(deps) else np.nan
@@ -384,6 +553,7 @@ class ReferenceGap:
         n = len(self.codes)
         total_expected = np.zeros((n, 3))
         total_allocated = np.zeros((n, 3))
+        total_target = np.zeros((n, 3))
         total_missing = np.zeros(n)
         total_surplus = np.zeros(n)
         counted = np.zeros(n, dtype=bool)  # at least one family with target and reference
@@ -399,9 +569,16 @@ class ReferenceGap:
                 allocated[:, 0], target[:, 0], ref)
             classes = [classify_codes(rate[:, v], ref, target[:, v], self.params)
                        for v in range(3)]
+            self._living_area_classes(
+                classes, allocated, ref[:, None] * target / 1000.0, target)
+            # Missing places on the low and high target households (the same access and
+            # reference): the range the production « programme » reads.
+            bounds = {v: missing_and_surplus(allocated[:, v], target[:, v], ref)[1]
+                      for v in (1, 2)}
             out["families"][family] = {
                 "target": target, "rate": rate[:, 0], "reference": ref,
                 "allocated": allocated[:, 0], "expected": expected, "missing": missing,
+                "missing_low": bounds[1], "missing_high": bounds[2],
                 "surplus": surplus, "class": classes[0],
                 "class_certain": (classes[0] == classes[1]) & (classes[0] == classes[2]),
             }
@@ -413,6 +590,7 @@ class ReferenceGap:
                 total_expected[:, v] += np.where(has, ref * np.nan_to_num(target[:, v]) / 1000.0,
                                                  0.0)
                 total_allocated[:, v] += np.where(has, np.nan_to_num(allocated[:, v]), 0.0)
+                total_target[:, v] += np.where(has, np.nan_to_num(target[:, v]), 0.0)
             total_missing += np.where(has, missing, 0.0)
             total_surplus += np.where(has, surplus, 0.0)
             some_target |= has & (target[:, 0] >= minimum)
@@ -421,6 +599,11 @@ class ReferenceGap:
         no_target = counted & ~some_target
         classes = [classify_ratio(ratio[:, v], no_target, ~counted | np.isnan(ratio[:, v]),
                                   self.params) for v in range(3)]
+        counted_3 = counted[:, None]
+        self._living_area_classes(
+            classes, np.where(counted_3, total_allocated, np.nan),
+            np.where(counted_3, total_expected, np.nan),
+            np.where(counted_3, total_target, np.nan))
         out["total"] = {
             "expected": np.where(counted, total_expected[:, 0], np.nan),
             "allocated": np.where(counted, total_allocated[:, 0], np.nan),
@@ -429,13 +612,50 @@ class ReferenceGap:
             "ratio": ratio[:, 0], "class": classes[0],
             "class_certain": (classes[0] == classes[1]) & (classes[0] == classes[2]),
         }
+        out["living_area"] = self.small.copy()
         return out
+
+    def _living_area_classes(
+        self, classes: list[np.ndarray], allocated: np.ndarray, expected: np.ndarray,
+        target: np.ndarray,
+    ) -> None:
+        """Replace, in place, the class of the small communes (:attr:`small`) by the class of
+        their EPCI: Σ allocated / Σ expected over the EPCI's communes where both are known;
+        « pas de ménages cibles » when the EPCI's targets are below the threshold."""
+        if not self.small.any():
+            return
+        index = self.epci_index
+        size = len(self.epci_codes)
+        minimum = float(self.params["classes"]["min_target_households"])
+        for v in range(3):
+            ok = (index >= 0) & np.isfinite(allocated[:, v]) & np.isfinite(expected[:, v])
+            sums_a = np.bincount(index[ok], weights=allocated[ok, v], minlength=size)
+            sums_e = np.bincount(index[ok], weights=expected[ok, v], minlength=size)
+            known = (index >= 0) & np.isfinite(target[:, v])
+            sums_t = np.bincount(index[known], weights=target[known, v], minlength=size)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                ratio = np.where(sums_e > 0, sums_a / sums_e, np.nan)
+            epci_class = classify_ratio(ratio, (sums_t < minimum) & (sums_e > 0),
+                                        ~(sums_e > 0), self.params)
+            small = self.small
+            classes[v][small] = epci_class[index[small]]
 
     def frame(
         self, reference: Reference | None = None, codes: Iterable[str] | None = None,
         fca: Any = None,
     ) -> pd.DataFrame:
-        """The reference gap per commune (all communes, or ``codes``)."""
+        """The reference gap per commune (all communes, or ``codes``).
+
+        Public shape, per family ``f`` (read by the reports and the production programme):
+        ``target_f``, ``target_f_low``, ``target_f_high`` (target households, net of double
+        counts and of households housed by the members' IML and diffus), ``missing_f`` and
+        ``missing_f_low`` / ``missing_f_high`` (places missing to reach the reference on the
+        central / low / high targets), ``surplus_f``, ``rate_f``, ``reference_f``,
+        ``allocated_f``, ``expected_f``, ``class_f``; for the total, ``missing_total``,
+        ``reference_class``; ``class_scale`` says whether the class is the commune's or its
+        EPCI's (:data:`SCALE_LIVING_AREA`), ``comparable_group`` the commune's group of
+        « territoires comparables ».
+        """
         scored = self.score(reference, fca)
         rows = self.model.positions(codes)
         out = pd.DataFrame({"code": self.codes[rows]})
@@ -455,7 +675,12 @@ class ReferenceGap:
             for key in ("rate", "reference", "allocated", "expected", "missing", "surplus",
                         "class_certain"):
                 out[f"{key}_{family}"] = arrays[key][rows]
+            out[f"missing_{family}_low"] = arrays["missing_low"][rows]
+            out[f"missing_{family}_high"] = arrays["missing_high"][rows]
             out[f"class_{family}"] = _LABELS[arrays["class"][rows]]
+        out["class_scale"] = np.where(scored["living_area"][rows], SCALE_LIVING_AREA,
+                                      SCALE_COMMUNE)
+        out["comparable_group"] = self.comparable_group[rows]
         for key, values in scored["total"].items():
             if key == "class":
                 out["reference_class"] = _LABELS[values[rows]]
@@ -491,13 +716,13 @@ class ReferenceGap:
             "min_need_households": params["min_target_households"],
             "min_group_need_households": params["min_group_target_households"],
         }}
-        series, zones = g.zones_blanches(frame, family, neighbours, config)
+        series, zones = zb.zones_blanches(frame, family, neighbours, config)
         zones = zones.rename(columns=lambda c: c.replace("need_households", "target_households"))
         return series, zones.drop(columns="score_max")
 
     def neighbours(self) -> pd.DataFrame:
         distance = float(self.model.config["zones_blanches"]["neighbour_m"])
-        return g.neighbour_pairs(self.model.communes, distance)
+        return zb.neighbour_pairs(self.model.communes, distance)
 
 
 def _unavailable_reason(targets: th.TargetResult, family: str) -> str:
@@ -515,8 +740,23 @@ def class_shares(classes: pd.Series) -> pd.Series:
 
 
 __all__ = [
-    "CLASSES", "CLASS_ABOVE", "CLASS_BELOW", "CLASS_NOT_COMPUTED", "CLASS_NO_TARGET",
-    "CLASS_VERY_BELOW", "CLASS_WITHIN", "METHODS", "Reference", "ReferenceError",
-    "ReferenceGap", "class_shares", "classify", "family_access", "group_rates",
-    "load_params", "missing_and_surplus",
+    "CLASSES",
+    "CLASS_ABOVE",
+    "CLASS_BELOW",
+    "CLASS_NOT_COMPUTED",
+    "CLASS_NO_TARGET",
+    "CLASS_VERY_BELOW",
+    "CLASS_WITHIN",
+    "METHODS",
+    "SCALE_COMMUNE",
+    "SCALE_LIVING_AREA",
+    "Reference",
+    "ReferenceError",
+    "ReferenceGap",
+    "class_shares",
+    "classify",
+    "family_access",
+    "group_rates",
+    "load_params",
+    "missing_and_surplus",
 ]

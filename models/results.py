@@ -406,6 +406,9 @@ def territory_gap(
         tables["menages_cibles"] = targets[targets["code"].isin(set(frame["code"]))].reset_index(
             drop=True)
         tables["menages_cibles"].attrs["availability"] = dict(model.inputs.targets.availability)
+        from models import target_households as th
+
+        tables["briques_nationales"] = th.national_totals(model.inputs.targets)
     siting = _siting(model, codes)
     if siting is not None:
         tables["implantation"] = siting

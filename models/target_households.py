@@ -10,11 +10,24 @@ low / central / high estimate, this module counts (parameters and provenance in
   (pension de famille, résidence accueil);
 * ``young_low_income``: households whose reference person is under 30 with a low income
   (FJT, résidences sociales jeunes);
-* ``private_tenants_tense``: low-income private tenants in tense markets (intermédiation
-  locative, logement diffus, accompaniment against eviction);
+* ``private_tenants``: low-income private tenants everywhere, weighted by market tension
+  (never 0 outside tense zones; intermédiation locative, diffus, accompaniment);
 * ``without_home``: households without a home of their own (SNE, DALO): « non disponible »
   while those sources are not in the store;
-* ``poor_owners_degraded``: poor owner-occupiers in old co-ownerships (RNIC when in store).
+* ``poor_owners_degraded``: poor owner-occupiers in old co-ownerships (RNIC when in store), a
+  « dont » of ``poor_owners``;
+* ``shelter_exit``: shelter occupants who need a housing exit (FINESS places × occupancy ×
+  share, as OTELO's brick 1.1; only where FINESS gives places);
+* ``poor_owners``: poor owner-occupiers to keep in their homes (Filosofi TP60TOL1, census
+  owner-occupied main residences), old and rural ones shown apart;
+* ``household_growth``: a flow, household growth 2018-2021 carried to a six-year horizon
+  (OTELO brick 2.1), shown apart from the stock.
+
+Each category is a « brick » with its OTELO counterpart (``brick``, ``otelo_fr``), its source
+(``source_fr``) and the families of offer that answer it with the share of the brick each
+takes (``families``: a household is split, never counted twice in a total). Double counts
+between bricks are removed in the order of ``double_counts`` (as OTELO's brick 1.6): the
+``target_*`` columns are net; ``gross_*`` keep the brick before the removal.
 
 Conversion of persons to households, stated once: Filosofi's TP60 is a share of *persons*;
 poor persons = TP60 / 100 × NBPERSMENFISC; poor households = poor persons / persons per poor
@@ -36,18 +49,23 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 
 from catalogues import datasets as ds
 from catalogues.sources import read_yaml
 from geodata.store import Store
+from models import supply as sup
 
 PARAMS_PATH = Path(__file__).with_name("target_households.yaml")
 CATEGORIES: tuple[str, ...] = (
+    "shelter_exit",
     "isolated_excluded",
     "young_low_income",
-    "private_tenants_tense",
-    "without_home",
+    "private_tenants",
+    "poor_owners",
     "poor_owners_degraded",
+    "without_home",
+    "household_growth",
 )
 BOUNDS = ("central", "low", "high")
 UNAVAILABLE_FR = "non disponible"
@@ -94,9 +112,13 @@ def check_params(params: Mapping[str, Any], where: str = "paramètres") -> None:
         if name not in categories:
             raise TargetError(f"{where} : catégorie « {name} » absente.")
         spec = categories[name]
-        for key in ("label", "families", "provenance", "formula_fr"):
+        for key in ("label", "provenance", "formula_fr", "otelo_fr", "source_fr"):
             if not spec.get(key):
                 raise TargetError(f"{where} : categories.{name}.{key} est vide.")
+        for family, value in family_shares_of(spec).items():
+            if not isinstance(value, (int, float)) or not 0 < value <= 1:
+                raise TargetError(f"{where} : categories.{name}.families.{family} doit être "
+                                  "une part entre 0 et 1.")
         if "share" in spec:
             share = spec["share"]
             for bound in BOUNDS:
@@ -109,11 +131,20 @@ def check_params(params: Mapping[str, Any], where: str = "paramètres") -> None:
                 raise TargetError(f"{where} : categories.{name}.share : low ≤ central ≤ high.")
 
 
+def family_shares_of(spec: Mapping[str, Any]) -> dict[str, float]:
+    """``{family: share of the brick}`` of a category (a plain list means 1 each)."""
+    families = spec.get("families") or {}
+    if isinstance(families, Mapping):
+        return {str(k): float(v) for k, v in families.items()}
+    return {str(f): 1.0 for f in families}
+
+
 def family_categories(params: Mapping[str, Any]) -> dict[str, list[str]]:
-    """Categories answered by each family of offer."""
+    """Categories answered by each family of offer (subsets, « dont », excluded)."""
     out: dict[str, list[str]] = {}
     for name in CATEGORIES:
-        for family in params["categories"][name]["families"]:
+        spec = params["categories"][name]
+        for family in family_shares_of(spec):
             out.setdefault(family, []).append(name)
     return out
 
@@ -138,6 +169,18 @@ class TargetInputs:
         Zonage A/B/C (``Abis, A, B1, B2, C``) and the TLV « zone tendue » flag.
     old_condo_share
         Share of main residences in co-ownerships built before 1975 (RNIC), 0–1.
+    owners_rate, rate_75_over
+        Filosofi TP60TOL1 and TP60AGE6 (%, shares of persons; missing where secret).
+    share_65_over
+        Share of the population aged 65 or over (census 2021), 0–1.
+    density_7
+        Level of INSEE's density grid 2025 (1–7).
+    households_before, households_after, growth_years
+        Main residences at two censuses ``growth_years`` apart (household growth).
+    rent_m2
+        Local rent per m² (Carte des loyers), where in the store.
+    shelter_places
+        Shelter places (FINESS 214, 219) per commune, where FINESS gives places.
     datasets
         Datasets present in the store (for the ``requires`` of each category).
     """
@@ -149,12 +192,34 @@ class TargetInputs:
     zone_abc: pd.Series | None = None
     zone_tendue: pd.Series | None = None
     old_condo_share: pd.Series | None = None
+    owners_rate: pd.Series | None = None
+    rate_75_over: pd.Series | None = None
+    share_65_over: pd.Series | None = None
+    density_7: pd.Series | None = None
+    households_before: pd.Series | None = None
+    households_after: pd.Series | None = None
+    growth_years: float = 3.0
+    rent_m2: pd.Series | None = None
+    shelter_places: pd.Series | None = None
     datasets: set[str] = field(default_factory=set)
     sources: list[str] = field(default_factory=list)
 
 
 def _series(frame: pd.DataFrame, column: str) -> pd.Series:
-    return pd.Series(frame[column].to_numpy(), index=frame["code"].astype(str))
+    """A column keyed by commune code; the columns of one frame share one Index object (so
+    that its alignment on the need's codes is computed once, see ``_Context.get``)."""
+    index = frame.attrs.get("_code_index")
+    if index is None:
+        index = _object_index(frame["code"])
+        frame.attrs["_code_index"] = index
+    return pd.Series(frame[column].to_numpy(), index=index)
+
+
+def _object_index(codes: pd.Series) -> pd.Index:
+    """Commune codes as a plain object Index: aligning two of them is a hash lookup (a
+    pyarrow string Index is several times slower to align)."""
+    values = np.asarray(codes.astype(str).to_numpy(dtype=object), dtype=object)
+    return pd.Index(values, dtype=object, name="code")
 
 
 def inputs_from_store(need: pd.DataFrame, store: Store | None = None) -> TargetInputs:
@@ -164,9 +229,41 @@ def inputs_from_store(need: pd.DataFrame, store: Store | None = None) -> TargetI
     sources: list[str] = []
     inputs = TargetInputs(need=need, datasets=present, sources=sources)
     if ds.FILOSOFI_COMMUNES in present:
-        filo = store.read(ds.FILOSOFI_COMMUNES, columns=["code", "fiscal_persons"])
+        wanted = ("code", "fiscal_persons", "poverty_rate_owners", "poverty_rate_75_over")
+        stored = set(pq.read_schema(store.path(ds.FILOSOFI_COMMUNES)).names)
+        filo = store.read(ds.FILOSOFI_COMMUNES, columns=[c for c in wanted if c in stored])
         inputs.fiscal_persons = _series(filo, "fiscal_persons")
-        sources.append("INSEE, Filosofi 2021 (revenus 2021) : personnes des ménages fiscaux, TP60")
+        if "poverty_rate_owners" in filo.columns:
+            inputs.owners_rate = _series(filo, "poverty_rate_owners")
+        if "poverty_rate_75_over" in filo.columns:
+            inputs.rate_75_over = _series(filo, "poverty_rate_75_over")
+        sources.append("INSEE, Filosofi 2021 (revenus 2021) : personnes des ménages fiscaux, "
+                       "TP60, TP60TOL1 (propriétaires), TP60AGE6 (75 ans ou plus)")
+    if ds.DENSITY_GRID in present:
+        inputs.density_7 = _series(store.read(ds.DENSITY_GRID, columns=["code", "density_7"]),
+                                   "density_7")
+        sources.append("INSEE, grille communale de densité 2025")
+    if ds.CENSUS_IRIS in present:
+        census = store.read(ds.CENSUS_IRIS, columns=["code", "population", "population_65_plus",
+                                                     "main_residences"])
+        with np.errstate(divide="ignore", invalid="ignore"):
+            old = census["population_65_plus"] / census["population"].where(
+                census["population"] > 0)
+        inputs.share_65_over = pd.Series(old.to_numpy(), index=_series(census, "code").index)
+        inputs.households_after = _series(census, "main_residences")
+        sources.append("INSEE, recensement 2021 par IRIS : résidences principales, 65 ans ou plus")
+    if ds.RENTS_FLATS in present:
+        rents = store.read(ds.RENTS_FLATS)
+        if "rent_m2_app" in rents.columns:
+            inputs.rent_m2 = _series(rents, "rent_m2_app")
+            sources.append("ANIL/DHUP, Carte des loyers (appartements)")
+    if ds.FINESS in present:
+        table = sup.public_supply(store).table
+        shelters = table[(table["offer_type"] == "hebergement") & table["capacity"].notna()]
+        if len(shelters):
+            inputs.shelter_places = shelters.groupby(shelters["code"].astype(str))[
+                "capacity"].sum()
+            sources.append("FINESS (ANS) : places d'hébergement social")
     if ds.COMPARATEUR in present:
         comp = store.read(ds.COMPARATEUR, columns=[
             "code", "population", "census_households", "main_residences", "owner_occupied"])
@@ -175,10 +272,11 @@ def inputs_from_store(need: pd.DataFrame, store: Store | None = None) -> TargetI
                 comp["census_households"] > 0)
             tenants = 1.0 - comp["owner_occupied"] / comp["main_residences"].where(
                 comp["main_residences"] > 0)
-        codes = comp["code"].astype(str)
+        codes = _series(comp, "code").index
         inputs.persons_per_household = pd.Series(size.to_numpy(), index=codes)
         inputs.tenant_share = pd.Series(tenants.clip(0, 1).to_numpy(), index=codes)
         main_residences = pd.Series(comp["main_residences"].to_numpy(), index=codes)
+        inputs.households_before = main_residences
         sources.append("INSEE, recensement 2018 (comparateur de territoires) : ménages, "
                        "statut d'occupation")
     else:
@@ -273,6 +371,15 @@ def _availability(params: Mapping[str, Any], inputs: TargetInputs) -> dict[str, 
         missing = [r for r in requires if r not in inputs.datasets]
         if name == "poor_owners_degraded" and inputs.old_condo_share is None:
             missing = missing or ["rnic"]
+        if name == "shelter_exit" and not missing and inputs.shelter_places is None:
+            out[name] = ("FINESS présent mais sans places d'hébergement publiées (extrait sans "
+                         "capacités)")
+            continue
+        if name == "poor_owners" and not missing and inputs.owners_rate is None:
+            missing = ["Filosofi TP60TOL1"]
+        if name == "household_growth" and not missing and (
+                inputs.households_before is None or inputs.households_after is None):
+            missing = ["résidences principales à deux recensements"]
         out[name] = ("source absente du stock : " + ", ".join(missing)) if missing else ""
     return out
 
@@ -285,7 +392,7 @@ def compute_targets(inputs: TargetInputs, params: Mapping[str, Any] | None = Non
     for column in ("code", "households", "poverty_rate"):
         if column not in need.columns:
             raise TargetError(f"Besoin : colonne « {column} » absente.")
-    codes = pd.Index(need["code"].astype(str), name="code")
+    codes = _object_index(need["code"])
     if codes.has_duplicates:
         raise TargetError("Besoin : codes commune en double : "
                           + ", ".join(codes[codes.duplicated()].unique()[:5]))
@@ -296,8 +403,9 @@ def compute_targets(inputs: TargetInputs, params: Mapping[str, Any] | None = Non
         rate[bound] = (pd.to_numeric(need[column], errors="coerce").to_numpy(float)
                        if column in need.columns else rate["central"])
     base = params["base"]
-    persons = _aligned(inputs.fiscal_persons, codes)
-    size = _aligned(inputs.persons_per_household, codes)
+    ctx = _Context(codes=codes, inputs=inputs)
+    persons = ctx.get("fiscal_persons").copy()
+    size = ctx.get("persons_per_household")
     size = np.where(np.isfinite(size) & (size > 0), size,
                     float(base["persons_per_household_fallback"]))
     persons_estimated = np.isnan(persons) & np.isfinite(households)
@@ -324,21 +432,37 @@ def compute_targets(inputs: TargetInputs, params: Mapping[str, Any] | None = Non
         out[f"poor_households{_suffix(bound)}"] = whole(poor[bound], bound)
 
     availability = _availability(params, inputs)
-    tenants = _aligned(inputs.tenant_share, codes)
-    zone = _text(inputs.zone_abc, codes)
-    tendue = _aligned(_as_float(inputs.zone_tendue), codes)
-    condo = _aligned(inputs.old_condo_share, codes)
+    ctx.households, ctx.poor, ctx.rate = households, poor, rate
+    ctx.persons, ctx.size_for = persons, size_for
+    gross: dict[str, dict[str, np.ndarray]] = {}
     for name in CATEGORIES:
+        if availability[name]:
+            continue
         spec = params["categories"][name]
+        gross[name] = {bound: _brick(name, spec, bound, ctx) for bound in BOUNDS}
+    net = remove_double_counts(gross, params.get("double_counts") or {})
+    for name in CATEGORIES:
         for bound in BOUNDS:
             column = f"target_{name}{_suffix(bound)}"
-            if availability[name]:
+            if name not in net:
                 out[column] = _int_array(np.full(len(codes), np.nan))
                 continue
-            values = poor[bound] * float(spec["share"][bound]) * _local(
-                spec, bound, tenants=tenants, zone=zone, tendue=tendue, condo=condo,
-                national_tenants=_national_tenants(tenants, households))
-            out[column] = _int_array(whole(values, bound))
+            out[column] = _int_array(whole(net[name][bound], bound))
+        if name in gross:
+            out[f"gross_{name}"] = gross[name]["central"]
+    # Context of the reference gap's « territoires comparables » (density class, market zone).
+    if inputs.density_7 is not None:
+        out["density_7"] = ctx.get("density_7")
+    if inputs.zone_abc is not None:
+        out["zone_abc"] = ctx.text("zone_abc")
+    if "poor_owners" in net:
+        # « dont » of the net brick: old owners (65 or over) and owners in rural communes.
+        central = net["poor_owners"]["central"]
+        out["poor_owners_old"] = central * ctx.extra.pop("poor_owners_old_share")
+        out["poor_owners_rural"] = central * ctx.extra.pop("poor_owners_rural_flag")
+    for column, values in ctx.extra.items():
+        if column != "owners_ratio":
+            out[column] = values
     return TargetResult(out, availability, params, list(inputs.sources))
 
 
@@ -375,54 +499,268 @@ def _national_tenants(tenants: np.ndarray, households: np.ndarray) -> float:
     return float(np.average(tenants[ok], weights=households[ok]))
 
 
-def _local(
-    spec: Mapping[str, Any], bound: str, *, tenants: np.ndarray, zone: np.ndarray,
-    tendue: np.ndarray, condo: np.ndarray, national_tenants: float,
-) -> np.ndarray | float:
-    """Local factor of a category (1 when the category has none)."""
+@dataclass
+class _Context:
+    """What the bricks of one computation share."""
+
+    codes: pd.Index
+    inputs: TargetInputs
+    households: np.ndarray | None = None
+    poor: dict[str, np.ndarray] = field(default_factory=dict)
+    rate: dict[str, np.ndarray] = field(default_factory=dict)
+    persons: np.ndarray | None = None
+    size_for: dict[str, float] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
+    _cache: dict[str, np.ndarray] = field(default_factory=dict)
+
+    _indexers: dict[int, tuple[pd.Index, np.ndarray]] = field(default_factory=dict)
+
+    def text(self, name: str) -> np.ndarray:
+        """A text input Series aligned on the codes (``None`` where unknown)."""
+        key = f"text:{name}"
+        if key not in self._cache:
+            values = getattr(self.inputs, name)
+            if values is None:
+                self._cache[key] = np.full(len(self.codes), None, dtype=object)
+            else:
+                position = self._position(values.index)
+                if position is None:
+                    self._cache[key] = _text(values, self.codes)
+                else:
+                    labels = values.to_numpy(dtype=object, na_value=None)
+                    out = np.full(len(self.codes), None, dtype=object)
+                    found = position >= 0
+                    out[found] = labels[position[found]]
+                    self._cache[key] = out
+        return self._cache[key]
+
+    def _position(self, index: pd.Index) -> np.ndarray | None:
+        """Positions of the codes in ``index`` (-1 where absent); None for a duplicated index."""
+        key = id(index)
+        if key not in self._indexers:
+            if not index.is_unique:
+                return None
+            aligned = index if index.dtype == object else _object_index(pd.Series(index))
+            self._indexers[key] = (index, aligned.get_indexer(self.codes))
+        return self._indexers[key][1]
+
+    def get(self, name: str) -> np.ndarray:
+        """An input Series of :class:`TargetInputs` aligned on the codes (computed once; one
+        alignment per distinct Index object)."""
+        if name not in self._cache:
+            values = getattr(self.inputs, name)
+            if values is None:
+                self._cache[name] = np.full(len(self.codes), np.nan)
+                return self._cache[name]
+            if name == "zone_tendue":
+                values = _as_float(values)
+            position = self._position(values.index)
+            if position is None:
+                self._cache[name] = _aligned(values, self.codes)
+                return self._cache[name]
+            numbers = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float,
+                                                                       na_value=np.nan)
+            self._cache[name] = np.where(position >= 0, numbers[np.maximum(position, 0)],
+                                         np.nan)
+        return self._cache[name]
+
+
+def _brick(name: str, spec: Mapping[str, Any], bound: str, ctx: _Context) -> np.ndarray:
+    """Gross households (float) of a brick for one bound (see the YAML's ``formula_fr``)."""
     kind = spec.get("local", "none")
+    share = float(spec["share"][bound]) if "share" in spec else 1.0
     if kind == "none":
-        return 1.0
-    if kind == "tenants":
-        cap = float(spec.get("tenants_factor_max", 2.5))
-        factor = np.clip(tenants / national_tenants, 0.0, cap)
-        zones = {str(z) for z in spec["tense_zones_abc"]}
-        labels = pd.Series(zone, dtype=object)
-        abc = labels.isin(list(zones)).to_numpy()
-        abc_known = labels.notna().to_numpy()
-        flag = tendue == 1.0
-        if bound == "low":
-            tense = abc & flag
-        elif bound == "high":
-            tense = abc | flag
-        else:
-            tense = abc
-        known = abc_known | np.isfinite(tendue)
-        return np.where(known, np.where(tense, factor, 0.0), np.nan)
+        return ctx.poor[bound] * share
+    if kind == "tenants_tension":
+        tenants = ctx.get("tenant_share")
+        factor = np.clip(tenants / _national_tenants(tenants, ctx.households), 0.0,
+                         float(spec.get("tenants_factor_max", 2.5)))
+        return ctx.poor[bound] * share * factor * tension_factor(spec, bound, ctx)
     if kind == "old_condominiums":
-        return condo
+        return ctx.poor[bound] * share * ctx.get("old_condo_share")
+    if kind == "finess_shelter":
+        places = ctx.get("shelter_places")
+        places = np.where(np.isnan(places), 0.0, places)  # no shelter recorded: none
+        return places * float(spec["occupancy"]) * share
+    if kind == "owners":
+        return _poor_owners(spec, bound, ctx) * share
+    if kind == "growth":
+        before = ctx.get("households_before")
+        after = ctx.get("households_after")
+        years = float(spec.get("horizon_years", 6))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            poor_share = np.clip(ctx.poor[bound] / np.where(ctx.households > 0, ctx.households,
+                                                            np.nan), 0, 1)
+        growth = np.maximum(after - before, 0.0) / float(ctx.inputs.growth_years) * years
+        ctx.extra["household_growth_all"] = growth
+        return growth * poor_share
     raise TargetError(f"Facteur local « {kind} » inconnu.")
 
 
+def tension_factor(spec: Mapping[str, Any], bound: str, ctx: _Context) -> np.ndarray:
+    """Market-tension factor of the private tenants (never 0 where the zone is known).
+
+    By zone A/B/C (``tension_factor``), a « zone tendue » (TLV) commune at least the factor of
+    ``tendue_zone``; where the local rent is known, the rent relative to the national median
+    rent of the communes (bounded by ``rent_factor_bounds``) replaces the zone's factor.
+    """
+    table = spec["tension_factor"]
+    zone = ctx.text("zone_abc")
+    factor = np.full(len(zone), np.nan)
+    for label, values in table.items():
+        factor[zone == label] = float(values[bound])
+    tendue = ctx.get("zone_tendue") == 1.0
+    floor = float(table[spec.get("tendue_zone", "B1")][bound])
+    factor = np.where(tendue, np.fmax(factor, floor), factor)
+    rent = ctx.get("rent_m2")
+    if np.isfinite(rent).any():
+        low, high = (float(v) for v in spec.get("rent_factor_bounds", [0.75, 1.5]))
+        relative = np.clip(rent / np.nanmedian(rent), low, high)
+        factor = np.where(np.isfinite(rent), relative, factor)
+    return factor
+
+
+def owner_rate_ratios(
+    owners: np.ndarray, rate: np.ndarray, density: np.ndarray, min_count: int = 20
+) -> dict[str, np.ndarray]:
+    """Per commune, TP60TOL1 / TP60 of the communes of the same density level where both are
+    published: first quartile (low), median (central), third quartile (high); all communes
+    pooled where a level has fewer than ``min_count`` such communes."""
+    ok = np.isfinite(owners) & np.isfinite(rate) & (rate > 0)
+    ratio = np.where(ok, owners / np.where(rate > 0, rate, np.nan), np.nan)
+    quantiles = {"low": 25, "central": 50, "high": 75}
+    pooled = {b: (np.nanpercentile(ratio[ok], q) if ok.any() else np.nan)
+              for b, q in quantiles.items()}
+    out = {b: np.full(len(rate), pooled[b]) for b in quantiles}
+    for level in np.unique(density[np.isfinite(density)]):
+        members = density == level
+        if (ok & members).sum() < min_count:
+            continue
+        for b, q in quantiles.items():
+            out[b][members] = np.nanpercentile(ratio[ok & members], q)
+    return out
+
+
+def _poor_owners(spec: Mapping[str, Any], bound: str, ctx: _Context) -> np.ndarray:
+    """Poor owner-occupier households (before the share needing an intervention)."""
+    if "owners_ratio" not in ctx.extra:
+        owners = ctx.get("owners_rate")
+        density = ctx.get("density_7")
+        ctx.extra["owners_ratio"] = owner_rate_ratios(owners, ctx.rate["central"], density)
+        ctx.extra["owners_rate_published"] = np.isfinite(owners)
+    owners = ctx.get("owners_rate")
+    published = np.isfinite(owners)
+    rate = np.where(published, owners, ctx.rate[bound] * ctx.extra["owners_ratio"][bound])
+    tenants = ctx.get("tenant_share")
+    persons = ctx.persons * (1.0 - tenants)
+    sizes = spec["persons_per_poor_owner_household"]
+    size = {"central": sizes["central"], "low": sizes["high"], "high": sizes["low"]}[bound]
+    households = rate / 100.0 * persons / float(size)
+    if bound == "central":
+        density = ctx.get("density_7")
+        rate_75 = ctx.get("rate_75_over")
+        with np.errstate(divide="ignore", invalid="ignore"):
+            age_ratio = rate_75 / ctx.rate["central"]
+        known = np.isfinite(age_ratio)
+        median_ratio = float(np.nanmedian(age_ratio)) if known.any() else 1.0
+        age_ratio = np.where(known, age_ratio, median_ratio)
+        old_share = np.clip(ctx.get("share_65_over") * age_ratio, 0.0, 1.0)
+        ctx.extra["poor_owner_households"] = households
+        ctx.extra["poor_owners_old_share"] = old_share
+        ctx.extra["poor_owners_rural_flag"] = np.where(
+            density >= 5, 1.0, np.where(np.isfinite(density), 0.0, np.nan))
+        ctx.extra["owners_rate_estimated"] = ~published
+    return households
+
+
+def remove_double_counts(
+    gross: Mapping[str, Mapping[str, np.ndarray]], rules: Mapping[str, Any]
+) -> dict[str, dict[str, np.ndarray]]:
+    """Bricks net of double counts (OTELO brick 1.6), never below 0.
+
+    For each overlap, ``share`` is the part of the LATER brick's households also counted in
+    the earlier one; they stay in the earlier brick and leave the later one:
+    ``later_net = later × (1 − Σ share)`` over the overlaps whose earlier brick is computed (an
+    absent earlier brick removes nothing). The removal scales with the later brick, so a brick
+    is never emptied where its households exist.
+    """
+    net = {name: {b: np.asarray(v, float).copy() for b, v in bounds.items()}
+           for name, bounds in gross.items()}
+    removed: dict[str, float] = {}
+    for overlap in rules.get("overlaps") or []:
+        earlier, later = overlap["earlier"], overlap["later"]
+        if earlier in gross and later in net:
+            removed[later] = removed.get(later, 0.0) + float(overlap["share"])
+    for later, share in removed.items():
+        if share >= 1:
+            raise TargetError(f"double_counts : parts retirées de « {later} » ≥ 1.")
+        for bound in BOUNDS:
+            net[later][bound] = np.maximum(net[later][bound] * (1.0 - share), 0.0)
+    return net
+
+
 # -- families and national totals -----------------------------------------------------------
-def family_targets(result: TargetResult) -> dict[str, np.ndarray]:
+def family_targets(
+    result: TargetResult, housed: np.ndarray | None = None
+) -> dict[str, np.ndarray]:
     """``(N, 3)`` target households (central, low, high) of each family of offer.
 
-    The sum of the family's available categories; a family none of whose categories is
-    available is absent from the result (its gap is « non disponible »).
+    Each available brick is split between the families that answer it (``families`` shares),
+    so a household is counted once over the housing families. A « dont » brick (``subset_of``)
+    enters only when the brick it belongs to is not available. ``housed`` (rows of
+    ``result.frame``): households already housed by the members' offer in ordinary dwellings,
+    taken off the brick named in ``double_counts.housed_by_offer`` (offer, not need). A family
+    none of whose bricks is available is absent (its gap is « non disponible »).
     """
+    params = result.params
+    rule = (params.get("double_counts") or {}).get("housed_by_offer") or {}
     out: dict[str, np.ndarray] = {}
-    for family, names in family_categories(result.params).items():
-        names = [n for n in names if result.available(n)]
+    for family, names in family_categories(params).items():
+        names = [n for n in names if result.available(n) and not _covered_by_parent(result, n)]
         if not names:
             continue
         columns = []
         for bound in BOUNDS:
-            parts = [result.frame[f"target_{n}{_suffix(bound)}"].astype("Float64")
-                     .to_numpy(dtype=float, na_value=np.nan) for n in names]
+            parts = []
+            for name in names:
+                values = result.frame[f"target_{name}{_suffix(bound)}"].astype("Float64") \
+                    .to_numpy(dtype=float, na_value=np.nan)
+                if housed is not None and name == rule.get("brick"):
+                    values = np.maximum(values - np.nan_to_num(np.asarray(housed, float)), 0.0)
+                share = family_shares_of(params["categories"][name])[family]
+                parts.append(values * share)
             columns.append(np.sum(parts, axis=0))
         out[family] = np.column_stack(columns)
     return out
+
+
+def _covered_by_parent(result: TargetResult, name: str) -> bool:
+    parent = result.params["categories"][name].get("subset_of")
+    return bool(parent) and result.available(parent)
+
+
+def brick_table(params: Mapping[str, Any] | None = None) -> pd.DataFrame:
+    """One row per brick: label, OTELO counterpart, source, families (with their share),
+    kind (stock or flow), whether it is a « dont » of another brick."""
+    params = params or load_params()
+    labels = {"pension_de_famille": "pension de famille", "residence_sociale": "résidence sociale",
+              "intermediation_locative": "intermédiation locative", "diffus": "diffus (MOI)",
+              "hebergement": "hébergement", "accompagnement": "accompagnement"}
+    rows = []
+    for name in CATEGORIES:
+        spec = params["categories"][name]
+        shares = family_shares_of(spec)
+        rows.append({
+            "category": name, "label": spec["label"], "short_label": spec.get("short_label", ""),
+            "brick": spec.get("brick", ""), "otelo_fr": spec["otelo_fr"],
+            "source_fr": spec["source_fr"], "kind": spec.get("kind", "stock"),
+            "subset_of": spec.get("subset_of", ""), "offer_fr": spec.get("offer_fr", ""),
+            "families_fr": ", ".join(
+                f"{labels.get(f, f)} ({_fr_decimal(v * 100)} %)" for f, v in shares.items())
+            or "aucune (flux montré à part)",
+            "formula_fr": spec["formula_fr"],
+        })
+    return pd.DataFrame(rows)
 
 
 def national_totals(result: TargetResult) -> pd.DataFrame:
@@ -465,9 +803,26 @@ def national_totals(result: TargetResult) -> pd.DataFrame:
         if not available:
             comparison = f"Non disponible ({result.availability[name]})."
         elif ref.get("unit") == "part des ménages pauvres":
-            share = totals["central"] / poor["central"] if poor["central"] else np.nan
-            comparison = (f"{_pct(share)} des ménages pauvres estimés ; publié : "
+            column = ref.get("compare_column")
+            base = (float(np.nansum(frame[column])) if column and column in frame.columns
+                    else totals["central"])
+            share = base / poor["central"] if poor["central"] else np.nan
+            what = ("ménages pauvres propriétaires, avant la part ayant besoin d'une "
+                    "intervention : " if column else "")
+            comparison = (f"{what}{_pct(share)} des ménages pauvres estimés ; publié : "
                           f"{_pct(ref['value'])} ({ref.get('label_fr', '')}).")
+        elif ref.get("unit") == "croissance annuelle des ménages":
+            growth = float(np.nansum(frame.get("household_growth_all", np.nan)))
+            base = float(np.nansum(frame["households"]))
+            years = float(spec.get("horizon_years", 6))
+            rate = growth / years / base if base else np.nan
+            comparison = (f"croissance brute des ménages des communes en hausse, 2018-2021 : "
+                          f"{_pct(rate)} par an ; publié : {_pct(ref['value'])} par an "
+                          f"({ref.get('label_fr', '')}).")
+        elif ref.get("unit") == "places":
+            comparison = (_count_comparison(totals["central"], ref.get("value"), "ménages")
+                          + " (places publiées, dont 90 % occupées ; le total estimé compte la "
+                          "part des hébergés ayant vocation à un logement).")
         else:
             comparison = _count_comparison(totals["central"], ref.get("value"), "ménages")
         rows.append({

@@ -20,12 +20,17 @@ ISOLATED = {"A": (100, 80, 130), "B": (50, 40, 60), "C": (5, 4, 6), "D": (40, 30
 
 def _targets() -> th.TargetResult:
     params = th.load_params()
+    # Hand-made parameters: the isolated answered whole by pension de famille and résidence
+    # sociale (the gap's arithmetic is tested here; the split of a brick between families in
+    # tests/test_target_households.py).
+    params["categories"]["isolated_excluded"]["families"] = {
+        "pension_de_famille": 1.0, "residence_sociale": 1.0}
     frame = pd.DataFrame({"code": CODES, "estimated": [False] * 7 + [True]})
     for name in th.CATEGORIES:
         for i, suffix in enumerate(("", "_low", "_high")):
             if name == "isolated_excluded":
                 values = [ISOLATED[c][i] for c in CODES]
-            elif name in ("without_home", "poor_owners_degraded"):
+            elif name in ("without_home", "poor_owners_degraded", "shelter_exit"):
                 values = [None] * len(CODES)
             else:
                 values = [0] * 7 + [None]
@@ -33,13 +38,24 @@ def _targets() -> th.TargetResult:
     availability = {n: "" for n in th.CATEGORIES}
     availability["without_home"] = "source absente du stock : SNE, DALO"
     availability["poor_owners_degraded"] = "source absente du stock : rnic"
+    availability["shelter_exit"] = "source absente du stock : finess"
     return th.TargetResult(frame, availability, params, ["fait main"])
 
 
 @pytest.fixture(scope="module")
 def line() -> gr.ReferenceGap:
     model = g.GapModel(line_inputs(), line_config())
-    return gr.ReferenceGap(model, _targets(), regions={"01": "R1", "02": "R1", "03": "R2"})
+    return gr.ReferenceGap(model, _targets(), regions={"01": "R1", "02": "R1", "03": "R2"},
+                           params=_commune_scale())
+
+
+def _commune_scale() -> dict:
+    """Parameters judging every commune at its own scale (the arithmetic of the line); the
+    living area is tested in tests/test_gap_living_area.py."""
+    params = gr.load_params()
+    params["living_area"]["min_target_households"] = 0
+    params["default_method"] = "national_median"
+    return params
 
 
 def test_families_and_unavailable(line):

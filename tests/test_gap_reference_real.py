@@ -76,3 +76,22 @@ def test_targets_not_all_poor_households(shipped):
     # The pension de famille answers a small part of poor households (7 % central share).
     assert 0.03 * poor < families < 0.15 * poor
     assert "hebergement" in reference_gap.unavailable  # SNE / DALO not in the store
+
+
+def test_small_commune_judged_at_its_living_area(shipped):
+    """Arrènes (23006, about 200 inhabitants, a handful of target households): its class is its
+    EPCI's, its own figures stay (issue « gap judged at a scale where it means something »)."""
+    reference_gap, frame = shipped
+    row = frame.set_index("code").loc["23006"]
+    assert row["class_scale"] == gr.SCALE_LIVING_AREA
+    housing = [f for f in reference_gap.total_families if f"target_{f}" in frame.columns]
+    assert 0 < sum(row[f"target_{f}"] for f in housing) < 20
+    assert np.isfinite(row["missing_total"])
+    # Every commune of the same EPCI below the size shares the EPCI's class.
+    epci = pd.Series(reference_gap.epci, index=reference_gap.codes)
+    same = frame[frame["code"].map(epci).eq(epci["23006"])
+                 & frame["class_scale"].eq(gr.SCALE_LIVING_AREA)]
+    assert same["reference_class"].nunique() == 1
+    # The default reference is « territoires comparables », and the legend's note says the rule.
+    assert reference_gap.params["default_method"] == "comparable"
+    assert "moins de 20 ménages cibles" in gr.living_area_note_fr(reference_gap.params)

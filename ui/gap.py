@@ -124,7 +124,8 @@ def rescored(bundle: GapBundle, method: str, values: tuple) -> GapBundle:
                 out[column] = frame[column].to_numpy()
         _, notes = reference.references(choice)
         meta = {**bundle.meta, "reference_method": method,
-                "reference_method_fr": gr.METHODS[method], "reference_notes": notes}
+                "reference_method_fr": gr.METHODS[method], "reference_notes": notes,
+                "living_area_note_fr": gr.living_area_note_fr(reference.params)}
         memo[key] = GapBundle(bundle.model, out, meta, bundle.config, bundle.rejected)
     return memo[key]
 

@@ -237,9 +237,12 @@ def gap_variables(meta: dict) -> list[Variable]:
     notes = meta.get("reference_notes", {})
     classes = tuple(gr.CLASS_COLOURS.items())
     variables = [
-        Variable("gap:reference_class", "Classe d'écart à la référence" + fictif, GROUP_GAP, "",
+        Variable("gap:reference_class", "Classe d'écart à la référence" + (
+                     f" ({meta['reference_method_fr']})" if meta.get("reference_method_fr")
+                     else "") + fictif, GROUP_GAP, "",
                  citation, kind="categorical", aggregate="none", categories=classes,
-                 definition=definition),
+                 definition=" ".join(x for x in (definition, meta.get("living_area_note_fr", ""))
+                                     if x)),
         Variable("gap:missing_total", "Places manquantes pour atteindre la référence" + fictif,
                  GROUP_GAP, "places", citation, "ecart", decimals=0, aggregate="sum",
                  definition=definition),

@@ -28,6 +28,12 @@ COMMUNE_COLUMNS: dict[str, Col] = {
     "median_income": Col(rf"med{_Y}", "MED<aa>"),
     "poverty_rate": Col(rf"tp60{_Y}", "TP60<aa>"),
     "poverty_rate_tenants": Col(rf"tp60tol2{_Y}", "TP60TOL2<aa>"),
+    # Poverty rate of persons in owner-occupier households (TOL1), of households whose
+    # reference person is under 30 (AGE1) or 75 and over (AGE6): mostly secret (published where
+    # TP60 is), kept missing elsewhere.
+    "poverty_rate_owners": Col(rf"tp60tol1{_Y}", "TP60TOL1<aa>", required=False),
+    "poverty_rate_under_30": Col(rf"tp60age1{_Y}", "TP60AGE1<aa>", required=False),
+    "poverty_rate_75_over": Col(rf"tp60age6{_Y}", "TP60AGE6<aa>", required=False),
     "d1_income": Col(rf"d1{_Y}", "D1<aa>"),
     "d9_income": Col(rf"d9{_Y}", "D9<aa>"),
     "interdecile_ratio": Col(rf"rd{_Y}", "RD<aa>"),
@@ -38,13 +44,15 @@ COMMUNE_COLUMNS: dict[str, Col] = {
 }
 
 _WEIGHTED = (
-    "median_income", "poverty_rate", "poverty_rate_tenants", "d1_income", "d9_income",
+    "median_income", "poverty_rate", "poverty_rate_tenants", "poverty_rate_owners",
+    "poverty_rate_under_30", "poverty_rate_75_over", "d1_income", "d9_income",
     "interdecile_ratio", "taxed_households_share", "social_benefits_share",
     "minimum_income_share", "housing_benefits_share",
 )
 
 # Poverty rates are shares of *persons*: weighted by the persons of fiscal households.
-_PERSON_RATES = ("poverty_rate", "poverty_rate_tenants")
+_PERSON_RATES = ("poverty_rate", "poverty_rate_tenants", "poverty_rate_owners",
+                 "poverty_rate_under_30", "poverty_rate_75_over")
 
 # Merged communes: counts summed; poverty rates weighted by persons, other rates and income
 # levels by fiscal households. For medians and deciles that weighted mean is an approximation:

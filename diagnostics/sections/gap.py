@@ -9,6 +9,7 @@ from diagnostics.classes import categorical_classes
 from diagnostics.document import MapSpec, Notice, Paragraph, Section, Subtitle, Table
 from diagnostics.formatting import MISSING, fr_number, fr_signed
 from diagnostics.inputs import ReportInputs
+from diagnostics.sections import bricks
 from diagnostics.sections.common import (
     FICTIF,
     by_code,
@@ -275,6 +276,21 @@ def scenario_blocks(inputs: ReportInputs) -> list:
                   source=gap_source(inputs), key="scenarios", data=scenarios)]
 
 
+def reference_legend_title(meta: dict) -> str:
+    """The legend's title names the reference the classes are measured against."""
+    method = meta.get("reference_method_fr")
+    return f"Classe d'écart (référence : {method})" if method else "Classe d'écart"
+
+
+def bricks_blocks(inputs: ReportInputs) -> list:
+    """The need brick by brick on the territory, and what the figures cannot see."""
+    targets = inputs.gap.tables.get("menages_cibles") if inputs.gap is not None else None
+    if targets is None or not len(targets):
+        return []
+    return [Subtitle("Briques du besoin"), bricks.bricks_table(targets, gap_source(inputs)),
+            *bricks.limits_blocks()]
+
+
 def gap_section(inputs: ReportInputs) -> Section:
     section = Section("ecarts", "Écarts entre besoins et offre")
     frame = gap_frame(inputs)
@@ -302,15 +318,17 @@ def gap_section(inputs: ReportInputs) -> Section:
         + (f", d'abord {names_list(below['name'], 6)}" if len(below) else "") + "."
     ))
     section.add(family_table(inputs, frame))
+    section.add(*bricks_blocks(inputs))
     colours, legend = categorical_classes(frame["reference_class"], CLASS_COLOURS)
     section.add(MapSpec(
         key="ecart",
         title=fictif(inputs, "Écart à la référence, toutes familles du total"),
-        legend_title="Classe d'écart",
+        legend_title=reference_legend_title(meta),
         colours=by_code(frame, colours), legend=legend,
         source=gap_source(inputs),
         tooltip=tooltip(frame, "classe d'écart", frame["reference_class"].fillna(MISSING)),
-        note=meta.get("reference_definition_fr", ""),
+        note=" ".join(x for x in (meta.get("reference_definition_fr", ""),
+                                  meta.get("living_area_note_fr", "")) if x),
         hatched=estimated_flags(inputs),
     ))
     section.add(Table(

@@ -13,6 +13,7 @@ from diagnostics.document import Bullets, Notice, Paragraph, Section, Subtitle, 
 from diagnostics.formatting import fr_number
 from diagnostics.inputs import ReportInputs, _catalogue_titles, dataset_title
 from diagnostics.public_sites import SMALL_LABEL
+from diagnostics.sections import bricks
 
 DIRECTIONS = {1: "hausse = besoin", -1: "baisse = besoin", 0: "contexte"}
 
@@ -233,6 +234,11 @@ def method_section(inputs: ReportInputs) -> Section:
     section.add(*need_method_blocks(inputs))
     section.add(Subtitle("Offre et écarts"))
     section.add(*gap_method_blocks(inputs))
+    section.add(Subtitle("Comparaison avec la méthode de l'État (OTELO)"))
+    section.add(bricks.otelo_table())
+    national = inputs.gap.tables.get("briques_nationales") if inputs.gap is not None else None
+    if national is not None and len(national):
+        section.add(bricks.national_table(national))
     section.add(Subtitle("Règles des leviers"))
     section.add(Bullets([f"{rule.title} : {rule.rule_fr}." for rule in lv.RULES]))
     section.add(Subtitle("Confidentialité et limites"))

@@ -33,8 +33,8 @@ from diagnostics.sections.common import (
 DENSITY_7_COLOURS: dict[str, str] = {
     "Grands centres urbains": "#08306b",
     "Centres urbains intermédiaires": "#2171b5",
-    "Ceintures urbaines": "#6baed6",
-    "Petites villes": "#c6dbef",
+    "Petites villes": "#6baed6",
+    "Ceintures urbaines": "#c6dbef",
     "Bourgs ruraux": "#d9f0a3",
     "Rural à habitat dispersé": "#78c679",
     "Rural à habitat très dispersé": "#238443",

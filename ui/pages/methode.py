@@ -34,6 +34,7 @@ def render() -> None:
         _effect(model)
     _catchment(model)
     _targets(model)
+    _bricks(model)
     if model is not None:
         _log(model)
     _geography()
@@ -256,6 +257,35 @@ def _targets(model) -> None:
     for family, note in bundle.meta.get("reference_notes", {}).items():
         st.caption(f"{FAMILY_LABELS.get(family, family).capitalize()} : {note}")
     st.caption(bundle.meta.get("reference_definition_fr", ""))
+
+
+# -- bricks and the State's method ---------------------------------------------------------------
+def _bricks(model) -> None:
+    """The need brick by brick, the OTELO comparison, what the figures cannot see and the
+    national totals of each brick (the same blocks as the report's)."""
+    from diagnostics.sections import bricks
+    from models import target_households as th
+
+    st.header("Briques du besoin et méthode de l'État (OTELO)")
+    _table(bricks.bricks_table_frame(th.load_params()))
+    st.subheader("Comparaison avec OTELO, brique par brique")
+    otelo = bricks.otelo_table()
+    st.dataframe(pd.DataFrame(otelo.rows, columns=otelo.columns), hide_index=True,
+                 width="stretch")
+    st.caption(otelo.note + " Source : " + otelo.source + ".")
+    st.subheader("Ce que les chiffres ne voient pas")
+    st.markdown("\n".join(f"- {line}" for line in bricks.LIMITS_FR))
+    bundle = gap_mod.gap_bundle(model) if model is not None else None
+    targets = getattr(bundle.model.inputs, "targets", None) if bundle is not None else None
+    if targets is not None:
+        st.subheader("Totaux nationaux des briques et ordres de grandeur publiés")
+        national = bricks.national_table(th.national_totals(targets))
+        st.dataframe(pd.DataFrame(national.rows, columns=national.columns), hide_index=True,
+                     width="stretch")
+
+
+def _table(frame: pd.DataFrame) -> None:
+    st.dataframe(frame, hide_index=True, width="stretch")
 
 
 # -- log and sources -------------------------------------------------------------------------------
