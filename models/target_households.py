@@ -380,8 +380,22 @@ def _availability(params: Mapping[str, Any], inputs: TargetInputs) -> dict[str, 
         if name == "household_growth" and not missing and (
                 inputs.households_before is None or inputs.households_after is None):
             missing = ["résidences principales à deux recensements"]
-        out[name] = ("source absente du stock : " + ", ".join(missing)) if missing else ""
+        out[name] = ("source absente du stock : " + ", ".join(dataset_names(missing))
+                     if missing else "")
     return out
+
+
+def dataset_names(datasets: list[str]) -> list[str]:
+    """How a sentence names the datasets: the catalogue's short names, never their ids."""
+    try:
+        from catalogues.sources import load_sources
+
+        catalogue = load_sources()
+    except Exception:  # the catalogue is optional: the ids are still a name
+        catalogue = {}
+    short = {"finess": "FINESS (établissements sociaux)", "rnic": "RNIC (copropriétés)",
+             "sne": "SNE (demande de logement social)", "dalo": "recours DALO"}
+    return [short.get(d) or (catalogue[d].title if d in catalogue else d) for d in datasets]
 
 
 def compute_targets(inputs: TargetInputs, params: Mapping[str, Any] | None = None) -> TargetResult:

@@ -85,7 +85,10 @@ def zones_blanches(
         (np.ones(int(keep.sum())), (a[keep], b[keep])), shape=(len(index), len(index))
     )
     _, labels = connected_components(graph, directed=False)
-    members = frame[candidate].reset_index(drop=True).assign(_label=labels)
+    # Only the columns used below: the whole frame has hundreds of columns built one by one.
+    wanted = [c for c in ("code", "name", "score", "need_households", "need_households_low",
+                          "need_households_high") if c in frame.columns]
+    members = frame.loc[candidate, wanted].reset_index(drop=True).assign(_label=labels)
     for column in ("score", "need_households_low", "need_households_high"):
         if column not in members.columns:
             members[column] = np.nan

@@ -261,6 +261,9 @@ def test_pdf_text_is_french(territory, pdf_words):
 
     text = re.sub(r"/\s+", "/", pdf_words)  # an address wrapped at a slash reads whole
     found = offences(re.split(r"(?<=[.;])\s", text))  # sentence by sentence, for the message
+    # pdftotext reads a table's cells in columns: a cell's « : » can land after a word of the
+    # next cell, so the colon rule is the app's only (tests/test_app_french.py).
+    found = [f for f in found if not f.startswith("deux-points collé")]
     assert not found, "\n".join(dict.fromkeys(found))
 
 

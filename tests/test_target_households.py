@@ -163,8 +163,8 @@ def test_absent_sources_are_not_zero(result):
     assert frame["target_poor_owners_degraded"].isna().all()
     assert frame["target_poor_owners"].isna().all()
     assert "SNE" in result.availability["without_home"]
-    assert "rnic" in result.availability["poor_owners_degraded"]
-    assert "finess" in result.availability["shelter_exit"]
+    assert "RNIC" in result.availability["poor_owners_degraded"]
+    assert "FINESS" in result.availability["shelter_exit"]
     families = th.family_targets(result)
     assert "hebergement" not in families  # its only categories are unavailable
     # Diffus = half the private tenants (poor owners unavailable): not NaN, not doubled.

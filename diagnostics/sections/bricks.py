@@ -23,7 +23,7 @@ from models import target_households as th
 # en logements » (OTELO; public repository otelo-besoinlogement/otelo, static/
 # Guide_methodologique.pdf and outil/models.py), and what this tool does with each.
 OTELO_BRICKS: list[dict[str, str]] = [
-    {"brick": "B11 (1.1)", "otelo": "Ménages hors logement : sans-abri, habitat de fortune, "
+    {"brick": "B11", "otelo": "Ménages hors logement : sans-abri, habitat de fortune, "
      "hôtel (recensement détaillé ou SNE) et occupants de l'hébergement social (places FINESS × "
      "part du public en besoin de logement)",
      "ours": "Hébergés en structure, sortie vers le logement (places FINESS des CHRS et autres "
@@ -33,41 +33,41 @@ OTELO_BRICKS: list[dict[str, str]] = [
      "left_out": "Sans-abri et hôtel : fichiers détaillés du recensement sur commande, SNE non "
      "ouvert par commune. Les pensions de famille et résidences sociales de FINESS (258, 259) sont "
      "de l'offre ici, du besoin dans OTELO : les compter aux deux serait un double compte."},
-    {"brick": "B12 (1.2)", "otelo": "Ménages hébergés chez des tiers ou cohabitation subie (SNE, "
+    {"brick": "B12", "otelo": "Ménages hébergés chez des tiers ou cohabitation subie (SNE, "
      "Filocom)",
      "ours": "Jeunes à bas revenus (en partie)", "computed": "non (en partie)",
      "left_out": "SNE non ouvert par commune, Filocom non ouvert (conventions)."},
-    {"brick": "B13 (1.3)", "otelo": "Inadéquation financière du parc privé : taux d'effort net "
+    {"brick": "B13", "otelo": "Inadéquation financière du parc privé : taux d'effort net "
      "au-delà de 30 % (CNAF par commune) ; accédants",
      "ours": "Locataires pauvres du privé (Filosofi × statut d'occupation × tension du marché, "
      "partout ; loyer relatif là où les loyers communaux sont connus)",
      "computed": "oui", "left_out": "Allocataires par tranche de taux d'effort (CNAF) : non "
      "ouverts par commune ; les accédants ne sont pas isolés."},
-    {"brick": "B14 (1.4)", "otelo": "Logement de mauvaise qualité (recensement : sans confort "
+    {"brick": "B14", "otelo": "Logement de mauvaise qualité (recensement : sans confort "
      "sanitaire ; fichiers fonciers) ; propriétaires occupants comptés en besoin de réhabilitation",
      "ours": "Propriétaires occupants pauvres à maintenir dans leur logement (Filosofi TP60TOL1, "
      "recensement) ; copropriétés anciennes (RNIC, en ligne)",
      "computed": "oui (propriétaires) ; copropriétés : en ligne",
      "left_out": "Le parc indigne (PPPI, Filocom) n'est pas ouvert : la qualité du logement n'est "
      "pas mesurée, seule la pauvreté du propriétaire l'est."},
-    {"brick": "B15 (1.5)", "otelo": "Suroccupation accentuée (recensement détaillé, Filocom)",
+    {"brick": "B15", "otelo": "Suroccupation accentuée (recensement détaillé, Filocom)",
      "ours": "—", "computed": "non",
      "left_out": "Indicateur sur commande à l'INSEE ; pas de source ouverte par commune."},
-    {"brick": "B16 (1.6)", "otelo": "Retrait des doubles comptes (ratios de l'ENL 2013)",
+    {"brick": "B16", "otelo": "Retrait des doubles comptes (ratios de l'ENL 2013)",
      "ours": "Ordre des briques et parts communes déclarées (paramètres), « dont » jamais "
      "ajoutés, ménages logés par l'offre des membres retirés",
      "computed": "oui", "left_out": "Les parts communes sont des hypothèses de travail."},
-    {"brick": "B17 (1.7)", "otelo": "Demandes de mutation dans le parc social (SNE)",
+    {"brick": "B17", "otelo": "Demandes de mutation dans le parc social (SNE)",
      "ours": "—", "computed": "non",
      "left_out": "Hors du champ de l'offre d'insertion ; SNE absent."},
-    {"brick": "B21 (2.1)", "otelo": "Évolutions démographiques : ménages supplémentaires à N+6 "
+    {"brick": "B21", "otelo": "Évolutions démographiques : ménages supplémentaires à N+6 "
      "(projections Omphale)",
      "ours": "Nouveaux ménages pauvres à 6 ans (tendance 2018-2021 des résidences principales × "
      "part de ménages pauvres)",
      "computed": "oui (flux montré à part)",
      "left_out": "Omphale absent : tendance prolongée ; une commune qui perd des ménages a un "
      "flux nul."},
-    {"brick": "B22 (2.2)", "otelo": "Évolution du parc : renouvellement, disparitions, "
+    {"brick": "B22", "otelo": "Évolution du parc : renouvellement, disparitions, "
      "vacance, résidences secondaires",
      "ours": "—", "computed": "non",
      "left_out": "Besoin de construction, pas de places d'insertion ; la vacance est un levier "
