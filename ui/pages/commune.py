@@ -211,19 +211,12 @@ def _gap_block(code: str, gap_frame: pd.DataFrame | None, bundle, model) -> None
         return
     g = found.iloc[0]
     fictional = " (FICTIF)" if bundle.meta.get("offer_fictional") else ""
-    columns = st.columns(3)
-    if "missing_total" in gap_frame.columns:
-        columns[0].metric("Places allouées, familles du total" + fictional,
-                          fr_number(g["allocated_total"], 1))
-        columns[1].metric("Places manquantes (référence)" + fictional,
-                          fr_number(g["missing_total"], 0),
-                          help="Référence × ménages cibles / 1 000 − places allouées, famille par "
-                          "famille (0 au-delà de la référence).")
-        certain = bool(g.get("reference_class_certain", True))
-        columns[2].markdown(f"Classe d'écart{fictional}<br>**{g['reference_class']}**"
-                            + ("" if certain else "<br><small>(incertaine : change selon la borne "
-                                                  "basse ou haute des ménages cibles)</small>"),
-                            unsafe_allow_html=True)
+    reference = getattr(bundle.model, "reference", None)
+    in_total = set(getattr(reference, "total_families", []) or [])
+    # A commune too small to be judged alone takes its EPCI's class (models.gap_reference): the
+    # headline, the table and their labels say so, beside the commune's own figures.
+    by_epci = str(g.get("class_scale", "")) == "EPCI"
+    class_label = "Classe d'écart de l'EPCI" if by_epci else "Classe d'écart"
     labels = sites_mod.offer_labels()
     rows = []
     for offer, label in labels.items():
@@ -232,26 +225,64 @@ def _gap_block(code: str, gap_frame: pd.DataFrame | None, bundle, model) -> None
         row = {
             "Type d'offre": label,
             "Structures à portée": fr_number(g[f"providers_in_reach_{offer}"]),
-            "Places à portée" + fictional: fr_number(g[f"places_in_reach_{offer}"], 1),
+            "Places des structures à portée" + fictional: places_text(g[f"places_in_reach_{offer}"]),
         }
         if f"target_{offer}" in gap_frame.columns:
+            row["Places allouées à la commune"] = places_text(g.get(f"allocated_{offer}"))
             row["Ménages cibles (bas – haut)"] = (
                 f"{fr_number(g[f'target_{offer}'])} ({fr_number(g[f'target_{offer}_low'])} – "
                 f"{fr_number(g[f'target_{offer}_high'])})")
             row["Places pour 1 000 ménages cibles"] = fr_number(g[f"rate_{offer}"], 1)
             row["Référence"] = fr_number(g[f"reference_{offer}"], 1)
             row["Places manquantes"] = fr_number(g[f"missing_{offer}"], 0)
-            row["Classe"] = g[f"class_{offer}"]
+            row[class_label] = g[f"class_{offer}"]
+            row["Compté dans le total"] = "oui" if offer in in_total else "non"
         else:
             row["Ménages cibles (bas – haut)"] = "non disponible"
         rows.append(row)
-    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+    columns = st.columns(3)
+    if "missing_total" in gap_frame.columns:
+        columns[0].metric("Places allouées à la commune" + fictional,
+                          places_text(g["allocated_total"]),
+                          help="Somme des places allouées à la commune, familles comptées dans le "
+                          "total (tableau ci-dessous) : une structure à portée partage ses places "
+                          "entre toutes les communes qu'elle dessert.")
+        columns[1].metric("Places manquantes" + fictional, fr_number(g["missing_total"], 0),
+                          help="Référence × ménages cibles / 1 000 − places allouées, famille par "
+                          "famille (0 au-delà de la référence), familles comptées dans le total.")
+        certain = bool(g.get("reference_class_certain", True))
+        note = ("<br><small>commune de moins de "
+                f"{fr_number(_living_area_threshold(reference))} ménages cibles : jugée avec son "
+                "EPCI ; ses propres chiffres sont à gauche et dans le tableau</small>"
+                if by_epci else "")
+        columns[2].markdown(f"{class_label}{fictional}<br>**{g['reference_class']}**"
+                            + ("" if certain else "<br><small>(incertaine : change selon la borne "
+                                                  "basse ou haute des ménages cibles)</small>")
+                            + note, unsafe_allow_html=True)
+    st.dataframe(pd.DataFrame(rows).fillna("—"), hide_index=True, width="stretch")
     radius = fr_number(g["catchment_m"] / 1000, 0)
     st.caption(f"Rayon d'accès : {radius} km ({g.get('catchment_source', '')}). "
                f"Méthode : {bundle.meta.get('method_fr', '')}, décroissance "
                f"{bundle.meta.get('decay', '')}. Sources : " + " ; ".join(bundle.meta.get("sources", [])))
     for note in bundle.meta.get("notes", []):
         st.caption(f"ℹ️ {note}")
+
+
+def places_text(value) -> str:
+    """Places as whole numbers; « moins de 1 » rather than a misleading 0 or 1 (a structure's
+    places are shared between the communes it serves, so a commune often gets a fraction)."""
+    number = pd.to_numeric(pd.Series([value]), errors="coerce").iat[0]
+    if pd.isna(number):
+        return "—"
+    if 0 < number < 1:
+        return "moins de 1"
+    return fr_number(number, 0)
+
+
+def _living_area_threshold(reference) -> float:
+    params = getattr(reference, "params", {}) or {}
+    living = params.get("living_area", {}) if isinstance(params, dict) else {}
+    return float(living.get("min_target_households", 20)) if isinstance(living, dict) else 20.0
 
 
 def _history_block(code: str) -> None:
