@@ -43,7 +43,8 @@ if links.weights_pending():
 
     links.restore_weights(need.need_model())
 current = st.navigation(navigation.all_pages())
-fictif.banner()  # every page, the slide included, opens on it while the demo offer is in use
+# Every page, the slide included (in one slim line there), opens on it while the demo offer is in use.
+fictif.banner(compact=current.url_path == "presentation")
 try:
     if current.url_path == "presentation":  # the slide stays bare: nothing but the territory
         current.run()

@@ -26,6 +26,7 @@ _STYLE = """
   background: #b2182b; color: #fff; font-weight: 700; text-align: center;
   font-size: 0.85rem; padding: 0.15rem 0.5rem;}
 [data-testid="stMainBlockContainer"] {padding-bottom: 3rem;}
+.fictif-banner.compact {font-size: 0.85rem; padding: 0.2rem 0.7rem; margin-bottom: -0.6rem;}
 </style>
 """
 
@@ -46,14 +47,15 @@ def demo_offer_in_use() -> bool:
     return is_fictional(found.sites.get("fictional"))
 
 
-def banner(container=None) -> bool:
+def banner(container=None, compact: bool = False) -> bool:
     """Draw the banner in ``container`` (the page's top) when the demo offer is in use; says
-    whether it was drawn."""
+    whether it was drawn. ``compact``: one slim line (the meeting slide, 1280×720)."""
     if not demo_offer_in_use():
         return False
     target = container if container is not None else st
     target.markdown(
-        _STYLE + f'<div class="fictif-banner" role="alert">{BANNER_TEXT}</div>'
+        _STYLE + f'<div class="fictif-banner{" compact" if compact else ""}" role="alert">'
+        f'{BANNER_TEXT}</div>'
         f'<div class="fictif-edge" aria-hidden="true">{EDGE_TEXT}</div>',
         unsafe_allow_html=True,
     )

@@ -77,6 +77,7 @@ LEGEND_WIDTH = 275
 HATCH_CSS = ("background:repeating-linear-gradient(135deg,#555 0 1px,#fff 1px 5px);"
              "width:18px;height:12px;display:inline-block;border:1px solid #777;margin-right:6px")
 ESTIMATED_LABEL = "valeur estimée (taux de pauvreté secret, modèle)"
+ESTIMATED_LABEL_SHORT = "hachures : valeur estimée"
 
 
 def styled_values(variable: Variable, values: pd.Series, method: str, k: int,
@@ -105,18 +106,21 @@ def weighting_text(variable: Variable, settings_label: str | None) -> str:
 
 def legend(variable: Variable, styled: classify.Styled, level: str, method_label: str,
            extra: Sequence[str] = (), weighting: str = "", estimated: bool = False,
-           national_classes: bool = False, font_px: int = 12, width_px: int = 230) -> str:
+           national_classes: bool = False, font_px: int = 12, width_px: int = 230,
+           compact: bool = False) -> str:
     """HTML legend: title with its unit (once), classes, estimated and missing values, source
     and vintage, the weighting of the index (the way communes add up and the classes are said
     under the map, :func:`map_note`)."""
     body = webmap.legend_html(variable.legend_title(), styled.labels, styled.palette,
                               note=variable.legend_source(), missing=styled.missing)
     small = f'<div style="font-size:{max(font_px - 1, 10)}px">'
-    lines = [small + html.escape(text) + "</div>" for text in reading_lines(variable, level,
-                                                                             method_label,
-                                                                             national_classes)]
+    reading = reading_lines(variable, level, method_label, national_classes)
+    if compact and reading:  # the slide: one line, the legend must not hide the territory
+        reading = [" ; ".join([reading[0], *(r[0].lower() + r[1:] for r in reading[1:])])]
+    lines = [small + html.escape(text) + "</div>" for text in reading]
     if estimated:
-        lines.append(f'<div><span style="{HATCH_CSS}"></span>{html.escape(ESTIMATED_LABEL)}</div>')
+        label = ESTIMATED_LABEL_SHORT if compact else ESTIMATED_LABEL
+        lines.append(f'<div><span style="{HATCH_CSS}"></span>{html.escape(label)}</div>')
     if weighting:
         lines.append(f'<div style="font-size:{max(font_px - 1, 10)}px">{html.escape(weighting)}</div>')
     lines.extend(extra)
@@ -147,7 +151,7 @@ def reading_lines(variable: Variable, level: str, method_label: str,
             "valeur plus faible" if variable.reverse else "valeur plus forte")
         lines.append(f"Plus foncé = {what}")
     if variable.unit == "/100":
-        lines.append("Échelle de 0 à 100 (indice relatif entre communes)")
+        lines.append("Échelle de 0 à 100 (indice relatif)")
     method = (method_label or "quantiles").lower()
     if national_classes:
         lines.append(f"Classes : {method} de toutes les communes de France")

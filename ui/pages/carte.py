@@ -205,7 +205,7 @@ def _header(territory, need_frame: pd.DataFrame | None, bundle) -> None:
     if bundle is not None and "missing_total" in bundle.frame.columns:
         missing = _column_by_code(bundle.frame, "missing_total").reindex(chosen["code"])
         fictional = " (FICTIF)" if bundle.meta.get("offer_fictional") else ""
-        columns[3].metric("Places manquantes (référence)" + fictional,
+        columns[3].metric("Places manquantes" + fictional,
                           fr_number(missing.sum(min_count=1)),
                           help="Places qu'il faudrait en plus pour que chaque commune atteigne la "
                           "référence, famille d'offre par famille d'offre, sur ses ménages "

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+import re
 
 import pandas as pd
 import streamlit as st
@@ -22,8 +23,8 @@ from ui.geometry import national_view, territory_view
 from ui.picker import territory_label
 
 MAP_HEIGHT = 540  # first drawing; the map then takes the height of the screen
-LEGEND_FONT_PX = 18
-LEGEND_WIDTH_PX = 340
+LEGEND_FONT_PX = 16
+LEGEND_WIDTH_PX = 300
 HIDE_CONTROLS = """
 <style>
 [data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"],
@@ -39,7 +40,17 @@ header[data-testid="stHeader"], [data-testid="stToolbar"], [data-testid="stDecor
 .diag-message .title { font-size: 1.45rem; font-weight: 600; line-height: 1.25; }
 .diag-message .text { font-size: 1.05rem; color: #333; line-height: 1.35; }
 .diag-message .source { font-size: 0.8rem; color: #666; }
-.diag-vintage { font-size: 0.95rem; color: #444; margin: -0.6rem 0 0.4rem 0; }
+.diag-vintage { font-size: 0.8rem; color: #555; margin: -0.6rem 0 0.4rem 0; }
+h1 { padding-top: 0.2rem !important; padding-bottom: 0.3rem !important; }
+/* A 1280×720 projector: the three messages stay above the fold. */
+@media (max-height: 820px) {
+  h1 { font-size: 2rem !important; }
+  .diag-message { margin-bottom: 0.6rem; }
+  .diag-message .figure { font-size: 2rem; }
+  .diag-message .title { font-size: 1.15rem; }
+  .diag-message .text { font-size: 0.9rem; line-height: 1.25; }
+  .diag-message .source { font-size: 0.7rem; }
+}
 </style>
 """
 
@@ -117,7 +128,7 @@ def key_messages(codes: list[str], need_frame: pd.DataFrame | None,
             "figure": fr_number(missing) + mark,
             "title": "places manquantes pour atteindre la référence",
             "text": (f"Places à portée pour 1 000 ménages cibles de chaque famille d'offre, "
-                     f"comparées à la {method} ; {fr_number(len(below))} "
+                     f"comparées à la référence ({method}) ; {fr_number(len(below))} "
                      f"commune{'s' if len(below) > 1 else ''} en dessous de la référence"
                      + (f", d'abord {_names(below, 3)}." if len(below) else ".")
                      + (" Offre FICTIVE (démonstration)." if fictional else "")),
@@ -169,7 +180,16 @@ def slide_line(model, today: dt.date | None = None) -> str:
             text = " ".join(x for x in (producer, vintage) if x)
             if text and text not in vintages:
                 vintages.append(text)
-    return f"Situation au {today.strftime('%d/%m/%Y')} · Données : {', '.join(vintages)}"
+    # One short line: the vintages grouped by producer, their long qualifiers left to the
+    # Méthode page (« recensement 2018 (base du comparateur, édition 2022) » → « recensement 2018 »).
+    grouped: dict[str, list[str]] = {}
+    for text in vintages:
+        producer, _, vintage = text.partition(" ")
+        vintage = re.sub(r"\s*\(.*\)\s*", " ", vintage).strip()
+        if vintage and vintage not in grouped.setdefault(producer, []):
+            grouped[producer].append(vintage)
+    parts = [f"{producer} ({', '.join(items)})" for producer, items in grouped.items()]
+    return f"Situation au {today.strftime('%d/%m/%Y')} · Données : {' ; '.join(parts)}"
 
 
 def _map(territory, model, need_frame, bundle) -> None:
@@ -193,7 +213,7 @@ def _map(territory, model, need_frame, bundle) -> None:
         variable, styled, level, method_label,
         weighting=mapview.weighting_text(variable, settings_label),
         estimated=estimated is not None and bool(estimated.reindex(view.codes).fillna(False).any()),
-        font_px=LEGEND_FONT_PX, width_px=LEGEND_WIDTH_PX,
+        font_px=LEGEND_FONT_PX, width_px=LEGEND_WIDTH_PX, compact=True,
     )
     fmap = mapview.base_map(view, MAP_HEIGHT, legend_room=LEGEND_WIDTH_PX + 50)
     mapview.fill_height(fmap, view, legend_room=LEGEND_WIDTH_PX + 50)
