@@ -198,9 +198,15 @@ def choropleth_layer(
 
 
 def legend_html(
-    title: str, labels: Sequence[str], colours: Sequence[str], note: str = "", missing: bool = True
+    title: str, labels: Sequence[str], colours: Sequence[str], note: str = "", missing: bool = True,
+    horizontal: bool = False,
 ) -> str:
-    """An HTML legend block (no external script) placed bottom-right on the map."""
+    """An HTML legend block (no external script) placed bottom-right on the map.
+
+    ``horizontal``: the classes side by side under the title (a slide: the legend then sits
+    under the territory instead of beside it, and leaves it the map's width)."""
+    if horizontal:
+        return _horizontal_legend(title, labels, colours, note, missing)
     rows = "".join(
         f'<div><span style="background:{c};width:18px;height:12px;display:inline-block;'
         f'border:1px solid #777;margin-right:6px"></span>{_escape(lbl)}</div>'
@@ -217,6 +223,26 @@ def legend_html(
         '<div class="diag-legend" style="'
         "background:rgba(255,255,255,0.92);padding:8px 10px;border:1px solid #999;"
         f'border-radius:4px;font:13px sans-serif;max-width:280px"><b>{_escape(title)}</b>{rows}{foot}</div>'
+    )
+
+
+def _horizontal_legend(title: str, labels: Sequence[str], colours: Sequence[str], note: str,
+                       missing: bool) -> str:
+    cells = [(lbl, c) for lbl, c in zip(labels, colours, strict=True)]
+    if missing:
+        cells.append(("absente ou secrète", MISSING_COLOUR))
+    strip = "".join(
+        f'<div style="flex:1 1 0;min-width:0;text-align:center"><span style="background:{c};'
+        'width:18px;height:12px;display:block;width:100%;border:1px solid #777"></span>'
+        f'<span style="font-size:11px">{_escape(lbl)}</span></div>'
+        for lbl, c in cells
+    )
+    foot = f'<div style="margin-top:4px;color:#444;font-size:11px">{_escape(note)}</div>' if note else ""
+    return (
+        '<div class="diag-legend" style="'
+        "background:rgba(255,255,255,0.92);padding:6px 10px;border:1px solid #999;"
+        f'border-radius:4px;font:13px sans-serif;max-width:280px"><b>{_escape(title)}</b>'
+        f'<div style="display:flex;gap:3px;margin:2px 0">{strip}</div>{foot}</div>'
     )
 
 

@@ -107,12 +107,13 @@ def weighting_text(variable: Variable, settings_label: str | None) -> str:
 def legend(variable: Variable, styled: classify.Styled, level: str, method_label: str,
            extra: Sequence[str] = (), weighting: str = "", estimated: bool = False,
            national_classes: bool = False, font_px: int = 12, width_px: int = 230,
-           compact: bool = False) -> str:
+           compact: bool = False, horizontal: bool = False) -> str:
     """HTML legend: title with its unit (once), classes, estimated and missing values, source
     and vintage, the weighting of the index (the way communes add up and the classes are said
     under the map, :func:`map_note`)."""
     body = webmap.legend_html(variable.legend_title(), styled.labels, styled.palette,
-                              note=variable.legend_source(), missing=styled.missing)
+                              note=variable.legend_source(), missing=styled.missing,
+                              horizontal=horizontal)
     small = f'<div style="font-size:{max(font_px - 1, 10)}px">'
     reading = reading_lines(variable, level, method_label, national_classes)
     if compact and reading:  # the slide: one line, the legend must not hide the territory
@@ -121,6 +122,9 @@ def legend(variable: Variable, styled: classify.Styled, level: str, method_label
     if estimated:
         label = ESTIMATED_LABEL_SHORT if compact else ESTIMATED_LABEL
         lines.append(f'<div><span style="{HATCH_CSS}"></span>{html.escape(label)}</div>')
+    if compact and weighting and len(lines) >= 1:  # the weighting on the hatching's line
+        lines[-1] = lines[-1][:-len("</div>")] + " · " + html.escape(weighting) + "</div>"
+        weighting = ""
     if weighting:
         lines.append(f'<div style="font-size:{max(font_px - 1, 10)}px">{html.escape(weighting)}</div>')
     lines.extend(extra)
@@ -173,7 +177,7 @@ def map_note(variable: Variable, level: str, method_label: str) -> str:
 
 def base_map(view: ViewGeometry, height: int, basemap: bool = False,
              zoom: tuple[float, float, float] | None = None,
-             legend_room: int = LEGEND_WIDTH) -> folium.Map:
+             legend_room: int = LEGEND_WIDTH, legend_below: int = 0) -> folium.Map:
     """The map's stable part: outlines (from the cached script), background, legend slot.
 
     ``basemap`` adds the OpenStreetMap tiles (only when the network is there: the map works
@@ -186,7 +190,8 @@ def base_map(view: ViewGeometry, height: int, basemap: bool = False,
         fmap = webmap.offline_map(basemap=basemap, location=[zoom[0], zoom[1]],
                                   zoom_start=zoom[2], zoom_snap=0.25, zoom_delta=0.5)
     else:
-        padding = {"padding_top_left": (10, 10), "padding_bottom_right": (legend_room, 10)}
+        padding = {"padding_top_left": (10, 10),
+                   "padding_bottom_right": (legend_room, 10 + legend_below)}
         fmap = webmap.offline_map(bounds=bounds, basemap=basemap, zoom_snap=0.25, zoom_delta=0.5,
                                   fit_padding=padding)
     fmap.default_js, fmap.default_css = map_assets()
@@ -220,7 +225,8 @@ class _FillHeight(MacroElement):
                     map.getContainer().style.setProperty("height", h + "px", "important");
                     map.invalidateSize();
                     map.fitBounds(bounds, {paddingTopLeft: [10, 10],
-                                           paddingBottomRight: [{{ this.room }}, 10]});
+                                           paddingBottomRight: [{{ this.room }},
+                                                                10 + {{ this.below }}]});
                 } catch (e) {}
             }
             setTimeout(fit, 30);
@@ -231,9 +237,10 @@ class _FillHeight(MacroElement):
         """
     )
 
-    def __init__(self, bounds: Sequence[float], room: int, bottom: int) -> None:
+    def __init__(self, bounds: Sequence[float], room: int, bottom: int, below: int = 0) -> None:
         super().__init__()
         self._name = "FillHeight"
+        self.below = int(below)
         minx, miny, maxx, maxy = bounds
         self.bounds = [[miny, minx], [maxy, maxx]]
         self.room = int(room)
@@ -241,9 +248,10 @@ class _FillHeight(MacroElement):
 
 
 def fill_height(fmap: folium.Map, view: ViewGeometry, legend_room: int = LEGEND_WIDTH,
+                legend_below: int = 0,
                 bottom_px: int = 56) -> None:
     """Let the map take the height of the window, down to ``bottom_px`` from its bottom."""
-    fmap.add_child(_FillHeight(view.bounds, legend_room, bottom_px))
+    fmap.add_child(_FillHeight(view.bounds, legend_room, bottom_px, legend_below))
 
 
 def styler(view: ViewGeometry, variable: Variable, values: pd.Series, styled: classify.Styled,

@@ -23,8 +23,9 @@ from ui.geometry import national_view, territory_view
 from ui.picker import territory_label
 
 MAP_HEIGHT = 540  # first drawing; the map then takes the height of the screen
-LEGEND_FONT_PX = 16
-LEGEND_WIDTH_PX = 300
+LEGEND_FONT_PX = 18
+LEGEND_WIDTH_PX = 620  # a horizontal legend under the territory
+LEGEND_HEIGHT_PX = 215
 HIDE_CONTROLS = """
 <style>
 [data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"],
@@ -213,10 +214,11 @@ def _map(territory, model, need_frame, bundle) -> None:
         variable, styled, level, method_label,
         weighting=mapview.weighting_text(variable, settings_label),
         estimated=estimated is not None and bool(estimated.reindex(view.codes).fillna(False).any()),
-        font_px=LEGEND_FONT_PX, width_px=LEGEND_WIDTH_PX, compact=True,
+        font_px=LEGEND_FONT_PX, width_px=LEGEND_WIDTH_PX, compact=True, horizontal=True,
     )
-    fmap = mapview.base_map(view, MAP_HEIGHT, legend_room=LEGEND_WIDTH_PX + 50)
-    mapview.fill_height(fmap, view, legend_room=LEGEND_WIDTH_PX + 50)
+    # The legend lies under the territory, across the map: the territory keeps the map's width.
+    fmap = mapview.base_map(view, MAP_HEIGHT, legend_room=10, legend_below=LEGEND_HEIGHT_PX)
+    mapview.fill_height(fmap, view, legend_room=10, legend_below=LEGEND_HEIGHT_PX)
     layer = mapview.styler(view, variable, values, styled, legend, [], None, estimated)
     mapview.show(view, fmap, layer, "presentation", MAP_HEIGHT)
 
