@@ -279,10 +279,11 @@ class ProgrammeResult:
                                         0.0)
         return out
 
-    def yearly(self, variant: str = "central", group: str | None = None) -> pd.DataFrame:
+    def yearly(self, variant: str = "central", group: str | None = None,
+               family: str | None = None) -> pd.DataFrame:
         """Per year of the horizon (index 1…N): one-off amounts of the operations opening that
         year, and yearly running amounts of the operations open that year."""
-        ops = self._scaled(variant, group)
+        ops = self._scaled(variant, group, family)
         years = pd.RangeIndex(1, self.options.horizon + 1, name="year")
         by_year = ops.groupby("year")[list(MONEY_COLUMNS)].sum().reindex(years, fill_value=0.0)
         by_year[list(YEARLY)] = by_year[list(YEARLY)].cumsum()
@@ -291,14 +292,15 @@ class ProgrammeResult:
         by_year.insert(1, "places_open", places.cumsum())
         return by_year
 
-    def totals(self, variant: str = "central", group: str | None = None) -> dict[str, float]:
+    def totals(self, variant: str = "central", group: str | None = None,
+               family: str | None = None) -> dict[str, float]:
         """One-off amounts in all, the yearly running in full régime (every operation open),
         and the running over the horizon (Σ of the years)."""
-        ops = self._scaled(variant, group)
+        ops = self._scaled(variant, group, family)
         out = {c: float(ops[c].sum()) for c in MONEY_COLUMNS}
         out["places"] = float(ops["places"].sum())
         out["operations"] = float(ops["weight"].sum())
-        horizon = self.yearly(variant, group)
+        horizon = self.yearly(variant, group, family)
         for column in YEARLY:
             out[f"horizon:{column}"] = float(horizon[column].sum())
         out["subsidies_total"] = sum(out[f"subsidy:{f}"] for f in pc.SUBSIDY_FUNDERS)
@@ -306,11 +308,15 @@ class ProgrammeResult:
         out["state_running"] = sum(out[f"running:{f}"] for f in pc.STATE_RUNNING)
         return out
 
-    def _scaled(self, variant: str, group: str | None) -> pd.DataFrame:
+    def _scaled(self, variant: str, group: str | None, family: str | None = None
+                ) -> pd.DataFrame:
         if variant not in VARIANTS:
             raise ProgrammeError(f"Variante inconnue : « {variant} ».")
-        ops = self.operations if group is None else self.operations[
-            self.operations["group"] == group]
+        ops = self.operations
+        if group is not None:
+            ops = ops[ops["group"] == group]
+        if family is not None:
+            ops = ops[ops["family"] == family]
         table = self.factors(group)
         factors = dict(zip(zip(table["group"], table["family"], strict=True), table[variant],
                            strict=True))
@@ -380,7 +386,8 @@ def plan(
                 f"{family_label(row.family)}{' (' + groups[row.group] + ')' if row.group else ''}"
                 f" : {row.unplaced:.0f} places manquantes non placées (aucune commune à portée ne "
                 f"peut recevoir une opération d'au moins {options.choices[row.family].min_size:g} "
-                f"places sans dépasser {options.max_share_of_target:.0%} de ses ménages cibles).")
+                f"places sans dépasser {options.max_share_of_target * 100:.0f}\u00a0% de ses ménages "
+                "cibles).")
         if row.missing <= 0 and row.missing_high > 0 and not pd.isna(row.kind):
             notes.append(f"{family_label(row.family)} : borne haute de {row.missing_high:.0f} "
                          "places manquantes non chiffrée (aucune place à l'estimation centrale).")
