@@ -220,25 +220,31 @@ def place_family(
     operation would reach each demand commune.
     """
     columns = ["rank", "code", "name", "places", "need_answered"]
-    total = float(missing["missing"].sum())
+    values = missing["missing"].to_numpy(dtype=float)
+    total = float(values.sum())
     if choice.kind is None or total <= 1e-9:
         return pd.DataFrame(columns=columns), total
-    demand = missing[missing["missing"] > 0]
-    caps = (share * missing["target"].fillna(0.0)).clip(lower=0.0)
-    candidates = missing[caps >= max(choice.min_size, 1e-9)]
-    if candidates.empty:
+    codes = np.asarray(missing["code"], dtype=object)
+    names = np.asarray(missing["name"], dtype=object)
+    demand = values > 0
+    caps = np.clip(share * np.nan_to_num(missing["target"].to_numpy(dtype=float)), 0.0, None)
+    candidates = np.flatnonzero(caps >= max(choice.min_size, 1e-9))
+    if not len(candidates):
         return pd.DataFrame(columns=columns), total
-    matrix = reach(candidates["code"].tolist(), demand["code"].tolist())
+    matrix = reach(list(codes[candidates]), list(codes[demand]))
     picks = siting.greedy_max_coverage(
-        demand["missing"].to_numpy(), matrix, math.ceil(total - 1e-9), choice.size,
-        caps=np.floor(caps[candidates.index].to_numpy() + 1e-9), min_size=max(choice.min_size, 1.0),
+        values[demand], matrix, math.ceil(total - 1e-9), choice.size,
+        caps=np.floor(caps[candidates] + 1e-9), min_size=max(choice.min_size, 1.0),
         fit_to_need=True,
     )
-    rows = [{"rank": i + 1, "code": candidates["code"].iat[p.candidate],
-             "name": candidates["name"].iat[p.candidate], "places": p.places,
-             "need_answered": p.need_covered} for i, p in enumerate(picks)]
-    ops = pd.DataFrame(rows, columns=columns)
-    answered = float(ops["need_answered"].sum()) if len(ops) else 0.0
+    chosen = candidates[[p.candidate for p in picks]] if picks else np.array([], dtype=int)
+    ops = pd.DataFrame({
+        "rank": np.arange(1, len(picks) + 1),
+        "code": codes[chosen], "name": names[chosen],
+        "places": np.array([p.places for p in picks], dtype=float),
+        "need_answered": np.array([p.need_covered for p in picks], dtype=float),
+    }, columns=columns)
+    answered = float(ops["need_answered"].sum())
     return ops, max(0.0, total - answered)
 
 
@@ -266,6 +272,7 @@ class ProgrammeResult:
     offer_used: str = ""
     reference: dict[str, str] = field(default_factory=dict)
     sources: list[str] = field(default_factory=list)
+    _memo: dict = field(default_factory=dict, repr=False, compare=False)
 
     def factors(self, group: str | None = None) -> pd.DataFrame:
         """Per (group, family): missing places of each bound / central missing places."""
@@ -283,58 +290,74 @@ class ProgrammeResult:
                family: str | None = None) -> pd.DataFrame:
         """Per year of the horizon (index 1…N): one-off amounts of the operations opening that
         year, and yearly running amounts of the operations open that year."""
-        ops = self._scaled(variant, group, family)
-        years = pd.RangeIndex(1, self.options.horizon + 1, name="year")
-        by_year = ops.groupby("year")[list(MONEY_COLUMNS)].sum().reindex(years, fill_value=0.0)
-        by_year[list(YEARLY)] = by_year[list(YEARLY)].cumsum()
-        places = ops.groupby("year")["places"].sum().reindex(years, fill_value=0.0)
-        by_year.insert(0, "places_opened", places)
-        by_year.insert(1, "places_open", places.cumsum())
-        return by_year
+        by_year = self._slice(variant, group, family)  # (N, columns): what opens each year
+        frame = pd.DataFrame(by_year, columns=list(_CUBE_COLUMNS),
+                             index=pd.RangeIndex(1, self.options.horizon + 1, name="year"))
+        frame[list(YEARLY)] = frame[list(YEARLY)].cumsum()
+        frame.insert(0, "places_open", frame["places"].cumsum())
+        frame.insert(0, "places_opened", frame.pop("places"))
+        return frame.drop(columns="operations")
 
     def totals(self, variant: str = "central", group: str | None = None,
                family: str | None = None) -> dict[str, float]:
         """One-off amounts in all, the yearly running in full régime (every operation open),
         and the running over the horizon (Σ of the years)."""
-        ops = self._scaled(variant, group, family)
-        out = {c: float(ops[c].sum()) for c in MONEY_COLUMNS}
-        out["places"] = float(ops["places"].sum())
-        out["operations"] = float(ops["weight"].sum())
-        horizon = self.yearly(variant, group, family)
+        by_year = self._slice(variant, group, family)
+        out = dict(zip(_CUBE_COLUMNS, by_year.sum(axis=0).tolist(), strict=True))
+        running = np.cumsum(by_year, axis=0).sum(axis=0)
         for column in YEARLY:
-            out[f"horizon:{column}"] = float(horizon[column].sum())
+            out[f"horizon:{column}"] = float(running[_CUBE_COLUMNS.index(column)])
         out["subsidies_total"] = sum(out[f"subsidy:{f}"] for f in pc.SUBSIDY_FUNDERS)
         out["state_subsidy"] = sum(out[f"subsidy:{f}"] for f in pc.STATE_SUBSIDIES)
         out["state_running"] = sum(out[f"running:{f}"] for f in pc.STATE_RUNNING)
         return out
 
-    def _scaled(self, variant: str, group: str | None, family: str | None = None
-                ) -> pd.DataFrame:
+    def _slice(self, variant: str, group: str | None, family: str | None) -> np.ndarray:
+        """``(N, columns)`` amounts of the operations opening each year, for a variant, a
+        group (or all) and a family (or all)."""
         if variant not in VARIANTS:
             raise ProgrammeError(f"Variante inconnue : « {variant} ».")
+        cube, groups, families = self._cube()
+        part = cube[VARIANTS.index(variant)]  # (G, F, N, C)
+        part = part.sum(axis=0) if group is None else (
+            part[groups.index(group)] if group in groups else np.zeros(part.shape[1:]))
+        part = part.sum(axis=0) if family is None else (
+            part[families.index(family)] if family in families else np.zeros(part.shape[1:]))
+        return part
+
+    def _cube(self) -> tuple[np.ndarray, list[str], list[str]]:
+        """Every operation's amounts scaled for each variant, summed by (variant, group,
+        family, opening year): ``(V, G, F, N, C)``, computed once."""
+        if "cube" in self._memo:
+            return self._memo["cube"]
         ops = self.operations
-        if group is not None:
-            ops = ops[ops["group"] == group]
-        if family is not None:
-            ops = ops[ops["family"] == family]
-        table = self.factors(group)
-        factors = dict(zip(zip(table["group"], table["family"], strict=True), table[variant],
-                           strict=True))
-        weight = pd.Series([factors.get(key, 0.0) for key in zip(ops["group"], ops["family"],
-                                                                    strict=True)],
-                           index=ops.index, dtype=float)
-        scaled = ops.copy()
-        for column in (*MONEY_COLUMNS, "places"):
-            scaled[column] = ops[column].astype(float) * weight
-        scaled["weight"] = weight
-        return scaled
+        groups = list(self.groups)
+        families = list(dict.fromkeys([*self.options.choices, *self.families["family"]]))
+        horizon = int(self.options.horizon)
+        cube = np.zeros((len(VARIANTS), len(groups), len(families), horizon, len(_CUBE_COLUMNS)))
+        if len(ops):
+            factors = self.factors().set_index(["group", "family"])
+            keys = pd.MultiIndex.from_arrays([ops["group"], ops["family"]])
+            g = np.array([groups.index(x) for x in ops["group"]])
+            f = np.array([families.index(x) for x in ops["family"]])
+            y = ops["year"].to_numpy(dtype=int) - 1
+            values = ops[[*MONEY_COLUMNS, "places"]].to_numpy(dtype=float)
+            values = np.column_stack([values, np.ones(len(ops))])
+            for v, variant in enumerate(VARIANTS):
+                weight = factors[variant].reindex(keys).fillna(0.0).to_numpy(dtype=float)
+                np.add.at(cube[v], (g, f, y), values * weight[:, None])
+        self._memo["cube"] = (cube, groups, families)
+        return self._memo["cube"]
+
+
+_CUBE_COLUMNS: tuple[str, ...] = (*MONEY_COLUMNS, "places", "operations")
 
 
 def plan(
     missing: pd.DataFrame,
     options: ProgrammeOptions,
     reach: Reach,
-    terms: Mapping[str, pc.CommuneTerms],
+    terms: Mapping[str, pc.CommuneTerms] | Callable[[list[str]], Mapping[str, pc.CommuneTerms]],
     groups: Mapping[str, str] | None = None,
     costs: Callable[..., pc.OperationCosts] | None = None,
     name: str = "",
@@ -343,24 +366,29 @@ def plan(
     when ``groups`` names several territories placed apart, e.g. the régions of France).
 
     ``terms`` gives each commune's terms for the economic model
-    (:func:`models.programme_costs.commune_terms`); ``costs`` is the adapter's
+    (:func:`models.programme_costs.commune_terms`), or is a function of the operations'
+    communes that returns them; ``costs`` is the adapter's
     :func:`~models.programme_costs.operation_costs` (looked up at call time).
     """
     missing = missing.copy()
     if "group" not in missing.columns:
         missing["group"] = ""
+    for column in ("code", "name", "family", "group"):  # plain objects: fast to compare
+        missing[column] = np.asarray(missing[column].astype(str), dtype=object)
     groups = dict(groups or {"": name})
     family_rows, op_parts, notes = [], [], []
+    parts = {key: frame.reset_index(drop=True)
+             for key, frame in missing.groupby(["group", "family"], sort=False)}
     for group in groups:
-        in_group = missing[missing["group"] == group]
         for family, choice in options.choices.items():
-            rows = in_group[in_group["family"] == family].reset_index(drop=True)
-            if rows.empty:
+            rows = parts.get((group, family))
+            if rows is None or rows.empty:
                 continue
             ops, unplaced = place_family(rows, choice, options.max_share_of_target, reach)
-            ops = ops.assign(group=group, family=family, kind=choice.kind)
-            ops["year"] = schedule(ops, options.horizon) if len(ops) else []
-            op_parts.append(ops)
+            if len(ops):
+                ops["group"], ops["family"], ops["kind"] = group, family, choice.kind
+                ops["year"] = schedule(ops, options.horizon)
+                op_parts.append(ops)
             family_rows.append({
                 "group": group, "family": family, "kind": choice.kind, "size": choice.size,
                 "missing": float(rows["missing"].sum()),
@@ -376,6 +404,8 @@ def plan(
         "answered", "unplaced", "n_operations", "unknown_communes"])
     ops = (pd.concat([p for p in op_parts if len(p)], ignore_index=True)
            if any(len(p) for p in op_parts) else pd.DataFrame(columns=OPERATION_COLUMNS))
+    if callable(terms):
+        terms = terms(sorted(set(ops["code"].astype(str)))) if len(ops) else {}
     ops = _with_money(ops, options, terms, costs)
     for row in families.itertuples(index=False):
         if pd.isna(row.kind) and row.missing > 0:
@@ -472,14 +502,9 @@ def build_programme(
         missing["group"] = missing["code"].map(by_code).fillna("")
         names = dict(region_names or {})
         groups = {g: names.get(g, f"région {g}") for g in sorted(missing["group"].unique())}
-    placed_codes = set()
-    result = None
-    if terms is None:
-        # The terms are read once for the communes that may receive an operation.
-        share = options.max_share_of_target
-        candidates = missing[share * missing["target"].fillna(0) >= 1]["code"].unique()
-        placed_codes = set(candidates)
-        terms = pc.commune_terms(sorted(placed_codes), store)
+    if terms is None:  # read once, for the communes that receive an operation
+        def terms(codes: list[str]) -> Mapping[str, pc.CommuneTerms]:
+            return pc.commune_terms(codes, store)
     result = plan(missing, options, model_reach(model), terms, groups, costs, name)
     meta = model.meta()
     result.offer_fictional = bool(meta.get("offer_fictional"))
