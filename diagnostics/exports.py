@@ -43,6 +43,8 @@ SHEET_NAMES = {
     "scenarios": "Scénarios",
     "implantation": "Scénario d'implantation",
     "leviers_types": "Leviers par type",
+    "programme_familles": "Programme par famille",
+    "programme_operations": "Programme, opérations",
     "leviers": "Leviers par commune",
     "indicateurs": "Indicateurs",
     "imputation": "Imputation",

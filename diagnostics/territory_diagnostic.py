@@ -24,6 +24,7 @@ from diagnostics.sections.method import method_section
 from diagnostics.sections.need import need_section
 from diagnostics.sections.offer import offer_section
 from diagnostics.sections.portrait import portrait_section
+from diagnostics.sections.programme import programme_section
 from diagnostics.sections.synthesis import synthesis_section
 from operators import schema
 
@@ -121,6 +122,9 @@ def build_diagnostic(
     named = {"portrait": portrait, "besoins": need, "offre": offer, "ecarts": gaps}
     synthesis = synthesis_section(inputs, totals, named, lever_list, public)
     sections: list[Section] = [synthesis, portrait, need, offer, gaps, levers, method]
+    programme = programme_section(inputs)
+    if programme is not None:
+        sections.insert(sections.index(levers) + 1, programme)
     inside = set(inputs.territory.codes)
     economics = economics_section([op for op in operations or [] if op.get("code") in inside])
     if economics is not None:

@@ -396,7 +396,7 @@ def plan(
                 "missing_high": float(rows["missing_high"].sum()),
                 "placed": float(ops["places"].sum()) if len(ops) else 0.0,
                 "answered": float(ops["need_answered"].sum()) if len(ops) else 0.0,
-                "unplaced": unplaced, "n_operations": len(ops),
+                "unplaced": unplaced if choice.kind else 0.0, "n_operations": len(ops),
                 "unknown_communes": int(rows["unknown"].sum()) if "unknown" in rows else 0,
             })
     families = pd.DataFrame(family_rows, columns=[
