@@ -38,5 +38,5 @@ def test_programme_figures_are_the_gap_outputs_programme(creuse):
                     and b.key == "programme_familles").data
     operations = creuse.exports.get("programme_operations")
     if operations is not None and len(operations):
-        invest = [c for c in operations.columns if c.lower().startswith("investissement")][0]
+        invest = next(c for c in operations.columns if c.lower().startswith("investissement"))
         assert families["investissement"].sum() == pytest.approx(operations[invest].sum())
