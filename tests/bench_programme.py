@@ -1,9 +1,10 @@
 """Benchmarks of the production programme (``make bench``, section « programme »).
 
-* ``programme_dep_s``: the programme of a département (Nord, 648 communes) from the built gap
+* ``programme_dep_s``: the programme of a département (Nord, 647 communes) from the built gap
   model: missing places per family, operations placed (greedy siting with caps), each
   evaluated by the economic model through ``models.programme_costs`` (the evaluation cache
-  emptied first), totals per year and low / central / high;
+  emptied first), and its French summary (totals per year and family, low / central / high:
+  the JSON of the command line);
 * ``programme_france_s``: the same for all France, région by région;
 * ``programme_gap_model_s`` (context): building the national gap model the programmes read
   (need index read from the store, registry sites, floating catchments, target households).
@@ -35,20 +36,24 @@ def _timed(function, repeat: int) -> float:
     return statistics.median(times)
 
 
-def bench_programme() -> list[str]:
-    from tests.benchmarks import line
+def line(name: str, value: float, unit: str) -> str:
+    """One bench line (printed by ``tests.benchmarks``)."""
+    return f"bench {name} {value:.3f} {unit}" if isinstance(value, float) else \
+        f"bench {name} {value} {unit}"
 
+
+def bench_programme() -> list[str]:
     store = Store()
     start = time.perf_counter()
     model, _notes = run.gap_model(store)
     out = [line("programme_gap_model_s", time.perf_counter() - start, "s")]
     options = pg.load_options()
     dep = run.territory(BENCH_DEP, store)
-    out.append(line("programme_dep_s", _timed(lambda: run.run(BENCH_DEP, store, options, model),
-                                              5), "s"))
+    out.append(line("programme_dep_s", _timed(
+        lambda: run.summary_fr(run.run(BENCH_DEP, store, options, model)), 5), "s"))
     out.append(line("programme_dep_communes", len(dep.codes), "communes"))
-    out.append(line("programme_france_s", _timed(lambda: run.run("france", store, options, model),
-                                                 3), "s"))
+    out.append(line("programme_france_s", _timed(
+        lambda: run.summary_fr(run.run("france", store, options, model)), 3), "s"))
     result = run.run("france", store, options, model)
     out.append(line("programme_france_operations", len(result.operations), "opérations"))
     return out
