@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import weakref
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -471,6 +472,25 @@ def model_reach(model: Any) -> Reach:
     return reach
 
 
+_FRAMES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def gap_frame(model: Any, codes: list[str]) -> pd.DataFrame:
+    """The gap frame of ``codes``, cut from the model's frame of every commune computed once per
+    model and reference (changing the mix or the horizon does not change the gap)."""
+    key = repr(getattr(model, "reference_choice", None))
+    cached = _FRAMES.get(model)
+    if cached is None or cached[0] != key:
+        full = model.frame()
+        cached = (key, full, pd.Index(full["code"].astype(str)))
+        _FRAMES[model] = cached
+    _, full, index = cached
+    rows = index.get_indexer([str(c) for c in codes])
+    if (rows < 0).any():
+        return model.frame(codes)  # unknown codes: the model says which, in French
+    return full.iloc[rows].reset_index(drop=True)
+
+
 def build_programme(
     model: Any,
     codes: list[str],
@@ -482,16 +502,18 @@ def build_programme(
     store: Any = None,
     terms: Mapping[str, pc.CommuneTerms] | None = None,
     costs: Callable[..., pc.OperationCosts] | None = None,
+    frame: pd.DataFrame | None = None,
 ) -> ProgrammeResult:
     """The programme of the communes ``codes`` on a gap model with target households.
 
-    ``by_region``: place région by région (France), totals by région.
+    ``by_region``: place région by région (France), totals by région; ``frame``: the model's
+    gap frame of ``codes`` when the caller has it (a report).
     """
     options = options or load_options()
     if model.reference is None:
         raise ProgrammeError("Programme non calculable : l'écart à la référence (ménages cibles) "
                              "n'est pas disponible.")
-    frame = model.frame(codes)
+    frame = gap_frame(model, codes) if frame is None else frame
     missing = missing_places(frame, [f for f in model.reference.families
                                      if f in options.choices])
     groups: dict[str, str] = {"": name}

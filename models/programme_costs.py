@@ -102,37 +102,51 @@ class OperationCosts:
 
 
 def commune_terms(codes: Iterable[str], store: Store | None = None) -> dict[str, CommuneTerms]:
-    """Zone and programmes of many communes at once (one read of each dataset).
+    """Zone and programmes of many communes at once.
 
     The APL zone is estimated from zone A/B/C exactly as the « Montage d'opération » does
     (:func:`models.operation_context.estimated_apl_zone`); an absent dataset leaves the
     default (zone III estimate without zone A/B/C, no ACV/PVD), said by :func:`terms_notes`.
+    The table of every commune is read once per state of the store (its manifests' times).
     """
     store = store or Store()
-    codes = list(dict.fromkeys(str(c) for c in codes))
-    frame = pd.DataFrame({"code": codes})
+    table = _terms_table(str(store.root), _manifest_stamp(store))
+    return {str(c): table.get(str(c)) or CommuneTerms(str(c)) for c in codes}
+
+
+def _manifest_stamp(store: Store) -> tuple:
+    stamps = []
+    for dataset in ("communes", datasets.ZONAGE_ABC, datasets.ANCT_PROGRAMMES):
+        path = store.root / f"{dataset}.manifest.json"
+        stamps.append(path.stat().st_mtime_ns if path.exists() else 0)
+    return tuple(stamps)
+
+
+@lru_cache(maxsize=2)
+def _terms_table(root: str, _stamp: tuple) -> dict[str, CommuneTerms]:
+    from pathlib import Path
+
+    store = Store(Path(root))
     communes = store.read("communes", columns=["code", "dep_code"])
-    frame = frame.merge(communes.assign(code=communes["code"].astype(str)), on="code", how="left")
+    frame = pd.DataFrame({"code": communes["code"].astype(str).to_numpy(dtype=object),
+                          "dep_code": communes["dep_code"].astype(str).to_numpy(dtype=object)})
+    zone = pd.Series(None, index=frame.index, dtype=object)
     if store.exists(datasets.ZONAGE_ABC):
         zones = store.read(datasets.ZONAGE_ABC, columns=["code", "zone_abc"])
-        frame = frame.merge(zones.assign(code=zones["code"].astype(str)), on="code", how="left")
-    else:
-        frame["zone_abc"] = None
-    frame["acv_pvd"] = False
+        zone = frame["code"].map(dict(zip(zones["code"].astype(str), zones["zone_abc"],
+                                          strict=True)))
+    flag = pd.Series(False, index=frame.index)
     if store.exists(datasets.ANCT_PROGRAMMES):
         programmes = store.read(datasets.ANCT_PROGRAMMES,
                                 columns=["code", "programme_acv", "programme_pvd"])
-        programmes = programmes.assign(code=programmes["code"].astype(str))
-        flag = (programmes["programme_acv"].fillna(False).astype(bool)
-                | programmes["programme_pvd"].fillna(False).astype(bool))
-        frame["acv_pvd"] = frame["code"].map(dict(zip(programmes["code"], flag, strict=True)))
-        frame["acv_pvd"] = frame["acv_pvd"].fillna(False).astype(bool)
+        either = (programmes["programme_acv"].fillna(False).astype(bool)
+                  | programmes["programme_pvd"].fillna(False).astype(bool))
+        flag = frame["code"].map(dict(zip(programmes["code"].astype(str), either, strict=True)))
+        flag = flag.fillna(False).astype(bool)
     out = {}
-    for row in frame.itertuples(index=False):
-        zone = None if pd.isna(row.zone_abc) else str(row.zone_abc)
-        dep = "" if pd.isna(row.dep_code) else str(row.dep_code)
-        out[row.code] = CommuneTerms(row.code, oc.estimated_apl_zone(zone, dep), bool(row.acv_pvd),
-                                     zone)
+    for code, dep, z, f in zip(frame["code"], frame["dep_code"], zone, flag, strict=True):
+        text = None if z is None or pd.isna(z) else str(z)
+        out[code] = CommuneTerms(code, oc.estimated_apl_zone(text, dep), bool(f), text)
     return out
 
 
@@ -195,9 +209,10 @@ def _parameters() -> econ.Parameters:
     return econ.load_parameters()
 
 
-def clear_cache() -> None:
-    """Forget evaluated operations and the parameters file (after it changed)."""
-    _parameters.cache_clear()
+def clear_cache(parameters: bool = True) -> None:
+    """Forget evaluated operations and, unless told, the parameters file (after it changed)."""
+    if parameters:
+        _parameters.cache_clear()
     _evaluate.cache_clear()
 
 

@@ -6,6 +6,7 @@ national board sheet all read :func:`summary_fr`)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import pandas as pd
@@ -64,20 +65,31 @@ def gap_model(store: Store, sites: pd.DataFrame | None = None,
 
 def territory(spec: str, store: Store) -> ProgrammeTerritory:
     """``dep:23``, ``com:…``, ``epci:…``, ``reg:…``, a list, or ``france`` (by région)."""
-    communes = store.read("communes", columns=["code", "name", "dep_code", "reg_code",
-                                               "epci_code"])
-    regions = store.read("regions", columns=["code", "name"]) if store.exists("regions") else None
+    stamp = tuple((store.root / f"{d}.manifest.json").stat().st_mtime_ns
+                  if (store.root / f"{d}.manifest.json").exists() else 0
+                  for d in ("communes", "regions", "departements", "epci"))
+    communes, departements, regions, epci = _layers(str(store.root), stamp)
     region_names = ({} if regions is None else
                     dict(zip(regions["code"].astype(str), regions["name"].astype(str),
                              strict=True)))
     if str(spec).strip().lower() in FRANCE_SPECS:
         return ProgrammeTerritory("france", "France", communes["code"].astype(str).tolist(), True,
                                   region_names)
-    departements = store.read("departements", columns=["code", "name"]) if store.exists(
-        "departements") else None
-    epci = store.read("epci", columns=["code", "name"]) if store.exists("epci") else None
     parsed: Territory = parse_territory(spec, communes, departements, regions, epci)
     return ProgrammeTerritory(parsed.spec, parsed.name, parsed.codes, False, region_names)
+
+
+@lru_cache(maxsize=2)
+def _layers(root: str, _stamp: tuple) -> tuple:
+    """The reference layers a territory is parsed against (read once per state of the store)."""
+    from pathlib import Path
+
+    store = Store(Path(root))
+    communes = store.read("communes", columns=["code", "name", "dep_code", "reg_code",
+                                               "epci_code"])
+    layers = [store.read(name, columns=["code", "name"]) if store.exists(name) else None
+              for name in ("departements", "regions", "epci")]
+    return (communes, *layers)
 
 
 def run(spec: str, store: Store | None = None, options: pg.ProgrammeOptions | None = None,

@@ -416,10 +416,10 @@ def territory_gap(
         return gap.write_accessibility_raster(path, model, outlines, territory_codes)
 
     return GapResults(frame=frame, meta=meta, tables=tables, raster_writer=writer,
-                      programme=_programme(store, model, codes))
+                      programme=_programme(store, model, codes, frame))
 
 
-def _programme(store: Store, model: Any, codes: list[str]) -> Any:
+def _programme(store: Store, model: Any, codes: list[str], frame: pd.DataFrame) -> Any:
     """The production programme of the territory with the default mix (None when it cannot
     be computed: a report section, never a reason to fail the report)."""
     from models import programme
@@ -427,7 +427,7 @@ def _programme(store: Store, model: Any, codes: list[str]) -> Any:
     if model.reference is None:
         return None
     try:
-        return programme.build_programme(model, list(codes), store=store)
+        return programme.build_programme(model, list(codes), store=store, frame=frame)
     except Exception as exc:
         log.warning("Programme de production impossible : %s", exc)
         return None
