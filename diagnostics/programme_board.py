@@ -80,7 +80,8 @@ PUBLISHED: tuple[Published, ...] = (
               "AEF info, dépêche 684466 du 19 décembre 2022",
               "https://www.aefinfo.fr/depeche/684466", "places_plai"),
     Published("fnap_2025_enveloppe", "FNAP : enveloppe d'intervention 2025 (budget "
-              "rectificatif de mars 2025, toutes aides à la pierre)", 305_183_563, "€", 1,
+              "rectificatif de mars 2025, crédits de paiement, toutes aides à la pierre)",
+              305_183_563, "€", 1,
               "mars 2025", "Sénat, commission des finances, rapport d'information n° 804 "
               "(2024-2025) sur le FNAP", "https://www.senat.fr/rap/r24-804/r24-8044.html",
               "fnap_subsidy"),
