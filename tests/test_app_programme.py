@@ -26,7 +26,7 @@ def test_programme_page_shows_totals_and_fictif(page):
     assert page.title[0].value.startswith("Programme")
     invest = _metric(page, "Investissement")
     assert "€" in invest
-    if any("FICTIF" in e.value for e in page.error):
+    if any("FICTIF" in e.value for e in page.warning):
         assert all("(FICTIF)" in m.label for m in page.metric)
 
 

@@ -76,7 +76,7 @@ def render() -> None:
         return
     fictif = bool(bundle.meta.get("offer_fictional"))
     if fictif:
-        st.error("FICTIF — l'offre des adhérents est celle de la démonstration : places "
+        st.warning("FICTIF — l'offre des adhérents est celle de la démonstration : places "
                  "manquantes, opérations et montants de cette page sont fictifs.",
                  icon=":material/warning:")
     st.caption("Les opérations sont placées là où elles comblent le plus de places manquantes à "
