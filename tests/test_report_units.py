@@ -145,7 +145,8 @@ def test_docx_is_editable_and_public(shared_data):
     document = Document(io.BytesIO(report.render_docx(diag, support.rendered("dep:23")["images"])))
     text = "\n".join(p.text for p in document.paragraphs)
     cells = "\n".join(c.text for t in document.tables for row in t.rows for c in row.cells)
-    assert "1. Synthèse" in text and "7. Méthode et sources" in text
+    # « Méthode et sources » comes last (8th with the « Programme » section).
+    assert "1. Synthèse" in text and "8. Méthode et sources" in text
     assert support.XSS_NAME in cells
     for word in support.CONFIDENTIAL_WORDS:
         assert word not in text and word not in cells
