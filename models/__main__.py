@@ -105,7 +105,7 @@ def programme_text(summary: dict) -> str:
     for family in summary["familles"]:
         missing = family["places_manquantes"]
         lines.append(
-            f"  {family['famille']} : {places(missing['centrale'])} places manquantes "
+            f"  {family['famille']} : {places(missing['centrale'])} places manquantes{fictif} "
             f"({places(missing['basse'])} à {places(missing['haute'])}) ; "
             f"{family['nombre_operations']} opération(s) « {family['type_operation']} », "
             f"{places(family['places_programmees']['centrale'])} places ; investissement "
