@@ -63,10 +63,9 @@ def programme_section(inputs: ReportInputs) -> Section | None:
         kind = pc.kinds().get(row["kind"], "non chiffré") if isinstance(row["kind"], str) \
             else "non chiffré (pas de modèle économique)"
         fam_rows.append([
-            pg.family_label(row["family"]),
-            f"{_n(row['missing'], fic, 1)} ({fr_number(row['missing_low'], 1)} à "
-            f"{fr_number(row['missing_high'], 1)})",
-            kind, fr_number(row["n"]), _n(totals["places"], fic),
+            pg.family_label(row["family"]), _n(row["missing"], fic, 1),
+            f"{fr_number(row['missing_low'], 1)} à {fr_number(row['missing_high'], 1)}",
+            f"{fr_number(row['n'])} × {kind}", _n(totals["places"], fic),
             _euros(totals["investment"], fic), _euros(totals["state_subsidy"], fic),
             _euros(totals["running_total"], fic)])
         fam_data.append({"famille": pg.family_label(row["family"]),
@@ -82,11 +81,11 @@ def programme_section(inputs: ReportInputs) -> Section | None:
                          "FICTIF": "FICTIF" if fic else ""})
     blocks.append(Table(
         "Places manquantes et opérations par famille d'offre",
-        ["Famille", "Places manquantes (fourchette)", "Type d'opération", "Opérations",
-         "Places programmées", "Investissement", "Subvention État (FNAP)",
-         "Fonctionnement par an"],
-        fam_rows, source=SOURCE, numeric=[False, True, False, True, True, True, True, True],
-        key="programme_familles", data=pd.DataFrame(fam_data)))
+        ["Famille", "Places manquantes", "Fourchette", "Opérations", "Places prévues",
+         "Investis­sement", "Subvention État (FNAP)", "Fonction­nement par an"],
+        fam_rows, source=SOURCE, numeric=[False, True, True, False, True, True, True, True],
+        key="programme_familles", data=pd.DataFrame(fam_data),
+        widths=[12, 11, 10, 19, 9, 13, 13, 13]))
     funders = [[f, _euros(central[f"subsidy:{f}"], fic),
                 f"{_euros(low[f'subsidy:{f}'], False)} à {_euros(high[f'subsidy:{f}'], False)}"]
                for f in pc.SUBSIDY_FUNDERS]
@@ -127,7 +126,8 @@ def programme_section(inputs: ReportInputs) -> Section | None:
                             ["Commune", "Famille", "Type", "Places", "Année", "Investissement",
                              "Fonctionnement par an"], op_rows, source=SOURCE,
                             numeric=[False, False, False, True, True, True, True],
-                            key="programme_operations", data=data))
+                            key="programme_operations", data=data,
+                            widths=[18, 16, 16, 9, 7, 17, 17]))
     notes = [
         f"Offre comparée au besoin : {result.offer_used}.",
         "Opérations placées là où elles comblent le plus de places manquantes à portée, sans "
