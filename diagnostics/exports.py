@@ -51,6 +51,8 @@ SHEET_NAMES = {
     "politiques_synthese": "Politiques (synthèse)",
     "qui_fait_quoi": "Qui fait quoi où",
     "qui_fait_quoi_operateurs": "Qui fait quoi où (opérateurs)",
+    "programme_familles": "Programme par famille",
+    "programme_operations": "Programme, opérations",
     "leviers": "Leviers par commune",
     "indicateurs": "Indicateurs",
     "imputation": "Imputation",

@@ -180,6 +180,7 @@ class ModelOutput:
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
     source: str = ""
     raster_writer: Callable[[Any, Any], Any] | None = None  # (path, outlines) -> path
+    programme: Any = None  # models.programme.ProgrammeResult (gap output only)
 
 
 @dataclass
@@ -680,7 +681,7 @@ def territory_gap_output(
     except results.ResultsUnavailable as exc:
         return None, f"donnée non disponible : {exc}"
     return ModelOutput(frame=gap.frame, meta=gap.meta, tables=gap.tables, source=gap.source,
-                       raster_writer=gap.raster_writer), None
+                       raster_writer=gap.raster_writer, programme=gap.programme), None
 def _public_offer(store: Store, codes: list[str]) -> Any:
     """FINESS establishments of the territory (``available`` False when FINESS is absent)."""
     from models import supply

@@ -10,9 +10,12 @@ for context. The result is PNG bytes, embedded in the documents. Figures are mad
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import geopandas as gpd
+import numpy as np
+import shapely
+from matplotlib.collections import PathCollection
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
@@ -48,6 +51,45 @@ class MapBase:
     outline: gpd.GeoSeries
     crs: str
     bounds: tuple[float, float, float, float]
+    _paths: dict = field(default_factory=dict, repr=False)
+
+    def paths(self, which: str) -> tuple[list, np.ndarray]:
+        """Matplotlib paths of the polygons of ``communes`` or ``context`` (built once for all
+        the report's maps) and the row each path belongs to."""
+        if which not in self._paths:
+            self._paths[which] = polygon_paths(getattr(self, which).geometry)
+        return self._paths[which]
+
+
+def polygon_paths(geometry: gpd.GeoSeries) -> tuple[list, np.ndarray]:
+    """One compound path per polygon (exterior and holes, winding normalised as geopandas
+    does), and the row of ``geometry`` it comes from; empty geometries have none."""
+    from matplotlib.path import Path
+
+    paths, rows = [], []
+    oriented = shapely.orient_polygons(np.asarray(geometry.values)) if hasattr(
+        shapely, "orient_polygons") else np.asarray(geometry.values)
+    for row, geom in enumerate(oriented):
+        if geom is None or geom.is_empty:
+            continue
+        parts = [geom] if geom.geom_type == "Polygon" else getattr(geom, "geoms", [])
+        for part in parts:
+            if part.geom_type != "Polygon" or part.is_empty:
+                continue
+            rings = [Path(np.asarray(part.exterior.coords)[:, :2], closed=True)]
+            rings += [Path(np.asarray(r.coords)[:, :2], closed=True) for r in part.interiors]
+            paths.append(Path.make_compound_path(*rings))
+            rows.append(row)
+    return paths, np.asarray(rows, dtype=int)
+
+
+def _fill(ax, base: MapBase, which: str, colours, edge: str, width: float) -> None:
+    paths, rows = base.paths(which)
+    if not paths:
+        return
+    faces = np.asarray(colours, dtype=object)[rows] if not isinstance(colours, str) else colours
+    ax.add_collection(PathCollection(paths, facecolors=list(faces) if not isinstance(
+        faces, str) else faces, edgecolors=edge, linewidths=width))
 
 
 def map_base(geo: gpd.GeoDataFrame, context: gpd.GeoDataFrame) -> MapBase:
@@ -84,15 +126,20 @@ def render_map(spec: MapSpec, base: MapBase, dpi: int = DPI) -> bytes:
     ax = fig.add_axes((0.0, 0.0, 0.62, 1.0))
     minx, miny, maxx, maxy = base.bounds
     if len(base.context):
-        base.context.plot(ax=ax, color=CONTEXT_FILL, edgecolor=CONTEXT_EDGE, linewidth=0.4)
+        _fill(ax, base, "context", CONTEXT_FILL, CONTEXT_EDGE, 0.4)
     colours = base.communes["code"].map(spec.colours).fillna(MISSING_COLOUR)
-    base.communes.plot(ax=ax, color=colours.tolist(), edgecolor="#ffffff", linewidth=0.15)
+    # The commune polygons' paths are built once for all the maps (geopandas would rebuild a
+    # patch per polygon for each map).
+    _fill(ax, base, "communes", colours.tolist(), "#ffffff", 0.15)
     hatched = spec.hatched_codes()
     if hatched:
         # Estimated values: diagonal lines over the colour (the colour stays readable).
-        estimated = base.communes[base.communes["code"].isin(hatched)]
-        estimated.plot(ax=ax, facecolor="none", edgecolor=HATCH_COLOUR, hatch=HATCH,
-                       linewidth=0.0)
+        paths, rows = base.paths("communes")
+        flags = base.communes["code"].isin(hatched).to_numpy()[rows]
+        chosen = [path for path, flag in zip(paths, flags, strict=True) if flag]
+        if chosen:
+            ax.add_collection(PathCollection(chosen, facecolors="none", edgecolors=HATCH_COLOUR,
+                                             linewidths=0.0, hatch=HATCH))
     base.outline.boundary.plot(ax=ax, color="#222222", linewidth=0.8)
     if spec.points is not None and len(spec.points):
         pts = gpd.GeoDataFrame(

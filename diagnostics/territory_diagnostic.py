@@ -26,6 +26,7 @@ from diagnostics.sections.offer import offer_section
 from diagnostics.sections.policies import policies_section
 from diagnostics.sections.portrait import portrait_section
 from diagnostics.sections.presence import presence_section
+from diagnostics.sections.programme import programme_section
 from diagnostics.sections.synthesis import synthesis_section
 from operators import schema
 
@@ -127,6 +128,9 @@ def build_diagnostic(
     sections.insert(sections.index(portrait) + 1, policies)
     who, who_tables = presence_section(inputs)
     sections.insert(sections.index(offer) + 1, who)
+    programme = programme_section(inputs)
+    if programme is not None:
+        sections.insert(sections.index(levers) + 1, programme)
     inside = set(inputs.territory.codes)
     economics = economics_section([op for op in operations or [] if op.get("code") in inside])
     if economics is not None:

@@ -142,7 +142,7 @@ def inputs_from_store(
         notes.append("Grille de densité absente du stock : rayon d'accès par défaut partout.")
     households, label = sup.households_from_store(store)
     sources.append(f"Ménages : {label}")
-    public = sup.public_supply(store)
+    public = sup.public_supply(store, sup.registry_finess_ids(sites))
     sources.extend(public.sources)
     notes.extend(public.notes)
     targets, regions = None, {}

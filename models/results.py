@@ -372,6 +372,7 @@ class GapResults:
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
     raster_writer: Callable[[Any, Any], Any] | None = None  # (path, outlines) -> path
     source: str = "modèle d'écart du projet"
+    programme: Any = None  # models.programme.ProgrammeResult of the territory (default mix)
 
 
 def territory_gap(
@@ -417,7 +418,22 @@ def territory_gap(
     def writer(path, outlines):
         return gap.write_accessibility_raster(path, model, outlines, territory_codes)
 
-    return GapResults(frame=frame, meta=meta, tables=tables, raster_writer=writer)
+    return GapResults(frame=frame, meta=meta, tables=tables, raster_writer=writer,
+                      programme=_programme(store, model, codes, frame))
+
+
+def _programme(store: Store, model: Any, codes: list[str], frame: pd.DataFrame) -> Any:
+    """The production programme of the territory with the default mix (None when it cannot
+    be computed: a report section, never a reason to fail the report)."""
+    from models import programme
+
+    if model.reference is None:
+        return None
+    try:
+        return programme.build_programme(model, list(codes), store=store, frame=frame)
+    except Exception as exc:
+        log.warning("Programme de production impossible : %s", exc)
+        return None
 
 
 def _siting(model: Any, codes: list[str]) -> pd.DataFrame | None:

@@ -46,6 +46,9 @@ def greedy_max_coverage(
     reach: sparse.csr_matrix,
     places: float,
     site_size: float,
+    caps: np.ndarray | None = None,
+    min_size: float = 0.0,
+    fit_to_need: bool = False,
 ) -> list[Pick]:
     """Greedy choice of sites on arrays.
 
@@ -59,6 +62,15 @@ def greedy_max_coverage(
         Places to open in total.
     site_size
         Places of one site.
+    caps
+        ``(C,)`` most places each candidate may host in all (a programme never stacks beyond a
+        stated share of a commune's target households); ``None``: no limit.
+    min_size
+        Smallest site worth opening: a candidate whose site would be smaller (its cap, or the
+        need in reach with ``fit_to_need``) is skipped.
+    fit_to_need
+        Size each site to the unmet need within its reach (rounded up to whole places) when
+        that is below ``site_size``, instead of opening a full site for a few households.
     """
     if places <= 0 or site_size <= 0:
         raise GapError("Implantation : le nombre de places et la taille d'un site doivent être > 0.")
@@ -66,12 +78,19 @@ def greedy_max_coverage(
     binary = sparse.csr_matrix(reach, copy=True)
     binary.data = (binary.data != 0).astype(float)
     binary.eliminate_zeros()
-    full, rest = divmod(float(places), float(site_size))
-    sizes = [float(site_size)] * int(full) + ([rest] if rest > 1e-9 else [])
+    cap_left = None if caps is None else np.nan_to_num(np.asarray(caps, dtype=float)).copy()
+    left = float(places)
     picks: list[Pick] = []
-    for size in sizes:
+    while left > 1e-9:
+        size = min(float(site_size), left)
         reachable = binary @ remaining
-        gain = np.minimum(size, reachable)
+        sizes = np.full(len(reachable), size)
+        if cap_left is not None:
+            sizes = np.minimum(sizes, cap_left)
+        if fit_to_need:
+            sizes = np.minimum(sizes, np.ceil(reachable - 1e-9))
+        sizes[sizes < max(float(min_size), 1e-9)] = 0.0
+        gain = np.minimum(sizes, reachable)
         if gain.size == 0 or gain.max() <= 0:
             break
         # Most need answered; among equals, the most unmet need within reach (the densest
@@ -82,8 +101,12 @@ def greedy_max_coverage(
         share = gain[best] / reachable[best]
         answered = remaining[columns] * share
         remaining[columns] -= answered
+        placed = float(sizes[best])
+        left -= placed
+        if cap_left is not None:
+            cap_left[best] -= placed
         picks.append(
-            Pick(best, size, float(gain[best]),
+            Pick(best, placed, float(gain[best]),
                  {int(c): float(a) for c, a in zip(columns, answered, strict=True) if a > 0})
         )
     return picks

@@ -343,11 +343,35 @@ def _manifest_label(store: Store, dataset: str, default: str) -> str:
     return f"{manifest.source or default}, {manifest.producer}, {manifest.vintage} ({manifest.licence})"
 
 
-def finess_supply(finess: pd.DataFrame, source: str = "FINESS") -> pd.DataFrame:
+def finess_with_capacity(finess: pd.DataFrame, equipments: pd.DataFrame) -> pd.DataFrame:
+    """The FINESS extract with a ``capacity`` column from the « équipements sociaux » extract
+    (installed places, else authorised ones; missing when neither is published)."""
+    if "finess_id" not in finess.columns or "finess_id" not in equipments.columns or (
+            _pick(finess, ("capacity", "capacite", "places")) is not None):
+        return finess
+    caps = equipments.drop_duplicates("finess_id").set_index("finess_id")
+    installed = finess["finess_id"].map(caps.get("capacity_installed", pd.Series(dtype=float)))
+    authorised = finess["finess_id"].map(caps.get("capacity_authorised", pd.Series(dtype=float)))
+    return finess.assign(capacity=installed.where(installed.notna(), authorised))
+
+
+def registry_finess_ids(sites: pd.DataFrame | None) -> set[str]:
+    """FINESS numbers carried by the members' sites (the optional « numéro FINESS »)."""
+    if sites is None or "finess_id" not in sites.columns:
+        return set()
+    values = sites["finess_id"].dropna().astype(str).str.replace(r"\s", "", regex=True)
+    return {v.upper() for v in values if v}
+
+
+def finess_supply(
+    finess: pd.DataFrame, source: str = "FINESS", counted_elsewhere: set[str] | None = None
+) -> pd.DataFrame:
     """Establishments of the insertion categories per commune and offer type.
 
     The Etalab FINESS extract carries no capacity: ``capacity`` is then missing (unknown, not
-    zero) and only ``n_sites`` is filled.
+    zero) and only ``n_sites`` is filled. Establishments whose FINESS number is in
+    ``counted_elsewhere`` (members' sites carrying their number) are left out, so that a
+    place is counted once; how many is in ``attrs["counted_once"]``.
     """
     category = _pick(finess, ("category", "categorie", "category_code", "categetab"))
     code = _pick(finess, ("code", "commune_code", "code_commune"))
@@ -355,6 +379,13 @@ def finess_supply(finess: pd.DataFrame, source: str = "FINESS") -> pd.DataFrame:
         raise SupplyError("FINESS : colonnes « catégorie » et « code commune » attendues.")
     capacity = _pick(finess, ("capacity", "capacite", "places"))
     finess = finess[finess[code].notna()]
+    number = _pick(finess, ("finess_id", "nofinesset", "finess"))
+    dropped = 0
+    if counted_elsewhere and number is not None:
+        ids = finess[number].astype(str).str.replace(r"\s", "", regex=True).str.upper()
+        keep = ~ids.isin(counted_elsewhere)
+        dropped = int((~keep).sum())
+        finess = finess[keep]
     frame = pd.DataFrame(
         {
             "code": finess[code].astype(str),
@@ -366,6 +397,7 @@ def finess_supply(finess: pd.DataFrame, source: str = "FINESS") -> pd.DataFrame:
         capacity=("capacity", lambda s: s.sum(min_count=len(s))), n_sites=("code", "size")
     )
     out["source"] = source
+    out.attrs["counted_once"] = dropped
     return out
 
 
@@ -388,15 +420,27 @@ def rpls_supply(rpls: pd.DataFrame, source: str = "RPLS") -> pd.DataFrame:
     )
 
 
-def public_supply(store: Store | None = None) -> PublicSupply:
-    """FINESS and RPLS offer when their datasets are in the store (absent offline: noted)."""
+def public_supply(
+    store: Store | None = None, counted_elsewhere: set[str] | None = None
+) -> PublicSupply:
+    """FINESS and RPLS offer when their datasets are in the store (absent offline: noted).
+
+    ``counted_elsewhere``: FINESS numbers of members' sites (:func:`registry_finess_ids`),
+    left out of the public offer so that each place is counted once."""
     store = store or Store()
     parts, sources, notes = [], [], []
     if store.exists(datasets.FINESS):
         label = _manifest_label(store, datasets.FINESS, "FINESS")
-        table = finess_supply(store.read(datasets.FINESS), label)
+        finess = store.read(datasets.FINESS)
+        if store.exists(datasets.FINESS_EQUIPMENTS):
+            finess = finess_with_capacity(finess, store.read(datasets.FINESS_EQUIPMENTS))
+        table = finess_supply(finess, label, counted_elsewhere)
         parts.append(table)
         sources.append(label)
+        if table.attrs.get("counted_once"):
+            notes.append(f"FINESS : {table.attrs['counted_once']} établissement(s) porté(s) par "
+                         "un site d'adhérent (numéro FINESS) compté(s) une fois, avec l'offre "
+                         "des adhérents.")
         if table["capacity"].isna().any():
             notes.append("FINESS : capacités non publiées dans l'extrait ; établissements comptés, "
                          "places non comptées dans l'écart.")

@@ -23,6 +23,10 @@ COLUMN_SYNONYMS: dict[str, tuple[str, ...]] = {
         "structure gestionnaire", "nom operateur", "nom de l operateur", "nom gestionnaire",
         "porteur", "operator", "operator name", "adherent", "nom adherent",
     ),
+    "finess_id": (
+        "finess", "numero finess", "n finess", "no finess", "num finess", "finess et",
+        "numero finess et", "finess etablissement", "numero finess etablissement", "nofinesset",
+    ),
     "network": ("reseau", "federation", "reseau d appartenance", "network", "union"),
     "operator_siren": ("siren", "siren operateur", "n siren", "numero siren", "siren gestionnaire"),
     "source_id": (

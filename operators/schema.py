@@ -341,6 +341,10 @@ INPUT_FIELDS: tuple[Field, ...] = (
           description="Codes INSEE séparés par des virgules ou points-virgules"),
     Field("coverage_epci", "EPCI couvert", "code", description="SIREN de l'EPCI couvert"),
     Field("fictional", "fictif"),
+    Field("finess_id", "numéro FINESS", "code",
+          description="Numéro FINESS de l'établissement (9 caractères, commençant par le code "
+                      "du département), facultatif : le site n'est alors compté qu'une fois "
+                      "avec l'offre publique FINESS"),
     # Optional yearly activity (operators/activity.py): all empty means no activity reported.
     Field("activity_year", "année d'activité", "int",
           description="Année des données d'activité (sinon l'année précédente, signalée)"),
@@ -361,7 +365,7 @@ SITE_COLUMNS: tuple[str, ...] = (
     "commune_code_source", "lon", "lat", "geocode_method", "geocode_score", "geocode_label",
     "offer_type", "offer_family", "capacity", "capacity_unit", "public", "opening_year", "status",
     "confidentiality", "coverage_epci", "coverage_communes", "fictional", "flags",
-    "duplicate_of", "publics", "source_file", "source_sha256", "source_row", "import_id",
+    "duplicate_of", "publics", "finess_id", "source_file", "source_sha256", "source_row", "import_id",
     "created_at", "updated_at",
 )
 

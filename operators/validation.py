@@ -190,13 +190,35 @@ def _carry(
 
 
 VALID_COLUMNS = [
-    "pos", "row_label", "row_number", "operator_name", "network", "operator_siren", "source_id",
+    "pos", "row_label", "row_number", "operator_name", "network", "operator_siren", "finess_id",
+    "source_id",
     "name", "address", "postcode", "commune_code", "commune_pending", "commune_error",
     "commune_name_input", "commune_code_source", "lon_in", "lat_in", "offer_type",
     "offer_family", "area_based", "capacity", "capacity_unit", "public", "opening_year",
     "status", "confidentiality", "coverage_epci", "coverage_communes", "fictional", "flags",
     "publics", *activity.INPUT_COLUMNS,
 ]
+
+
+_FINESS = re.compile(r"(\d{2}|2[AB])[0-9A-Z]{7}")
+
+
+def parse_finess(text: str, commune_code: str | None, problems: list) -> str | None:
+    """A FINESS number: 9 characters whose first two are the site's département (« 97 » for
+    the overseas départements, 2A / 2B for Corsica). Spaces are ignored (« 23 000 123 4 »)."""
+    finess = re.sub(r"\s", "", str(text)).upper()
+    if not finess:
+        return None
+    if not _FINESS.fullmatch(finess):
+        problems.append((label("finess_id"), f"« {text} » n'est pas un numéro FINESS (9 "
+                         "caractères commençant par le code du département, ex. 230780012)"))
+        return None
+    if commune_code and finess[:2] != str(commune_code)[:2]:
+        problems.append((label("finess_id"), f"« {text} » commence par « {finess[:2]} » mais "
+                         f"la commune du site ({commune_code}) est dans le département "
+                         f"« {str(commune_code)[:2]} »"))
+        return None
+    return finess
 
 
 def _parse_row(row, position, frame, capacity_columns, index, carried, kinds, defaults,
@@ -253,6 +275,8 @@ def _parse_row(row, position, frame, capacity_columns, index, carried, kinds, de
             error += (f" : « {row['commune_name']} » est un EPCI ; un lieu donne sa commune, "
                       "seul un service peut couvrir un EPCI")
         problems.append((label("commune_code"), error))
+
+    finess = parse_finess(row.get("finess_id") or "", resolution.code, problems)
 
     capacity, capacity_text, capacity_column = math.nan, "", None
     for column, values in capacity_columns:
@@ -330,6 +354,7 @@ def _parse_row(row, position, frame, capacity_columns, index, carried, kinds, de
         "operator_name": operator,
         "network": network if network in NETWORKS else "AUTRE",
         "operator_siren": siren or None,
+        "finess_id": finess,
         "source_id": row["source_id"] or None,
         "name": row["name"] or None,
         "address": row["address"] or None,

@@ -82,6 +82,7 @@ SECTIONS: dict[str, tuple[str, str, str, dict]] = {
     "reunion": ("Application en réunion (médianes)", "tests.bench_app", "bench_meeting", {}),
     "economie": ("Montage d'opération", "tests.bench_economics", "bench_economics", {}),
     "reseaux": ("Connaissance partagée des réseaux", "tests.bench_network", "bench_network", {}),
+    "programme": ("Programme de production", "tests.bench_programme", "bench_programme", {}),
 }
 
 

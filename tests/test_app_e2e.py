@@ -127,6 +127,7 @@ def test_every_page_loads(app_url, page, name):
         "comparer": "Comparer des communes ou des EPCI", "methode": "Méthode",
         "scenarios": "Scénarios — Creuse", "montage": "Montage d'opération",
         "offre": "Offre des membres", "reseaux": "Qui fait quoi où", "presentation": "Creuse",
+        "programme": "Programme — Creuse",
     }[name]
     assert expected in page.locator("h1").first.inner_text()
     if name in ("carte", "presentation"):

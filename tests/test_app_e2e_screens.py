@@ -74,7 +74,7 @@ def test_meeting_screens_show_the_banner_and_the_whole_legend(app_url, browser, 
         page.evaluate("() => window.scrollTo(0, 0)")
         banner = page.evaluate(BANNER_JS)
         assert banner is not None, "bandeau FICTIF absent"
-        assert 0 <= banner["top"] and banner["bottom"] <= height, banner
+        assert banner["top"] >= 0 and banner["bottom"] <= height, banner
         assert "FICTIVE" in banner["text"] and "DÉMONSTRATION" in banner["text"]
         edge = page.evaluate(EDGE_JS)
         assert edge is not None and edge["bottom"] <= height + 1 and edge["top"] < height, edge

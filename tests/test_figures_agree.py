@@ -53,10 +53,10 @@ def test_arrenes_headline_class_and_table_agree(need_ready):  # noqa: F811
     assert "Classe d'écart de l'EPCI" in table.columns
     counted = table[table["Compté dans le total"] == "oui"]
     missing = sum(int(v) for v in counted["Places manquantes"] if v not in ("—",))
-    assert metrics["Places manquantes"] == str(missing) == str(int(round(row["missing_total"])))
+    assert metrics["Places manquantes"] == str(missing) == str(round(row["missing_total"]))
     allocated = metrics["Places allouées à la commune"]
     assert allocated == ("moins de 1" if 0 < row["allocated_total"] < 1 else
-                         str(int(round(row["allocated_total"]))))
+                         str(round(row["allocated_total"])))
     for column in ("Places des structures à portée (FICTIF)", "Places allouées à la commune",
                    "Places manquantes"):
         assert not any("," in str(v) for v in table[column]), column  # whole places

@@ -20,6 +20,7 @@ PAGES: dict[str, tuple[str, str]] = {
     "comparer": ("Comparer", ":material/compare_arrows:"),
     "scenarios": ("Scénarios", ":material/add_location_alt:"),
     "montage": ("Montage d'opération", ":material/calculate:"),
+    "programme": ("Programme", ":material/construction:"),
     "methode": ("Méthode", ":material/tune:"),
     "offre": ("Offre des membres", ":material/home_work:"),
     "reseaux": ("Qui fait quoi où", ":material/diversity_3:"),

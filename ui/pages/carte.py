@@ -210,6 +210,12 @@ def _header(territory, need_frame: pd.DataFrame | None, bundle) -> None:
                           help="Places qu'il faudrait en plus pour que chaque commune atteigne la "
                           "référence, famille d'offre par famille d'offre, sur ses ménages "
                           "cibles." + (" Offre FICTIVE de démonstration." if fictional else ""))
+        if st.button("Programme pour combler l'écart", key="carte_to_programme",
+                     icon=":material/construction:",
+                     help="Les opérations qui combleraient ces places manquantes, et leur coût"):
+            from ui import navigation
+
+            navigation.go("programme")
 
 
 @st.cache_data(show_spinner=False, max_entries=64)

@@ -54,6 +54,11 @@ def render() -> None:
                          help="Une opération ici s'équilibrerait-elle ? Plan de financement et compte "
                               "d'exploitation"):
         navigation.go("montage")
+    if st.button("Programme pour combler l'écart", key="commune_to_programme",
+                 icon=":material/construction:",
+                 help="Les opérations qui combleraient les places manquantes du territoire, "
+                      "et leur coût"):
+        navigation.go("programme")
 
     _need_block(code, model, need_frame)
     _gap_block(code, gap_frame, bundle, model)

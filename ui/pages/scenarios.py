@@ -69,6 +69,12 @@ def render() -> None:
     scenario = _scenario(bundle)
     names = data.communes_table().set_index("code")["name"]
     labels = sites_mod.offer_labels()
+    if st.button("Programme pour combler tout l'écart du territoire", key="scenarios_to_programme",
+                 icon=":material/construction:",
+                 help="Type et taille des opérations par famille, horizon, coût et financeurs"):
+        from ui import navigation
+
+        navigation.go("programme")
     what_if, siting, zones = st.tabs(["Ajouter une offre", "Où implanter ?", "Zones blanches"])
     with what_if:
         _what_if(bundle, scenario, codes, names, labels)
