@@ -188,7 +188,8 @@ def build(result: pg.ProgrammeResult) -> Board:
         horizon=int(result.options.horizon), fictional=bool(result.offer_fictional),
         regions=regions, france=france, comparisons=comparisons, notes=notes,
         offer_used=result.offer_used,
-        reference="; ".join(sorted(set(result.reference.values())))[:300],
+        # The reference's name, whole; its notes per family are in the workbook.
+        reference=result.reference_method or "; ".join(sorted(set(result.reference.values()))),
         made=dt.date.today().strftime("%d/%m/%Y"),
     )
 

@@ -771,11 +771,7 @@ class OperationResult:
         return self.evaluation.values["places"]
 
     def _by_funder(self, groups: tuple[str, ...]) -> dict[str, float]:
-        out: dict[str, float] = {}
-        for line in self.evaluation.lines:
-            if line.group in groups and line.funder:
-                out[line.funder] = out.get(line.funder, 0.0) + self.evaluation.values[line.key]
-        return out
+        return by_funder(self.evaluation, groups)
 
     @property
     def investment(self) -> float:
@@ -795,9 +791,7 @@ class OperationResult:
 
     @property
     def running_funding_by_funder(self) -> dict[str, float]:
-        funding = self._by_funder((G_IN,))
-        funding.pop("Résidents (dont APL)", None)
-        return funding
+        return running_funding(self.evaluation)
 
     @property
     def owner_result(self) -> float:
@@ -945,6 +939,40 @@ class OperationResult:
         return self.params.describe(key, self.kind, self.day)
 
 
+RESIDENTS_FUNDER = "Résidents (dont APL)"
+
+
+def by_funder(evaluation: Evaluation, groups: tuple[str, ...]) -> dict[str, float]:
+    """Amounts of the lines of ``groups`` summed by their ``funder`` (« aide »: the investment
+    subsidies; ``G_IN``: the manager's income, residents included)."""
+    out: dict[str, float] = {}
+    for line in evaluation.lines:
+        if line.group in groups and line.funder:
+            out[line.funder] = out.get(line.funder, 0.0) + evaluation.values[line.key]
+    return out
+
+
+def running_funding(evaluation: Evaluation) -> dict[str, float]:
+    """The manager's yearly funding by funder, the residents' redevances left out."""
+    funding = by_funder(evaluation, (G_IN,))
+    funding.pop(RESIDENTS_FUNDER, None)
+    return funding
+
+
+def homes_for_places(kind: str, places: float, params: Parameters,
+                     overrides: dict[str, float] | None = None) -> float:
+    """Dwellings that house ``places`` persons in an operation of ``kind`` (the State counts
+    IML and residences in places, the model in dwellings: persons per dwelling of the kind)."""
+    per = _number(
+        (overrides or {}).get(
+            "personnes_par_logement", params.kinds[kind].values.get("personnes_par_logement", 1.0)
+        ),
+        "Personnes logées par logement",
+    )
+    places = _number(places, "Nombre de places")
+    return max(1.0, math.ceil(places / per)) if per > 0 else places
+
+
 def run_operation(
     kind: str,
     commune: str,
@@ -983,14 +1011,7 @@ def run_operation(
         context["zone_apl_note"] = ha.ZONE_SOURCE
     overrides = dict(overrides or {})
     if places is not None:
-        per = _number(
-            overrides.get(
-                "personnes_par_logement", params.kinds[kind].values.get("personnes_par_logement", 1.0)
-            ),
-            "Personnes logées par logement",
-        )
-        places = _number(places, "Nombre de places")
-        overrides["logements"] = max(1.0, math.ceil(places / per)) if per > 0 else places
+        overrides["logements"] = homes_for_places(kind, places, params, overrides)
     if logements is not None:
         overrides["logements"] = _number(logements, "Nombre de logements")
     saved = saved_operation(kind, context, overrides, zone_apl=context.get("zone_apl", 2), day=when)

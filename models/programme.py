@@ -272,6 +272,7 @@ class ProgrammeResult:
     offer_fictional: bool = False
     offer_used: str = ""
     reference: dict[str, str] = field(default_factory=dict)
+    reference_method: str = ""  # the reference's name (its notes per family in ``reference``)
     sources: list[str] = field(default_factory=list)
     _memo: dict = field(default_factory=dict, repr=False, compare=False)
 
@@ -531,6 +532,7 @@ def build_programme(
     meta = model.meta()
     result.offer_fictional = bool(meta.get("offer_fictional"))
     result.reference = dict(meta.get("reference_notes") or {})
+    result.reference_method = str(meta.get("reference_method_fr") or "")
     result.offer_used = offer_used_fr(model)
     result.sources = list(meta.get("sources", []))
     result.notes = [*result.notes, *pc.terms_notes(store)]

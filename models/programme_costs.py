@@ -36,25 +36,25 @@ from geodata.store import Store
 from models import operation_context as oc
 from models import operation_economics as econ
 
+# The economic model's funders (``funder`` of its lines) under the names the boards use.
 SUBSIDY_FUNDERS: dict[str, tuple[str, ...]] = {
-    "FNAP": ("subv_plai", "subv_plai_adapte"),
-    "Anah": ("subv_anah",),
-    "collectivités": ("subv_collectivites",),
-    "Action Logement": ("action_logement",),
-    "ACV / PVD": ("bonus_programme",),
+    "FNAP": ("État (FNAP) — PLAI", "État (FNAP) — PLAI adapté"),
+    "Anah": ("Anah",),
+    "collectivités": ("Collectivités",),
+    "Action Logement": ("Action Logement",),
+    "ACV / PVD": ("Collectivités (ACV / PVD)",),
 }
 RUNNING_FUNDERS: dict[str, tuple[str, ...]] = {
-    "forfait pension de famille (État)": ("forfait_pf",),
-    "AGLS (État)": ("agls",),
-    "IML (État)": ("iml_sous_location", "iml_mandat"),
-    "accompagnement et gestion locative adaptée": ("gla",),
-    "autres financements": ("autres_produits",),
+    "forfait pension de famille (État)": ("État — forfait pension de famille",),
+    "AGLS (État)": ("État — AGLS",),
+    "IML (État)": ("État — IML",),
+    "accompagnement et gestion locative adaptée": ("Accompagnement (FNAVDL, FSL)",),
+    "CAF (prestation de service FJT)": ("CAF",),
+    "autres financements": ("Autres",),
 }
 # Funders of the State among them (the boards' « subvention de l'État »).
 STATE_SUBSIDIES = ("FNAP",)
 STATE_RUNNING = ("forfait pension de famille (État)", "AGLS (État)", "IML (État)")
-UNDATED_NOTE = ("modèle économique non daté : paramètres du fichier en vigueur "
-                "(models/operation_parameters.yaml), quelle que soit la date demandée")
 
 
 class ProgrammeCostError(ValueError):
@@ -87,8 +87,9 @@ class OperationCosts:
     unfunded: float  # investment left to finance (> 0), 0 when the plan closes
     running: Mapping[str, float]
     running_costs: float
-    result: float  # yearly result of the running account
+    result: float  # the manager's yearly result (running account)
     deficit: float  # managers' remaining yearly deficit (≥ 0)
+    owner_result: float = 0.0  # the owner's yearly result (rent or redevance against the loan)
     date: str = ""
     notes: tuple[str, ...] = field(default_factory=tuple)
 
@@ -226,35 +227,45 @@ def _cached(kind: str, zone_apl: int, acv_pvd: bool, size: float,
 def _evaluate(kind: str, zone_apl: int, acv_pvd: bool, size: float,
               overrides: tuple[tuple[str, float], ...], date: str) -> OperationCosts:
     params = _parameters()
-    changed = {**dict(overrides), "logements": size}
+    changed = dict(overrides)
+    label = params.kinds[kind].label if kind in params.kinds else kind
     try:
+        if kind not in params.kinds:
+            raise econ.OperationError(f"Type d'opération inconnu : « {kind} ».")
+        # The programme counts places (as the State does); the model, dwellings.
+        changed["logements"] = econ.homes_for_places(kind, size, params, changed)
         values = econ.inputs_for(kind, params, zone_apl=zone_apl, acv_pvd=acv_pvd,
-                                 overrides=changed)
+                                 overrides=changed, day=date or None)
         evaluation = econ.evaluate(kind, values, params)
     except econ.OperationError as exc:
-        raise ProgrammeCostError(f"{params.kinds[kind].label if kind in params.kinds else kind} "
-                                 f"({size:g} places) : {exc}") from None
+        raise ProgrammeCostError(f"{label} ({size:g} places) : {exc}") from None
     v = evaluation.values
+    subsidies = econ.by_funder(evaluation, ("aide",))
+    running = econ.running_funding(evaluation)
 
-    def pick(lines: tuple[str, ...]) -> float:
-        return float(sum(v.get(line, 0.0) for line in lines))
+    def pick(found: Mapping[str, float], names: tuple[str, ...]) -> float:
+        return float(sum(found.get(name, 0.0) for name in names))
 
-    investment = float(v.get("cout_total", 0.0))
-    result = float(v["resultat"])
+    known = {n for names in RUNNING_FUNDERS.values() for n in names}
+    other_running = float(sum(a for n, a in running.items() if n not in known))
+    running_board = {funder: pick(running, names) for funder, names in RUNNING_FUNDERS.items()}
+    running_board["autres financements"] += other_running
+    manager = float(v["resultat_gestionnaire"])
     return OperationCosts(
         kind=kind,
         kind_label=params.kinds[kind].label,
         code="",
         places=size,
-        investment=investment,
-        subsidies={funder: pick(lines) for funder, lines in SUBSIDY_FUNDERS.items()},
+        investment=float(v.get("cout_total", 0.0)),
+        subsidies={funder: pick(subsidies, names) for funder, names in SUBSIDY_FUNDERS.items()},
         loans=float(v.get("pret", 0.0)),
         equity=float(v.get("fonds_propres", 0.0)),
         unfunded=max(0.0, float(v.get("ecart_financement", 0.0))),
-        running={funder: pick(lines) for funder, lines in RUNNING_FUNDERS.items()},
-        running_costs=float(v["charges_total"]),
-        result=result,
-        deficit=max(0.0, -result),
+        running=running_board,
+        running_costs=float(v["charges_gestionnaire"]),
+        result=manager,
+        deficit=max(0.0, -manager),
+        owner_result=float(v["resultat_proprietaire"]),
         date=date,
-        notes=(UNDATED_NOTE, *evaluation.checks),
+        notes=tuple(evaluation.checks),
     )

@@ -144,7 +144,8 @@ def test_changing_the_pension_de_famille_allowance_moves_running_funding():
     terms = {A: pc.CommuneTerms(A, zone_apl=2), B: pc.CommuneTerms(B, zone_apl=3)}
     base = pg.plan(MISSING, options(), alone, terms)
     params = econ.load_parameters()
-    allowance = params.general["forfait_pension_famille_jour"].value
+    allowance = econ.inputs_for("pension_famille_neuf", params, zone_apl=2,
+                                overrides={"logements": 25})["forfait_pension_famille_jour"]
     raised = pg.plan(MISSING, options(forfait_pension_famille_jour=allowance + 1), alone, terms)
     key = "running:forfait pension de famille (État)"
     assert raised.totals()[key] - base.totals()[key] == pytest.approx(45 * 365)
@@ -154,7 +155,7 @@ def test_changing_the_pension_de_famille_allowance_moves_running_funding():
     # And the base figure is the economic model's own line for the same operation.
     values = econ.inputs_for("pension_famille_neuf", params, zone_apl=2,
                              overrides={"logements": 25})
-    line = econ.evaluate("pension_famille_neuf", values, params).value("forfait_pf")
+    line = econ.evaluate("pension_famille_neuf", values, params).value("g_forfait_pf")
     ops = base.operations
     assert ops.loc[(ops["code"] == A) & (ops["family"] == "pension_de_famille"),
                    key].iat[0] == pytest.approx(line)
@@ -165,8 +166,9 @@ def test_adapter_splits_funders_and_accounts():
     commune = pc.CommuneTerms("23096", zone_apl=3, acv_pvd=True)
     costs = pc.operation_costs("pension_famille_neuf", commune, 25, {}, dt.date(2027, 1, 1))
     values = econ.inputs_for("pension_famille_neuf", params, zone_apl=3, acv_pvd=True,
-                             overrides={"logements": 25})
-    v = econ.evaluate("pension_famille_neuf", values, params).values
+                             overrides={"logements": 25}, day="2027-01-01")
+    evaluation = econ.evaluate("pension_famille_neuf", values, params)
+    v = evaluation.values
     assert costs.investment == pytest.approx(v["cout_total"])
     assert costs.subsidies["FNAP"] == pytest.approx(v["subv_plai"] + v["subv_plai_adapte"])
     assert costs.subsidies["ACV / PVD"] == pytest.approx(v["bonus_programme"]) and v[
@@ -174,10 +176,13 @@ def test_adapter_splits_funders_and_accounts():
     assert costs.subsidies_total == pytest.approx(v["aides_total"])
     assert costs.loans == pytest.approx(v["pret"]) and costs.equity == pytest.approx(
         v["fonds_propres"])
-    assert costs.running_total == pytest.approx(v["produits_total"] - v["loyers"])
-    assert costs.deficit == pytest.approx(max(0.0, -v["resultat"]))
+    # Running funding: the manager's income less the residents' redevances; the deficit is
+    # the manager's, the owner's result apart (two accounts, issue « money right »).
+    assert costs.running_total == pytest.approx(sum(econ.running_funding(evaluation).values()))
+    assert costs.running_total == pytest.approx(v["produits_gestionnaire"] - v["g_redevances"])
+    assert costs.deficit == pytest.approx(max(0.0, -v["resultat_gestionnaire"]))
+    assert costs.owner_result == pytest.approx(v["resultat_proprietaire"])
     assert costs.code == "23096" and costs.date == "2027-01-01"
-    assert any("non daté" in n for n in costs.notes)
 
 
 def test_bad_options_are_refused_in_french():
