@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -121,6 +122,21 @@ def unmet_need(frame: pd.DataFrame, offer_type: str, total_types: Iterable[str])
     return pd.Series(values.clip(lower=0).to_numpy(), index=frame["code"].astype(str))
 
 
+def planner_limits(family: str) -> tuple[float, float]:
+    """(largest share of a commune's target households of ``family`` its places may reach,
+    smallest operation worth opening), from ``models/programme.yaml`` (shared with the
+    production programme: ``max_share_of_target`` and the family's ``min_size``)."""
+    import yaml
+
+    path = Path(__file__).with_name("programme.yaml")
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        family_raw = (raw.get("families") or {}).get(family) or {}
+        return float(raw.get("max_share_of_target", 0.5)), float(family_raw.get("min_size", 1))
+    except (OSError, yaml.YAMLError, TypeError, ValueError, AttributeError):
+        return 0.5, 1.0
+
+
 def suggest_sites(
     model: GapModel,
     offer_type: str,
@@ -153,7 +169,21 @@ def suggest_sites(
         (np.ones(int(keep.sum())), (pairs.provider[keep], column[keep])),
         shape=(len(candidates), len(demand_rows)),
     )
-    picks = greedy_max_coverage(unmet, reach, places, site_size)
+    # A planner's siting: no commune gets more places of the family than a stated share of its
+    # own target households (the programme's ``max_share_of_target``), and a site is sized to
+    # the unmet need within its reach rather than opened full for a few households.
+    share, min_size = planner_limits(offer)
+    target_column = f"target_{offer}"
+    caps = None
+    if target_column in frame.columns:
+        targets = frame.set_index("code")[target_column].reindex(
+            model.locations.codes[candidates]).to_numpy(dtype=float)
+        caps = np.floor(np.nan_to_num(targets, nan=0.0) * share)
+    # Without target households (a need-only model) the classic full-size sites are kept.
+    planned = caps is not None
+    picks = greedy_max_coverage(unmet, reach, places, site_size, caps=caps,
+                                min_size=min(min_size, site_size) if planned else 0.0,
+                                fit_to_need=planned)
     names = model.communes["name"].to_numpy() if "name" in model.communes else None
     total_unmet = float(np.nansum(unmet))
     rows, answered = [], 0.0
@@ -185,6 +215,13 @@ def suggest_sites(
         f"besoin non couvert à portée : {total_unmet:.1f} ménages avant, "
         f"{total_unmet - answered:.1f} après."
     )
+    if placed + 0.5 < float(places):
+        out.attrs["note_fr"] += (
+            f" Les autres places ne sont pas placées : aucune autre commune ne peut recevoir une "
+            f"opération d'au moins {min(min_size, site_size):g} places sans dépasser "
+            f"{share * 100:.0f}\u00a0% de ses ménages cibles de la famille (hypothèse de "
+            "dimensionnement du programme, à confirmer avec les réseaux)."
+        ) if caps is not None else ""
     if frame["need_households"].isna().any():
         out.attrs["note_fr"] += (
             f" {int(frame['need_households'].isna().sum())} commune(s) au besoin inconnu "

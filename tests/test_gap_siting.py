@@ -88,3 +88,25 @@ def test_greedy_core_on_arrays():
     assert [p.candidate for p in picks] == [0]  # NaN need counts as nothing
     with pytest.raises(g.GapError, match="places"):
         si.greedy_max_coverage(np.ones(3), sparse.csr_matrix(reach), 0, 5)
+
+
+def test_planner_limits_spread_and_size_operations(monkeypatch):
+    # With target households known, no commune gets more places of the family than the stated
+    # share of its own targets, no site below the family's smallest operation, and a site is
+    # sized to the need in its reach (issue « chiffres qui s'accordent »: 4 × 25 places stacked
+    # in one village). Hand-made: P3 may host 0,5 × 30 = 15 places, P1 0,5 × 8 = 4 (< 10: none).
+    model = line_model()
+    targets = {"P0": 2.0, "P1": 8.0, "P2": 10.0, "P3": 30.0, "P4": 12.0}
+    original = model.frame
+
+    def with_targets(codes=None, fca=None):
+        frame = original(codes, fca=fca)
+        frame["target_pension_de_famille"] = frame["code"].map(targets)
+        return frame
+
+    monkeypatch.setattr(model, "frame", with_targets)
+    monkeypatch.setattr(si, "planner_limits", lambda family: (0.5, 10.0))
+    result = si.suggest_sites(model, "pension de famille", 100, list(UNMET), site_size=25)
+    assert result["code"].tolist() == ["P3"]
+    assert result["places"].tolist() == [14.0]  # the need in P3's reach (6 + 0 + 8), under 15
+    assert "ne sont pas placées" in result.attrs["note_fr"] and "50" in result.attrs["note_fr"]
