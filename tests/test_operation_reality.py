@@ -1,8 +1,12 @@
 """The operation model against published figures of real operations.
 
 Each test names its source (read with the project's search tools). Where no published figure was
-found, the test is absent and the report says so (a pension de famille's full budget per place,
-the State's cost of an IML place in current money): nothing here is invented.
+found, the test is absent and the report says so: nothing here is invented. Searched for and not
+found in a text that could be read (December 2026): a pension de famille's full operating budget per
+place (the Unafo « Guide de la pension de famille » has a chapter on the economic model, but only its
+opening pages could be read), the staffing of a pension de famille beyond « un hôte ou un couple
+d'hôtes », the State's cost of an IML place in current money, the amount of the AGLS flat amount per
+dwelling of the 9 May 2025 circular.
 """
 
 from __future__ import annotations
@@ -136,3 +140,21 @@ def test_pension_de_famille_default_redevance_is_the_published_average(params):
         shown = params.describe("loyer_mensuel", kind)
         assert shown.value == PF_FLD["redevance"]
         assert not shown.assumption and "strasmag" in shown.url
+
+
+# ASH n° 2405, « La montée en charge des maisons relais-pensions de famille en 2005 », on the note
+# d'information DGAS/DGUHC n° 2005-189 of 13 April 2005:
+# https://ash.tm.fr/hebdo/2405/le-social-en-textes/la-montee-en-charge-des-maisons-relais-pensions-de-famille-en-2005-396822.php
+# « Les notifications comportent donc […] 4 380 000 €, correspondant à l'équivalent de la création de
+# 50 maisons relais-pensions de famille de 20 places chacune » ; the forfait « est passée, au
+# 1er janvier 2005, de 8 € à 12 € par jour et par place ».
+PF_2005 = {"budget": 4_380_000, "houses": 50, "places": 20}
+
+
+def test_forfait_2005_matches_the_published_envelope(params):
+    """The dated forfait series gives, for the 1 000 places notified in 2005, the published
+    envelope within 1 % (12 € × 365 days × 1 000 places = 4 380 000 €)."""
+    forfait = params.general["forfait_pension_famille_jour"].at(date(2005, 6, 1)).value
+    places = PF_2005["houses"] * PF_2005["places"]
+    assert forfait * 365 * places == pytest.approx(PF_2005["budget"], rel=0.01)
+    assert params.general["forfait_pension_famille_jour"].at(date(2026, 12, 6)).value == 18
