@@ -34,7 +34,8 @@ national survey: the AAH is the first income, 47 % of residents), are not part o
 with a taxable pension or wage enters it as ``R``.
 
 What those households live on is shown beside the aid (:func:`minimum_income`): the AAH (single
-person, the survey's most frequent income) or the RSA (other household types) in force at the date,
+person in a logement-foyer, the survey's most frequent income) or the RSA (other households, and
+tenants of rented dwellings) in force at the date,
 read from OpenFisca-France's parameters, the RSA less its « forfait logement » when a housing aid is
 received (CASF R.262-10, as OpenFisca-France's ``rsa_forfait_logement`` computes it); hence the
 share of that income left after paying the rent or redevance (taux d'effort).
@@ -300,15 +301,25 @@ class Aid:
     rules: list[RuleValue] = field(default_factory=list)
 
     @property
-    def income(self) -> Income:
-        """The household's default minimum income (AAH or RSA) at the aid's date."""
-        return minimum_income(self.day, self.household.key, self.aid)
+    def income_kind(self) -> str:
+        """AAH for a single person in a logement-foyer (the first income of pension de famille
+        residents in the Dihal survey), RSA otherwise."""
+        return "aah" if self.family == "foyer" and self.household.income == "aah" else "rsa"
+
+    @property
+    def income(self) -> Income | None:
+        """The household's default minimum income at the aid's date (None when OpenFisca-France
+        has no value for that date)."""
+        try:
+            return minimum_income(self.day, self.household.key, self.aid, self.income_kind)
+        except HouseholdAidUnavailable:
+            return None
 
     @property
     def effort_rate(self) -> float | None:
         """Remaining charge as a share of that income (taux d'effort)."""
-        net = self.income.net
-        return self.remaining / net if net > 0 else None
+        income = self.income
+        return self.remaining / income.net if income is not None and income.net > 0 else None
 
     @property
     def remaining(self) -> float:
@@ -339,7 +350,7 @@ class Aid:
             "aide_mensuelle": round(self.aid, 2),
             "reste_a_charge_mensuel": round(self.remaining, 2),
             "tres_social": self.tres_social,
-            "revenu_mensuel": {
+            "revenu_mensuel": None if income is None else {
                 "nature": INCOME_LABELS[income.kind],
                 "montant_avant_forfait_logement": round(income.gross, 2),
                 "forfait_logement_deduit": round(income.forfait_logement, 2),

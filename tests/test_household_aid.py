@@ -133,3 +133,14 @@ def test_aid_shows_the_income_and_the_effort_rate():
     assert shown["montant_percu"] == pytest.approx(round(income.net, 2))
     assert shown["compte_dans_ressources_apl"] is False
     assert any(p["parametre"].endswith("montant_de_base_du_rsa.yaml") for p in shown["parametres_openfisca"])
+
+
+def test_income_kind_by_dwelling_and_missing_date():
+    # a single tenant of a rented dwelling is shown on the RSA, a single resident of a foyer on the AAH
+    assert ha.location_aid(DAY, 2, "personne_seule", rent=250).income.kind == "rsa"
+    assert ha.foyer_aid(DAY, 2, "personne_seule", redevance=401).income.kind == "aah"
+    # before the RSA existed (1 June 2009) the income is not shown, and nothing raises
+    old = ha.Aid(ha.HOUSEHOLDS["couple_sans_enfant"], "location", date(2005, 1, 1), 2, 300.0, 0.0, 0.0,
+                 300.0, 100.0)
+    assert old.income is None and old.effort_rate is None
+    assert old.as_dict()["revenu_mensuel"] is None

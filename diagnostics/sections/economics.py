@@ -110,7 +110,7 @@ def households_table(saved: dict, evaluation: oe.Evaluation, params: oe.Paramete
         effort = aid.effort_rate
         rows.append([aid.household.label, euros(aid.rent + aid.charges), euros(aid.ceiling), euros(aid.aid),
                      euros(aid.remaining), "oui" if aid.tres_social else "non",
-                     f"{euros(income.net)} ({income.kind.upper()})",
+                     "—" if income is None else f"{euros(income.net)} ({income.kind.upper()})",
                      fr_percent(effort, 1, scale=100.0)])
     family = "APL-foyer" if kind.apl_family == "foyer" else "APL/AL"
     return Table(
@@ -119,9 +119,10 @@ def households_table(saved: dict, evaluation: oe.Evaluation, params: oe.Paramete
         ["Ménage", "Redevance ou loyer + charges", "Plafond", "Aide", "Reste à charge", "Très social",
          "Revenu mensuel", "Part du revenu"],
         rows, source=f"Calcul : paramètres datés d'OpenFisca-France ({oe._rules_version()}), formule "
-                     "simplifiée du projet. Revenu : AAH (personne seule) ou RSA diminué du forfait "
-                     "logement, montants en vigueur lus dans les mêmes paramètres ; ni l'AAH ni le RSA ne "
-                     "comptent dans les ressources de l'aide. Autres revenus imposables du ménage : "
+                     "simplifiée du projet. Revenu : AAH (personne seule en logement-foyer) ou RSA "
+                     "diminué du forfait logement, montants en vigueur lus dans les mêmes paramètres ; "
+                     "ni l'AAH ni le RSA ne comptent dans les ressources de l'aide. Autres revenus "
+                     "imposables du ménage : "
                      "hypothèse à confirmer (0 par défaut)",
         numeric=[False, True, True, True, True, False, True, True], widths=[20, 14, 11, 11, 12, 9, 14, 9])
 
