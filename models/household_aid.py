@@ -25,8 +25,20 @@ threshold; CRDS and rounding to the euro ignored):
   nil under the payment threshold. (The cap of K at the parameter « Plafond du coefficient K »
   is this model's reading of that parameter's name.)
 
-``R`` is the household's yearly resources counted by the CAF (an input, 0 by default: a
-household living on non-taxable minima; « hypothèse à confirmer »).
+``R`` is the household's yearly resources counted by the CAF for the aid (an input, 0 by
+default). The default is a rule, not a simplification: the aid's resource base in OpenFisca-France
+(``aide_logement_base_ressources`` and the variables it sums in ``model/prestations/
+aides_logement.py``) is built from taxable income (wages, pensions, self-employment, unemployment
+benefits); the AAH and the RSA, on which residents of pensions de famille mostly live (DIHAL
+national survey: the AAH is the first income, 47 % of residents), are not part of it. A resident
+with a taxable pension or wage enters it as ``R``.
+
+What those households live on is shown beside the aid (:func:`minimum_income`): the AAH (single
+person in a logement-foyer, the survey's most frequent income) or the RSA (other households, and
+tenants of rented dwellings) in force at the date,
+read from OpenFisca-France's parameters, the RSA less its « forfait logement » when a housing aid is
+received (CASF R.262-10, as OpenFisca-France's ``rsa_forfait_logement`` computes it); hence the
+share of that income left after paying the rent or redevance (taux d'effort).
 """
 
 from __future__ import annotations
@@ -60,12 +72,13 @@ class Household:
     label: str
     couple: bool
     children: int
+    income: str = "rsa"  # default minimum income: "aah" or "rsa"
 
 
 HOUSEHOLDS: dict[str, Household] = {
     h.key: h
     for h in [
-        Household("personne_seule", "Personne seule", False, 0),
+        Household("personne_seule", "Personne seule", False, 0, "aah"),
         Household("parent_isole_1_enfant", "Parent isolé avec 1 enfant", False, 1),
         Household("couple_sans_enfant", "Couple sans enfant", True, 0),
         Household("couple_2_enfants", "Couple avec 2 enfants", True, 2),
@@ -220,6 +233,57 @@ ZONE_SOURCE = (
 )
 
 
+# -- what the household lives on -------------------------------------------------------------------
+MINIMA = "prestations_sociales/solidarite_insertion/minima_sociaux/rsa"
+AAH_AMOUNT = "prestations_sociales/prestations_etat_de_sante/invalidite/aah/montant.yaml"
+INCOME_LABELS = {"aah": "AAH (allocation aux adultes handicapés), montant maximal",
+                 "rsa": "RSA (revenu de solidarité active), montant forfaitaire"}
+
+
+@dataclass(frozen=True)
+class Income:
+    """Monthly minimum income of a household type, read from OpenFisca-France's parameters."""
+
+    kind: str  # "aah" or "rsa"
+    gross: float  # €/month before the RSA « forfait logement »
+    forfait_logement: float  # €/month deducted from the RSA when a housing aid is received
+    rules: tuple[RuleValue, ...]
+
+    @property
+    def net(self) -> float:
+        return max(0.0, self.gross - self.forfait_logement)
+
+
+def minimum_income(day: date, household: str, housing_aid: float = 0.0, kind: str | None = None) -> Income:
+    """The AAH (maximal amount, one adult) or the RSA of ``household`` at ``day``.
+
+    RSA: base amount × (1 + 50 % for a 2nd person + 30 % for a 3rd + 40 % per further child, the
+    ``rsa_maj.maj_montant_max`` rates), less the forfait logement when a housing aid is received:
+    min(aid, base × rate for 1, 2, 3+ persons × the household's multiplier), as in
+    OpenFisca-France's ``rsa_forfait_logement``. The isolation majoration of a single parent
+    (RSA majoré) is not applied. AAH: the monthly maximum (no forfait logement); a couple gets one.
+    """
+    h = HOUSEHOLDS[household]
+    kind = kind or h.income
+    if kind == "aah":
+        amount = rule(AAH_AMOUNT, day)
+        return Income("aah", amount.value, 0.0, (amount,))
+    if kind != "rsa":
+        raise ValueError(f"Revenu minimum inconnu : « {kind} » (aah ou rsa).")
+    base = rule(f"{MINIMA}/rsa_m/montant_de_base_du_rsa.yaml", day)
+    second = rule(f"{MINIMA}/rsa_maj/maj_montant_max/couples_celibataire_avec_enfant.yaml", day)
+    third = rule(f"{MINIMA}/rsa_maj/maj_montant_max/couple_1_enfant_ou_2e_enfant.yaml", day)
+    further = rule(f"{MINIMA}/rsa_maj/maj_montant_max/par_enfant_supplementaire.yaml", day)
+    persons = (2 if h.couple else 1) + h.children
+    factor = 1.0 + (second.value if persons >= 2 else 0.0) + (third.value if persons >= 3 else 0.0)
+    factor += further.value * max(0, persons - 3)
+    key = {1: "taux_1_personne", 2: "taux_2_personnes"}.get(persons, "taux_3_personnes_ou_plus")
+    fl_rate = rule(f"{MINIMA}/rsa_fl/forfait_logement/{key}.yaml", day)
+    fl_factor = {1: 1.0, 2: 1.0 + second.value}.get(persons, 1.0 + second.value + third.value)
+    forfait = min(housing_aid, base.value * fl_rate.value * fl_factor) if housing_aid > 0 else 0.0
+    return Income("rsa", base.value * factor, forfait, (base, second, third, further, fl_rate))
+
+
 # -- the aid ---------------------------------------------------------------------------------------
 @dataclass
 class Aid:
@@ -237,6 +301,27 @@ class Aid:
     rules: list[RuleValue] = field(default_factory=list)
 
     @property
+    def income_kind(self) -> str:
+        """AAH for a single person in a logement-foyer (the first income of pension de famille
+        residents in the Dihal survey), RSA otherwise."""
+        return "aah" if self.family == "foyer" and self.household.income == "aah" else "rsa"
+
+    @property
+    def income(self) -> Income | None:
+        """The household's default minimum income at the aid's date (None when OpenFisca-France
+        has no value for that date)."""
+        try:
+            return minimum_income(self.day, self.household.key, self.aid, self.income_kind)
+        except HouseholdAidUnavailable:
+            return None
+
+    @property
+    def effort_rate(self) -> float | None:
+        """Remaining charge as a share of that income (taux d'effort)."""
+        income = self.income
+        return self.remaining / income.net if income is not None and income.net > 0 else None
+
+    @property
     def remaining(self) -> float:
         """What the household pays each month once the aid is deducted."""
         return max(0.0, self.rent + self.charges - self.aid)
@@ -251,6 +336,8 @@ class Aid:
         return self.within_ceiling
 
     def as_dict(self) -> dict:
+        income = self.income
+        effort = self.effort_rate
         return {
             "menage": self.household.label,
             "famille_aide": "APL-foyer (logement-foyer)" if self.family == "foyer" else "APL/AL (location)",
@@ -263,6 +350,22 @@ class Aid:
             "aide_mensuelle": round(self.aid, 2),
             "reste_a_charge_mensuel": round(self.remaining, 2),
             "tres_social": self.tres_social,
+            "revenu_mensuel": None if income is None else {
+                "nature": INCOME_LABELS[income.kind],
+                "montant_avant_forfait_logement": round(income.gross, 2),
+                "forfait_logement_deduit": round(income.forfait_logement, 2),
+                "montant_percu": round(income.net, 2),
+                "taux_effort": None if effort is None else round(effort, 4),
+                "compte_dans_ressources_apl": False,
+                "note": "AAH et RSA ne font pas partie des ressources retenues pour l'aide au logement "
+                "(base de ressources d'OpenFisca-France : revenus imposables) ; une pension ou un "
+                "salaire imposable se saisit dans « ressources annuelles du ménage ».",
+                "parametres_openfisca": [
+                    {"parametre": r.path, "valeur": r.value, "validite": r.since.isoformat(),
+                     "source": r.reference}
+                    for r in income.rules
+                ],
+            },
             "calcul": "OpenFisca-France (paramètres datés), formule simplifiée",
             "parametres_openfisca": [
                 {

@@ -6,7 +6,7 @@ checked: single values with their date and source, dated series (livret A, AGLS,
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -80,6 +80,8 @@ class Kind:
     apl_family: str  # "foyer" (redevance, logement-foyer) or "location"
     values: dict[str, float]
     households: tuple[str, ...] = ("personne_seule",)
+    # sizing values read in a published source: key -> {"source", "url", "validite"}
+    sources: dict[str, dict[str, str]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -98,6 +100,19 @@ class Parameters:
             general = self.general.get(key)
             if general is not None:
                 label, unit = general.label, general.unit
+            read = self.kinds[kind].sources.get(key)
+            if read:
+                return Parameter(
+                    key,
+                    label,
+                    self.kinds[kind].values[key],
+                    unit,
+                    valid=read.get("validite", self.sizing_date),
+                    source=read["source"],
+                    url=read.get("url", ""),
+                    assumption=bool(read.get("hypothese_a_confirmer", False)),
+                    note=read.get("note", ""),
+                )
             return Parameter(
                 key,
                 label,
@@ -223,7 +238,15 @@ def load_parameters(path: Path | str | None = None) -> Parameters:
             raise OperationError(
                 f"{path.name}, type « {key} », champ « menages » : inconnu(s) {', '.join(unknown)}."
             )
-        kinds[key] = Kind(key, str(entry.get("libelle", key)), family, values, households)
+        sources = {}
+        for k, read in (entry.get("sources") or {}).items():
+            where = f"{path.name}, type « {key} », source de « {k} »"
+            if k not in values or not isinstance(read, dict) or not read.get("source"):
+                raise OperationError(f"{where} : valeur du type et champ « source » attendus.")
+            if read.get("validite"):
+                _day(read["validite"], f"{where}, champ « validite »")
+            sources[k] = {n: (v if isinstance(v, bool) else str(v)) for n, v in read.items()}
+        kinds[key] = Kind(key, str(entry.get("libelle", key)), family, values, households, sources)
     sizing_date = str(raw.get("date_hypotheses_types") or "")
     if sizing_date:
         _day(sizing_date, f"{path.name}, champ « date_hypotheses_types »")

@@ -6,8 +6,8 @@
 * ``econ_sensitivity_ms``: plan + account + verdict (tornado of every parameter, break-even of
   the two deciding ones), the figure a slider move recomputes (median over the 8 kinds);
 * ``econ_apl_household_ms``: housing aid of one household type (APL-foyer and APL location, median
-  over the household types) from OpenFisca-France's dated parameters, after the first call
-  (target ≤ 50 ms);
+  over the household types) with its AAH or RSA income and effort rate, from OpenFisca-France's
+  dated parameters, after the first call (target ≤ 50 ms);
 * ``econ_context_ms``: a commune's local data read from the store (zone, QPV, programmes,
   LOVAC), done once per commune in the app (cached);
 * ``econ_page_rerun_s``: the page « Montage d'opération » script re-run after a slider move
@@ -66,8 +66,8 @@ def bench_economics(repeat: int = 30) -> list[str]:
 
     def households() -> None:
         for household in ha.HOUSEHOLDS:
-            ha.foyer_aid(day, 2, household, 430)
-            ha.location_aid(day, 2, household, 380, 40, 3000)
+            _ = ha.foyer_aid(day, 2, household, 430).effort_rate  # with its AAH / RSA income
+            _ = ha.location_aid(day, 2, household, 380, 40, 3000).effort_rate
 
     per_household = _median_ms(households, repeat) / len(ha.HOUSEHOLDS)
     lines.append(f"bench econ_apl_household_ms {per_household:.4f} ms")

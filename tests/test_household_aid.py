@@ -100,3 +100,47 @@ def test_missing_package_says_so_in_french(monkeypatch):
             ha.package_root()
     finally:
         ha.package_root.cache_clear()
+
+
+def test_minimum_income_read_from_openfisca_parameters():
+    # values of openfisca-france 176.1.8 in force at DAY: RSA base 651.69 € (from 1 Apr 2026),
+    # majorations 50 % (2nd person), 30 % (3rd), 40 % (further child); forfait logement 12 %,
+    # 16 % (× 1.5), 16.5 % (× 1.8) of the base; AAH 1 041.59 € (from 1 Apr 2026)
+    single = ha.minimum_income(DAY, "personne_seule")
+    assert single.kind == "aah" and single.gross == pytest.approx(1041.59)
+    assert single.forfait_logement == 0  # the AAH has no forfait logement
+    couple = ha.minimum_income(DAY, "couple_sans_enfant", housing_aid=300)
+    assert couple.gross == pytest.approx(651.69 * 1.5)
+    assert couple.forfait_logement == pytest.approx(651.69 * 0.16 * 1.5)
+    family = ha.minimum_income(DAY, "couple_2_enfants", housing_aid=300)
+    assert family.gross == pytest.approx(651.69 * (1 + 0.5 + 0.3 + 0.4))
+    assert family.forfait_logement == pytest.approx(651.69 * 0.165 * 1.8)
+    # the forfait logement is at most the aid, and nil without aid
+    assert ha.minimum_income(DAY, "couple_sans_enfant", housing_aid=40).forfait_logement == 40
+    assert ha.minimum_income(DAY, "couple_sans_enfant").forfait_logement == 0
+    single_rsa = ha.minimum_income(DAY, "personne_seule", housing_aid=300, kind="rsa")
+    assert single_rsa.net == pytest.approx(651.69 * (1 - 0.12))
+    # dated: the RSA base in force before its 1 Apr 2026 revaluation was 646.52 €
+    assert ha.minimum_income(date(2026, 3, 1), "couple_sans_enfant").gross == pytest.approx(646.52 * 1.5)
+
+
+def test_aid_shows_the_income_and_the_effort_rate():
+    aid = ha.foyer_aid(DAY, 3, "couple_sans_enfant", redevance=401)
+    income = aid.income
+    assert income.forfait_logement == pytest.approx(min(aid.aid, 651.69 * 0.16 * 1.5))
+    assert aid.effort_rate == pytest.approx(aid.remaining / income.net)
+    shown = aid.as_dict()["revenu_mensuel"]
+    assert shown["montant_percu"] == pytest.approx(round(income.net, 2))
+    assert shown["compte_dans_ressources_apl"] is False
+    assert any(p["parametre"].endswith("montant_de_base_du_rsa.yaml") for p in shown["parametres_openfisca"])
+
+
+def test_income_kind_by_dwelling_and_missing_date():
+    # a single tenant of a rented dwelling is shown on the RSA, a single resident of a foyer on the AAH
+    assert ha.location_aid(DAY, 2, "personne_seule", rent=250).income.kind == "rsa"
+    assert ha.foyer_aid(DAY, 2, "personne_seule", redevance=401).income.kind == "aah"
+    # before the RSA existed (1 June 2009) the income is not shown, and nothing raises
+    old = ha.Aid(ha.HOUSEHOLDS["couple_sans_enfant"], "location", date(2005, 1, 1), 2, 300.0, 0.0, 0.0,
+                 300.0, 100.0)
+    assert old.income is None and old.effort_rate is None
+    assert old.as_dict()["revenu_mensuel"] is None

@@ -163,6 +163,33 @@ def test_allowance_series_is_dated(params):
     old = oe.inputs_for("pension_famille_neuf", params, day="2020-06-01", overrides={"taux_pret": 0.01})
     assert old["forfait_pension_famille_jour"] == 16
     assert oe.inputs_for("pension_famille_neuf", params, day=DAY)["forfait_pension_famille_jour"] == 18
+    # 12 € from 1 Jan 2005 (note d'information DGAS/DGUHC of 13 April 2005, as summarised by ASH)
+    assert params.general["forfait_pension_famille_jour"].at(date(2006, 6, 1)).value == 12
+
+
+def test_sizing_labels_are_whole_and_read_sources_shown(params):
+    """A label with a comma inside the YAML flow mapping was cut at the comma (« Personnel (hôtes »);
+    a kind's sizing value read in a publication shows that source instead of « hypothèse »."""
+    for key, (label, _unit) in params.sizing.items():
+        assert label.count("(") == label.count(")"), key
+    staff_label = "Personnel (hôtes, gestion locative sociale, accompagnement)"
+    assert params.sizing["etp_par_logement"][0] == staff_label
+    shown = params.describe("surface_logement", "pension_famille_neuf")
+    assert shown.value == 23 and not shown.assumption and shown.url.startswith("https://ash.tm.fr")
+    staff = params.describe("etp_par_logement", "residence_accueil")
+    assert staff.assumption and "couple d'hôtes" in staff.source  # read, yet still to confirm
+    assert params.describe("surface_logement", "residence_sociale").assumption  # nothing read there
+
+
+def test_kind_source_without_text_is_refused(tmp_path):
+    anchor = "    sources: &pension_sources\n"
+    text = oe.PARAMETERS_FILE.read_text(encoding="utf-8").replace(
+        anchor, anchor + "      cout_travaux_m2: {url: x}\n", 1
+    )
+    path = tmp_path / "parametres_fait_main.yaml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(oe.OperationError, match=r"pension_famille_neuf.*cout_travaux_m2.*source"):
+        oe.load_parameters(path)
 
 
 def test_no_undated_parameter_in_a_default_operation(params):

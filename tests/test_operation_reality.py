@@ -1,8 +1,12 @@
 """The operation model against published figures of real operations.
 
 Each test names its source (read with the project's search tools). Where no published figure was
-found, the test is absent and the report says so (a pension de famille's full budget per place,
-the State's cost of an IML place in current money): nothing here is invented.
+found, the test is absent and the report says so: nothing here is invented. Searched for and not
+found in a text that could be read (December 2026): a pension de famille's full operating budget per
+place (the Unafo « Guide de la pension de famille » has a chapter on the economic model, but only its
+opening pages could be read), the staffing of a pension de famille beyond « un hôte ou un couple
+d'hôtes », the State's cost of an IML place in current money, the amount of the AGLS flat amount per
+dwelling of the 9 May 2025 circular.
 """
 
 from __future__ import annotations
@@ -99,3 +103,58 @@ def test_agls_per_place_in_2020_matches_the_budget(params):
     assert per_place == pytest.approx(RS_2020["budget"] / RS_2020["places"], rel=0.02)
     later = oe.inputs_for("residence_sociale", params, day="2025-06-01")
     assert later["agls_par_logement_an"] != values["agls_par_logement_an"]
+
+
+# Strasmag, « Vrai ou faux : peut-on vraiment se loger à 96 € par mois en pension de famille ? »
+# https://www.strasmag.com/vrai-ou-faux-peut-on-vraiment-se-loger-a-96-e-par-mois-en-pension-de-famille
+# (undated, read 2026-12-06), quoting a study of the Fondation pour le logement des défavorisés:
+# national average redevance « autour de 401 euros », « en moyenne, 309 euros d'APL foyer », a
+# remaining charge of « 92 euros mensuels » (« certains […] 88 euros […] d'autres […] 250 euros »).
+# Dihal national survey (Banque des Territoires, « Les pensions de famille, des lieux de vie uniques
+# et indispensables »): the AAH is the residents' first income (47 % receive it), before the RSA.
+PF_FLD = {"redevance": 401, "apl": 309, "remaining": 92}
+
+
+@pytest.mark.parametrize("zone", [1, 2, 3])
+def test_pension_de_famille_aid_against_the_published_average(zone):
+    """A resident living on the AAH or the RSA alone has no resources counted for the aid: the
+    model's aid for that resident is the maximum, so the published average over all residents (some
+    with a taxable pension or wage) lies below it, by at most 25 % (stated tolerance). Had the AAH been
+    counted in the aid's resources (the brief's suggestion), the aid would fall under half the
+    published average: the published figure confirms the rule read in OpenFisca-France. The
+    model's remaining charge of that resident is below the published average, and that of a
+    resident whose whole AAH-level income were taxable is above it."""
+    day = date(2025, 6, 1)  # the article is undated; rules of mid-2025
+    minimum = ha.foyer_aid(day, zone, "personne_seule", PF_FLD["redevance"])
+    assert PF_FLD["apl"] <= minimum.aid <= PF_FLD["apl"] * 1.25
+    aah_year = ha.minimum_income(day, "personne_seule").gross * 12
+    taxed = ha.foyer_aid(day, zone, "personne_seule", PF_FLD["redevance"], resources=aah_year)
+    assert taxed.aid < PF_FLD["apl"] / 2
+    assert minimum.remaining < PF_FLD["remaining"] < taxed.remaining
+
+
+def test_pension_de_famille_default_redevance_is_the_published_average(params):
+    """The default redevance of the pension de famille kinds is the published national average,
+    with its source shown (not an undated assumption)."""
+    for kind in ("pension_famille_neuf", "pension_famille_acquisition", "residence_accueil"):
+        shown = params.describe("loyer_mensuel", kind)
+        assert shown.value == PF_FLD["redevance"]
+        assert not shown.assumption and "strasmag" in shown.url
+
+
+# ASH n° 2405, « La montée en charge des maisons relais-pensions de famille en 2005 », on the note
+# d'information DGAS/DGUHC n° 2005-189 of 13 April 2005:
+# https://ash.tm.fr/hebdo/2405/le-social-en-textes/la-montee-en-charge-des-maisons-relais-pensions-de-famille-en-2005-396822.php
+# « Les notifications comportent donc […] 4 380 000 €, correspondant à l'équivalent de la création de
+# 50 maisons relais-pensions de famille de 20 places chacune » ; the forfait « est passée, au
+# 1er janvier 2005, de 8 € à 12 € par jour et par place ».
+PF_2005 = {"budget": 4_380_000, "houses": 50, "places": 20}
+
+
+def test_forfait_2005_matches_the_published_envelope(params):
+    """The dated forfait series gives, for the 1 000 places notified in 2005, the published
+    envelope within 1 % (12 € × 365 days × 1 000 places = 4 380 000 €)."""
+    forfait = params.general["forfait_pension_famille_jour"].at(date(2005, 6, 1)).value
+    places = PF_2005["houses"] * PF_2005["places"]
+    assert forfait * 365 * places == pytest.approx(PF_2005["budget"], rel=0.01)
+    assert params.general["forfait_pension_famille_jour"].at(date(2026, 12, 6)).value == 18

@@ -106,16 +106,25 @@ def households_table(saved: dict, evaluation: oe.Evaluation, params: oe.Paramete
     rows = []
     for household in kind.households:
         aid = oe.reference_aid(saved["kind"], params, evaluation.inputs, day, household)
+        income = aid.income
+        effort = aid.effort_rate
         rows.append([aid.household.label, euros(aid.rent + aid.charges), euros(aid.ceiling), euros(aid.aid),
-                     euros(aid.remaining), "oui" if aid.tres_social else "non"])
+                     euros(aid.remaining), "oui" if aid.tres_social else "non",
+                     "—" if income is None else f"{euros(income.net)} ({income.kind.upper()})",
+                     fr_percent(effort, 1, scale=100.0)])
     family = "APL-foyer" if kind.apl_family == "foyer" else "APL/AL"
     return Table(
         f"Aide au logement ({family}) et reste à charge des ménages, au {day:%d/%m/%Y}, zone "
         f"{int(evaluation.inputs['zone_apl'])}",
-        ["Ménage", "Redevance ou loyer + charges", "Plafond", "Aide", "Reste à charge", "Très social"],
+        ["Ménage", "Redevance ou loyer + charges", "Plafond", "Aide", "Reste à charge", "Très social",
+         "Revenu mensuel", "Part du revenu"],
         rows, source=f"Calcul : paramètres datés d'OpenFisca-France ({oe._rules_version()}), formule "
-                     "simplifiée du projet ; ressources du ménage : hypothèse à confirmer",
-        numeric=[False, True, True, True, True, False], widths=[26, 18, 14, 14, 16, 12])
+                     "simplifiée du projet. Revenu : AAH (personne seule en logement-foyer) ou RSA "
+                     "diminué du forfait logement, montants en vigueur lus dans les mêmes paramètres ; "
+                     "ni l'AAH ni le RSA ne comptent dans les ressources de l'aide. Autres revenus "
+                     "imposables du ménage : "
+                     "hypothèse à confirmer (0 par défaut)",
+        numeric=[False, True, True, True, True, False, True, True], widths=[20, 14, 11, 11, 12, 9, 14, 9])
 
 
 def operation_blocks(saved: dict, params: oe.Parameters) -> tuple[list, dict]:
