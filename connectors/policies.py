@@ -15,35 +15,27 @@ accepted rows of every file as the stored dataset ``cadre_politiques`` (and the 
 from __future__ import annotations
 
 import io
-import re
 from dataclasses import dataclass, field
-from datetime import date
 from pathlib import Path
 
 import pandas as pd
 
-import settings
+from catalogues.policies import (  # noqa: F401 (the layout, re-exported for the connector's users)
+    COLUMNS,
+    DATASET,
+    FOLDER,
+    LEVELS,
+    POLICIES,
+    PROJECT_FILES,
+    REJECTS_DATASET,
+    REQUIRED,
+    STATUSES,
+    TO_COMPLETE,
+    parse_date,
+)
 from geodata.store import Manifest, Store, StoreError, sha256_of_files
 
-DATASET = "cadre_politiques"
-REJECTS_DATASET = "cadre_politiques_rejets"
-FOLDER = settings.PROJECT_ROOT / "catalogues" / "politiques"
-PROJECT_FILES = (FOLDER / "logement_d_abord.csv", FOLDER / "cadre_politiques.csv")
 BUILDER_VERSION = "1"
-
-COLUMNS = ("politique", "niveau", "code_territoire", "nom_territoire", "porteur", "debut", "fin",
-           "source", "lu_le", "statut", "commentaire")
-REQUIRED = ("politique", "niveau", "code_territoire", "statut")
-POLICIES = {
-    "logement_d_abord": "Territoire de mise en œuvre accélérée du plan Logement d'abord",
-    "delegataire_aides_pierre": "Délégataire des aides à la pierre",
-    "plh": "Programme local de l'habitat (PLH)",
-    "pdalhpd": "Plan départemental d'action pour le logement et l'hébergement des personnes "
-               "défavorisées (PDALHPD)",
-}
-LEVELS = {"commune": "commune", "epci": "EPCI", "departement": "département"}
-STATUSES = ("confirmé", "à confirmer", "à compléter")
-TO_COMPLETE = "à compléter"
 
 
 class PolicyFileError(ValueError):
@@ -83,18 +75,6 @@ class PolicyImport:
     def messages(self) -> list[str]:
         return [f"{r.fichier}, ligne {r.ligne}, champ « {r.champ} » : {r.motif}"
                 for r in self.rejects.itertuples()]
-
-
-def parse_date(text: str, end: bool = False) -> date | None:
-    """``AAAA``, ``AAAA-MM-JJ`` or ``JJ/MM/AAAA``; a bare year is its first (or, for an end,
-    last) day. Raises ``ValueError`` on anything else."""
-    text = text.strip()
-    if re.fullmatch(r"\d{4}", text):
-        return date(int(text), 12, 31) if end else date(int(text), 1, 1)
-    match = re.fullmatch(r"(\d{1,2})/(\d{1,2})/(\d{4})", text)
-    if match:
-        return date(int(match[3]), int(match[2]), int(match[1]))
-    return date.fromisoformat(text)  # AAAA-MM-JJ, ValueError otherwise
 
 
 def _read_table(data: bytes, name: str) -> pd.DataFrame:

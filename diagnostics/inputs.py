@@ -638,11 +638,14 @@ def gather(
 
 
 def _policy_layer(store: Store, sources: list[SourceRef], titles: dict) -> pd.DataFrame | None:
-    """The policy frame layer (stored, or the project's files read in place), cited."""
-    from connectors.policies import DATASET, policy_layer
+    """The stored policy frame layer (``make data`` builds it from the project's and the
+    networks' files), cited; None when it is not in the store (the section says so)."""
+    from catalogues.policies import DATASET
 
+    if not store.exists(DATASET):
+        return None
     try:
-        layer, manifest = policy_layer(store)
+        layer, manifest = store.read_frame(DATASET), store.manifest(DATASET)
     except (OSError, ValueError) as exc:
         log.warning("Cadre des politiques publiques illisible : %s", exc)
         return None

@@ -2,8 +2,9 @@
 
 One record per territory × policy, from two kinds of data:
 
-* the policy layer (``connectors.policies``): Logement d'abord territories, délégataires des
-  aides à la pierre, PLH, PDALHPD — each row with its source address, the date it was read and
+* the policy layer (stored by ``connectors.policies``, layout in ``catalogues.policies``):
+  Logement d'abord territories, délégataires des aides à la pierre, PLH, PDALHPD — each row
+  with its source address, the date it was read and
   its validity; a policy without a row is « à compléter », never « non »;
 * the commune columns already in the store: QPV 2024, Action cœur de ville, Petites villes de
   demain (ANCT) and the SRU inventory (commune carencée; rate and target as context: the SRU
@@ -22,7 +23,7 @@ from datetime import date
 
 import pandas as pd
 
-from connectors.policies import LEVELS, POLICIES, TO_COMPLETE, parse_date
+from catalogues.policies import LEVELS, POLICIES, TO_COMPLETE, parse_date
 
 LDA = "logement_d_abord"
 DELEGATAIRE = "delegataire_aides_pierre"

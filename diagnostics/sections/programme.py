@@ -18,9 +18,9 @@ from models import programme_costs as pc
 
 NBSP = "\u00a0"
 MAX_OPERATIONS = 15
-SOURCE = ("Calcul du projet : écart à la référence (models/gap_reference.py), opérations "
-          "placées par models/programme.py, montants du modèle économique "
-          "(models/operation_parameters.yaml) évalué dans la commune de chaque opération")
+SOURCE = ("Calcul du projet : écart à la référence (section « Écarts »), opérations placées par "
+          "le programme du projet, montants du modèle économique (section « Modèle "
+          "économique », paramètres datés et sourcés) évalué dans la commune de chaque opération")
 
 
 def _euros(value: float, fictif: bool) -> str:
