@@ -47,18 +47,23 @@ def temporary_path(folder: Path, stem: str, suffix: str = ".tmp") -> Iterator[Pa
             path.unlink()
 
 
-def install(tmp: Path, target: Path, *, fsync: bool = False) -> None:
-    """Move a complete temporary file onto ``target`` (readable by all, atomic)."""
+PRIVATE_MODE = 0o600  # files holding password hashes or confidential sites' data
+
+
+def install(tmp: Path, target: Path, *, fsync: bool = False, mode: int = 0o644) -> None:
+    """Move a complete temporary file onto ``target`` (atomic); readable by all unless
+    ``mode`` says otherwise (:data:`PRIVATE_MODE`: the owner only)."""
     if fsync:
         with open(tmp, "rb") as handle:
             os.fsync(handle.fileno())
-    os.chmod(tmp, 0o644)
+    os.chmod(tmp, mode)
     os.replace(tmp, target)
 
 
 @contextlib.contextmanager
 def atomic_path(
-    target: Path, *, suffix: str = ".tmp", fsync: bool = False, exists: bool = True
+    target: Path, *, suffix: str = ".tmp", fsync: bool = False, exists: bool = True,
+    mode: int = 0o644,
 ) -> Iterator[Path]:
     """A temporary path to write ``target`` through; installed only if the block succeeds.
 
@@ -80,7 +85,7 @@ def atomic_path(
         if not exists:
             tmp.unlink()
         yield tmp
-        install(tmp, target, fsync=fsync)
+        install(tmp, target, fsync=fsync, mode=mode)
 
 
 @contextlib.contextmanager

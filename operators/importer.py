@@ -463,7 +463,7 @@ def _import_blocks(
         outcomes.correct(counts.corrected)
         if rejects_out is not None:
             rejects_out.close()
-            files.install(tmp, final_rejects)
+            files.install(tmp, final_rejects, mode=files.PRIVATE_MODE)
             _prune_rejects(final_rejects.parent, final_rejects.name.split("_rejets_")[0],
                            keep=final_rejects)
     messages = [
@@ -638,7 +638,7 @@ def write_rejects(prepared: PreparedImport, folder: Path | None = None,
     re-reads (its ``ligne_source`` and ``motif_rejet`` columns are ignored on re-import)."""
     path = path or _rejects_path(prepared.file_name, prepared.file_sha256, folder)
     path.parent.mkdir(parents=True, exist_ok=True)
-    with files.atomic_path(path) as tmp:
+    with files.atomic_path(path, mode=files.PRIVATE_MODE) as tmp:
         safe_frame(prepared.rejects_frame()).to_csv(tmp, sep=";", index=False, encoding="utf-8-sig")
     _prune_rejects(path.parent, path.name.split("_rejets_")[0], keep=path)
     return path
