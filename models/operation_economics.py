@@ -14,12 +14,14 @@ spreadsheet formula.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+import settings
 from models import operation_formulas as fx
 
 PARAMETERS_FILE = Path(__file__).with_name("operation_parameters.yaml")
@@ -94,6 +96,8 @@ def _number(value: Any, where: str) -> float:
         raise OperationError(f"{where} : la valeur « {value} » n'est pas un nombre.") from None
     if number != number:  # NaN
         raise OperationError(f"{where} : valeur manquante.")
+    if not math.isfinite(number):
+        raise OperationError(f"{where} : la valeur « {value} » n'est pas un nombre fini.")
     return number
 
 
@@ -515,8 +519,16 @@ def check_inputs(kind: str, values: dict[str, float], params: Parameters) -> Non
         raise OperationError(
             "Valeur(s) absente(s) : " + ", ".join(params.describe(n, kind).label for n in missing) + "."
         )
+    for name in needed:
+        if not math.isfinite(values[name]):
+            raise OperationError(f"{params.describe(name, kind).label} : la valeur doit être un "
+                                 "nombre fini.")
     if values["logements"] < 1:
         raise OperationError("Nombre de logements (places) : au moins 1.")
+    if values["logements"] > settings.OPERATION_MAX_DWELLINGS:
+        raise OperationError(
+            f"Nombre de logements (places) : {settings.OPERATION_MAX_DWELLINGS} au plus pour une "
+            "opération.")
     for name in needed:
         if values[name] < 0:
             raise OperationError(f"{params.describe(name, kind).label} : {NON_NEGATIVE_MESSAGE}.")
@@ -562,6 +574,11 @@ class Evaluation:
 def evaluate(kind: str, values: dict[str, float], params: Parameters | None = None) -> Evaluation:
     """The operation's plan, account and legal checks."""
     result = compute(kind, values)
+    broken = [k for k, v in result.items() if not math.isfinite(v)]
+    if broken:  # never « il manque nan € »: inputs too large for a meaningful account
+        raise OperationError(
+            "Calcul impossible : les valeurs saisies donnent un résultat non fini "
+            f"({', '.join(broken[:3])}) ; vérifiez les montants, taux et nombres de places.")
     return Evaluation(kind, dict(values), _lines(kind), result, legal_checks(kind, values, params))
 
 

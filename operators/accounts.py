@@ -210,6 +210,11 @@ def check_writer(
                 "opérateur.")
 
 
+def secrecy(level: str | None) -> int:
+    """How much a confidentiality level hides (public 0, commune 1, confidentiel 2)."""
+    return _SECRECY.get(level, 0)
+
+
 def lowered_confidentiality(
     sites: pd.DataFrame, existing: dict[str, dict[str, Any]]
 ) -> list[str]:

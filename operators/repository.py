@@ -428,6 +428,15 @@ class Registry:
         ).mappings().first()
         return dict(row) if row else None
 
+    def existing_sites(self, ids: list[str],
+                       conn: sa.Connection | None = None) -> dict[str, dict[str, Any]]:
+        """The stored sites of ``ids`` (site id -> stored fields), read on ``conn`` (inside an
+        import's transaction) or on a connection of their own."""
+        if conn is not None:
+            return self._existing(conn, ids)
+        with self.engine.connect() as own:
+            return self._existing(own, ids)
+
     def _existing(self, conn, ids: list[str]) -> dict[str, dict[str, Any]]:
         table = self.tables["sites"]
         columns = [table.c[c] for c in [*_TRACKED, *_UNTRACKED]]

@@ -442,8 +442,11 @@ def _prepare(content: bytes, name: str, mapping: dict[str, str], operator: str, 
     defaults = Defaults(operator_name=operator or None, network=network or None,
                         fictional=fictional)
     geocoder = default_geocoder() if geocode else None
+    registry = sites_mod.registry()
+    # The stored sites are consulted before any address leaves for the BAN: the account is
+    # checked against them, and a stored site keeps its level when the file omits it.
     return prepare_import(content, name, defaults=defaults, mapping=mapping, geocoder=geocoder,
-                          cache=sites_mod.registry())
+                          cache=registry, registry=registry, actor=current_account())
 
 
 def _preview(prepared, registry, key: str, operator: str, actor) -> None:
