@@ -156,6 +156,10 @@ def sniff_encoding(raw: bytes) -> str:
     """
     if raw.startswith(codecs.BOM_UTF8):
         return "utf-8-sig"
+    if raw.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):
+        return "utf-32"
+    if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
     try:
         raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -174,6 +178,8 @@ ENCODING_LABELS = {
     "utf-8": "UTF-8",
     "cp1252": "latin-1 (Windows-1252)",
     "latin-1": "latin-1 (ISO-8859-1)",
+    "utf-16": "UTF-16 (avec BOM)",
+    "utf-32": "UTF-32 (avec BOM)",
 }
 
 

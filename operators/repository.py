@@ -263,12 +263,29 @@ class Registry:
     @contextmanager
     def write_transaction(self) -> Iterator[sa.Connection]:
         """One write transaction, serialised with every other writer of the registry."""
-        with self.engine.connect() as conn:
-            conn.execution_options(registry_write=True)
-            with conn.begin():
-                if self.dialect == "postgresql":
-                    conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _ADVISORY_LOCK})
-                yield conn
+        connection = self.engine.connect()  # an unreachable base is said by the caller
+        try:
+            with connection as conn:
+                conn.execution_options(registry_write=True)
+                with conn.begin():
+                    if self.dialect == "postgresql":
+                        conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"),
+                                     {"k": _ADVISORY_LOCK})
+                    yield conn
+        except sa.exc.DBAPIError as error:
+            # Never the SQL statement nor its parameters (rows of sites): the database's own
+            # reason only, in a French sentence (a full disk, a lost server…).
+            raise RegistryError(self.write_error_fr(error)) from None
+
+    def write_error_fr(self, error: sa.exc.DBAPIError) -> str:
+        """French sentence for a failed write, without the statement or its data."""
+        reason = " ".join(str(error.orig).split())[:200] if error.orig is not None else ""
+        full = any(w in reason.lower() for w in ("disk is full", "no space", "disk full",
+                                                 "could not extend", "espace"))
+        what = ("le disque est plein (libérez de la place, puis recommencez)" if full
+                else "la base a refusé l'écriture")
+        return (f"Écriture impossible dans le {self.describe_fr()} : {what} ; rien n'a été "
+                f"écrit (raison donnée par la base : {reason or type(error).__name__}).")
 
     def ensure_schema(self) -> None:
         try:
