@@ -42,6 +42,8 @@ if links.weights_pending():
     from ui import need
 
     links.restore_weights(need.need_model())
+for text in links.notices():  # a link's values set aside: said, then the defaults are used
+    st.warning(f"Lien partagé : {text}")
 current = st.navigation(navigation.all_pages())
 try:
     if current.url_path == "presentation":  # the slide stays bare: nothing but the territory
