@@ -126,12 +126,58 @@ _OS_ERRORS_FR = {
     errno.EACCES: "accès refusé",
     errno.EPERM: "opération non permise",
     errno.ENOSPC: "disque plein",
+    errno.EFBIG: "fichier trop grand pour le disque ou le quota",
+    errno.EDQUOT: "quota de disque dépassé",
     errno.ENOENT: "fichier ou dossier introuvable",
     errno.EROFS: "système de fichiers en lecture seule",
     errno.EISDIR: "c'est un dossier",
     errno.ENOTDIR: "un élément du chemin n'est pas un dossier",
     errno.EEXIST: "le fichier existe déjà",
 }
+
+
+@contextlib.contextmanager
+def writer_errors_as_os_errors(target: Path | str | None = None) -> Iterator[None]:
+    """Turn the errors a file writer raises when the disk fills up into :class:`OSError`.
+
+    openpyxl writes each worksheet to a temporary file through lxml, whose full disk is a
+    ``SerialisationError('IO_ENOSPC')``, not an ``OSError``: callers that say an
+    ``OSError`` in French (:func:`os_error_fr`) would otherwise let it through as a traceback.
+    """
+    try:
+        yield
+    except OSError:
+        raise
+    except Exception as error:
+        text = str(error)
+        if "IO_" not in text and type(error).__name__ != "SerialisationError":
+            raise
+        name = text.split("IO_", 1)[-1].split()[0].strip(":,.") if "IO_" in text else "EIO"
+        number = getattr(errno, name, errno.EIO)
+        _release_quietly(error)
+        raise OSError(number, os.strerror(number), str(target) if target else None) from None
+
+
+def _release_quietly(error: BaseException) -> None:
+    """Free the writer's frames now: its half-written streams, closed by the garbage
+    collector, raise the same disk error again, which Python would print as « Exception
+    ignored in … » with a traceback on stderr; those are silenced while they close."""
+    import gc
+    import traceback
+
+    previous = sys.unraisablehook
+
+    def hook(unraisable) -> None:
+        if type(unraisable.exc_value).__name__ != "SerialisationError":
+            previous(unraisable)
+
+    sys.unraisablehook = hook
+    try:
+        traceback.clear_frames(error.__traceback__)
+        error.__traceback__ = None
+        gc.collect()
+    finally:
+        sys.unraisablehook = previous
 
 
 def os_error_fr(error: OSError) -> str:

@@ -93,3 +93,40 @@ def test_a_rejects_file_on_a_full_disk_is_said_in_french():
 
     error = OSError(errno.ENOSPC, "No space left on device", "/srv/data/rejets.csv")
     assert "disque plein" in files.os_error_fr(error)
+
+
+_EXPORT_ON_A_FULL_DISK = """
+import resource, signal, sys
+from pathlib import Path
+from operators.importer import import_file
+from operators.repository import Registry
+from tests.account_support import ADMIN
+folder = Path(sys.argv[1])
+registry = Registry(folder / "registre.gpkg")
+import_file(Path(sys.argv[2]), registry, geocoder=None, actor=ADMIN, rejects_dir=folder)
+registry.dispose()
+from operators.__main__ import main
+# From here every file the process writes is capped: the disk is « full » at 60 KB.
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+resource.setrlimit(resource.RLIMIT_FSIZE, (60_000, 60_000))
+sys.exit(main(["--base", str(folder / "registre.gpkg"), "export", str(folder / "e.xlsx")]))
+"""
+
+
+def test_an_xlsx_export_on_a_full_disk_is_one_french_line(tmp_path, store):
+    import subprocess
+    import sys
+
+    import settings
+
+    source = tmp_path / "sites.csv"
+    public = rows(2000).decode("utf-8").replace(";confidentiel", ";public")
+    source.write_text(public, encoding="utf-8")
+    done = subprocess.run([sys.executable, "-c", _EXPORT_ON_A_FULL_DISK, str(tmp_path),
+                           str(source)], capture_output=True, text=True,
+                          cwd=settings.PROJECT_ROOT, timeout=300)
+    assert done.returncode == 1, done.stderr[-2000:]
+    lines = [line for line in done.stderr.splitlines() if not line.startswith("Aucun compte")]
+    assert len(lines) == 1 and lines[0].startswith("Erreur : fichier inaccessible"), lines
+    assert "trop grand" in lines[0] or "disque plein" in lines[0]
+    assert "Traceback" not in done.stderr and not (tmp_path / "e.xlsx").exists()
