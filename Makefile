@@ -62,6 +62,7 @@ data: install
 	$(PY) -m connectors refresh $(if $(DIAG_SOURCE_DIR),--from-dir $(DIAG_SOURCE_DIR),)
 	$(PY) -m operators demo
 	$(PY) -m models build
+	$(PY) -m geodata sceller
 
 run: install data
 	$(PY) -m ui.serve --server.address $(HOST) --server.port $(PORT) \

@@ -86,3 +86,19 @@ def test_a_file_built_before_digests_is_read_then_sealed(local):
     _flip(path, path.stat().st_size // 2)
     with pytest.raises(CorruptDataset, match="a été modifié"):
         target.read_frame("filosofi_essai")
+
+
+def test_the_seal_command_seals_files_without_a_digest(tmp_path, store, monkeypatch, capsys):
+    from geodata.__main__ import main
+
+    target = Store(tmp_path / "stock")
+    monkeypatch.setenv("DIAG_DATA_DIR", str(target.root))
+    target.write("a", pd.DataFrame({"code": ["01001"]}), Manifest(
+        dataset="", source="s", producer="p", vintage="v"))
+    manifest_path = target.path("a").with_suffix(".manifest.json")
+    data = json.loads(manifest_path.read_text(encoding="utf-8"))
+    data.pop("file_sha256")
+    manifest_path.write_text(json.dumps(data), encoding="utf-8")
+    assert main(["sceller"]) == 0
+    assert "1 fichier(s)" in capsys.readouterr().out
+    assert target._recorded_sha256("a")
