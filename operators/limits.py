@@ -96,7 +96,10 @@ def _looks_like_json(stream: BinaryIO, name: str) -> bool:
     start = stream.read(64)
     stream.seek(0)
     text = start.removeprefix(b"\xef\xbb\xbf").lstrip()
-    return Path(name).suffix.lower() in (".geojson", ".json") or text[:1] in (b"{", b"[")
+    suffix = Path(name).suffix.lower()
+    if suffix in (".csv", ".txt", ".tsv"):  # read as CSV whatever it starts with
+        return False
+    return suffix in (".geojson", ".json") or text[:1] == b"{"  # as readers.detect_format
 
 
 def _check_json(stream: BinaryIO, name: str) -> None:
