@@ -387,3 +387,56 @@ def test_snapshot_table_is_written_like_take_snapshot(tmp_path):
             assert conn.execute(sa.text("SELECT count(*) FROM snapshot_sites")).scalar() == 8
     finally:
         registry.dispose()
+
+
+def _page_text(registry: Registry, monkeypatch) -> list:
+    """Everything the page « Qui fait quoi où » shows for Douai (AppTest)."""
+    from streamlit.testing.v1 import AppTest
+
+    import settings as project_settings
+    from ui import navigation
+
+    monkeypatch.setenv("DATABASE_URL", registry.url)
+    at = AppTest.from_file(str(project_settings.PROJECT_ROOT / "streamlit_app.py"),
+                           default_timeout=300)
+    at.query_params["territoire"] = f"com:{DOUAI}"
+    at.run()
+    at.switch_page(navigation.script("reseaux"))
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return [[t.value for t in at.title], [c.value for c in at.caption],
+            [d.value.to_csv(index=False) for d in at.dataframe], [i.value for i in at.info],
+            [w.value for w in at.warning]]
+
+
+def test_the_page_compares_snapshots_of_a_commune_the_same_with_a_confidential_site(
+        tmp_path, monkeypatch, store):
+    """The app's side of the snapshot attack: the page for Douai is the same, line for line,
+    whether or not a confidential site was created, closed or paired there."""
+    from operators.importer import import_file
+    from tests.account_support import ADMIN
+
+    header = "Opérateur;Identifiant;Nom;Code INSEE;Type;Nb places;Statut;Confidentialité"
+    public = [f"Asso A;P{i};Pension {i};{DOUAI};Pension de famille;20;ouvert;public"
+              for i in range(3)]
+    secret = site("s8", DOUAI, "59", "chrs", 14, level=schema.CONF_CONFIDENTIAL,
+                  name="Pension Refuge")
+    opened = site("n3", DOUAI, "59", "pension_de_famille", 14, name="Pension Refuge")
+    pages = []
+    for name, before, after, extra in (
+        ("plain", base_sites(), with_rows(base_sites(), opened), []),
+        ("attack", with_rows(base_sites(), secret),
+         with_rows(base_sites(), {**secret, "status": schema.STATUS_CLOSED}, opened),
+         [f"Asso A;S1;Refuge SECRET;{DOUAI};CHRS;14;ouvert;confidentiel"]),
+    ):
+        registry = snapshot_registry(tmp_path / f"{name}.gpkg", before, after)
+        data = ("\n".join([header, *public, *extra]) + "\n").encode("utf-8")
+        import_file(data, registry, name=f"{name}.csv", geocoder=None, actor=ADMIN)
+        try:
+            pages.append(_page_text(registry, monkeypatch))
+        finally:
+            registry.dispose()
+    assert any("2023-12-31 → 2024-12-31" in c for c in pages[0][1]), pages[0][1]
+    assert any("créé" in table for table in pages[0][2])  # the evolution table is shown
+    assert pages[1] == pages[0]
+    assert "SECRET" not in repr(pages[1]) and "converti" not in repr(pages[1])
