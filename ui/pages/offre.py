@@ -266,6 +266,7 @@ def _confidential_line(figure, container=None) -> None:
 
 
 def _import_form(registry, actor) -> None:
+    from operators.accounts import AccessDenied
     from operators.columns import ColumnMappingError, match_columns
     from operators.importer import ImportFileError, field_labels
     from operators.limits import InputTooLarge, check_input
@@ -358,6 +359,10 @@ def _import_form(registry, actor) -> None:
                                                  fictional, geocode)
         except (ImportFileError, ColumnMappingError) as exc:
             st.error(str(exc))
+            st.session_state.pop(key, None)
+            return
+        except AccessDenied as exc:  # checked against the stored sites before any geocoding
+            st.error(f"Import refusé, rien n'a été écrit : {exc}")
             st.session_state.pop(key, None)
             return
     prepared = st.session_state.get(key)
