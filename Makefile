@@ -65,6 +65,7 @@ data: install
 	$(PY) -m connectors politiques
 	$(PY) -m operators demo
 	$(PY) -m models build
+	$(PY) -m geodata sceller
 
 run: install data
 	$(PY) -m ui.serve --server.address $(HOST) --server.port $(PORT) \

@@ -69,6 +69,15 @@ CACHE_EXPIRE_DAYS: int = int(os.environ.get("DIAG_CACHE_EXPIRE_DAYS", "30"))
 FIRST_MAP_PAUSE_S: float = float(os.environ.get("DIAG_PAUSE_PREMIERE_CARTE", "1.0"))
 PREVIEW_MAX_ROWS: int = int(os.environ.get("DIAG_APERCU_MAX_LIGNES", "20000"))
 USER_AGENT: str = "diagnostic-logement-insertion/0.1 (+https://www.data.gouv.fr)"
+# Capacity of one site of the members' registry (places, dwellings or accompaniment measures):
+# above CAPACITY_MAX the row is refused (« 1e308 » once made the bilan say « Places : inf »);
+# above CAPACITY_FLAG it is imported with a flag to check (a large FTM or a departmental
+# accompaniment service can exceed it, a typing slip too).
+CAPACITY_MAX: int = int(os.environ.get("DIAG_CAPACITE_MAX", "20000"))
+CAPACITY_FLAG: int = int(os.environ.get("DIAG_CAPACITE_A_VERIFIER", "1000"))
+# Dwellings (places) of one operation on the « Montage d'opération » page (a pension de famille
+# has about 25, a large résidence sociale a few hundred).
+OPERATION_MAX_DWELLINGS: int = int(os.environ.get("DIAG_OPERATION_MAX_LOGEMENTS", "2000"))
 
 # Coordinate reference systems. WGS84 for display; Lambert-93 for areas and distances in
 # metropolitan France; the official local projections overseas, where Lambert-93 distorts.

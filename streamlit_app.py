@@ -42,6 +42,8 @@ if links.weights_pending():
     from ui import need
 
     links.restore_weights(need.need_model())
+for text in links.notices():  # a link's values set aside: said, then the defaults are used
+    st.warning(f"Lien partagé : {text}")
 current = st.navigation(navigation.all_pages())
 # Every page, the slide included (in one slim line there), opens on it while the demo offer is in use.
 fictif.banner(compact=current.url_path == "presentation")

@@ -4,7 +4,8 @@ A truncated or partial file parses without error: a Filosofi commune file cut at
 its header and 21,000 good rows. Before writing, each build is compared with
 
 * the previous build of the same source (its manifest): the rows read may not drop by more
-  than the catalogue's ``row_tolerance`` (5 % by default);
+  than the catalogue's ``row_tolerance`` (5 % by default), and a commune table may not lose
+  any commune of the previous build (still in the current COG), compared per département;
 * the catalogue's expectations: ``min_rows`` rows read at least, and ``min_commune_coverage``,
   the share of the current communes present in a commune table.
 
@@ -67,6 +68,31 @@ def coverage(codes: pd.Series, current_codes: pd.Series) -> float:
     return len(current & set(codes.dropna().astype(str))) / len(current)
 
 
+def departement_of(code: str) -> str:
+    """Département of a commune code (``97x`` overseas, ``2A``/``2B`` Corsica)."""
+    code = str(code)
+    return code[:3] if code.startswith("97") else code[:2]
+
+
+def lost_communes(previous_codes: pd.Series | None, codes: pd.Series,
+                  current_codes: pd.Series) -> dict[str, int]:
+    """Communes of the previous build missing from this one, per département.
+
+    Only communes still in the current COG count (a commune merged since is not « lost »).
+    Returns ``{département: communes lost}`` for the départements that lost some.
+    """
+    if previous_codes is None:
+        return {}
+    current = set(current_codes.astype(str))
+    before = set(previous_codes.dropna().astype(str)) & current
+    lost = before - set(codes.dropna().astype(str))
+    out: dict[str, int] = {}
+    for code in lost:
+        dep = departement_of(code)
+        out[dep] = out.get(dep, 0) + 1
+    return dict(sorted(out.items()))
+
+
 def check_build(
     source_id: str,
     rows_read: int,
@@ -75,6 +101,7 @@ def check_build(
     commune_share: float | None = None,
     *,
     accept_fewer_rows: bool = False,
+    lost: dict[str, int] | None = None,
 ) -> None:
     """Raise :class:`SourceCheckError` when the build misses an expectation.
 
@@ -86,6 +113,11 @@ def check_build(
         Manifest of the stored dataset, if any.
     commune_share
         Share of the current communes present (commune tables only; ``None`` skips the check).
+    lost
+        Communes of the previous build missing from this one, per département
+        (:func:`lost_communes`): any loss refuses the build unless ``accept_fewer_rows`` —
+        a file cut at a line end loses whole départements while staying within the row
+        tolerance and the coverage (issue #23).
     """
     reasons: list[str] = []
     before = previous_rows_read(previous)
@@ -97,6 +129,13 @@ def check_build(
                 f"précédente ({_n(before)} lignes ; baisse tolérée "
                 f"{_pct(expectations.row_tolerance)})"
             )
+    if lost and not accept_fewer_rows:
+        listed = ", ".join(f"{dep} ({_n(n)})" for dep, n in list(lost.items())[:12])
+        more = "…" if len(lost) > 12 else ""
+        reasons.append(
+            f"{_n(sum(lost.values()))} commune(s) de la construction précédente absente(s), par "
+            f"département : {listed}{more}"
+        )
     if expectations.min_rows is not None and rows_read < expectations.min_rows:
         reasons.append(
             f"{_n(rows_read)} lignes lues, moins que les {_n(expectations.min_rows)} attendues "

@@ -257,13 +257,20 @@ def build_source(
         result.recoded, result.merged = recoded, 0
     try:
         previous = store.manifest(source.id)
+        previous_codes = (store.read_frame(source.id, columns=["code"])["code"]
+                          if previous is not None and source.level == "commune" else None)
     except CorruptDataset:  # a damaged previous copy is replaced, not compared with
-        previous = None
+        previous, previous_codes = None, None
+    except (KeyError, ValueError, OSError):  # a previous table without a code column
+        previous_codes = None
+    is_commune_table = source.level == "commune" and not source.fill
     checks.check_build(
         source.id, len(parsed.table), checks.Expectations.of(entry), previous,
         commune_share=(checks.coverage(table["code"], reference.current_codes)
-                       if source.level == "commune" and not source.fill else None),
+                       if is_commune_table else None),
         accept_fewer_rows=accept_fewer_rows,
+        lost=(checks.lost_communes(previous_codes, table["code"], reference.current_codes)
+              if is_commune_table else None),
     )
     if source.derive is not None:
         table = source.derive(table)

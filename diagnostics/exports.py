@@ -122,7 +122,7 @@ def workbook_bytes(sheets: list[tuple[str, pd.DataFrame]], title: str, max_width
     from openpyxl.utils import get_column_letter
 
     buffer = io.BytesIO()
-    with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
+    with files.writer_errors_as_os_errors(), pd.ExcelWriter(buffer, engine="openpyxl") as writer:
         for name, frame in sheets:
             _excel_safe(frame).to_excel(writer, sheet_name=name, index=False)
             sheet = writer.sheets[name]

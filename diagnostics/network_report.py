@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import os
 import re
 import sys
 from dataclasses import dataclass, field
@@ -93,6 +94,9 @@ def build(
 ) -> NetworkReport:
     """The bilan from data (no I/O): the registry's sites (internal view) and coverage.
 
+    For any audience but ``interne`` the confidential sites (and their coverage rows) are
+    removed first: every output is then computed from the public view only.
+
     Parameters
     ----------
     network
@@ -110,6 +114,13 @@ def build(
             f"Réseau « {network} » non reconnu (réseaux : {', '.join(NETWORKS)})."
         )
     frame = pd.DataFrame(sites).drop(columns="geometry", errors="ignore")
+    if audience != conf.INTERNAL:
+        # The public bilan is built from the public view alone: no confidential row reaches
+        # any table, figure, area list or « en projet » count below (issue #23).
+        frame, coverage, _ = conf.split_for_public(frame, coverage)
+        if snapshot_changes is not None:
+            first, second, changes = snapshot_changes
+            snapshot_changes = (first, second, conf.public_supply(changes))
     if territory_codes is not None:
         frame = snap.in_territory(_with_covered(frame, coverage), territory_codes)
     everyone = frame.copy()  # all networks: « qui fait quoi où » shows every member
@@ -408,7 +419,8 @@ def from_registry(
     coverage = registry.coverage()
     changes = None
     try:
-        changes = snap.compare_dates(registry, f"{year - 1}-12-31", f"{year}-12-31", codes)
+        changes = snap.compare_dates(registry, f"{year - 1}-12-31", f"{year}-12-31", codes,
+                                     audience=audience)
     except snap.SnapshotError:
         changes = None
     return build(
@@ -443,6 +455,21 @@ def registry_location(value: str | None) -> str | None:
     return f"sqlite:///{path.resolve()}"
 
 
+def require_internal(registry, login: str | None) -> None:
+    """Refuse the internal bilan (confidential sites named) to anyone but an administrator
+    whose password was checked: no account given, the local installation, a wrong password,
+    or any other role is refused (issue #23)."""
+    from operators.accounts import AccessDenied, require_admin
+    from operators.cli_auth import cli_actor
+
+    if not login:
+        raise AccessDenied(
+            "Bilan interne (sites confidentiels détaillés) : réservé aux administrateurs ; "
+            "donnez votre compte (--compte LOGIN, mot de passe REGISTRE_MOT_DE_PASSE).")
+    require_admin(cli_actor(login, registry, allow_installation=False),
+                  "Bilan interne (sites confidentiels détaillés)")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m diagnostics.network_report",
@@ -454,13 +481,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--format", default="pdf,xlsx", help="pdf, xlsx ou pdf,xlsx")
     parser.add_argument("--out", type=Path, default=Path("rapports"))
     parser.add_argument("--interne", action="store_true",
-                        help="usage interne au réseau (sites confidentiels détaillés)")
+                        help="usage interne au réseau (sites confidentiels détaillés) : "
+                        "compte administrateur exigé (--compte)")
+    parser.add_argument("--compte", default=os.environ.get("REGISTRE_COMPTE"),
+                        help="identifiant du compte (mot de passe : REGISTRE_MOT_DE_PASSE, "
+                        "sinon demandé)")
     parser.add_argument("--base", help="fichier registre.gpkg ou URL du registre (par défaut "
                         "DATABASE_URL ou data/)")
     args = parser.parse_args(argv)
     formats = [f.strip().lower() for f in args.format.split(",") if f.strip()]
     unknown = [f for f in formats if f not in ("pdf", "xlsx")]
     from geodata.store import Store
+    from operators.accounts import AccessDenied
     from operators.repository import Registry, RegistryError
     from operators.schema import parse_network
 
@@ -476,6 +508,8 @@ def main(argv: list[str] | None = None) -> int:
                     f"Réseau « {args.reseau} » non reconnu (réseaux : {', '.join(NETWORKS)}).")
         registry = Registry(registry_location(args.base))
         try:
+            if args.interne:
+                require_internal(registry, args.compte)
             report = from_registry(
                 registry, Store(), network=network, territory=args.territoire, year=args.annee,
                 audience=conf.INTERNAL if args.interne else conf.PUBLIC,
@@ -484,7 +518,7 @@ def main(argv: list[str] | None = None) -> int:
             registry.dispose()
         for path in write(report, args.out, formats):
             print(f"bilan réseau écrit : {path}")
-    except (NetworkReportError, RegistryError, OSError, ValueError) as error:
+    except (NetworkReportError, RegistryError, OSError, ValueError, AccessDenied) as error:
         print(f"Erreur : {error}", file=sys.stderr)
         return 1
     except sa.exc.SQLAlchemyError as error:  # a file that is not a registry, a refused server

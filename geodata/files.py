@@ -47,18 +47,23 @@ def temporary_path(folder: Path, stem: str, suffix: str = ".tmp") -> Iterator[Pa
             path.unlink()
 
 
-def install(tmp: Path, target: Path, *, fsync: bool = False) -> None:
-    """Move a complete temporary file onto ``target`` (readable by all, atomic)."""
+PRIVATE_MODE = 0o600  # files holding password hashes or confidential sites' data
+
+
+def install(tmp: Path, target: Path, *, fsync: bool = False, mode: int = 0o644) -> None:
+    """Move a complete temporary file onto ``target`` (atomic); readable by all unless
+    ``mode`` says otherwise (:data:`PRIVATE_MODE`: the owner only)."""
     if fsync:
         with open(tmp, "rb") as handle:
             os.fsync(handle.fileno())
-    os.chmod(tmp, 0o644)
+    os.chmod(tmp, mode)
     os.replace(tmp, target)
 
 
 @contextlib.contextmanager
 def atomic_path(
-    target: Path, *, suffix: str = ".tmp", fsync: bool = False, exists: bool = True
+    target: Path, *, suffix: str = ".tmp", fsync: bool = False, exists: bool = True,
+    mode: int = 0o644,
 ) -> Iterator[Path]:
     """A temporary path to write ``target`` through; installed only if the block succeeds.
 
@@ -80,7 +85,7 @@ def atomic_path(
         if not exists:
             tmp.unlink()
         yield tmp
-        install(tmp, target, fsync=fsync)
+        install(tmp, target, fsync=fsync, mode=mode)
 
 
 @contextlib.contextmanager
@@ -121,12 +126,58 @@ _OS_ERRORS_FR = {
     errno.EACCES: "accès refusé",
     errno.EPERM: "opération non permise",
     errno.ENOSPC: "disque plein",
+    errno.EFBIG: "fichier trop grand pour le disque ou le quota",
+    errno.EDQUOT: "quota de disque dépassé",
     errno.ENOENT: "fichier ou dossier introuvable",
     errno.EROFS: "système de fichiers en lecture seule",
     errno.EISDIR: "c'est un dossier",
     errno.ENOTDIR: "un élément du chemin n'est pas un dossier",
     errno.EEXIST: "le fichier existe déjà",
 }
+
+
+@contextlib.contextmanager
+def writer_errors_as_os_errors(target: Path | str | None = None) -> Iterator[None]:
+    """Turn the errors a file writer raises when the disk fills up into :class:`OSError`.
+
+    openpyxl writes each worksheet to a temporary file through lxml, whose full disk is a
+    ``SerialisationError('IO_ENOSPC')``, not an ``OSError``: callers that say an
+    ``OSError`` in French (:func:`os_error_fr`) would otherwise let it through as a traceback.
+    """
+    try:
+        yield
+    except OSError:
+        raise
+    except Exception as error:
+        text = str(error)
+        if "IO_" not in text and type(error).__name__ != "SerialisationError":
+            raise
+        name = text.split("IO_", 1)[-1].split()[0].strip(":,.") if "IO_" in text else "EIO"
+        number = getattr(errno, name, errno.EIO)
+        _release_quietly(error)
+        raise OSError(number, os.strerror(number), str(target) if target else None) from None
+
+
+def _release_quietly(error: BaseException) -> None:
+    """Free the writer's frames now: its half-written streams, closed by the garbage
+    collector, raise the same disk error again, which Python would print as « Exception
+    ignored in … » with a traceback on stderr; those are silenced while they close."""
+    import gc
+    import traceback
+
+    previous = sys.unraisablehook
+
+    def hook(unraisable) -> None:
+        if type(unraisable.exc_value).__name__ != "SerialisationError":
+            previous(unraisable)
+
+    sys.unraisablehook = hook
+    try:
+        traceback.clear_frames(error.__traceback__)
+        error.__traceback__ = None
+        gc.collect()
+    finally:
+        sys.unraisablehook = previous
 
 
 def os_error_fr(error: OSError) -> str:
@@ -151,6 +202,10 @@ def sniff_encoding(raw: bytes) -> str:
     """
     if raw.startswith(codecs.BOM_UTF8):
         return "utf-8-sig"
+    if raw.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):
+        return "utf-32"
+    if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
     try:
         raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -169,6 +224,8 @@ ENCODING_LABELS = {
     "utf-8": "UTF-8",
     "cp1252": "latin-1 (Windows-1252)",
     "latin-1": "latin-1 (ISO-8859-1)",
+    "utf-16": "UTF-16 (avec BOM)",
+    "utf-32": "UTF-32 (avec BOM)",
 }
 
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -50,6 +50,9 @@ class Manifest:
     built_at: str = ""
     builder_version: str = "1"
     extra: dict[str, Any] = field(default_factory=dict)
+    # sha256 of the whole stored file: kept in the JSON manifest beside it (the embedded copy
+    # cannot hold the digest of the file that holds it) and verified on read.
+    file_sha256: str = ""
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), ensure_ascii=False, indent=2, default=str)
@@ -69,14 +72,22 @@ class CorruptDataset(StoreError):
     """A stored file cannot be read (truncated or damaged): French message naming the file and
     the command that rebuilds it."""
 
-    def __init__(self, dataset: str, path: Path, command: str, detail: str) -> None:
+    def __init__(self, dataset: str, path: Path, command: str, detail: str,
+                 changed: bool = False) -> None:
         self.dataset, self.path, self.command = dataset, path, command
         detail = " ".join(detail.split())
+        what = ("a été modifié depuis sa construction (son empreinte sha256 n'est plus celle de "
+                "son manifeste)" if changed else "est illisible : tronqué ou abîmé")
         super().__init__(
-            f"Le fichier {path} (jeu de données « {dataset} ») est illisible : tronqué ou abîmé "
+            f"Le fichier {path} (jeu de données « {dataset} ») {what} "
             f"(détail technique : {detail[:160]}). Supprimez-le puis reconstruisez-le avec "
             f"`{command}` (ou `make data`, qui reconstruit tout ce qui manque)."
         )
+
+
+# Files whose digest was checked in this process, by (path, size, mtime, ctime, inode): a file
+# is hashed once per version, not at every read (about 0,4 s for the whole store here).
+_VERIFIED: dict[str, tuple[int, int, int, int]] = {}
 
 
 # Datasets written by the geography and model builders (everything else is a source's).
@@ -129,7 +140,8 @@ class Store:
         return f"python -m connectors refresh --source {source}"
 
     def check(self, dataset: str) -> None:
-        """Raise :class:`CorruptDataset` when the file's Parquet footer cannot be read."""
+        """Raise :class:`CorruptDataset` when the file's Parquet footer cannot be read, or when
+        its bytes are not those its manifest's sha256 describes."""
         path = self.path(dataset)
         try:
             pq.read_metadata(path)
@@ -137,6 +149,55 @@ class Store:
             raise
         except Exception as exc:  # pyarrow raises several unrelated types for a broken file
             raise CorruptDataset(dataset, path, self.rebuild_command(dataset), str(exc)) from exc
+        self.verify(dataset)
+
+    def verify(self, dataset: str) -> None:
+        """Raise :class:`CorruptDataset` when the file's sha256 differs from the one its JSON
+        manifest recorded at build time (a byte changed inside a data page goes unnoticed by
+        Parquet itself). A file built before digests were recorded is not checked until it is
+        rebuilt or sealed (:meth:`seal`)."""
+        path = self.path(dataset)
+        stat = path.stat()
+        version = (stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino)
+        key = str(path.resolve())
+        if _VERIFIED.get(key) == version:
+            return
+        expected = self._recorded_sha256(dataset)
+        if expected:
+            actual = sha256_of_files([path])
+            if actual != expected:
+                try:  # cut short or broken: say so, as for a file without a digest
+                    pq.read_metadata(path)
+                except Exception as exc:
+                    raise CorruptDataset(dataset, path, self.rebuild_command(dataset),
+                                         str(exc)) from exc
+                raise CorruptDataset(
+                    dataset, path, self.rebuild_command(dataset),
+                    f"sha256 {actual[:12]}… au lieu de {expected[:12]}…", changed=True)
+        _VERIFIED[key] = version
+
+    def _recorded_sha256(self, dataset: str) -> str:
+        try:
+            data = json.loads(self.path(dataset).with_suffix(".manifest.json").read_text(
+                encoding="utf-8"))
+        except (OSError, ValueError):
+            return ""
+        return str(data.get("file_sha256") or "") if isinstance(data, dict) else ""
+
+    def seal(self, dataset: str) -> str:
+        """Record the current file's sha256 in its JSON manifest (files built before digests
+        were recorded); returns the digest. Only for a file known to be good."""
+        self.check(dataset)
+        path = self.path(dataset)
+        manifest_path = path.with_suffix(".manifest.json")
+        try:
+            data = json.loads(manifest_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            embedded = self.manifest(dataset)
+            data = json.loads(embedded.to_json()) if embedded else {"dataset": dataset}
+        data["file_sha256"] = sha256_of_files([path])
+        files.atomic_write_text(manifest_path, json.dumps(data, ensure_ascii=False, indent=2))
+        return data["file_sha256"]
 
     def is_intact(self, dataset: str) -> bool:
         """The dataset exists and its file can be opened."""
@@ -169,8 +230,12 @@ class Store:
             else:
                 pd.DataFrame(frame).to_parquet(tmp, index=False)
             _embed_manifest(tmp, manifest)
+            digest = sha256_of_files([tmp])
+            # The JSON (with the digest) first: a crash between the two leaves a digest that
+            # does not match the old file, which is then rebuilt — never a wrong file trusted.
+            files.atomic_write_text(target.with_suffix(".manifest.json"),
+                                    replace(manifest, file_sha256=digest).to_json())
             files.install(tmp, target, fsync=True)
-        files.atomic_write_text(target.with_suffix(".manifest.json"), manifest.to_json())
         return target
 
     # -- reading -----------------------------------------------------------------------------
@@ -184,6 +249,7 @@ class Store:
             self._raise_if_damaged(dataset, exc)
             raise
         raw = metadata.get(MANIFEST_KEY)
+        self.verify(dataset)
         return Manifest.from_json(raw) if raw else None
 
     def read(self, dataset: str, columns: list[str] | None = None, bbox=None) -> pd.DataFrame:
@@ -194,6 +260,7 @@ class Store:
                 f"Le jeu de données « {dataset} » est absent du dossier {self.root}. "
                 "Lancez `make data` pour construire le stock local."
             )
+        self.verify(dataset)
         try:
             metadata = pq.read_schema(path).metadata or {}
             if b"geo" in metadata:
@@ -213,6 +280,7 @@ class Store:
                 f"Le jeu de données « {dataset} » est absent du dossier {self.root}. "
                 "Lancez `make data` pour construire le stock local."
             )
+        self.verify(dataset)
         try:
             return pd.read_parquet(path, columns=columns)
         except Exception as exc:

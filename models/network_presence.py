@@ -24,7 +24,7 @@ import pandas as pd
 
 from operators import confidentiality as conf
 from operators import publics as pub
-from operators.schema import CONF_CONFIDENTIAL, FAMILIES, STATUS_OPEN
+from operators.schema import FAMILIES, STATUS_OPEN
 
 LEVELS = {"epci": ("epci_code", "EPCI"), "dep": ("dep_code", "Département")}
 NO_MEMBER = "aucun adhérent déclaré"
@@ -88,6 +88,11 @@ def presence(
     area_names = area_names or {}
     frame = pd.DataFrame(sites).drop(columns="geometry", errors="ignore")
     frame = frame[frame["status"].isin(statuses)].reset_index(drop=True)
+    if audience != conf.INTERNAL:
+        # For the public a confidential site is in no figure at all — nor in the choice of
+        # the areas described: a family, a public, a commune « present », an EPCI listed or
+        # an EPCI total would locate it (the rule of SCHEMA.md; issue #23).
+        frame = conf.public_supply(frame).reset_index(drop=True)
     frame["_publics"] = [frozenset(pub.split_codes(c)) for c in frame["publics"]]
     frame = _plain_strings(frame)
     communes = _plain_strings(communes[["code", "name", key]])
@@ -100,10 +105,6 @@ def presence(
     where = where.merge(frame, on="site_id", how="inner", suffixes=("", "_site"))
     wanted = list(dict.fromkeys(areas)) if areas else sorted(where["area"].dropna().unique())
     where = where[where["area"].isin(wanted)]
-    if audience != conf.INTERNAL:
-        # For the public a confidential site is in no figure at all: a family, a public, a
-        # commune « present » or an EPCI total would locate it (the rule of SCHEMA.md).
-        where = where[where["confidentiality"] != CONF_CONFIDENTIAL]
     visible = where
     communes_per_area = communes[communes[key].isin(wanted)].groupby(key)["code"].apply(list)
 

@@ -42,6 +42,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING
 
+import settings
 from models import household_aid as ha
 from models import operation_formulas as fx
 from models.operation_lines import (
@@ -158,7 +159,7 @@ def as_day(day: date | str | None) -> date:
 
 
 NON_NEGATIVE_MESSAGE = "doit être positif ou nul"
-MAX_HOMES = 5000
+MAX_HOMES = settings.OPERATION_MAX_DWELLINGS  # one ceiling, in settings.py
 MAX_AMOUNT = 1e9
 RATE_PREFIXES = ("taux_", "quotite_", "decote_")
 
@@ -328,6 +329,11 @@ def evaluate(
 ) -> Evaluation:
     """The operation's plan, accounts and legal checks."""
     result = compute(kind, values)
+    broken = [k for k, v in result.items() if not math.isfinite(v)]
+    if broken:  # never « il manque nan € »: inputs too large for a meaningful account
+        raise OperationError(
+            "Calcul impossible : les valeurs saisies donnent un résultat non fini "
+            f"({', '.join(broken[:3])}) ; vérifiez les montants, taux et nombres de places.")
     return Evaluation(kind, dict(values), _lines(kind), result, legal_checks(kind, values, params, context))
 
 

@@ -16,7 +16,6 @@ recorded as such in the import log; the first account created must be an adminis
 from __future__ import annotations
 
 import argparse
-import getpass
 import logging
 import os
 import sys
@@ -24,16 +23,15 @@ from pathlib import Path
 
 from geodata import files
 from geodata.store import StoreError
+from operators import cli_auth
 from operators.accounts import (
-    ANONYMOUS,
-    ROLE_ADMIN,
     ROLES,
     AccessDenied,
     Account,
-    AccountError,
     Accounts,
     require_admin,
 )
+from operators.cli_auth import INSTALLATION, secret
 from operators.columns import ColumnMappingError
 from operators.confidentiality import INTERNAL, PUBLIC
 from operators.demo import DEMO_FILE, load_demo, write_demo_file
@@ -121,31 +119,9 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-INSTALLATION = Account("installation", ROLE_ADMIN,
-                       "installation locale (aucun compte administrateur encore créé)")
-
-
-def _secret(variable: str, prompt: str) -> str:
-    value = os.environ.get(variable)
-    if value is not None:
-        return value
-    if not sys.stdin.isatty():
-        raise AccountError(f"Mot de passe attendu : variable {variable} ou saisie au terminal.")
-    return getpass.getpass(prompt)
-
-
 def cli_actor(args, registry: Registry) -> Account:
     """The account running the command (see the module docstring)."""
-    accounts = Accounts(registry)
-    if args.compte:
-        password = _secret("REGISTRE_MOT_DE_PASSE", f"Mot de passe de {args.compte} : ")
-        actor = accounts.authenticate(args.compte, password)
-        if actor is None:
-            raise AccessDenied("Identifiant ou mot de passe incorrect.")
-        return actor
-    if accounts.count(ROLE_ADMIN) == 0:
-        return INSTALLATION
-    return ANONYMOUS
+    return cli_auth.cli_actor(args.compte, registry)
 
 
 def run_accounts(args, registry: Registry, actor: Account) -> None:
@@ -153,13 +129,13 @@ def run_accounts(args, registry: Registry, actor: Account) -> None:
     action = {"add": "ajouter", "reset-password": "mot-de-passe", "list": "liste",
               "disable": "desactiver"}.get(args.action, args.action)
     if action == "ajouter":
-        password = _secret("REGISTRE_NOUVEAU_MOT_DE_PASSE", f"Mot de passe de {args.login} : ")
+        password = secret("REGISTRE_NOUVEAU_MOT_DE_PASSE", f"Mot de passe de {args.login} : ")
         made = accounts.add(None if actor is INSTALLATION else actor, args.login, args.role,
                             password, name=args.nom, email=args.email, operator=args.operator,
                             network=args.network)
         print(f"compte créé : {made.describe_fr()}")
     elif action == "mot-de-passe":
-        password = _secret("REGISTRE_NOUVEAU_MOT_DE_PASSE", f"Nouveau mot de passe de {args.login} : ")
+        password = secret("REGISTRE_NOUVEAU_MOT_DE_PASSE", f"Nouveau mot de passe de {args.login} : ")
         accounts.set_password(actor, args.login, password)
         print(f"mot de passe changé : {args.login}")
     elif action == "liste":

@@ -22,7 +22,9 @@ The checks (:func:`authorize_import`, or its parts :func:`check_writer`,
 
 from __future__ import annotations
 
+import math
 import re
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -33,6 +35,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
 from operators.identity import operator_id as operator_id_of
+from operators.registry_api import now_iso
 from operators.schema import CONF_COMMUNE, CONF_CONFIDENTIAL, CONF_PUBLIC
 
 ROLE_PUBLIC = "public"
@@ -46,6 +49,13 @@ ROLES = {
     ROLE_ADMIN: "administrateur",
 }
 MIN_PASSWORD_LENGTH = 12
+# Failed logins, counted in the database (table ``login_failures``) so that every session and
+# process shares them: a login is locked LOCK_SECONDS after MAX_FAILURES failed tries, a client
+# (address) after CLIENT_MAX_FAILURES (several logins tried from one place).
+MAX_FAILURES = 5
+CLIENT_MAX_FAILURES = 20
+LOCK_SECONDS = 60
+FAILURE_WINDOW_SECONDS = 15 * 60
 _LOGIN = re.compile(r"[a-z0-9][a-z0-9._@-]{1,62}")
 # How much a level hides: a change to a lower rank discloses something.
 _SECRECY = {CONF_PUBLIC: 0, CONF_COMMUNE: 1, CONF_CONFIDENTIAL: 2}
@@ -59,6 +69,10 @@ class AccessDenied(PermissionError):
 
 class AccountError(ValueError):
     """An account that cannot be created or changed (French message)."""
+
+
+class LoginLocked(AccessDenied):
+    """Too many failed logins for this login or client: try again later (French message)."""
 
 
 @dataclass(frozen=True)
@@ -109,6 +123,35 @@ def accounts_table(metadata: sa.MetaData) -> sa.Table:
         sa.Column("created_at", sa.Text),
         sa.Column("updated_at", sa.Text),
     )
+
+
+def login_failures_table(metadata: sa.MetaData) -> sa.Table:
+    """Failed logins per key (``login:…`` or ``client:…``), shared by every session."""
+    return sa.Table(
+        "login_failures", metadata,
+        sa.Column("key", sa.Text, primary_key=True),
+        sa.Column("failures", sa.Integer, nullable=False),
+        sa.Column("last_at", sa.Float, nullable=False),
+    )
+
+
+def fresh_actor(conn: sa.Connection, table: sa.Table, actor: Account | None) -> Account | None:
+    """``actor`` as the accounts table says it is now, read on ``conn`` (inside the write
+    transaction that follows): a deactivated account is refused, a changed role or operator
+    is the one used.
+
+    An actor with no row in the table is an identity made by the code itself (the local
+    installation of the command line, a test): it is kept as given. The app only ever holds
+    accounts read from the table.
+    """
+    if actor is None or actor.role == ROLE_PUBLIC:
+        return actor
+    row = conn.execute(sa.select(table).where(table.c.login == actor.login)).mappings().first()
+    if row is None:
+        return actor
+    if not row["active"]:
+        raise AccessDenied(f"Compte « {actor.login} » désactivé : aucune écriture possible.")
+    return _account(dict(row))
 
 
 # -- checks ------------------------------------------------------------------------------------
@@ -165,6 +208,11 @@ def check_writer(
             raise AccessDenied(
                 f"Écriture refusée : {len(theirs)} site(s) du fichier appartiennent à un autre "
                 "opérateur.")
+
+
+def secrecy(level: str | None) -> int:
+    """How much a confidentiality level hides (public 0, commune 1, confidentiel 2)."""
+    return _SECRECY.get(level, 0)
 
 
 def lowered_confidentiality(
@@ -245,8 +293,6 @@ class Accounts:
     ) -> Account:
         """Create an account. Only an administrator may, except for the very first one (an
         administrator created by whoever holds the database, e.g. at installation)."""
-        from operators.repository import now_iso
-
         bootstrap = self.count(ROLE_ADMIN) == 0 and role == ROLE_ADMIN
         if not bootstrap:
             require_admin(actor, "Création de compte")
@@ -272,6 +318,8 @@ class Accounts:
             "updated_at": stamp,
         }
         with self.registry.write_transaction() as conn:
+            if not bootstrap:
+                require_admin(fresh_actor(conn, self.table, actor), "Création de compte")
             if conn.execute(sa.select(self.table.c.login).where(
                     self.table.c.login == login)).first():
                 raise AccountError(f"Le compte « {login} » existe déjà.")
@@ -280,30 +328,46 @@ class Accounts:
 
     def set_password(self, actor: Account | None, login: str, password: str) -> None:
         """A new password: by an administrator, or by the account itself."""
-        from operators.repository import now_iso
-
         if actor is None or (not actor.is_admin and actor.login != login):
             raise AccessDenied(
                 f"Changement de mot de passe refusé ({_who(actor)}) : administrateur ou "
                 "titulaire du compte seulement.")
         check_password(password)
         with self.registry.write_transaction() as conn:
+            actor = fresh_actor(conn, self.table, actor)
+            if not actor.is_admin and actor.login != login:
+                raise AccessDenied(f"Changement de mot de passe refusé ({_who(actor)}).")
             done = conn.execute(self.table.update().where(self.table.c.login == login).values(
                 password_hash=_HASHER.hash(password), updated_at=now_iso()))
             if done.rowcount == 0:
                 raise AccountError(f"Compte « {login} » inconnu.")
 
     def deactivate(self, actor: Account | None, login: str) -> None:
-        from operators.repository import now_iso
-
         require_admin(actor, "Désactivation de compte")
         with self.registry.write_transaction() as conn:
+            require_admin(fresh_actor(conn, self.table, actor), "Désactivation de compte")
             conn.execute(self.table.update().where(self.table.c.login == login).values(
                 active=False, updated_at=now_iso()))
 
-    def authenticate(self, login: str, password: str) -> Account | None:
-        """The account when the password matches, else None (same work either way)."""
+    def authenticate(self, login: str, password: str, client: str | None = None,
+                     now: float | None = None) -> Account | None:
+        """The account when the password matches, else None (same work either way).
+
+        Failed tries are counted in the database per login and per ``client`` (the address
+        of the browser, when known), shared by every session and process: beyond
+        :data:`MAX_FAILURES` for a login (:data:`CLIENT_MAX_FAILURES` for a client) within
+        :data:`FAILURE_WINDOW_SECONDS`, every try is refused for :data:`LOCK_SECONDS`
+        (:class:`LoginLocked`), the password not even checked.
+        """
         login = (login or "").strip().lower()
+        now = time.time() if now is None else now
+        keys = {f"login:{login}": MAX_FAILURES}
+        if client:
+            keys[f"client:{client}"] = CLIENT_MAX_FAILURES
+        wait = self._locked_for(keys, now)
+        if wait > 0:
+            raise LoginLocked(
+                f"Trop d'essais infructueux : réessayez dans {math.ceil(wait)} secondes.")
         with self.registry.engine.connect() as conn:
             row = conn.execute(sa.select(self.table).where(
                 self.table.c.login == login, self.table.c.active.is_(True))).mappings().first()
@@ -311,13 +375,58 @@ class Accounts:
             _HASHER.verify(row["password_hash"] if row and row["password_hash"] else _DUMMY_HASH,
                            password or "")
         except (VerifyMismatchError, VerificationError, InvalidHashError):
+            self._record_failure(keys, now)
             return None
         if row is None or not row["password_hash"]:
+            self._record_failure(keys, now)
             return None
+        self._clear_failures([f"login:{login}"])
         if _HASHER.check_needs_rehash(row["password_hash"]):
             with self.registry.write_transaction() as conn:
                 conn.execute(self.table.update().where(self.table.c.login == login).values(
                     password_hash=_HASHER.hash(password)))
+        return _account(dict(row))
+
+    def _failures(self) -> sa.Table:
+        return self.registry.tables["login_failures"]
+
+    def _locked_for(self, keys: dict[str, int], now: float) -> float:
+        """Seconds left of the longest lock among ``keys`` (0 when none is locked)."""
+        table = self._failures()
+        with self.registry.engine.connect() as conn:
+            rows = conn.execute(sa.select(table).where(table.c.key.in_(list(keys)))).all()
+        wait = 0.0
+        for key, failures, last_at in rows:
+            if failures >= keys[key]:
+                wait = max(wait, LOCK_SECONDS - (now - last_at))
+        return wait
+
+    def _record_failure(self, keys: dict[str, int], now: float) -> None:
+        table = self._failures()
+        with self.registry.write_transaction() as conn:
+            for key in keys:
+                row = conn.execute(sa.select(table.c.failures, table.c.last_at)
+                                   .where(table.c.key == key)).first()
+                if row is None:
+                    conn.execute(table.insert().values(key=key, failures=1, last_at=now))
+                    continue
+                failures = 1 if now - row[1] > FAILURE_WINDOW_SECONDS else row[0] + 1
+                conn.execute(table.update().where(table.c.key == key).values(
+                    failures=failures, last_at=now))
+
+    def _clear_failures(self, keys: list[str]) -> None:
+        table = self._failures()
+        with self.registry.write_transaction() as conn:
+            conn.execute(table.delete().where(table.c.key.in_(keys)))
+
+    def current(self, account: Account) -> Account | None:
+        """``account`` as stored now (role, operator, network), None when it was deactivated
+        or removed: what the app re-reads at each run of a page."""
+        with self.registry.engine.connect() as conn:
+            row = conn.execute(sa.select(self.table).where(
+                self.table.c.login == account.login)).mappings().first()
+        if row is None or not row["active"]:
+            return None
         return _account(dict(row))
 
     def by_email(self, email: str | None) -> Account | None:

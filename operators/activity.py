@@ -15,16 +15,13 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
+from operators.registry_api import RegistryLike
 from operators.schema import CONF_CONFIDENTIAL, INPUT_FIELD_BY_NAME
-
-if TYPE_CHECKING:
-    from operators.repository import Registry
 
 # Value fields (the year is ``activity_year``), in display order.
 VALUE_FIELDS: tuple[str, ...] = (
@@ -165,7 +162,7 @@ def _plain(value):
     return value
 
 
-def read(registry: Registry) -> pd.DataFrame:
+def read(registry: RegistryLike) -> pd.DataFrame:
     """Every activity row (internal view: confidential sites included)."""
     table = registry.tables[TABLE]
     with registry.engine.connect() as conn:

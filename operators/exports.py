@@ -8,6 +8,7 @@ imported again. Every export carries its source and date (a ``source`` column an
 
 from __future__ import annotations
 
+import io
 from datetime import date
 from pathlib import Path
 
@@ -163,11 +164,16 @@ def _csv(frame: pd.DataFrame, target: Path) -> None:
 
 
 def _xlsx(tables: dict[str, pd.DataFrame], target: Path) -> None:
-    with pd.ExcelWriter(target, engine="openpyxl") as writer:
+    # The workbook is made in memory, then written as plain bytes: a full disk is then an
+    # OSError said in French, not an error of the XML writer half-way through (issue #23).
+    buffer = io.BytesIO()
+    with files.writer_errors_as_os_errors(target), \
+            pd.ExcelWriter(buffer, engine="openpyxl") as writer:
         for name in ("lisez_moi", "sites", "totaux_communes", "services_communes",
                      "confidentiels_departements"):
             frame = safe_frame(pd.DataFrame(tables[name]).drop(columns="geometry", errors="ignore"))
             frame.to_excel(writer, sheet_name=name.replace("_", "-"), index=False)
+    target.write_bytes(buffer.getvalue())
 
 
 def _gpkg(tables: dict[str, pd.DataFrame], target: Path) -> None:

@@ -17,12 +17,12 @@ import hashlib
 import itertools
 import logging
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 import pandas as pd
 import pyarrow
@@ -31,7 +31,7 @@ import settings
 from geodata import files
 from geodata.store import Store
 from operators import activity
-from operators.accounts import ROLE_OPERATOR, Account, authorize_import
+from operators.accounts import ROLE_OPERATOR, Account, authorize_import, check_writer, secrecy
 from operators.cells import safe_frame
 from operators.columns import ColumnMatch, match_columns
 from operators.communes import CommuneIndex, carry_codes, parse_code_list
@@ -177,8 +177,14 @@ def prepare_import(
     geocoder: Geocoder | None = None,
     cache=None,
     store: Store | None = None,
+    registry: Registry | None = None,
+    actor: Account | None = None,
 ) -> PreparedImport:
     """Read, validate and locate a file (no database write).
+
+    With ``registry``, the sites it already holds are consulted before geocoding
+    (:func:`apply_stored`): ``actor``, when given, is checked against them first, and a
+    stored site keeps its level when the file says nothing of it.
 
     The file is first checked against the bounds of :mod:`operators.limits` (size, inflated
     size of a workbook, rows, line length): beyond them it is refused before being read.
@@ -210,13 +216,66 @@ def prepare_import(
     defaults = defaults or Defaults()
     _check_columns(name, raw, match, defaults)
     index, shapes = reference_for(store)
+    stored = None if registry is None else StoredSites(registry.existing_sites, actor)
     block = _prepare_block(raw, match, defaults, index, shapes, _carrier(index), geocoder,
-                           cache, name, sha256, first={})
+                           cache, name, sha256, first={}, stored=stored)
     return PreparedImport(
         file_name=name, file_sha256=sha256, raw=raw, match=match, sites=block.sites,
         coverage=block.coverage, rejects=block.rejects, duplicates_within=block.duplicates,
         geocoding=block.geocoding,
     )
+
+
+@dataclass
+class StoredSites:
+    """What the registry already holds, consulted for each block before anything of it
+    leaves the machine (the geocoder): ``lookup(ids)`` gives the stored sites, ``actor`` (when
+    known) is checked against them first (:func:`operators.accounts.check_writer`)."""
+
+    lookup: Callable[[list[str]], dict[str, dict[str, Any]]]
+    actor: Account | None = None
+
+
+def apply_stored(rows: pd.DataFrame, stored: StoredSites | None) -> pd.Series | None:
+    """Check the writer and settle the confidentiality of a block's valid rows against the
+    stored sites, before geocoding (issue #23).
+
+    * the writer is refused (:class:`AccessDenied`) before any address is sent anywhere;
+    * a row whose file says nothing of its confidentiality (no column, empty cell) keeps the
+      stored level of its site;
+    * a row whose file gives a lower level than the stored one is geocoded at the stored,
+      stricter level (the address of a stored confidential site is never sent to the BAN);
+      the file's level is given back afterwards, for the import's own check (lowering needs
+      an explicit confirmation).
+
+    Returns the levels to put back after geocoding (by row), None when nothing was stored.
+    """
+    if stored is None or rows.empty:
+        return None
+    records = rows.to_dict("records")
+    ids = [site_id(r) for r in records]
+    existing = stored.lookup(sorted(set(ids)))
+    if stored.actor is not None:
+        check_writer(stored.actor, pd.DataFrame({
+            "site_id": ids, "operator_id": [operator_id(r["operator_name"]) for r in records],
+            "operator_name": rows["operator_name"].tolist()}), existing)
+    if not existing:
+        return None
+    levels = rows["confidentiality"].tolist()
+    given = rows["confidentiality_given"].tolist() if "confidentiality_given" in rows else (
+        [True] * len(rows))
+    settled, for_geocoding = list(levels), list(levels)
+    for i, sid in enumerate(ids):
+        old = existing.get(sid)
+        if old is None or old.get("confidentiality") is None:
+            continue
+        before = old["confidentiality"]
+        if not given[i]:
+            settled[i] = for_geocoding[i] = before
+        elif secrecy(before) > secrecy(levels[i]):
+            for_geocoding[i] = before
+    rows["confidentiality"] = for_geocoding
+    return pd.Series(settled, index=rows["pos"].to_numpy())
 
 
 @dataclass
@@ -247,6 +306,7 @@ def _prepare_block(
     raw: RawTable, match: ColumnMatch, defaults: Defaults, index: CommuneIndex,
     shapes: CommuneShapes, carry, geocoder: Geocoder | None, cache, name: str, sha256: str,
     first: dict[str, str], carried_codes: dict[str, tuple[str | None, str | None]] | None = None,
+    stored: StoredSites | None = None,
 ) -> _Block:
     """Validate, locate and identify the rows of ``raw`` (a whole file or one block).
 
@@ -254,10 +314,14 @@ def _prepare_block(
     that a site repeated anywhere in the file is rejected as a duplicate.
     """
     validated = validate(raw, match, index, defaults, carried_codes=carried_codes)
+    settled = apply_stored(validated.rows, stored)
     located, geo_rejects, report = geocode_sites(
         validated.rows, shapes, carry, geocoder=geocoder, cache=cache,
         learnt=getattr(cache, "pending", None),
     )
+    if settled is not None and len(located):
+        located["confidentiality"] = located["pos"].map(settled).fillna(
+            located["confidentiality"]).to_numpy()
     del validated.rows
     sites = _site_table(located, index, name, sha256)
     del located
@@ -429,10 +493,13 @@ def _import_blocks(
         rejects_out: TextIO | None = None
         try:
             with registry.import_session(batch, actor, started, confirm_disclosure) as session:
+                # Read in the import's transaction, with the account as stored now.
+                stored = StoredSites(
+                    lambda ids: registry.existing_sites(ids, session.conn), session.actor)
                 for raw in blocks:
                     block = _prepare_block(raw, match, defaults, index, shapes, carry, geocoder,
                                            cache, file_name, sha256, first=seen,
-                                           carried_codes=carried_codes)
+                                           carried_codes=carried_codes, stored=stored)
                     if block.geocoding.geocoder_error:
                         geocoder = None  # unreachable: the next blocks are not sent either
                     report.merge(block.geocoding)
@@ -463,7 +530,7 @@ def _import_blocks(
         outcomes.correct(counts.corrected)
         if rejects_out is not None:
             rejects_out.close()
-            files.install(tmp, final_rejects)
+            files.install(tmp, final_rejects, mode=files.PRIVATE_MODE)
             _prune_rejects(final_rejects.parent, final_rejects.name.split("_rejets_")[0],
                            keep=final_rejects)
     messages = [
@@ -638,7 +705,7 @@ def write_rejects(prepared: PreparedImport, folder: Path | None = None,
     re-reads (its ``ligne_source`` and ``motif_rejet`` columns are ignored on re-import)."""
     path = path or _rejects_path(prepared.file_name, prepared.file_sha256, folder)
     path.parent.mkdir(parents=True, exist_ok=True)
-    with files.atomic_path(path) as tmp:
+    with files.atomic_path(path, mode=files.PRIVATE_MODE) as tmp:
         safe_frame(prepared.rejects_frame()).to_csv(tmp, sep=";", index=False, encoding="utf-8-sig")
     _prune_rejects(path.parent, path.name.split("_rejets_")[0], keep=path)
     return path

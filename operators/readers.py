@@ -16,10 +16,14 @@ import itertools
 import json
 import math
 import sys
+import zipfile
+import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import BinaryIO
+from xml.etree import ElementTree
+from xml.parsers import expat
 
 import pandas as pd
 
@@ -208,7 +212,14 @@ def decode_text(data: bytes) -> tuple[str, str]:
     return text, files.ENCODING_LABELS[encoding]
 
 
-def stream_encoding(opener: Opener) -> tuple[str, str]:
+NUL_MESSAGE = (
+    "Encodage non reconnu : le fichier contient des octets nuls, comme un texte UTF-16 sans "
+    "marque d'ordre des octets (BOM) ou un fichier binaire. Enregistrez-le en CSV UTF-8 "
+    "(Excel : « CSV UTF-8 (délimité par des virgules) »)."
+)
+
+
+def stream_encoding(opener: Opener, name: str = "fichier") -> tuple[str, str]:
     """``(codec, errors)`` decoding the whole file, found in one pass by chunks.
 
     The same choice as :func:`geodata.files.decode` on the whole file: UTF-8 with a BOM, UTF-8,
@@ -216,8 +227,14 @@ def stream_encoding(opener: Opener) -> tuple[str, str]:
     is still UTF-8 (that character is dropped).
     """
     with opener() as handle:
-        bom = handle.read(3) == codecs.BOM_UTF8
-    candidates = ["utf-8-sig"] if bom else ["utf-8", "cp1252"]
+        start = handle.read(_CHUNK)
+    wide = files.sniff_encoding(start[:4])
+    if wide in ("utf-16", "utf-32"):
+        candidates = [wide]
+    elif b"\x00" in start:
+        raise ReadError(f"Fichier « {name} » : {NUL_MESSAGE}")
+    else:
+        candidates = ["utf-8-sig"] if start.startswith(codecs.BOM_UTF8) else ["utf-8", "cp1252"]
     for codec in candidates:
         decoder = codecs.getincrementaldecoder(codec)()
         try:
@@ -237,7 +254,7 @@ def stream_csv(
     opener: Opener, name: str, known: frozenset[str] = frozenset(),
     block_rows: int | None = DEFAULT_BLOCK_ROWS,
 ) -> TableStream:
-    codec, errors = stream_encoding(opener)
+    codec, errors = stream_encoding(opener, name)
     with opener() as handle:
         sample = io.TextIOWrapper(handle, encoding=codec, errors=errors, newline="").read(
             files.SNIFF_BYTES + 1)
@@ -294,11 +311,10 @@ def stream_xlsx(
     try:
         values_book = openpyxl.load_workbook(handles[0], read_only=True, data_only=True)
         formula_book = openpyxl.load_workbook(handles[1], read_only=True, data_only=False)
-    except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError, ValueError,
-            TypeError) as error:
+    except (InvalidFileException, *XLSX_ERRORS) as error:
         for handle in handles:
             handle.close()
-        raise ReadError(f"Fichier « {name} » : classeur Excel illisible ({error}).") from error
+        raise xlsx_error(name, error) from error
 
     def close() -> None:
         values_book.close()
@@ -314,9 +330,11 @@ def stream_xlsx(
             )
         best: tuple[int, str] | None = None
         for sheet_name in [sheet] if sheet else names:
-            rows = _sheet_records(values_book[sheet_name], formula_book[sheet_name])
+            rows = _sheet_records(values_book[sheet_name], formula_book[sheet_name], name)
             try:
                 _, header_cells, _ = _find_header(rows, name, known)
+            except DamagedWorkbook:
+                raise
             except ReadError:
                 continue
             finally:
@@ -335,7 +353,7 @@ def stream_xlsx(
         raise
     chosen = best[1]
     stream = _stream_records(
-        _sheet_records(values_book[chosen], formula_book[chosen]), name, "ligne", known,
+        _sheet_records(values_book[chosen], formula_book[chosen], name), name, "ligne", known,
         block_rows, on_close=close,
     )
     stream.head.file_format = "xlsx"
@@ -343,9 +361,54 @@ def stream_xlsx(
     return stream
 
 
-def _sheet_records(values_sheet, formula_sheet) -> Iterator[
+# What reading a damaged workbook raises (openpyxl reads its parts lazily, while the rows are
+# read): each is said in French by :func:`xlsx_error`, never shown raw.
+XLSX_ERRORS: tuple[type[BaseException], ...] = (
+    zipfile.BadZipFile, zlib.error, EOFError, KeyError, OSError, ValueError, TypeError,
+    IndexError, AttributeError, ElementTree.ParseError, expat.ExpatError, RecursionError,
+    NotImplementedError, RuntimeError,
+)
+
+
+class DamagedWorkbook(ReadError):
+    """A workbook whose archive or XML is damaged (French message)."""
+
+
+def xlsx_error(name: str, error: BaseException) -> ReadError:
+    """A French :class:`ReadError` naming what is wrong with a workbook."""
+    detail = " ".join(str(error).split())[:160]
+    if isinstance(error, ElementTree.ParseError | expat.ExpatError):
+        what = "son XML interne est mal formé"
+        if "amplification" in detail or "entit" in detail.lower():
+            what = "son XML déclare des entités refusées (risque d'expansion)"
+    elif isinstance(error, zipfile.BadZipFile | zlib.error | EOFError):
+        what = "l'archive xlsx est abîmée, tronquée ou falsifiée"
+    elif isinstance(error, KeyError):
+        what = "une partie du classeur manque"
+    elif isinstance(error, RecursionError):
+        what = "sa structure est imbriquée trop profondément"
+    else:
+        what = "le classeur est illisible"
+    return DamagedWorkbook(
+        f"Fichier « {name} » : classeur Excel illisible, {what} ({type(error).__name__} : "
+        f"{detail}). Ouvrez-le dans Excel ou LibreOffice et enregistrez-le à nouveau en .xlsx, "
+        "ou exportez-le en CSV.")
+
+
+def _sheet_records(values_sheet, formula_sheet, name: str = "fichier") -> Iterator[
         tuple[int, list[str], dict[int, tuple[str, bool]] | None]]:
-    """``(row number, cell texts, {cell index: (formula, has a computed value)})`` per row."""
+    """``(row number, cell texts, {cell index: (formula, has a computed value)})`` per row;
+    a fault of the workbook met while reading is a French :class:`ReadError`."""
+    try:
+        yield from _sheet_rows(values_sheet, formula_sheet)
+    except ReadError:
+        raise
+    except XLSX_ERRORS as error:
+        raise xlsx_error(name, error) from error
+
+
+def _sheet_rows(values_sheet, formula_sheet) -> Iterator[
+        tuple[int, list[str], dict[int, tuple[str, bool]] | None]]:
     previous = 0
     value_rows = values_sheet.iter_rows()
     formula_rows = formula_sheet.iter_rows()
@@ -383,9 +446,16 @@ def _cell_text(value: object) -> str:
 
 # -- GeoJSON ---------------------------------------------------------------------------------
 def read_geojson(data: bytes, name: str) -> RawTable:
+    if b"\x00" in data[:_CHUNK] and files.sniff_encoding(data[:4]) not in ("utf-16", "utf-32"):
+        raise ReadError(f"Fichier « {name} » : {NUL_MESSAGE}")
     text, _ = decode_text(data)
     try:
         document = json.loads(text)
+    except RecursionError as error:
+        raise ReadError(
+            f"Fichier « {name} » : GeoJSON imbriqué trop profondément pour être lu (un GeoJSON "
+            "de points compte moins de dix niveaux)."
+        ) from error
     except json.JSONDecodeError as error:
         raise ReadError(
             f"Fichier « {name} » : GeoJSON invalide (ligne {error.lineno}, colonne {error.colno} : "

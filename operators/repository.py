@@ -12,10 +12,10 @@ written together or not at all. A failed import is logged in a transaction of it
 
 from __future__ import annotations
 
+import os
 from collections.abc import Collection, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -36,10 +36,13 @@ from operators.accounts import (
     accounts_table,
     check_writer,
     disclosure_notes,
+    fresh_actor,
+    login_failures_table,
     lowered_confidentiality,
     visible_import_log,
 )
 from operators.identity import likely_duplicates
+from operators.registry_api import now_iso
 from operators.schema import SITE_COLUMNS, STATUS_CLOSED
 
 DEFAULT_FILE_NAME = "registre.gpkg"
@@ -155,18 +158,15 @@ def build_tables(dialect: str) -> tuple[sa.MetaData, dict[str, sa.Table]]:
         sa.Column("fetched_at", sa.Text),
     )
     accounts = accounts_table(metadata)
+    login_failures = login_failures_table(metadata)
     sa.Index("ix_sites_commune", sites.c.commune_code)
     sa.Index("ix_coverage_commune", coverage.c.commune_code)
     return metadata, {
         "operators": operators, "sites": sites, "site_coverage": coverage, "imports": imports,
-        "geocode_cache": cache, "accounts": accounts,
+        "geocode_cache": cache, "accounts": accounts, "login_failures": login_failures,
         activity_mod.TABLE: activity_mod.define_table(metadata),
         **snapshots_mod.define_tables(metadata),
     }
-
-
-def now_iso() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 def default_url() -> str:
@@ -233,7 +233,7 @@ class Registry:
         if self.dialect == "sqlite":
             database = sa.engine.make_url(self.url).database
             if database and database != ":memory:":
-                Path(database).parent.mkdir(parents=True, exist_ok=True)
+                _private_file(Path(database))
             self.engine = sa.create_engine(
                 self.url, echo=echo, connect_args={"timeout": 120}, poolclass=sa.pool.NullPool
             )
@@ -263,12 +263,29 @@ class Registry:
     @contextmanager
     def write_transaction(self) -> Iterator[sa.Connection]:
         """One write transaction, serialised with every other writer of the registry."""
-        with self.engine.connect() as conn:
-            conn.execution_options(registry_write=True)
-            with conn.begin():
-                if self.dialect == "postgresql":
-                    conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _ADVISORY_LOCK})
-                yield conn
+        connection = self.engine.connect()  # an unreachable base is said by the caller
+        try:
+            with connection as conn:
+                conn.execution_options(registry_write=True)
+                with conn.begin():
+                    if self.dialect == "postgresql":
+                        conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"),
+                                     {"k": _ADVISORY_LOCK})
+                    yield conn
+        except sa.exc.DBAPIError as error:
+            # Never the SQL statement nor its parameters (rows of sites): the database's own
+            # reason only, in a French sentence (a full disk, a lost server…).
+            raise RegistryError(self.write_error_fr(error)) from None
+
+    def write_error_fr(self, error: sa.exc.DBAPIError) -> str:
+        """French sentence for a failed write, without the statement or its data."""
+        reason = " ".join(str(error.orig).split())[:200] if error.orig is not None else ""
+        full = any(w in reason.lower() for w in ("disk is full", "no space", "disk full",
+                                                 "could not extend", "espace"))
+        what = ("le disque est plein (libérez de la place, puis recommencez)" if full
+                else "la base a refusé l'écriture")
+        return (f"Écriture impossible dans le {self.describe_fr()} : {what} ; rien n'a été "
+                f"écrit (raison donnée par la base : {reason or type(error).__name__}).")
 
     def ensure_schema(self) -> None:
         try:
@@ -298,6 +315,7 @@ class Registry:
                             snapshots_mod.SNAPSHOTS: "Instantanés datés du registre",
                             snapshots_mod.SNAPSHOT_SITES: "Sites de chaque instantané",
                             "accounts": "Comptes (mots de passe hachés Argon2id)",
+                            "login_failures": "Essais de connexion infructueux",
                         },
                     )
                     for sql, params in statements:
@@ -426,6 +444,15 @@ class Registry:
             .order_by(table.c.import_id.desc()).limit(1)
         ).mappings().first()
         return dict(row) if row else None
+
+    def existing_sites(self, ids: list[str],
+                       conn: sa.Connection | None = None) -> dict[str, dict[str, Any]]:
+        """The stored sites of ``ids`` (site id -> stored fields), read on ``conn`` (inside an
+        import's transaction) or on a connection of their own."""
+        if conn is not None:
+            return self._existing(conn, ids)
+        with self.engine.connect() as own:
+            return self._existing(own, ids)
 
     def _existing(self, conn, ids: list[str]) -> dict[str, dict[str, Any]]:
         table = self.tables["sites"]
@@ -584,6 +611,9 @@ class ImportSession:
 
     def __init__(self, registry: Registry, conn: sa.Connection, batch: ImportBatch,
                  actor: Account | None, confirm_disclosure: bool, started_at: str) -> None:
+        # The account as stored now, read inside the write transaction: a session opened
+        # before a deactivation or a change of role cannot write with its old rights.
+        actor = fresh_actor(conn, registry.tables["accounts"], actor)
         self.registry, self.conn, self.batch, self.actor = registry, conn, batch, actor
         if actor is None or not actor.can_write:  # refused before anything is read or written
             check_writer(actor, pd.DataFrame(columns=["operator_id", "operator_name"]), {})
@@ -749,6 +779,23 @@ class ImportSession:
                 "UPDATE gpkg_contents SET last_change = "
                 "strftime('%Y-%m-%dT%H:%M:%fZ','now') WHERE table_name = 'sites'"
             )
+
+
+def _private_file(path: Path) -> None:
+    """Create the registry file readable by its owner only (0600: it holds password hashes
+    and confidential addresses), or narrow an existing one that others could read. SQLite
+    gives its ``-wal`` and ``-shm`` files the database file's permissions."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+        if path.stat().st_mode & 0o077:
+            os.chmod(path, 0o600)
+    except PermissionError:  # another user's file: SQLite says whether it can be opened
+        pass
+    for extra in (path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        if extra.exists() and extra.stat().st_mode & 0o077:
+            with suppress(PermissionError):
+                os.chmod(extra, 0o600)
 
 
 def _configure_sqlite(engine: sa.Engine) -> None:

@@ -63,7 +63,8 @@ def run_snapshot_command(args: argparse.Namespace, registry: Registry, actor=Non
               f"({registry.describe_fr()})")
         return
     codes, name = territory_codes(args.territoire)
-    first, second, changes = snap.compare_dates(registry, args.date1, args.date2, codes)
     audience = INTERNAL if args.interne else PUBLIC
+    first, second, changes = snap.compare_dates(registry, args.date1, args.date2, codes,
+                                                audience=audience)
     for line in describe_changes(first, second, changes, audience, name):
         print(line)

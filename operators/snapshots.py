@@ -23,13 +23,13 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
-from operators.accounts import Account, require_admin
+from operators.accounts import Account, fresh_actor, require_admin
+from operators.registry_api import RegistryLike, now_iso
 from operators.schema import (
     FAMILIES,
     STATUS_CLOSED,
@@ -37,9 +37,6 @@ from operators.schema import (
     STATUS_PLANNED,
     normalize_text,
 )
-
-if TYPE_CHECKING:
-    from operators.repository import Registry
 
 SNAPSHOTS = "snapshots"
 SNAPSHOT_SITES = "snapshot_sites"
@@ -112,15 +109,13 @@ def _iso(day: dt.date | str | None) -> str:
 
 
 def take_snapshot(
-    registry: Registry, actor: Account | None, day: dt.date | str | None = None, label: str = "",
+    registry: RegistryLike, actor: Account | None, day: dt.date | str | None = None, label: str = "",
 ) -> SnapshotInfo:
     """Copy the registry's sites as they are now under the date ``day`` (today by default).
 
     A snapshot is a write (it replaces one of the same date): administrators only, checked here
     whatever the caller (app or command line); the snapshot records who took it.
     """
-    from operators.repository import now_iso
-
     require_admin(actor, "Instantané daté du registre")
     user = actor.journal_name() if actor is not None else ""
     date_text = _iso(day)
@@ -133,6 +128,9 @@ def take_snapshot(
     )
     table, site_table = registry.tables[SNAPSHOTS], registry.tables[SNAPSHOT_SITES]
     with registry.write_transaction() as conn:
+        # Checked again on the account as stored now (deactivated or demoted meanwhile).
+        require_admin(fresh_actor(conn, registry.tables["accounts"], actor),
+                      "Instantané daté du registre")
         old = conn.execute(
             sa.select(table.c.snapshot_id).where(table.c.snapshot_date == date_text)
         ).scalar()
@@ -168,14 +166,14 @@ def _plain(name: str, value):
     return value
 
 
-def list_snapshots(registry: Registry) -> pd.DataFrame:
+def list_snapshots(registry: RegistryLike) -> pd.DataFrame:
     table = registry.tables[SNAPSHOTS]
     with registry.engine.connect() as conn:
         rows = conn.execute(sa.select(table).order_by(table.c.snapshot_date)).mappings().all()
     return pd.DataFrame(rows, columns=[c.name for c in table.columns])
 
 
-def sites_at(registry: Registry, day: dt.date | str) -> tuple[str, pd.DataFrame]:
+def sites_at(registry: RegistryLike, day: dt.date | str) -> tuple[str, pd.DataFrame]:
     """The latest snapshot taken at or before ``day``: its date and its sites."""
     date_text = _iso(day)
     table, site_table = registry.tables[SNAPSHOTS], registry.tables[SNAPSHOT_SITES]
@@ -332,10 +330,16 @@ def _pair_conversions(changes: pd.DataFrame) -> pd.DataFrame:
 
 
 def compare_dates(
-    registry: Registry, first: dt.date | str, second: dt.date | str,
-    codes: list[str] | set[str] | None = None,
+    registry: RegistryLike, first: dt.date | str, second: dt.date | str,
+    codes: list[str] | set[str] | None = None, audience: str = "public",
 ) -> tuple[str, str, pd.DataFrame]:
-    """Compare the snapshots at (or just before) two dates, for the communes ``codes``."""
+    """Compare the snapshots at (or just before) two dates, for the communes ``codes``.
+
+    For any ``audience`` but ``"interne"`` each snapshot is reduced to its public view first
+    (confidential sites removed): no change of a confidential site — created, closed, paired
+    into a conversion, or simply present — can make the comparison of a commune differ from
+    what it would be without that site (issue #23).
+    """
     if _iso(first) > _iso(second):
         first, second = second, first
     date_a, before = sites_at(registry, first)
@@ -345,7 +349,22 @@ def compare_dates(
             f"Les deux dates renvoient au même instantané (du {date_a}) : prenez un instantané "
             "entre les deux dates, ou choisissez d'autres dates."
         )
-    return date_a, date_b, compare(in_territory(before, codes), in_territory(after, codes))
+    return date_a, date_b, compare_for(before, after, codes, audience)
+
+
+def compare_for(
+    before: pd.DataFrame, after: pd.DataFrame, codes: list[str] | set[str] | None = None,
+    audience: str = "public",
+) -> pd.DataFrame:
+    """:func:`compare` of two snapshots' sites for the communes ``codes``, as ``audience``
+    may know it: for the public, both snapshots are reduced to their public view before
+    anything is compared or paired."""
+    from operators.confidentiality import INTERNAL, check_audience, public_supply
+
+    check_audience(audience)
+    if audience != INTERNAL:
+        before, after = public_supply(before), public_supply(after)
+    return compare(in_territory(before, codes), in_territory(after, codes))
 
 
 def summary(changes: pd.DataFrame, audience: str) -> pd.DataFrame:

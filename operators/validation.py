@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+import settings
 from operators import activity, publics
 from operators.cells import DEFAULT_MAX_LENGTH, MAX_LENGTH, clean_text, too_long
 from operators.columns import ColumnMatch
@@ -195,8 +196,8 @@ VALID_COLUMNS = [
     "name", "address", "postcode", "commune_code", "commune_pending", "commune_error",
     "commune_name_input", "commune_code_source", "lon_in", "lat_in", "offer_type",
     "offer_family", "area_based", "capacity", "capacity_unit", "public", "opening_year",
-    "status", "confidentiality", "coverage_epci", "coverage_communes", "fictional", "flags",
-    "publics", *activity.INPUT_COLUMNS,
+    "status", "confidentiality", "confidentiality_given", "coverage_epci",
+    "coverage_communes", "fictional", "flags", "publics", *activity.INPUT_COLUMNS,
 ]
 
 
@@ -302,6 +303,16 @@ def _parse_row(row, position, frame, capacity_columns, index, carried, kinds, de
                 f"« {capacity_text} » : un nombre entier positif ou nul est attendu",
             ))
             capacity = math.nan
+        elif capacity > settings.CAPACITY_MAX:
+            problems.append((
+                label("capacity"),
+                f"« {capacity_text} » : capacité invraisemblable pour un site (plus de "
+                f"{settings.CAPACITY_MAX:,} ; vérifiez la cellule)".replace(",", "\u202f"),
+            ))
+            capacity = math.nan
+        elif capacity > settings.CAPACITY_FLAG:
+            flags.append(f"capacité {capacity:g} : très élevée pour un site (plus de "
+                         f"{settings.CAPACITY_FLAG}), à vérifier")
     else:
         flags.append("capacité non renseignée (inconnue, pas zéro)")
 
@@ -375,6 +386,9 @@ def _parse_row(row, position, frame, capacity_columns, index, carried, kinds, de
         "opening_year": year,
         "status": status,
         "confidentiality": confidentiality,
+        # An empty cell (or no column at all) says nothing: a site already stored keeps its
+        # level (operators.importer), a new one is public.
+        "confidentiality_given": bool(normalize_text(row["confidentiality"])),
         "coverage_epci": coverage_epci or None,
         "coverage_communes": coverage_communes or None,
         "fictional": defaults.fictional or normalize_text(row["fictional"]) not in _FALSE_WORDS,

@@ -45,6 +45,53 @@ print(json.dumps({"seconds": seconds, "peak_mb": peak_mb, "imported": result.imp
 """
 
 
+_BIGCELL_CHILD = """
+import json, sys, time
+from pathlib import Path
+from operators.accounts import ROLE_ADMIN, Account
+from operators.importer import ImportFileError, import_file
+from operators.repository import Registry
+registry = Registry(Path(sys.argv[2]))
+start = time.perf_counter()
+try:
+    import_file(Path(sys.argv[1]), registry, geocoder=None, rejects_dir=Path(sys.argv[3]),
+                actor=Account("bench", ROLE_ADMIN))
+    refused = False
+except ImportFileError:
+    refused = True
+seconds = time.perf_counter() - start
+with open("/proc/self/status") as status:
+    peak_mb = next(int(l.split()[1]) / 1024 for l in status if l.startswith("VmHWM:"))
+print(json.dumps({"seconds": seconds, "peak_mb": peak_mb, "refused": refused}))
+"""
+
+
+def bench_bigcell() -> list[str]:
+    """Lines ``registry_xlsx_bigcell_s`` and ``registry_xlsx_bigcell_peak_mb``: a workbook of
+    about 300 KB holding one cell of 300 MB must be refused in under 2 s and 300 MB (issue
+    #23; it once peaked at 4,3 GB). The peak is the whole child process's (Python, pandas and
+    the registry modules included)."""
+    from tests.test_hostile_files import big_cell
+
+    with tempfile.TemporaryDirectory(prefix="bench-cellule-") as tmp:
+        folder = Path(tmp)
+        path = folder / "cellule_300Mo_fait_main.xlsx"
+        path.write_bytes(big_cell(300))
+        completed = subprocess.run(
+            [sys.executable, "-c", _BIGCELL_CHILD, str(path), str(folder / "registre.gpkg"),
+             str(folder / "rejets")],
+            cwd=settings.PROJECT_ROOT, capture_output=True, text=True, check=False,
+        )
+        if completed.returncode != 0:
+            raise RuntimeError(f"Benchmark de la cellule démesurée en échec : "
+                               f"{completed.stderr[-2000:]}")
+        figures = json.loads(completed.stdout.strip().splitlines()[-1])
+        if not figures["refused"]:
+            raise RuntimeError("Le classeur à la cellule de 300 Mo a été importé.")
+    return [f"bench registry_xlsx_bigcell_s {figures['seconds']:.2f} s",
+            f"bench registry_xlsx_bigcell_peak_mb {figures['peak_mb']:.0f} MB"]
+
+
 GENERATED_MAX = 20_000  # larger files repeat a generated block under other identifiers
 
 
@@ -94,7 +141,7 @@ def bench_import(n: int | None = None) -> list[str]:
     """Lines ``bench registry_import_10k_s <s> s`` and ``… _peak_mb <MB> MB`` (10,000 and
     200,000 sites when ``n`` is not given; the 200,000-site import must stay under 500 MB)."""
     if n is None:
-        return [*bench_import(10_000), *bench_import(200_000)]
+        return [*bench_import(10_000), *bench_import(200_000), *bench_bigcell()]
     figures = measure_import(n)
     label = f"{n // 1000}k" if n % 1000 == 0 else str(n)
     return [

@@ -154,12 +154,15 @@ def test_an_operator_logs_in_with_the_provider_and_imports_for_her_operator_only
     assert page.get_by_text("Vos sites (Asso A), confidentiels compris : 2").is_visible()
     e2e.screenshot(page, "oidc_operatrice_connectee")
 
-    # Another operator's rows: refused by the server, nothing written.
+    # Another operator's rows: refused by the server when the file is checked, before any
+    # address is geocoded (issue #23), nothing written.
     foreign = write_csv(app["folder"] / "autre_operateur.csv", FOREIGN_FILE)
-    e2e.check_file(page, foreign)
+    page.locator('input[type="file"]').set_input_files(str(foreign))
+    page.get_by_role("button", name="Vérifier le fichier").wait_for(timeout=60_000)
+    e2e.wait_rendered(page)
     assert page.get_by_label("Opérateur (votre compte)").input_value() == "Asso A"
     assert page.get_by_label("Opérateur (votre compte)").is_disabled()
-    page.get_by_role("button", name="Importer 1 site(s) dans le registre").click()
+    page.get_by_role("button", name="Vérifier le fichier").click()
     page.get_by_text("Import refusé, rien n'a été écrit").wait_for(timeout=60_000)
     assert page.get_by_text("ne peut importer que les sites de son opérateur").is_visible()
 

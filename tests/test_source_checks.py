@@ -136,3 +136,43 @@ def test_catalogue_expectation_keys_are_checked():
                 {"min_commune_coverage": True}):
         with pytest.raises(CatalogueError, match=r"min_rows|entre 0 et 1"):
             parse_catalogue({"sources": {"a": {**base, **bad}}})
+
+
+def test_copy_missing_whole_departements_is_refused_per_departement(good, tmp_path):
+    """The attack of issue #23: Filosofi cut at a line end from commune 89264 on (2,4 % of the
+    rows: départements 90–95, Seine-Saint-Denis included, and overseas) — within the 5 % row
+    tolerance and the 95 % coverage, once accepted silently."""
+    raw, store = good
+    before = _fingerprint(store)
+    lines = raw.splitlines(keepends=True)
+    # The file is sorted by commune code, under its header: cut where 89264 begins.
+    cut = next(i for i, line in enumerate(lines[1:], 1) if line.split(b";")[0].strip(b'"')
+               >= b"89264")
+    kept = lines[:cut]
+    assert 0.95 < len(kept) / len(lines) < 0.99, len(kept) / len(lines)
+    folder = _local_copy(tmp_path, b"".join(kept))
+    (result,) = refresh([SOURCE], folder, store=store, progress=False)
+    assert result.status == STATUS_FAILED, result.reason
+    assert "par département" in result.reason and "93 (" in result.reason
+    assert "--accept-fewer-rows" in result.reason
+    assert _fingerprint(store) == before
+    # A producer that really dropped them: accepted when said so explicitly.
+    (again,) = refresh([SOURCE], folder, store=store, progress=False, accept_fewer_rows=True)
+    assert again.status == STATUS_BUILT, again.reason
+    assert _fingerprint(store) != before
+
+
+def test_lost_communes_ignore_communes_merged_since():
+    import pandas as pd
+
+    current = pd.Series(["59178", "93001", "97101", "2A004"])
+    previous = pd.Series(["59178", "93001", "97101", "2A004", "59999"])  # 59999 merged since
+    assert checks.lost_communes(previous, pd.Series(["59178", "2A004"]), current) == {
+        "93": 1, "971": 1}
+    assert checks.lost_communes(previous, previous, current) == {}
+    assert checks.lost_communes(None, previous, current) == {}
+    with pytest.raises(checks.SourceCheckError, match=r"par département : 93 \(1\)"):
+        checks.check_build(SOURCE, 100, checks.Expectations(), _manifest(100),
+                           lost={"93": 1})
+    checks.check_build(SOURCE, 100, checks.Expectations(), _manifest(100), lost={"93": 1},
+                       accept_fewer_rows=True)

@@ -9,22 +9,21 @@ place, ``operators.accounts``):
   an account's ``email`` (``Accounts.for_identity``). An identity with no matching account
   stays public, and is told so.
 
-The account is kept in the server-side session state only. Every write is checked again by the
-repository (``Registry.apply_import``): hiding a button is a courtesy, not the protection.
+The account is kept in the server-side session state only, and read again from the registry at
+each run of a page (:func:`current_account`): a deactivated account, or one whose role or
+operator changed, does not keep its old rights in an open session. Every write is checked again
+by the repository inside its transaction (``operators.accounts.fresh_actor``): hiding a button is
+a courtesy, not the protection. Failed logins are counted in the registry database, per login
+and per client address, shared by every session and process (``Accounts.authenticate``).
 """
 
 from __future__ import annotations
 
-import time
-
 import streamlit as st
 
-from operators.accounts import ANONYMOUS, ROLES, Account
+from operators.accounts import ANONYMOUS, ROLES, Account, LoginLocked
 
 SESSION_KEY = "compte_connecte"
-FAILURES_KEY = "compte_echecs"
-MAX_FAILURES = 5
-LOCK_SECONDS = 60
 
 
 def oidc_configured() -> bool:
@@ -61,7 +60,14 @@ def current_account() -> Account:
     """
     account = st.session_state.get(SESSION_KEY)
     if isinstance(account, Account):
-        return account
+        accounts = _accounts()
+        fresh = accounts.current(account) if accounts is not None else None
+        if fresh is None:  # deactivated (or the registry is gone): back to the public
+            st.session_state.pop(SESSION_KEY, None)
+            return ANONYMOUS
+        if fresh != account:
+            st.session_state[SESSION_KEY] = fresh
+        return fresh
     identity = oidc_identity()
     if identity:
         accounts = _accounts()
@@ -90,19 +96,26 @@ def sign_out() -> bool:
     return False
 
 
+def client_address() -> str | None:
+    """The browser's address as the server sees it (behind a reverse proxy, the proxy's:
+    the per-client count then adds up every visitor's tries, which only locks sooner)."""
+    try:
+        return st.context.ip_address or None
+    except Exception:  # no request context (bare script run)
+        return None
+
+
 def try_login(login: str, password: str) -> str | None:
     """Log in with a local account; a French error or None on success."""
-    failures, since = st.session_state.get(FAILURES_KEY, (0, 0.0))
-    if failures >= MAX_FAILURES and time.time() - since < LOCK_SECONDS:
-        return (f"Trop d'essais infructueux : réessayez dans {LOCK_SECONDS} secondes.")
     accounts = _accounts()
     if accounts is None:
         return "Registre indisponible : connexion impossible."
-    account = accounts.authenticate(login, password)
+    try:
+        account = accounts.authenticate(login, password, client=client_address())
+    except LoginLocked as error:
+        return str(error)
     if account is None:
-        st.session_state[FAILURES_KEY] = (failures + 1, time.time())
         return "Identifiant ou mot de passe incorrect."
-    st.session_state.pop(FAILURES_KEY, None)
     st.session_state[SESSION_KEY] = account
     return None
 

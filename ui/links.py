@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import html
 import json
+import math
 from collections.abc import Mapping
 
 import streamlit as st
@@ -28,6 +29,10 @@ from ui import classify, state
 
 RESTORED_KEY = "_links_restored"
 WEIGHTS_KEY = "_links_weights"
+NOTICES_KEY = "_links_notices"  # French notices about parameters of the link set aside
+# Bounds of a link's values (the widgets' own): classes on the map, a weight of the index.
+CLASSES_RANGE = (3, 7)
+MAX_WEIGHT = 100.0
 ZOOM_KEY = "map_zoom"  # (lat, lon, zoom) asked by a link, or None
 # Layer labels (ui.mapview.LAYERS) ↔ short names in the address.
 LAYER_SLUGS = {
@@ -62,7 +67,11 @@ def parse_zoom(text: str | None) -> tuple[float, float, float] | None:
 
 
 def parse_weights(text: str | None) -> tuple[tuple[str, float], ...] | None:
-    """« poverty_rate:3,median_income:1 » → sorted (indicator, weight) pairs."""
+    """« poverty_rate:3,median_income:1 » → sorted (indicator, weight) pairs.
+
+    None when unreadable: a weight that is not a finite number between 0 and
+    :data:`MAX_WEIGHT` (« nan », « inf », « 1e308 »), or weights that are all zero.
+    """
     if not text:
         return None
     pairs = []
@@ -72,21 +81,53 @@ def parse_weights(text: str | None) -> tuple[tuple[str, float], ...] | None:
             weight = float(value)
         except ValueError:
             return None
-        if not name or weight < 0:
+        if not name.strip() or not math.isfinite(weight) or not 0 <= weight <= MAX_WEIGHT:
             return None
         pairs.append((name.strip(), weight))
+    if not any(weight > 0 for _, weight in pairs):
+        return None
     return tuple(sorted(pairs))
 
 
-def settings_from(params: Mapping[str, str]) -> dict:
-    """The session values a link asks for (only those it names, and readable)."""
+def parse_classes(text: str | None) -> int | None:
+    """« 5 » → 5 within :data:`CLASSES_RANGE`, else None."""
+    if not text or not text.strip().isascii() or not text.strip().isdigit() \
+            or len(text.strip()) > 3:
+        return None
+    value = int(text)
+    low, high = CLASSES_RANGE
+    return value if low <= value <= high else None
+
+
+def notices() -> list[str]:
+    """The French notices of the link's parameters set aside (shown once, then forgotten)."""
+    return list(st.session_state.pop(NOTICES_KEY, []) or [])
+
+
+def _notice(text: str) -> None:
+    st.session_state.setdefault(NOTICES_KEY, []).append(text)
+
+
+def settings_from(params: Mapping[str, str], rejected: list[str] | None = None) -> dict:
+    """The session values a link asks for (only those it names, and readable).
+
+    ``rejected`` receives a French notice for each value set aside (its default is kept).
+    """
+    rejected = [] if rejected is None else rejected
     out: dict = {}
     for name, param in KEPT.items():
-        if params.get(param):
-            out[name] = int(params[param]) if name == "map_k" and params[param].isdigit() \
-                else params[param]
-    if out.get("map_k") is not None and not isinstance(out["map_k"], int):
-        out.pop("map_k")
+        if not params.get(param):
+            continue
+        if name == "map_k":
+            k = parse_classes(params[param])
+            if k is None:
+                low, high = CLASSES_RANGE
+                rejected.append(f"« nb={params[param][:20]} » : nombre de classes entre {low} "
+                                f"et {high} attendu ; valeur par défaut gardée.")
+                continue
+            out[name] = k
+        else:
+            out[name] = params[param][:200]
     method = params.get("classes")
     labels = {v: k for k, v in METHOD_SLUGS.items()}
     if method in labels:
@@ -101,6 +142,9 @@ def settings_from(params: Mapping[str, str]) -> dict:
     zoom = parse_zoom(params.get("zoom"))
     if zoom:
         out[ZOOM_KEY] = zoom
+    elif params.get("zoom"):
+        rejected.append(f"« zoom={params['zoom'][:40]} » illisible (latitude,longitude,zoom "
+                        "attendus) ; vue par défaut gardée.")
     return out
 
 
@@ -110,8 +154,11 @@ def restore() -> None:
         return
     st.session_state[RESTORED_KEY] = True
     params = {k: st.query_params.get(k) for k in PARAMETERS if st.query_params.get(k) is not None}
-    for name, value in settings_from(params).items():
+    rejected: list[str] = []
+    for name, value in settings_from(params, rejected).items():
         st.session_state[name] = value
+    for text in rejected:
+        _notice(text)
     weights = {k: params[k] for k in ("ponderation", "poids", "normalisation", "agregation")
                if params.get(k)}
     if weights:
@@ -128,18 +175,36 @@ def restore_weights(model) -> None:
     asked = st.session_state.pop(WEIGHTS_KEY, None)
     if not asked or model is None:
         return
+    from models.aggregate import AGGREGATIONS
+    from models.normalise import METHODS as NORMALISATIONS
     from ui import need
 
     current = need.current_settings(model)
     weights: str | tuple | None = None
     if asked.get("ponderation") in model.presets:
         weights = asked["ponderation"]
-    else:
+    elif asked.get("ponderation"):
+        _notice(f"« ponderation={asked['ponderation'][:40]} » inconnue ; pondération par "
+                "défaut gardée.")
+    if weights is None and asked.get("poids"):
         pairs = parse_weights(asked.get("poids"))
-        if pairs:
-            weights = tuple((i, w) for i, w in pairs if i in model.aggregated)
+        kept = tuple((i, w) for i, w in pairs or () if i in model.aggregated)
+        if kept and any(w > 0 for _, w in kept):
+            weights = kept
+        else:
+            _notice(f"« poids={asked['poids'][:60]} » : des poids finis entre 0 et "
+                    f"{MAX_WEIGHT:g}, non tous nuls, d'indicateurs connus sont attendus ; "
+                    "pondération par défaut gardée.")
     normalisation = asked.get("normalisation") or current.normalisation
+    if normalisation not in NORMALISATIONS:
+        _notice(f"« normalisation={normalisation[:40]} » inconnue (attendu : "
+                f"{', '.join(NORMALISATIONS)}) ; {current.normalisation} gardée.")
+        normalisation = current.normalisation
     aggregation = asked.get("agregation") or current.aggregation
+    if aggregation not in AGGREGATIONS:
+        _notice(f"« agregation={aggregation[:40]} » inconnue (attendu : "
+                f"{', '.join(AGGREGATIONS)}) ; {current.aggregation} gardée.")
+        aggregation = current.aggregation
     if weights is None and normalisation == current.normalisation and aggregation == current.aggregation:
         return
     need.set_settings(need.NeedSettings(weights or current.weights, normalisation, aggregation))

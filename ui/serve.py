@@ -133,6 +133,11 @@ def main(argv: list[str] | None = None) -> None:
           flush=True)
     from streamlit.web import cli
 
+    from ui.security_headers import install
+
+    if not install():
+        print("En-têtes de sécurité non posés par l'application (version de Streamlit) : "
+              "posez-les au mandataire inverse (README, « Déploiement partagé »).", flush=True)
     sys.argv = ["streamlit", "run", str(APP), *args]
     cli.main(prog_name="streamlit")
 

@@ -266,6 +266,7 @@ def _confidential_line(figure, container=None) -> None:
 
 
 def _import_form(registry, actor) -> None:
+    from operators.accounts import AccessDenied
     from operators.columns import ColumnMappingError, match_columns
     from operators.importer import ImportFileError, field_labels
     from operators.limits import InputTooLarge, check_input
@@ -360,6 +361,10 @@ def _import_form(registry, actor) -> None:
             st.error(str(exc))
             st.session_state.pop(key, None)
             return
+        except AccessDenied as exc:  # checked against the stored sites before any geocoding
+            st.error(f"Import refusé, rien n'a été écrit : {exc}")
+            st.session_state.pop(key, None)
+            return
     prepared = st.session_state.get(key)
     if prepared is None:
         return
@@ -442,8 +447,11 @@ def _prepare(content: bytes, name: str, mapping: dict[str, str], operator: str, 
     defaults = Defaults(operator_name=operator or None, network=network or None,
                         fictional=fictional)
     geocoder = default_geocoder() if geocode else None
+    registry = sites_mod.registry()
+    # The stored sites are consulted before any address leaves for the BAN: the account is
+    # checked against them, and a stored site keeps its level when the file omits it.
     return prepare_import(content, name, defaults=defaults, mapping=mapping, geocoder=geocoder,
-                          cache=sites_mod.registry())
+                          cache=registry, registry=registry, actor=current_account())
 
 
 def _preview(prepared, registry, key: str, operator: str, actor) -> None:
