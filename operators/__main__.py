@@ -1,7 +1,7 @@
 """Command line of the operators' registry.
 
 ``python -m operators import FICHIER [--operator NOM] …`` imports a file and ends with the
-line ``importés: N, mis à jour: N, rejetés: N, doublons: N`` (plus the rejected-rows file when
+line ``importés : N, mis à jour : N, rejetés : N, doublons : N`` (plus the rejected-rows file when
 there are rejects); ``export`` writes the registry to CSV, XLSX or GeoPackage; ``demo`` imports
 the fictional demo offer (``--regenerer`` writes the demo file again from the store);
 ``comptes`` (or ``accounts``) creates accounts and resets passwords.

@@ -133,8 +133,8 @@ class ImportResult:
 
     def summary_line(self) -> str:
         return (
-            f"importés: {self.imported}, mis à jour: {self.updated}, "
-            f"rejetés: {self.rejected}, doublons: {self.duplicates}"
+            f"importés : {self.imported}, mis à jour : {self.updated}, "
+            f"rejetés : {self.rejected}, doublons : {self.duplicates}"
         )
 
 

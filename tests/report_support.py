@@ -66,7 +66,7 @@ def registry_url() -> str:
                              store=report_store(), actor=ADMIN)
     finally:
         registry.dispose()
-    assert "rejetés: 0" in result.summary_line(), result.summary_line()
+    assert "rejetés : 0" in result.summary_line(), result.summary_line()
     return f"sqlite:///{path}"
 
 

@@ -218,7 +218,7 @@ def test_command_line_checks_the_account_as_the_app_does(store, tmp_path):
     done = run_cli("--compte", "alice", "import", str(path), "--sans-geocodage",
                    database=database, password=PASSWORD)
     assert done.returncode == 0, done.stderr
-    assert done.stdout.strip().splitlines()[-1].startswith("importés: 2")
+    assert done.stdout.strip().splitlines()[-1].startswith("importés : 2")
     registry = Registry(database)
     assert registry.import_log()["imported_by"].tolist() == ["alice (opérateur)"]
     registry.dispose()

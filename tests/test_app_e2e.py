@@ -239,7 +239,7 @@ def test_import_lists_row_errors_and_offers_the_rejects(app_url, page):
     assert page.get_by_role("button", name="Télécharger les lignes rejetées (CSV)").is_visible()
     e2e.screenshot(page, "offre_verification")
     page.get_by_role("button", name="Importer 2 site(s) dans le registre").click()
-    page.get_by_text("importés: 2").wait_for(timeout=60_000)
+    page.get_by_text("importés : 2").wait_for(timeout=60_000)
     e2e.screenshot(page, "offre_import")
     check_clean(page)
 
@@ -261,7 +261,7 @@ def test_a_large_file_is_checked_and_written_by_blocks(app_url, page, tmp_path):
     page.get_by_text("vérifié et écrit par blocs").first.wait_for(timeout=60_000)
     assert page.get_by_role("button", name="Vérifier le fichier").count() == 0  # no preview
     page.get_by_role("button", name="Vérifier et importer le fichier").click()
-    page.get_by_text("importés: 12").wait_for(timeout=120_000)
+    page.get_by_text("importés : 12").wait_for(timeout=120_000)
     button = page.get_by_role("button", name="Télécharger les 2 ligne(s) rejetée(s) (CSV)")
     with page.expect_download() as download:
         button.click()

@@ -169,7 +169,7 @@ def test_an_operator_logs_in_with_the_provider_and_imports_for_her_operator_only
     # Her own file goes in, under her account.
     e2e.check_file(page, write_csv(app["folder"] / "asso_a.csv", ALICE_FILE))
     page.get_by_role("button", name="Importer 1 site(s) dans le registre").click()
-    page.get_by_text("importés: 1").wait_for(timeout=60_000)
+    page.get_by_text("importés : 1").wait_for(timeout=60_000)
     e2e.screenshot(page, "oidc_operatrice_import")
     registry = Registry(app["database"])
     try:

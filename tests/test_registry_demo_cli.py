@@ -20,7 +20,7 @@ from tests.account_support import ADMIN
 from tests.bench_registry import bench_import, measure_import
 
 FIXTURES = Path(__file__).parent / "fixtures" / "registry"
-SUMMARY = re.compile(r"^importés: (\d+), mis à jour: (\d+), rejetés: (\d+), doublons: (\d+)$")
+SUMMARY = re.compile(r"^importés : (\d+), mis à jour : (\d+), rejetés : (\d+), doublons : (\d+)$")
 
 
 def test_demo_file_is_the_seeded_generator_output(store):
@@ -110,7 +110,7 @@ def test_cli_without_operator_column_uses_the_option_and_export_works(store, tmp
                       database=database)
     out, err = process.communicate(timeout=180)
     assert process.returncode == 0, err
-    assert out.strip().splitlines()[-1] == "importés: 2, mis à jour: 0, rejetés: 0, doublons: 0"
+    assert out.strip().splitlines()[-1] == "importés : 2, mis à jour : 0, rejetés : 0, doublons : 0"
     export = tmp_path / "public.xlsx"
     process = run_cli("export", str(export), "--public", database=database)
     out, err = process.communicate(timeout=180)

@@ -57,7 +57,7 @@ def test_every_row_has_its_expected_outcome(name, registry, tmp_path):
     imported = int((expected["issue"] == "importé").sum())
     assert (result.imported, result.updated, result.rejected) == (imported, 0, rejected)
     assert result.summary_line() == (
-        f"importés: {imported}, mis à jour: 0, rejetés: {rejected}, doublons: {result.duplicates}"
+        f"importés : {imported}, mis à jour : 0, rejetés : {rejected}, doublons : {result.duplicates}"
     )
     assert registry.count_sites() == imported
 

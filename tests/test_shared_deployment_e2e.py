@@ -125,7 +125,7 @@ def test_two_processes_two_operators_importing_at_once(deployment, browser):
     for button in buttons:  # back to back: both processes write at the same time
         button.click()
     for login, page in pages.items():
-        page.get_by_text("importés: 3").wait_for(timeout=120_000)
+        page.get_by_text("importés : 3").wait_for(timeout=120_000)
         e2e.screenshot(page, f"partage_import_{login}")
 
     registry = Registry(deployment["database"])

@@ -94,6 +94,36 @@ def rejects_first(rejects: pd.DataFrame) -> pd.DataFrame:
     return rejects[order + rest].rename(columns=names)
 
 
+_PROBLEM = re.compile(r"champ « (?P<field>[^»]+?) » : (?P<message>.*?)(?= ; champ « |$)")
+
+
+def errors_by_field(reasons: pd.Series, rows: pd.Series) -> pd.DataFrame:
+    """One line per error, field first: « Ligne | Champ | Erreur » (a rejected row's reason
+    « ligne 7 : champ « capacité » : … ; champ « type d'offre » : … » split). Within a row the
+    short errors come first, so that a long list of accepted values never hides the others."""
+    out = []
+    for row, reason in zip(rows, reasons, strict=True):
+        text = str(reason or "")
+        found = [(m["field"], m["message"].strip()) for m in _PROBLEM.finditer(text)]
+        if not found:
+            found = [("ligne", text.split(" : ", 1)[-1] if " : " in text else text)]
+        for field_name, message in sorted(found, key=lambda fm: len(fm[1])):
+            out.append({"Ligne": row, "Champ": field_name, "Erreur": message})
+    return pd.DataFrame(out, columns=["Ligne", "Champ", "Erreur"])
+
+
+def show_errors(reasons: pd.Series, rows: pd.Series) -> None:
+    """The rejected rows' errors, one per line, field first (above the detailed tables)."""
+    errors = errors_by_field(reasons, rows)
+    if errors.empty:
+        return
+    st.markdown(f"**Erreurs à corriger** ({fr_number(len(errors))}, une par ligne)")
+    st.dataframe(errors, hide_index=True, width="stretch", height=min(38 + 35 * len(errors), 320),
+                 column_config={"Ligne": st.column_config.TextColumn(width="small"),
+                                "Champ": st.column_config.TextColumn(width="medium"),
+                                "Erreur": st.column_config.TextColumn(width="large")})
+
+
 def outcomes_fr(outcomes: pd.DataFrame) -> pd.DataFrame:
     keep = [c for c in OUTCOME_COLUMNS if c in outcomes.columns]
     return outcomes[keep].rename(columns=OUTCOME_COLUMNS)
@@ -434,6 +464,10 @@ def _import_large(content: bytes, name: str, registry, actor, mapping: dict[str,
             file_name=f"{name.rsplit('.', 1)[0]}_rejets.csv", mime="text/csv",
             key="offre_large_rejects", icon=":material/download:")
     outcomes = outcomes_fr(pd.DataFrame(result.outcomes))
+    issues = outcomes.get("Issue", pd.Series("", index=outcomes.index))
+    refused = outcomes[issues.eq("rejeté")]
+    if len(refused):
+        show_errors(refused["Détail"].head(1000), refused["Ligne"].head(1000))
     st.dataframe(french(outcomes.head(1000)), hide_index=True, width="stretch", height=240)
     if len(outcomes) > 1000:
         st.caption(f"Les 1 000 premières lignes sur {fr_number(len(outcomes))}.")
@@ -467,6 +501,9 @@ def _preview(prepared, registry, key: str, operator: str, actor) -> None:
     st.caption(prepared.match.describe_fr() + ". " + prepared.geocoding.summary_fr() + ".")
     if rejected:
         rejects = rejects_first(prepared.rejects_frame())
+        if "Motif du rejet" in rejects.columns:
+            show_errors(rejects["Motif du rejet"],
+                        rejects.get("Ligne du fichier", pd.Series("", index=rejects.index)))
         st.markdown("**Lignes rejetées** (corrigez-les puis importez à nouveau le fichier des rejets)")
         st.dataframe(french(rejects), hide_index=True, width="stretch", height=240)
         st.download_button(
