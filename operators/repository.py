@@ -287,7 +287,28 @@ class Registry:
         return (f"Écriture impossible dans le {self.describe_fr()} : {what} ; rien n'a été "
                 f"écrit (raison donnée par la base : {reason or type(error).__name__}).")
 
+    def schema_is_current(self) -> bool:
+        """Whether every table and site column of this version is already there (read only:
+        opening a current registry to read it — a report, a bilan — writes nothing to it)."""
+        try:
+            with self.engine.connect() as conn:
+                if self.dialect == "sqlite":
+                    version = conn.exec_driver_sql("PRAGMA user_version").scalar()
+                    application = conn.exec_driver_sql("PRAGMA application_id").scalar()
+                    if version != gpkg.USER_VERSION or application != gpkg.APPLICATION_ID:
+                        return False
+                inspector = sa.inspect(conn)
+                tables = set(inspector.get_table_names())
+                if not set(self.metadata.tables) <= tables:
+                    return False
+                present = {c["name"] for c in inspector.get_columns("sites")}
+                return all(c in present for c in SITE_COLUMNS)
+        except sa.exc.SQLAlchemyError:
+            return False
+
     def ensure_schema(self) -> None:
+        if self.schema_is_current():
+            return
         try:
             with self.write_transaction() as conn:
                 if self.dialect == "postgresql":

@@ -45,3 +45,34 @@ def test_network_report_base_file_missing_or_not_a_registry(tmp_path, capsys):
     assert main(["--territoire", "dep:23", "--base", str(garbage), "--out", str(tmp_path)]) == 1
     err = capsys.readouterr().err
     assert err.startswith("Erreur : ") and "Traceback" not in err
+
+
+def test_making_a_report_never_writes_to_the_registry(store, tmp_path):
+    # A report, from the command line, reads the registry: its file must keep its bytes and its
+    # modification time (the registry was rewritten at every opening before).
+    import hashlib
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    import settings
+    from operators.repository import Registry
+
+    registry = tmp_path / "registre.gpkg"
+    source = store.root / "registre.gpkg"
+    if source.exists():
+        shutil.copy(source, registry)
+    else:
+        Registry(f"sqlite:///{registry}").dispose()
+    Registry(f"sqlite:///{registry}").dispose()  # brought to the current schema once
+    before = (hashlib.sha256(registry.read_bytes()).hexdigest(), registry.stat().st_mtime_ns)
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{registry}"}
+    done = subprocess.run([sys.executable, "-m", "diagnostics", "report", "com:23096", "--format",
+                           "html", "--out", str(tmp_path / "rapport.html")],
+                          cwd=settings.PROJECT_ROOT, env=env, capture_output=True, text=True,
+                          timeout=600, stdin=subprocess.DEVNULL)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "Traceback" not in done.stderr
+    after = (hashlib.sha256(registry.read_bytes()).hexdigest(), registry.stat().st_mtime_ns)
+    assert after == before
