@@ -106,11 +106,20 @@ def key_messages(codes: list[str], need_frame: pd.DataFrame | None,
     cutoff = max(1, int(scored.sum() // 10))
     top = frame[frame["rank"] <= cutoff].sort_values("rank")
     robust = int(frame["top_decile_robust"].fillna(False).astype(bool).sum())
+    # Name first the communes whose rank rests on a published poverty rate; say how many rest on
+    # an estimate (a village under statistical secrecy is never named as if it were measured).
+    estimated = (top["imputed_poverty_rate"].astype("boolean").fillna(False).astype(bool)
+                 if "imputed_poverty_rate" in top.columns else pd.Series(False, index=top.index))
+    named = pd.concat([top[~estimated], top[estimated]])
+    estimated_text = (f" {fr_number(int(estimated.sum()))} d'entre elles reposent sur un taux de "
+                      "pauvreté estimé (secret statistique)." if estimated.any() else "")
+    first = (f"D'abord, au taux publié, {_names(named, 3)}." if (~estimated).any()
+             else f"D'abord {_names(named, 3)} (taux estimés).")
     messages.append({
         "figure": fr_number(len(top)),
         "title": "communes parmi les 10 % les plus en besoin de France",
         "text": ((f"Dont {fr_number(robust)} dans ce premier décile dans au moins 90 % des "
-                  f"1 000 tirages de pondération et de normalisation. D'abord {_names(top, 3)}.")
+                  f"1 000 tirages de pondération et de normalisation. {first}{estimated_text}")
                  if len(top) else
                  "Aucune commune du territoire dans le premier décile national."),
         "source": "Indice de besoin du projet, analyse de sensibilité (1 000 tirages)",
