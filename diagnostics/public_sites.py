@@ -90,6 +90,9 @@ def _capacity(totals: pd.DataFrame) -> pd.Series:
     return totals[present].sum(axis=1, min_count=1)
 
 
+CAPACITY_IN_LIST = "total non publié sous 3 sites (voir la liste des sites)"
+
+
 def _shape(totals: pd.DataFrame, keys: dict[str, str]) -> pd.DataFrame:
     from diagnostics.formatting import fr_number
 
@@ -100,8 +103,12 @@ def _shape(totals: pd.DataFrame, keys: dict[str, str]) -> pd.DataFrame:
     # For maps and classes: a hidden count is between 1 and 2.
     out.loc[small, "n_sites"] = 1.5
     out["capacity"] = _capacity(out)
+    # A total of fewer than three sites is not published (« < 3 »); each public site's own
+    # capacity is in the list of sites (as in the app), which the text points to. Otherwise a
+    # missing total is a capacity the operators did not give.
     out["capacity_text"] = [
-        "non diffusée" if pd.isna(c) else fr_number(c) for c in out["capacity"]
+        CAPACITY_IN_LIST if hidden else ("non renseignée" if pd.isna(c) else fr_number(c))
+        for c, hidden in zip(out["capacity"], small, strict=True)
     ]
     return out[[*keys.values(), "n_sites", "n_sites_text", "capacity", "capacity_text"]]
 
@@ -134,7 +141,8 @@ def _service_totals(sites: pd.DataFrame, coverage: pd.DataFrame | None, codes: s
         "n_sites": 1.5 if n < SMALL_COUNT else float(n),
         "n_sites_text": text,
         "capacity": np.nan if hidden else capacity,
-        "capacity_text": "non diffusée" if hidden or np.isnan(capacity) else fr_number(capacity),
+        "capacity_text": (CAPACITY_IN_LIST if hidden else
+                          "non renseignée" if np.isnan(capacity) else fr_number(capacity)),
     }])
 
 
