@@ -104,3 +104,12 @@ def test_map_table_and_png():
     assert "75101;Un;120;" in text  # a count, not « 120,0 »
     png = map_exports.map_png(view, POOR, styled, "Ménages pauvres — Paris", "Source : INSEE")
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 5000
+
+
+def test_classes_whose_bounds_read_the_same_are_merged():
+    # Places mostly under one at 0 decimals once gave « 0 / 0 – 0 / 0 – 0 / 0 – 0 / 0 – 4 ».
+    from ui.classify import classify
+
+    found = classify(pd.Series([0, 0, 0, 0.2, 0.3, 0.4, 0.6, 0.8, 1.5, 4]), "quantiles", 5, 0)
+    assert found.labels == ["0", "0 – 1", "1 – 4"]
+    assert len(set(found.labels)) == len(found.labels) and sum(found.counts) == 10

@@ -68,11 +68,14 @@ def classify(values: pd.Series, method: str = "quantiles", k: int = 5, decimals:
         bins = mapclassify.EqualInterval(known, k=k).bins
     else:
         bins = mapclassify.Quantiles(known, k=k).bins
-    bins = sorted({float(b) for b in bins})
+    # Bounds rounded as they are shown: classes whose bounds would read the same (« 0 – 0 »,
+    # « 0 / 0 – 0 / 0 » on a map of places mostly under one) are merged.
+    bins = sorted({round(float(b), decimals) for b in bins})
     bins[-1] = max(bins[-1], float(known.max()))
     lower = [float(known.min()), *bins[:-1]]
     labels = [
-        f"{_num(lo, decimals)} – {_num(hi, decimals)}{suffix}"
+        (f"{_num(hi, decimals)}{suffix}" if _num(lo, decimals) == _num(hi, decimals)
+         else f"{_num(lo, decimals)} – {_num(hi, decimals)}{suffix}")
         for lo, hi in zip(lower, bins, strict=True)
     ]
     counts = np.bincount(np.searchsorted(bins, known, side="left").clip(0, len(bins) - 1),

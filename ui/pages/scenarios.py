@@ -119,8 +119,17 @@ def _what_if(bundle, scenario, codes: list[str], names: pd.Series, labels: dict)
         f"à {names.get(c.code, c.code)}" for c in scenario.changes))
     comparison = compare(Scenario(bundle.model, "situation actuelle"), scenario, codes)
     summary = comparison.summary.rename(index=SUMMARY_LABELS).rename_axis("Indicateur").reset_index()
-    st.dataframe(french(summary, {c: 1 for c in summary.columns[1:]}), hide_index=True,
+    # Communes, households and places: whole numbers.
+    st.dataframe(french(summary, {c: 0 for c in summary.columns[1:]}), hide_index=True,
                  width="stretch")
+    totals = comparison.summary
+    if {"missing_total", "surplus_total"} <= set(totals.index) and totals.shape[1] == 2:
+        fewer = float(totals.loc["missing_total"].iloc[0] - totals.loc["missing_total"].iloc[1])
+        beyond = float(totals.loc["surplus_total"].iloc[1] - totals.loc["surplus_total"].iloc[0])
+        if beyond > fewer + 0.5:
+            st.caption(f"Sur les places ajoutées, environ {fr_number(beyond)} vont au-delà de la "
+                       "référence, dans des communes où la famille l'atteint déjà : elles ne "
+                       f"réduisent pas les places manquantes (− {fr_number(max(fewer, 0.0))}).")
     changed = comparison.communes[comparison.communes["delta_gap_households"].abs() > 1e-9]
     st.caption(f"{fr_number(len(changed))} commune(s) voient leur écart changer ; "
                "ménages pauvres estimés sans place à portée : "
