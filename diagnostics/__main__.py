@@ -69,10 +69,23 @@ def read_list(path: Path) -> list[str]:
     return specs
 
 
+def _return_freed_memory() -> None:
+    """Read Parquet with the system allocator in this short-lived process.
+
+    pyarrow's default pool (mimalloc) keeps the memory of every national table read and
+    dropped (about 80 MB for a département's report); the system allocator gives most of it
+    back, which lowers the command's peak. Same data, same speed within noise.
+    """
+    import pyarrow as pa
+
+    pa.set_memory_pool(pa.system_memory_pool())
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
+    _return_freed_memory()
     try:
         specs = list(args.territoires) + (read_list(args.liste) if args.liste else [])
         formats = check_formats(args.format or ["pdf"])

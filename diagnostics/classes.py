@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from diagnostics.formatting import fr_number
-from diagnostics.webmap import MISSING_COLOUR, PALETTES, class_colours
+from diagnostics.palettes import MISSING_COLOUR, PALETTES, class_colours
 
 # Diverging gap palette split in its two halves: answered (blue) and unanswered (red) need.
 SURPLUS_COLOURS = ["#2166ac", "#67a9cf", "#d1e5f0"]
