@@ -69,10 +69,37 @@ def read_list(path: Path) -> list[str]:
     return specs
 
 
+def _return_freed_memory() -> None:
+    """Give freed memory back to the system in this short-lived process (lower peak).
+
+    pyarrow's default pool (mimalloc) keeps the memory of every national table read and
+    dropped (about 80 MB for a département's report): Parquet is read with the system
+    allocator instead. glibc's malloc then raises its mmap threshold after the first large
+    frees and keeps later large blocks in its heap; a fixed 128 KiB threshold (glibc's
+    initial value) returns them on free (about 25 MB less at the peak of a dep:23 report).
+    Same data, same speed within noise; the second step is skipped where there is no glibc.
+    """
+    import ctypes
+    import ctypes.util
+
+    import pyarrow as pa
+
+    pa.set_memory_pool(pa.system_memory_pool())
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        mallopt = libc.mallopt
+    except (OSError, AttributeError):
+        return
+    m_trim_threshold, m_mmap_threshold = -1, -4  # <malloc.h>
+    mallopt(m_mmap_threshold, 128 * 1024)
+    mallopt(m_trim_threshold, 128 * 1024)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
+    _return_freed_memory()
     try:
         specs = list(args.territoires) + (read_list(args.liste) if args.liste else [])
         formats = check_formats(args.format or ["pdf"])

@@ -19,6 +19,7 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 
 import settings
 from catalogues import datasets
@@ -301,12 +302,15 @@ def load_territory(spec: str | Territory, store: Store) -> Territory:
 
 def _reference(store: Store, codes: list[str]) -> gpd.GeoDataFrame:
     level = "communes_fin" if len(codes) <= FINE_LEVEL_MAX_COMMUNES else "communes_moyen"
-    outlines = store.read(level, columns=["code", "geometry"])
+    # Only the territory's rows are read (a filter on ``code`` while reading the Parquet file):
+    # the national outlines are never built as geometries.
+    outlines = store.read(level, columns=["code", "geometry"], codes=codes)
     outlines = outlines[outlines["code"].isin(codes)]
     attributes = pd.DataFrame(store.read(
         "communes",
         columns=["code", "name", "dep_code", "dep_name", "epci_code", "epci_name", "population",
                  "area_km2", "metric_crs", "x_metric", "y_metric", "rep_lon", "rep_lat"],
+        codes=codes,
     ))
     attributes = attributes[attributes["code"].isin(codes)]
     frame = attributes.merge(outlines, on="code", how="left")
@@ -326,7 +330,7 @@ def _context(store: Store, communes: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 
 
 def _dataset_columns(store: Store, spec: DatasetSpec, codes: list[str]) -> pd.DataFrame | None:
-    frame = store.read_frame(spec.dataset)
+    frame = store.read_frame(spec.dataset, codes=codes)  # the territory's rows only
     if "code" not in frame.columns:
         log.warning("Jeu « %s » sans colonne « code » : ignoré.", spec.dataset)
         return None
@@ -429,19 +433,20 @@ def national_references(store: Store) -> dict[str, float]:
     out["communes"] = float(len(communes))
     out["density"] = float(population.sum() / communes["area_km2"].sum())
     if store.exists(datasets.CENSUS_IRIS):
-        census = store.read_frame(datasets.CENSUS_IRIS)
+        census = _read_present(store, datasets.CENSUS_IRIS, ["vacant_dwellings", "dwellings"])
         if {"vacant_dwellings", "dwellings"} <= set(census.columns):
             out["vacancy_rate"] = float(
                 100 * census["vacant_dwellings"].sum() / census["dwellings"].sum()
             )
     if store.exists(datasets.COMPARATEUR):
-        comp = store.read_frame(datasets.COMPARATEUR)
+        comp = _read_present(store, datasets.COMPARATEUR, ["unemployed_15_64", "active_15_64"])
         if {"unemployed_15_64", "active_15_64"} <= set(comp.columns):
             out["unemployment_rate"] = float(
                 100 * comp["unemployed_15_64"].sum() / comp["active_15_64"].sum()
             )
     if store.exists(datasets.FILOSOFI_COMMUNES):
-        filo = store.read_frame(datasets.FILOSOFI_COMMUNES)
+        filo = _read_present(store, datasets.FILOSOFI_COMMUNES,
+                             ["poverty_rate", "households", "median_income"])
         if {"poverty_rate", "households"} <= set(filo.columns):
             known = filo["poverty_rate"].notna() & filo["households"].notna()
             weights = filo.loc[known, "households"]
@@ -453,6 +458,15 @@ def national_references(store: Store) -> dict[str, float]:
                 filo["median_income"], filo["households"]
             )
     return out
+
+
+def _read_present(store: Store, dataset: str, wanted: list[str]) -> pd.DataFrame:
+    """The columns of ``wanted`` that ``dataset`` has (not the whole national table)."""
+    try:
+        present = set(pq.read_schema(store.path(dataset)).names)
+    except Exception:  # a broken file: the store's read says so in French
+        return store.read_frame(dataset)
+    return store.read_frame(dataset, columns=[c for c in wanted if c in present])
 
 
 def weighted_median(values: pd.Series, weights: pd.Series) -> float:

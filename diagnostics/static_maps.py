@@ -23,7 +23,7 @@ from matplotlib_scalebar.scalebar import ScaleBar
 
 import settings
 from diagnostics.document import MapSpec
-from diagnostics.webmap import MISSING_COLOUR
+from diagnostics.palettes import MISSING_COLOUR
 
 DPI = 150
 WIDTH_IN = 6.9  # A4 text width at 2 cm margins

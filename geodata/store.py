@@ -24,6 +24,8 @@ from typing import Any
 
 import geopandas as gpd
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 import settings
@@ -252,8 +254,14 @@ class Store:
         self.verify(dataset)
         return Manifest.from_json(raw) if raw else None
 
-    def read(self, dataset: str, columns: list[str] | None = None, bbox=None) -> pd.DataFrame:
-        """Read a dataset (a GeoDataFrame when it has a geometry)."""
+    def read(self, dataset: str, columns: list[str] | None = None, bbox=None,
+             codes: Iterable[str] | None = None) -> pd.DataFrame:
+        """Read a dataset (a GeoDataFrame when it has a geometry).
+
+        ``codes``: keep only the rows whose ``code`` is one of them, filtered while reading
+        (a territory's rows without building the national frame and its geometries); rows
+        keep the file's order, as ``frame[frame["code"].isin(codes)]`` would.
+        """
         path = self.path(dataset)
         if not path.exists():
             raise StoreError(
@@ -266,14 +274,17 @@ class Store:
             if b"geo" in metadata:
                 geo = json.loads(metadata[b"geo"])
                 if columns is None or any(c in columns for c in geo.get("columns", {})):
-                    return gpd.read_parquet(path, columns=columns, bbox=bbox)
-            return pd.read_parquet(path, columns=columns)
+                    return gpd.read_parquet(path, columns=columns, bbox=bbox,
+                                            **_code_filter(path, codes))
+            return pd.read_parquet(path, columns=columns, **_code_filter(path, codes))
         except Exception as exc:
             self._raise_if_damaged(dataset, exc)
             raise
 
-    def read_frame(self, dataset: str, columns: list[str] | None = None) -> pd.DataFrame:
-        """Read a dataset as a plain table (geometries, if any, stay WKB bytes)."""
+    def read_frame(self, dataset: str, columns: list[str] | None = None,
+                   codes: Iterable[str] | None = None) -> pd.DataFrame:
+        """Read a dataset as a plain table (geometries, if any, stay WKB bytes); ``codes`` as
+        in :meth:`read`."""
         path = self.path(dataset)
         if not path.exists():
             raise StoreError(
@@ -282,7 +293,7 @@ class Store:
             )
         self.verify(dataset)
         try:
-            return pd.read_parquet(path, columns=columns)
+            return pd.read_parquet(path, columns=columns, **_code_filter(path, codes))
         except Exception as exc:
             self._raise_if_damaged(dataset, exc)
             raise
@@ -299,6 +310,20 @@ class Store:
             and current.input_sha256 == input_sha256
             and current.builder_version == builder_version
         )
+
+
+def _code_filter(path: Path, codes: Iterable[str] | None) -> dict[str, Any]:
+    """``filters`` keeping the rows of ``codes`` when the file has a text ``code`` column
+    (otherwise nothing: the caller filters after reading, as before)."""
+    if codes is None:
+        return {}
+    schema = pq.read_schema(path)
+    index = schema.get_field_index("code")
+    if index < 0 or not (pa.types.is_string(schema.field(index).type)
+                         or pa.types.is_large_string(schema.field(index).type)):
+        return {}
+    wanted = pa.array(sorted({str(c) for c in codes}), type=schema.field(index).type)
+    return {"filters": pc.field("code").isin(wanted)}
 
 
 def _embed_manifest(path: Path, manifest: Manifest) -> None:

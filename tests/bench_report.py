@@ -8,7 +8,10 @@ maps, WeasyPrint):
   disk per state of the store, so every report after the first one reuses it);
 * ``report_pdf_dep59_cold_s``: the first report after a change of the store (need index for all
   France recomputed, about 15–20 s of it);
-* the other formats of the same diagnostic, and Creuse (23) for a small département.
+* the other formats of the same diagnostic, and Creuse (23) for a small département;
+* ``report_cli_dep23_s`` and ``report_pdf_dep23_peak_mb``: ``python -m diagnostics report dep:23
+  --format pdf`` run in a child process (imports included), its wall time and its peak resident
+  memory read from ``/usr/bin/time -v`` (target: at most 400 MB).
 
 The store is the project's when it holds the sources (``make data``); otherwise the connectors
 build them from ``../shared/data`` into a temporary store. The registry is the project's when
@@ -18,6 +21,9 @@ it exists, otherwise a temporary one holding the FICTIONAL demo offer.
 from __future__ import annotations
 
 import os
+import re
+import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -67,6 +73,31 @@ def _timed(function: Callable[[], object]) -> tuple[float, object]:
     start = time.perf_counter()
     result = function()
     return time.perf_counter() - start, result
+
+
+TIME_V = Path("/usr/bin/time")
+PEAK = re.compile(r"Maximum resident set size \(kbytes\):\s*(\d+)")
+
+
+def cli_report(spec: str, out: Path, store: Store, registry_url: str) -> tuple[float, float | None]:
+    """Wall time (s) and peak resident memory (MB) of ``python -m diagnostics report`` in a child.
+
+    The peak is read from GNU time's ``-v`` output (« Maximum resident set size ») when
+    ``/usr/bin/time`` exists; otherwise only the time is measured.
+    """
+    command = [sys.executable, "-m", "diagnostics", "report", spec, "--format", "pdf",
+               "--out", str(out), "--registre", registry_url, "--sans-barre"]
+    measured = TIME_V.exists()
+    if measured:
+        command = [str(TIME_V), "-v", *command]
+    env = {**os.environ, "DIAG_DATA_DIR": str(store.root)}
+    start = time.perf_counter()
+    done = subprocess.run(command, capture_output=True, text=True, cwd=settings.PROJECT_ROOT, env=env)
+    elapsed = time.perf_counter() - start
+    if done.returncode != 0 or not out.is_file():
+        raise RuntimeError(f"report {spec} failed ({done.returncode}): {done.stderr[-2000:]}")
+    match = PEAK.search(done.stderr) if measured else None
+    return elapsed, (int(match.group(1)) / 1024 if match else None)
 
 
 def bench_report() -> list[str]:
@@ -124,6 +155,12 @@ def bench_report() -> list[str]:
 
         creuse, _ = _timed(lambda: report.render_pdf(build("dep:23", store, registry_url=url)))
         lines.append(_line("report_pdf_dep23_s", creuse, "s"))
+
+        # The command line as a user runs it: imports included, in its own process.
+        cli_s, peak_mb = cli_report("dep:23", workdir / "creuse.pdf", store, url)
+        lines.append(_line("report_cli_dep23_s", cli_s, "s"))
+        if peak_mb is not None:
+            lines.append(_line("report_pdf_dep23_peak_mb", peak_mb, "MB"))
     return lines
 
 

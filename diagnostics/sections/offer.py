@@ -11,9 +11,9 @@ from catalogues import datasets
 from diagnostics.document import MapSpec, Notice, Paragraph, Section, Subtitle, Table
 from diagnostics.formatting import MISSING, fr_number, fr_percent
 from diagnostics.inputs import ReportInputs
+from diagnostics.palettes import MISSING_COLOUR
 from diagnostics.public_sites import SMALL_LABEL, PublicSites
 from diagnostics.sections.common import by_code, cite, count, has, known_sum, plural, tooltip
-from diagnostics.webmap import MISSING_COLOUR
 from operators import schema
 
 SITE_COUNT_CLASSES = [("Aucun site", "#ffffff"), (f"{SMALL_LABEL} sites", "#c6dbef"),

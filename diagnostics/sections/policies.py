@@ -16,8 +16,8 @@ import pandas as pd
 from catalogues import datasets
 from diagnostics.document import Bullets, KeyFigure, MapSpec, Notice, Paragraph, Section, Table
 from diagnostics.inputs import ReportInputs
+from diagnostics.palettes import MISSING_COLOUR
 from diagnostics.sections.common import by_code, cite, count, missing_notice, names_list, plural
-from diagnostics.webmap import MISSING_COLOUR
 from models import policy_frame as pf
 
 SHORT = {pf.LDA: "Logement d'abord", pf.DELEGATAIRE: "Délégataire des aides à la pierre",
