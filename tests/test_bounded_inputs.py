@@ -68,7 +68,7 @@ def test_a_non_finite_rate_is_refused_and_no_result_is_nan(params):
     kind = next(iter(params.kinds))
     values = oe.inputs_for(kind, params, zone_apl=2)
     rate = next(k for k in values if "taux" in k)
-    with pytest.raises(oe.OperationError, match="nombre fini|infinie refusée"):
+    with pytest.raises(oe.OperationError, match=r"nombre fini|infinie refusée"):
         oe.inputs_for(kind, params, zone_apl=2, overrides={rate: "inf"})
     # Finite but absurd inputs that overflow the account: refused, not « nan € ».
     huge = {k: 1e308 for k in values if k not in ("logements", "zone_apl", "duree_pret")}

@@ -47,6 +47,7 @@ def test_quantile_breaks_end_at_the_maximum() -> None:
 
 def test_report_command_line_does_not_import_mapclassify_nor_folium() -> None:
     code = ("import sys, diagnostics.__main__, diagnostics.classes; "
-            "print(sorted(m for m in ('mapclassify', 'sklearn', 'matplotlib.pyplot', 'folium') if m in sys.modules))")
+            "print(sorted(m for m in ('mapclassify', 'sklearn', 'matplotlib.pyplot', 'folium') "
+            "if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
