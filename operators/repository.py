@@ -301,7 +301,8 @@ class Registry:
                 tables = set(inspector.get_table_names())
                 if not set(self.metadata.tables) <= tables:
                     return False
-                present = {c["name"] for c in inspector.get_columns("sites")}
+                # The column names only (reflecting their types warns on PostGIS geometry).
+                present = set(conn.exec_driver_sql("SELECT * FROM sites LIMIT 0").keys())
                 return all(c in present for c in SITE_COLUMNS)
         except sa.exc.SQLAlchemyError:
             return False
