@@ -461,7 +461,17 @@ def model_reach(model: Any) -> Reach:
     from models import accessibility as acc
     from models import decay
 
+    memo: dict[tuple, sparse.csr_matrix] = {}
+
     def reach(candidates: list[str], demand: list[str]) -> sparse.csr_matrix:
+        # The families of one région often share their candidates and demand: computed once.
+        key = (tuple(candidates), tuple(demand))
+        if key in memo:
+            return memo[key]
+        memo[key] = _reach(candidates, demand)
+        return memo[key]
+
+    def _reach(candidates: list[str], demand: list[str]) -> sparse.csr_matrix:
         positions = model.positions(candidates)
         pairs = acc.distance_pairs(model.locations, positions, decay.uniform)
         column = pd.Index(model.positions(demand)).get_indexer(pairs.demand)

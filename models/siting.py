@@ -82,9 +82,14 @@ def greedy_max_coverage(
     cap_left = None if caps is None else np.nan_to_num(np.asarray(caps, dtype=float)).copy()
     left = float(places)
     picks: list[Pick] = []
+    # The need within each candidate's reach, kept up to date after each pick by subtracting
+    # what the pick answered (only the columns it reaches change): the same sums as
+    # ``binary @ remaining`` at every step, without recomputing them over all candidates.
+    by_demand = binary.T.tocsr()  # demand location → candidates that reach it
+    reachable = binary @ remaining
     while left > 1e-9:
         size = min(float(site_size), left)
-        reachable = binary @ remaining
+        reachable = np.maximum(reachable, 0.0)
         sizes = np.full(len(reachable), size)
         if cap_left is not None:
             sizes = np.minimum(sizes, cap_left)
@@ -95,21 +100,30 @@ def greedy_max_coverage(
         if gain.size == 0 or gain.max() <= 0:
             break
         # Most need answered; among equals, the most unmet need within reach (the densest
-        # need), then the first in code order.
-        best = int(np.lexsort((np.arange(len(gain)), -reachable, -gain))[0])
+        # need), then the first in code order (compared at 1e-9: sums kept by subtraction).
+        rounded = np.round(gain, 9)
+        tied = np.flatnonzero(rounded == rounded.max())
+        best = int(tied[np.argmax(np.round(reachable[tied], 9))])
         start, end = binary.indptr[best], binary.indptr[best + 1]
         columns = binary.indices[start:end]
         share = gain[best] / reachable[best]
         answered = remaining[columns] * share
         remaining[columns] -= answered
+        starts, ends = by_demand.indptr[columns], by_demand.indptr[columns + 1]
+        lengths = ends - starts
+        if lengths.sum():
+            # The candidates reaching each answered location, in one gather.
+            offsets = np.repeat(starts - np.cumsum(lengths) + lengths, lengths)
+            reached = by_demand.indices[np.arange(int(lengths.sum())) + offsets]
+            np.subtract.at(reachable, reached, np.repeat(answered, lengths))
         placed = float(sizes[best])
         left -= placed
         if cap_left is not None:
             cap_left[best] -= placed
-        picks.append(
-            Pick(best, placed, float(gain[best]),
-                 {int(c): float(a) for c, a in zip(columns, answered, strict=True) if a > 0})
-        )
+        positive = answered > 0
+        picks.append(Pick(best, placed, float(gain[best]),
+                          dict(zip(columns[positive].tolist(), answered[positive].tolist(),
+                                   strict=True))))
     return picks
 
 
