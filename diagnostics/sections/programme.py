@@ -63,8 +63,8 @@ def programme_section(inputs: ReportInputs) -> Section | None:
         kind = pc.kinds().get(row["kind"], "non chiffré") if isinstance(row["kind"], str) \
             else "non chiffré (pas de modèle économique)"
         fam_rows.append([
-            pg.family_label(row["family"]), _n(row["missing"], fic, 1),
-            f"{fr_number(row['missing_low'], 1)} à {fr_number(row['missing_high'], 1)}",
+            pg.family_label(row["family"]), _n(row["missing"], fic, 0),  # whole places
+            f"{fr_number(row['missing_low'], 0)} à {fr_number(row['missing_high'], 0)}",
             f"{fr_number(row['n'])} × {kind}", _n(totals["places"], fic),
             _euros(totals["investment"], fic), _euros(totals["state_subsidy"], fic),
             _euros(totals["running_total"], fic)])
@@ -85,7 +85,7 @@ def programme_section(inputs: ReportInputs) -> Section | None:
          "Investis­sement", "Subvention État (FNAP)", "Fonction­nement par an"],
         fam_rows, source=SOURCE, numeric=[False, True, True, False, True, True, True, True],
         key="programme_familles", data=pd.DataFrame(fam_data),
-        widths=[12, 11, 10, 19, 9, 13, 13, 13]))
+        widths=[12, 9, 10, 15, 8, 16, 15, 15]))
     funders = [[f, _euros(central[f"subsidy:{f}"], fic),
                 f"{_euros(low[f'subsidy:{f}'], False)} à {_euros(high[f'subsidy:{f}'], False)}"]
                for f in pc.SUBSIDY_FUNDERS]
