@@ -29,7 +29,7 @@ from ui import classify, state
 
 RESTORED_KEY = "_links_restored"
 WEIGHTS_KEY = "_links_weights"
-NOTICES_KEY = "_links_notices"  # French notices about parameters of the link set aside
+NOTICES_KEY = state.LINK_NOTICES_KEY  # French notices about parameters of the link set aside
 # Bounds of a link's values (the widgets' own): classes on the map, a weight of the index.
 CLASSES_RANGE = (3, 7)
 MAX_WEIGHT = 100.0
@@ -163,6 +163,7 @@ def restore() -> None:
                if params.get(k)}
     if weights:
         st.session_state[WEIGHTS_KEY] = weights
+    state.current_spec()  # the link's territory checked now: its notice is shown with the others
 
 
 def weights_pending() -> bool:

@@ -24,10 +24,23 @@ MAX_COMPARE = 5
 
 
 # -- territory ---------------------------------------------------------------------------------
+LINK_NOTICES_KEY = "_links_notices"  # read and shown by ui.links (notices of a shared link)
+
+
 def current_spec() -> str | None:
     if TERRITORY_KEY not in st.session_state:
-        # A shared link (?territoire=dep:59) opens on that territory.
-        st.session_state[TERRITORY_KEY] = st.query_params.get("territoire") or None
+        # A shared link (?territoire=dep:59) opens on that territory; one that names no
+        # territory is set aside with a French notice, and the page opens on all France.
+        spec = (st.query_params.get("territoire") or "").strip()[:500] or None
+        if spec is not None:
+            try:
+                resolve(spec)
+            except TerritoryError as exc:
+                st.session_state.setdefault(LINK_NOTICES_KEY, []).append(
+                    f"« territoire={spec[:40]} » : {exc} France entière affichée.")
+                spec = None
+                st.query_params.pop("territoire", None)
+        st.session_state[TERRITORY_KEY] = spec
     return st.session_state.get(TERRITORY_KEY)
 
 
