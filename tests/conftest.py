@@ -22,6 +22,20 @@ LOCAL_FIXTURES = PROJECT_ROOT / "tests" / "fixtures"
 # end-to-end tests (their own processes) keep the first map's pause (ui.mapview).
 settings.FIRST_MAP_PAUSE_S = 0.0
 
+# Property and fuzz tests (hypothesis): on CI the examples are derived from each test alone, so
+# a run is the same every time (a failure found elsewhere is fixed and kept as an explicit test);
+# on a developer's machine they stay random and keep exploring.
+try:
+    import os
+
+    from hypothesis import settings as hypothesis_settings
+
+    hypothesis_settings.register_profile("ci", derandomize=True, database=None)
+    if os.environ.get("CI"):
+        hypothesis_settings.load_profile("ci")
+except ImportError:  # hypothesis is in requirements.txt; without it the property tests skip
+    pass
+
 
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
