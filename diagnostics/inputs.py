@@ -561,6 +561,43 @@ def gather(
     titles = _catalogue_titles()
     step("Territoire")
     territory = load_territory(spec, store)
+
+    # The registry and the need first: the territory's gap (the longest step) needs only them,
+    # and runs on the other core (diagnostics.forked) while the sources are read.
+    step("Registre des opérateurs")
+    registry_reason = None
+    if sites is None and use_registry:
+        sites, coverage, registry_reason = registry_sites(registry_url)
+    # Every non-confidential site feeds the gap model (catchments cross the territory's
+    # border); the report shows those of the territory and the services covering it. The
+    # confidential ones are only known by their per-département bins from here on.
+    all_sites = None
+    by_departement = None
+    if sites is not None:
+        from operators import confidentiality as conf
+
+        all_sites, coverage, by_departement = conf.split_for_public(pd.DataFrame(sites), coverage)
+        if confidential is not None and by_departement.empty:
+            by_departement = confidential
+
+    step("Modèle de besoin")
+    need_out = _as_output(need)
+    need_reason = None
+    if need_out is None and use_models:
+        need_out, need_reason = national_need_output(store)
+    elif need_out is None:
+        need_reason = "donnée non disponible : modèle de besoin non calculé"
+    # The gap model reads the need of the neighbouring communes too (catchments cross the
+    # border): it gets the full frame, the report the territory's rows.
+    need_full = need_out.frame if need_out is not None else None
+    gap_out = _as_output(gap)
+    gap_call = None
+    if gap_out is None and use_models:
+        from diagnostics.forked import ForkedCall
+
+        gap_call = ForkedCall(_gap_without_writer, store, territory.codes, need_full, all_sites,
+                              coverage, label="écart du territoire")
+
     step("Géographie de référence")
     reference = _reference(store, territory.codes)
     context = _context(store, reference)
@@ -578,22 +615,12 @@ def gather(
     step("Cadre des politiques publiques")
     policies = _policy_layer(store, sources, titles)
 
-    step("Registre des opérateurs")
-    if sites is None and use_registry:
-        sites, coverage, reason = registry_sites(registry_url)
-        if reason:
-            missing["registre"] = reason
-    # Every non-confidential site feeds the gap model (catchments cross the territory's
-    # border); the report shows those of the territory and the services covering it. The
-    # confidential ones are only known by their per-département bins from here on.
-    all_sites = None
+    if registry_reason:
+        missing["registre"] = registry_reason
     confidential_figure = None
-    if sites is not None:
+    if by_departement is not None:
         from operators import confidentiality as conf
 
-        all_sites, coverage, by_departement = conf.split_for_public(pd.DataFrame(sites), coverage)
-        if confidential is not None and by_departement.empty:
-            by_departement = confidential
         confidential_figure = conf.confidential_for_territory(
             by_departement, territory.parts, reference["dep_code"].dropna().unique())
     if all_sites is not None:
@@ -601,26 +628,19 @@ def gather(
     if sites is None and "registre" not in missing:
         missing["registre"] = "donnée non disponible : registre des opérateurs non consulté"
 
-    step("Modèle de besoin")
-    need_out = _as_output(need)
-    if need_out is None and use_models:
-        need_out, reason = national_need_output(store)
-        if reason:
-            missing["besoin"] = reason
-    elif need_out is None:
-        missing["besoin"] = "donnée non disponible : modèle de besoin non calculé"
-    # The gap model reads the need of the neighbouring communes too (catchments cross the
-    # border): it gets the full frame, the report the territory's rows.
-    need_full = need_out.frame if need_out is not None else None
+    if need_reason:
+        missing["besoin"] = need_reason
     if need_out is not None:
         need_out = replace(need_out, frame=_restrict(need_out.frame, territory.codes))
 
     step("Modèle d'écart")
-    gap_out = _as_output(gap)
-    if gap_out is None and use_models:
-        gap_out, reason = territory_gap_output(store, territory.codes, need_full, all_sites, coverage)
+    if gap_call is not None:
+        gap_out, reason = gap_call.result()
         if reason:
             missing["ecart"] = reason
+        if gap_out is not None:
+            gap_out = replace(gap_out, raster_writer=results.lazy_raster_writer(
+                store, territory.codes, need_full, all_sites, coverage))
     elif gap_out is None:
         missing["ecart"] = "donnée non disponible : modèle d'écart non calculé"
     if gap_out is not None:
@@ -681,6 +701,19 @@ def national_need_output(store: Store) -> tuple[ModelOutput | None, str | None]:
     meta = {"log": need.log, "unavailable": need.unavailable, "sources": need.sources}
     return ModelOutput(frame=need.frame, meta=meta, tables={"indicators": need.indicators},
                        source=need.source), None
+
+
+def _gap_without_writer(
+    store: Store,
+    codes: list[str],
+    need: pd.DataFrame | None,
+    sites: pd.DataFrame | None,
+    coverage: pd.DataFrame | None,
+) -> tuple[ModelOutput | None, str | None]:
+    """:func:`territory_gap_output` without its raster writer (a closure over the gap model,
+    which a child process cannot send back; :func:`gather` gives a lazy one instead)."""
+    out, reason = territory_gap_output(store, codes, need, sites, coverage)
+    return (replace(out, raster_writer=None) if out is not None else None), reason
 
 
 def territory_gap_output(

@@ -56,9 +56,18 @@ def png_data_uri(png: bytes) -> str:
 
 
 def static_images(diag: Diagnostic, dpi: int = 150) -> dict[str, bytes]:
+    """Every static map of the report, drawn now."""
     from diagnostics.static_maps import render_maps
 
     return render_maps(diag.maps(), diag.geo, diag.context, dpi=dpi)
+
+
+def background_images(diag: Diagnostic, dpi: int = 150):
+    """The same maps, drawn on another core while the caller goes on (a mapping whose values
+    wait for the drawing; :mod:`diagnostics.background_maps`)."""
+    from diagnostics.background_maps import BackgroundMaps
+
+    return BackgroundMaps(diag, dpi=dpi)
 
 
 def render_html(
@@ -66,10 +75,15 @@ def render_html(
     images: dict[str, bytes] | None = None,
     interactive: bool = True,
     mode: str = "html",
+    uris: dict[str, str] | None = None,
 ) -> str:
-    """The report as one HTML document (``mode`` "html" for screen, "pdf" for print)."""
-    if images is None:
-        images = static_images(diag)
+    """The report as one HTML document (``mode`` "html" for screen, "pdf" for print).
+
+    ``uris``: each map's address when it is not its data URI (the PDF's placeholders).
+    """
+    if uris is None:
+        uris = {k: png_data_uri(v) for k, v in (static_images(diag) if images is None
+                                                 else images).items()}
     map_page = ""
     if interactive:
         from diagnostics.interactive import interactive_map_html
@@ -79,25 +93,50 @@ def render_html(
     return template.render(
         d=diag,
         css=jinja2.utils.markupsafe.Markup(stylesheet()),
-        images={k: png_data_uri(v) for k, v in images.items()},
+        images=uris,
         interactive=map_page,
         mode=mode,
         fictif_banner=FICTIF_BANNER,
     )
 
 
-def data_only_fetcher():
-    """WeasyPrint URL fetcher allowing only ``data:`` URIs (the PDF makes no network request)."""
-    from weasyprint.urls import URLFetcher
+def data_only_fetcher(maps=None):
+    """WeasyPrint URL fetcher allowing only ``data:`` URIs (the PDF makes no network request),
+    and the ``diagmap:`` placeholders of maps still being drawn (``maps``)."""
+    from weasyprint.urls import URLFetcher, URLFetcherResponse
 
-    return URLFetcher(allowed_protocols={"data"}, allow_redirects=False, fail_on_errors=True)
+    from diagnostics.background_maps import SCHEME
+
+    class ReportFetcher(URLFetcher):
+        def fetch(self, url, headers=None):
+            if maps is not None and url.startswith(f"{SCHEME}:"):
+                return URLFetcherResponse(url, maps[url.removeprefix(f"{SCHEME}:")],
+                                          {"Content-Type": "image/png"})
+            return super().fetch(url, headers)
+
+    return ReportFetcher(allowed_protocols={"data"}, allow_redirects=False, fail_on_errors=True)
 
 
-def render_pdf(diag: Diagnostic, images: dict[str, bytes] | None = None) -> bytes:
-    """The report as PDF bytes (A4, paginated, with table of contents)."""
+def render_pdf(diag: Diagnostic, images=None) -> bytes:
+    """The report as PDF bytes (A4, paginated, with table of contents).
+
+    Without ``images``, or with maps still being drawn (:func:`background_images`), the
+    document is parsed and styled while the maps are drawn: WeasyPrint reads each map through
+    its ``diagmap:`` address when it builds the page boxes.
+    """
     import weasyprint
 
-    html = render_html(diag, images=images, interactive=False, mode="pdf")
+    from diagnostics.background_maps import BackgroundMaps
+
+    maps = background_images(diag) if images is None else images
+    if isinstance(maps, BackgroundMaps):
+        try:
+            html = render_html(diag, images=maps, interactive=False, mode="pdf",
+                               uris={key: maps.uri(key) for key in maps})
+            return weasyprint.HTML(string=html, url_fetcher=data_only_fetcher(maps)).write_pdf()
+        finally:
+            maps.close()
+    html = render_html(diag, images=maps, interactive=False, mode="pdf")
     return weasyprint.HTML(string=html, url_fetcher=data_only_fetcher()).write_pdf()
 
 

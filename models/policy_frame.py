@@ -18,9 +18,11 @@ not « non ».
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass
 from datetime import date
 
+import numpy as np
 import pandas as pd
 
 from catalogues.policies import LEVELS, POLICIES, TO_COMPLETE, parse_date
@@ -85,11 +87,32 @@ def validity(row: pd.Series | dict, today: date) -> str:
     return f"{_french(start) or '?'} – {_french(end)} ({state})"
 
 
+_POSITIONS: dict[int, tuple[weakref.ref, dict[tuple[str, str, str], np.ndarray]]] = {}
+
+
+def _positions(layer: pd.DataFrame) -> dict[tuple[str, str, str], np.ndarray]:
+    """The layer's row positions by (policy, level, code), built once per layer object: a
+    report asks for hundreds of places, and filtering the whole layer each time took half a
+    second. Kept by the object's identity while it lives (a DataFrame has no hash)."""
+    known = _POSITIONS.get(id(layer))
+    if known is not None and known[0]() is layer:
+        return known[1]
+    keys = pd.DataFrame({"p": layer["politique"].astype(str).to_numpy(),
+                         "n": layer["niveau"].astype(str).to_numpy(),
+                         "c": layer["code_territoire"].astype(str).to_numpy()})
+    positions = {tuple(key): rows for key, rows in keys.groupby(["p", "n", "c"]).indices.items()}
+    key = id(layer)
+    _POSITIONS[key] = (weakref.ref(layer, lambda _ref: _POSITIONS.pop(key, None)), positions)
+    return positions
+
+
 def _match(layer: pd.DataFrame, policy: str, level: str, code: str | None) -> pd.DataFrame:
     if code is None or layer.empty:
         return layer.iloc[0:0]
-    rows = layer[(layer["politique"] == policy) & (layer["niveau"] == level)
-                 & (layer["code_territoire"] == str(code))]
+    found = _positions(layer).get((policy, level, str(code)))
+    if found is None:
+        return layer.iloc[0:0]
+    rows = layer.iloc[found]
     if len(rows) > 1:  # several files: a verified row first, then the latest read
         rows = rows.assign(_todo=rows["statut"].eq(TO_COMPLETE),
                            _read=rows.get("lu_le", pd.Series("", index=rows.index)).fillna(""))

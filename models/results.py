@@ -422,6 +422,27 @@ def territory_gap(
                       programme=_programme(store, model, codes, frame))
 
 
+def lazy_raster_writer(
+    store: Store,
+    codes: list[str],
+    need_frame: pd.DataFrame,
+    sites: pd.DataFrame | None,
+    coverage: pd.DataFrame | None = None,
+) -> Callable[[Any, Any], Any]:
+    """The territory's raster writer (as :attr:`GapResults.raster_writer`) building its gap
+    model only when a raster is asked for: the report's gap may have been computed in another
+    process, which cannot send its model back (:mod:`diagnostics.forked`)."""
+    from models import gap
+
+    territory_codes = list(codes)
+
+    def writer(path, outlines):
+        model = gap_model(store, need_frame, sites, coverage=coverage)
+        return gap.write_accessibility_raster(path, model, outlines, territory_codes)
+
+    return writer
+
+
 def _programme(store: Store, model: Any, codes: list[str], frame: pd.DataFrame) -> Any:
     """The production programme of the territory with the default mix (None when it cannot
     be computed: a report section, never a reason to fail the report)."""

@@ -1,0 +1,147 @@
+"""A computation run on the machine's second core, in a forked child, while the caller goes on.
+
+A report is one long chain on one core: the territory's gap (about 1.5 s for the Nord) waits
+for the statistical sources, the maps for the sections, WeasyPrint for the maps. Some links
+do not depend on each other. :class:`ForkedCall` starts one of them in a child made by
+``fork`` (it inherits the data already in memory, nothing is copied up front), and
+:meth:`ForkedCall.result` waits for its answer, sent back pickled.
+
+A child is forked only where that is safe and useful: on Linux, with at least two cores, and
+from a process running a single thread (the command line, the benchmarks). The app's server
+runs many threads, one of which may hold a lock at the moment of the fork: there, as anywhere
+the child cannot be used or fails for any reason, the call runs in the process itself when its
+result is asked for. The result is the same either way; only the time differs.
+
+The function must only compute: it must not write to files, the registry or a cache shared
+with the parent (the child's writes would be lost or would race with the parent's).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import sys
+import threading
+from collections.abc import Callable
+from typing import Any, Generic, TypeVar
+
+log = logging.getLogger(__name__)
+
+ENV_SWITCH = "DIAG_CALCUL_EN_PARALLELE"  # "0": every call runs in the process itself
+T = TypeVar("T")
+
+
+def can_fork() -> bool:
+    """True where a child may run a computation (see the module's docstring)."""
+    if os.environ.get(ENV_SWITCH, "1") == "0":
+        return False
+    if not sys.platform.startswith("linux") or (os.cpu_count() or 1) < 2:
+        return False
+    return threading.active_count() == 1
+
+
+_MISSING = object()
+
+
+class _Failed:
+    """What the child sends when its computation raised (the parent runs it again itself,
+    so that the exception, if any, is raised where the caller expects it)."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+
+def _child(connection, function: Callable[..., Any], args: tuple, kwargs: dict) -> None:
+    try:
+        answer = function(*args, **kwargs)
+    except BaseException as exc:
+        answer = _Failed(f"{type(exc).__name__}: {exc}")
+    try:
+        connection.send(answer)
+    except Exception as exc:  # not picklable: the parent computes it
+        with contextlib.suppress(Exception):
+            connection.send(_Failed(f"résultat non transmissible ({exc})"))
+    finally:
+        connection.close()
+
+
+class ForkedCall(Generic[T]):
+    """``function(*args, **kwargs)`` computed in a forked child when possible.
+
+    Parameters
+    ----------
+    function
+        A pure computation whose result can be pickled.
+    label
+        Names the computation in the log when the child cannot be used.
+    """
+
+    def __init__(self, function: Callable[..., T], *args: Any, label: str = "calcul",
+                 **kwargs: Any) -> None:
+        self._call = (function, args, kwargs)
+        self.label = label
+        self._done = False
+        self._value: T | None = None
+        self._process = self._connection = None
+        if can_fork():
+            try:
+                self._start()
+            except OSError as exc:  # no fork possible (limits): computed here later
+                log.info("%s : calcul dans le processus principal (%s)", label, exc)
+                self._process = self._connection = None
+
+    @property
+    def forked(self) -> bool:
+        """True while a child is computing (or holds the answer)."""
+        return self._process is not None
+
+    def _start(self) -> None:
+        import multiprocessing
+
+        function, args, kwargs = self._call
+        context = multiprocessing.get_context("fork")
+        receiver, sender = context.Pipe(duplex=False)
+        process = context.Process(target=_child, args=(sender, function, args, kwargs),
+                                  name=f"diag-{self.label}", daemon=True)
+        process.start()
+        sender.close()
+        self._process, self._connection = process, receiver
+
+    def result(self) -> T:
+        """The computation's result (waits for the child; computes here if it failed)."""
+        if self._done:
+            return self._value  # type: ignore[return-value]
+        answer: Any = _MISSING
+        if self._connection is not None:
+            try:
+                answer = self._connection.recv()
+            except (EOFError, OSError) as exc:
+                answer = _Failed(f"{type(exc).__name__}: {exc}")
+            finally:
+                self.close()
+            if isinstance(answer, _Failed):
+                log.warning("%s : refait dans le processus principal (%s)", self.label,
+                            answer.text)
+        if answer is _MISSING or isinstance(answer, _Failed):
+            function, args, kwargs = self._call
+            answer = function(*args, **kwargs)
+        self._value, self._done = answer, True
+        self._call = (self._call[0], (), {})  # drop the inputs
+        return answer
+
+    def close(self) -> None:
+        """Release the child (waits for it; kills it if it hangs)."""
+        process, connection = self._process, self._connection
+        self._process = self._connection = None
+        if connection is not None:
+            connection.close()
+        if process is not None:
+            process.join(timeout=60)
+            if process.is_alive():
+                process.kill()
+                process.join()
+
+    def __del__(self) -> None:
+        with contextlib.suppress(Exception):  # interpreter shutting down
+            self.close()

@@ -1,0 +1,175 @@
+"""The report's work on the second core (``diagnostics.forked``): a child computes, the parent
+gets the same result as when it computes alone, and a failing child costs only time.
+
+The report-level tests build the Creuse's diagnostic twice, with and without children, and
+compare what a reader gets: the gap's figures and tables, the PDF's text and images page by
+page (the PDFs differ only by their images' internal names, derived from the addresses).
+"""
+
+from __future__ import annotations
+
+import io
+import os
+
+import pandas as pd
+import pytest
+
+from diagnostics import forked
+from diagnostics.forked import ForkedCall
+from tests import report_support as support
+
+needs_fork = pytest.mark.skipif(not forked.can_fork(), reason="pas de fork ici (un seul cœur ?)")
+
+
+def _pid() -> int:
+    return os.getpid()
+
+
+def _square(value: int) -> int:
+    return value * value
+
+
+def _fails_in_child(parent: int) -> str:
+    if os.getpid() != parent:
+        raise RuntimeError("échec simulé dans l'enfant")
+    return "calculé par le parent"
+
+
+def _unpicklable_in_child(parent: int):
+    if os.getpid() != parent:
+        return lambda: None  # a lambda cannot be pickled
+    return "calculé par le parent"
+
+
+def _none() -> None:
+    return None
+
+
+@needs_fork
+def test_a_child_computes_the_result():
+    call = ForkedCall(_pid, label="test")
+    assert call.forked
+    assert call.result() != os.getpid()  # computed elsewhere
+    assert ForkedCall(_square, 12).result() == 144
+
+
+@needs_fork
+def test_a_failing_child_is_replaced_by_the_parent():
+    assert ForkedCall(_fails_in_child, os.getpid()).result() == "calculé par le parent"
+    assert ForkedCall(_unpicklable_in_child, os.getpid()).result() == "calculé par le parent"
+
+
+def test_an_exception_reaches_the_caller_as_without_child():
+    def always_fails() -> None:
+        raise ValueError("toujours")
+
+    with pytest.raises(ValueError, match="toujours"):
+        ForkedCall(always_fails).result()
+
+
+def test_a_none_result_is_not_computed_twice():
+    assert ForkedCall(_none).result() is None
+
+
+def test_switched_off_or_threaded_the_parent_computes(monkeypatch):
+    monkeypatch.setenv(forked.ENV_SWITCH, "0")
+    call = ForkedCall(_pid)
+    assert not call.forked and call.result() == os.getpid()
+    monkeypatch.delenv(forked.ENV_SWITCH)
+
+    import threading
+
+    seen = {}
+    ready, release = threading.Event(), threading.Event()
+
+    def worker():
+        ready.set()
+        release.wait(10)
+
+    thread = threading.Thread(target=worker)
+    thread.start()
+    try:
+        ready.wait(10)
+        seen["can_fork"] = forked.can_fork()
+    finally:
+        release.set()
+        thread.join()
+    assert seen["can_fork"] is False  # another thread may hold a lock: never fork then
+
+
+# -- the report --------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def creuse_both_ways(shared_data):
+    """The Creuse's diagnostic built with children (as the command line) and without."""
+    from diagnostics.produce import build
+
+    parallel = support.diagnostic("dep:23")
+    previous = os.environ.get(forked.ENV_SWITCH)
+    os.environ[forked.ENV_SWITCH] = "0"
+    try:
+        alone = build("dep:23", support.report_store(), registry_url=support.registry_url())
+    finally:
+        if previous is None:
+            os.environ.pop(forked.ENV_SWITCH, None)
+        else:
+            os.environ[forked.ENV_SWITCH] = previous
+    return parallel, alone
+
+
+def test_gap_computed_in_a_child_is_the_gap_computed_alone(creuse_both_ways):
+    parallel, alone = creuse_both_ways
+    pd.testing.assert_frame_equal(parallel.exports["communes"], alone.exports["communes"])
+    for left, right in zip(parallel.tables(), alone.tables(), strict=True):
+        assert (left.title, left.columns, left.rows) == (right.title, right.columns, right.rows)
+        if left.data is not None:
+            pd.testing.assert_frame_equal(left.data, right.data)
+    assert len(parallel.tables()) == len(alone.tables()) > 10
+    assert [s.title for s in parallel.sections] == [s.title for s in alone.sections]
+
+
+def test_raster_is_written_after_a_gap_computed_in_a_child(creuse_both_ways, tmp_path):
+    import rasterio
+
+    from diagnostics import exports
+
+    parallel, alone = creuse_both_ways
+    (one,) = exports.write_geotiff(parallel, tmp_path / "enfant.tif")
+    (two,) = exports.write_geotiff(alone, tmp_path / "seul.tif")
+    with rasterio.open(one) as a, rasterio.open(two) as b:
+        assert a.descriptions == b.descriptions
+        assert (a.read(masked=True) == b.read(masked=True)).all()
+
+
+def _pages(pdf: bytes) -> list[tuple[str, list[bytes]]]:
+    from pypdf import PdfReader
+
+    reader = PdfReader(io.BytesIO(pdf))
+    return [(page.extract_text(), [image.data for image in page.images]) for page in reader.pages]
+
+
+def test_pdf_with_maps_drawn_in_a_child_has_the_same_pages(creuse_both_ways):
+    from diagnostics import report
+
+    diag = creuse_both_ways[0]
+    maps = report.background_images(diag)
+    assert maps._call.forked == forked.can_fork()
+    in_child = report.render_pdf(diag, maps)
+    drawn_here = report.render_pdf(diag, report.static_images(diag))
+    pages_child, pages_here = _pages(in_child), _pages(drawn_here)
+    assert len(pages_child) == len(pages_here)
+    assert sum(len(images) for _, images in pages_here) >= 5  # the maps are there
+    for (text_a, images_a), (text_b, images_b) in zip(pages_child, pages_here, strict=True):
+        assert text_a == text_b
+        assert images_a == images_b
+    assert _image_objects(in_child) == _image_objects(drawn_here)  # a repeated map stored once
+
+
+def _image_objects(pdf: bytes) -> int:
+    """Distinct image objects of the PDF (the synthesis repeats a map of its section)."""
+    from pypdf import PdfReader
+
+    found = set()
+    for page in PdfReader(io.BytesIO(pdf)).pages:
+        for ref in (page.get("/Resources") or {}).get("/XObject", {}).values():
+            found.add(ref.idnum)
+    return len(found)
