@@ -118,9 +118,14 @@ def main(argv: list[str] | None = None) -> int:
     if several or args.out is None:
         out.mkdir(parents=True, exist_ok=True)
 
+    import tqdm as tqdm_module
     from tqdm import tqdm
 
     from geodata.territory import TerritoryError
+
+    # No monitor thread: a report's steps run in forked children only from a single-threaded
+    # process (diagnostics.forked), and the bars are updated at each step anyway.
+    tqdm_module.tqdm.monitor_interval = 0
 
     failures = 0
     options = {"use_registry": not args.sans_registre, "registry_url": args.registre,
@@ -134,7 +139,7 @@ def main(argv: list[str] | None = None) -> int:
         except OperationError as error:
             print(f"Erreur : {error}", file=sys.stderr)
             return 2
-    total = 6 + 2 + len(formats)
+    total = 8 + 1 + 1 + len(formats)  # gather's steps, assembly, maps, one per format
     for spec in specs:
         bar = tqdm(total=total, desc=spec, unit="étape", disable=args.sans_barre, leave=False,
                    file=sys.stderr)

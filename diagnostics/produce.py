@@ -125,7 +125,7 @@ def produce(
     images = None
     if any(f in ("pdf", "html", "docx") for f in formats):
         step("Cartes")
-        images = report.static_images(diag)
+        images = report.background_images(diag)  # drawn on the other core where possible
     out = Path(out)
     as_dir = out_is_dir if out_is_dir is not None else (len(formats) > 1 or out.is_dir())
     produced = Produced(spec, diag)
@@ -146,5 +146,5 @@ def report_bytes(spec: str, fmt: str, store: Store | None = None, **gather_optio
         with tempfile.TemporaryDirectory() as folder:
             files = write(diag, fmt, Path(folder) / default_file_name(diag, fmt))
             return files[0].read_bytes(), default_file_name(diag, fmt), MIME_TYPES[fmt]
-    images = report.static_images(diag) if fmt in REPORT_FORMATS else None
+    images = report.background_images(diag) if fmt in REPORT_FORMATS else None
     return render(diag, fmt, images), default_file_name(diag, fmt), MIME_TYPES[fmt]

@@ -33,14 +33,13 @@ import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 
 from catalogues import datasets
-from geodata import raster
 from geodata.store import Store
 from models import accessibility as acc
 from models import decay as decay_module
@@ -49,6 +48,9 @@ from models import supply as sup
 
 # Re-exported: callers keep using ``models.gap.neighbour_pairs`` / ``zones_blanches``.
 from models.zones_blanches import GapError, neighbour_pairs, zones_blanches  # noqa: F401
+
+if TYPE_CHECKING:  # rasterio (20 MB) is imported only when a raster is made
+    from geodata import raster
 
 CLASS_UNCOVERED = "besoin non couvert"
 CLASS_COVERED = "couvert"
@@ -571,6 +573,8 @@ def raster_layers(
     territory's metric CRS (Lambert-93 in metropolitan France). Pixels outside the territory
     are nodata.
     """
+    from geodata import raster
+
     fca = fca or model.fca
     codes = list(codes)
     rows = model.positions(codes)
@@ -629,6 +633,8 @@ def write_accessibility_raster(
     fca: acc.FloatingCatchment | None = None,
 ) -> Path:
     """GeoTIFF of :func:`raster_layers`, with the sources and parameters in its tags."""
+    from geodata import raster
+
     grid, bands, descriptions = raster_layers(model, communes_geo, codes, fca)
     meta = model.meta()
     tags = {
