@@ -25,14 +25,14 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-from catalogues.policies import LEVELS, POLICIES, TO_COMPLETE, parse_date
+from catalogues.policies import LDA_2021_MISSING, LEVELS, POLICIES, TO_COMPLETE, parse_date
 
 LDA = "logement_d_abord"
 DELEGATAIRE = "delegataire_aides_pierre"
 PLH = "plh"
 PDALHPD = "pdalhpd"
-LDA_ABSENT = ("non recensé dans la liste compilée par le projet (liste incomplète : 11 des "
-              "23 territoires de 2021 n'y sont pas identifiés)")
+LDA_ABSENT = ("non recensé dans la liste compilée par le projet (liste incomplète : "
+              f"{LDA_2021_MISSING} des 23 territoires de 2021 n'y sont pas identifiés)")
 LIST_INCOMPLETE = "liste incomplète"
 COLUMNS = ["Échelle", "Code", "Territoire", "Politique", "Situation", "Porteur", "Validité",
            "Statut", "Source", "Lu le"]
@@ -113,11 +113,13 @@ def _match(layer: pd.DataFrame, policy: str, level: str, code: str | None) -> pd
     if found is None:
         return layer.iloc[0:0]
     rows = layer.iloc[found]
-    if len(rows) > 1:  # several files: a verified row first, then the latest read
+    if len(rows) > 1:  # a verified row first, then the latest read, then the earliest start
+        # (a territory retained in 2018 and extended in 2021 reads « appel 2018 »)
         rows = rows.assign(_todo=rows["statut"].eq(TO_COMPLETE),
-                           _read=rows.get("lu_le", pd.Series("", index=rows.index)).fillna(""))
-        rows = rows.sort_values(["_todo", "_read"], ascending=[True, False]).drop(
-            columns=["_todo", "_read"])
+                           _read=rows.get("lu_le", pd.Series("", index=rows.index)).fillna(""),
+                           _start=rows.get("debut", pd.Series("", index=rows.index)).fillna(""))
+        rows = rows.sort_values(["_todo", "_read", "_start"], ascending=[True, False, True],
+                                kind="stable").drop(columns=["_todo", "_read", "_start"])
     return rows
 
 

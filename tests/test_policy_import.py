@@ -81,10 +81,25 @@ def test_project_files_are_valid_and_one_source_per_row(store: Store):
                                         policies.Reference.from_store(store))
     assert result.rejects.empty, result.messages()
     lda = result.rows[result.rows["politique"] == "logement_d_abord"]
-    assert len(lda) >= 35
+    # 26 rows for the 24 territories of 2018 (two joint candidatures), 19 for 18 of the 23 of
+    # 2021 (catalogues/politiques/LISEZMOI.md)
+    assert len(lda) >= 45
+    confirmed = lda[lda["statut"] == "confirmé"]
+    assert len(confirmed) >= 5 and confirmed["commentaire"].str.len().gt(0).all()
+    # every unconfirmed row says why
+    assert lda.loc[lda["statut"] == "à confirmer", "commentaire"].str.contains("non lu").all()
     assert (lda["source"].str.startswith("http")).all()
     assert set(lda["statut"]) <= {"confirmé", "à confirmer"}
     assert {"2018", "2021"} == set(lda["debut"])
+    frame = result.rows[result.rows["politique"] != "logement_d_abord"]
+    # every row of the other policies says what was read, or why it is still « à compléter »
+    assert frame["commentaire"].str.len().gt(0).all()
+    read = frame[frame["statut"] != "à compléter"]
+    assert read["source"].str.startswith("http").all() and read["lu_le"].str.len().gt(0).all()
+    # the demo départements (Creuse, Nord) have a row for the délégataire and the PDALHPD
+    for dep in ("23", "59"):
+        mine = frame[(frame["niveau"] == "departement") & (frame["code_territoire"] == dep)]
+        assert {"delegataire_aides_pierre", "pdalhpd"} <= set(mine["politique"]), dep
 
 
 def test_build_writes_layer_and_rejects_with_provenance(tmp_path, store: Store):

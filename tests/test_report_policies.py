@@ -55,6 +55,23 @@ def test_absence_from_the_compiled_list_is_not_a_no():
     assert lda["Statut"] == "liste incomplète"
 
 
+def test_a_territory_retained_in_2018_and_extended_in_2021_reads_its_first_call():
+    # Both rows confirmed and read the same day, the 2021 one listed first (as in the
+    # project's file, where the extension comes after the 2018 list).
+    rows = [{"politique": "logement_d_abord", "niveau": "departement", "code_territoire": "62",
+             "porteur": "Département du Pas-de-Calais", "debut": debut, "fin": "",
+             "source": f"https://exemple.fr/lda{debut}", "lu_le": "2026-12-06",
+             "statut": "confirmé"} for debut in ("2021", "2018")]
+    arras = pf.Place("62041", "Arras", "200033579", "CU d'Arras", "62", "Pas-de-Calais")
+    lda = pf.commune_frame(arras, {}, pd.DataFrame(rows), TODAY).set_index("_policy").loc[pf.LDA]
+    assert "(appel 2018, au titre du département)" in lda["Situation"]
+    assert lda["Source"] == "https://exemple.fr/lda2018"
+
+
+def test_the_absence_notice_counts_the_territories_still_missing():
+    assert f"{pf.LDA_2021_MISSING} des 23 territoires de 2021" in pf.LDA_ABSENT
+
+
 def test_sru_is_context_never_need():
     frame = _frame(LILLE, {"sru_subject": True, "sru_carence": True, "sru_rate": 12.34,
                            "sru_target": 25.0, "acv": True, "qpv_count": 0.0})

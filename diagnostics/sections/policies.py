@@ -14,6 +14,7 @@ from urllib.parse import urlparse
 import pandas as pd
 
 from catalogues import datasets
+from catalogues.policies import LDA_2021_MISSING
 from diagnostics.document import Bullets, KeyFigure, MapSpec, Notice, Paragraph, Section, Table
 from diagnostics.inputs import ReportInputs
 from diagnostics.palettes import MISSING_COLOUR
@@ -27,9 +28,9 @@ MAP_COLOURS = {"lda": "#1b9e77", "lda_carence": "#7570b3", "carence": "#d95f02",
 LIST_NOTE = ("Aucun jeu de données national ouvert ne liste les territoires Logement d'abord, "
              "les délégataires des aides à la pierre, les PLH ni les PDALHPD : ces lignes "
              "viennent de la compilation du projet (une page publique lue par ligne) ou du "
-             "fichier d'un réseau. La liste Logement d'abord compilée est incomplète (11 des 23 "
-             "territoires retenus en 2021 n'y sont pas identifiés) : « non recensé » ne veut pas "
-             "dire « non ».")
+             "fichier d'un réseau. La liste Logement d'abord compilée est incomplète "
+             f"({LDA_2021_MISSING} des 23 territoires retenus en 2021 n'y sont pas identifiés) : "
+             "« non recensé » ne veut pas dire « non ».")
 
 
 def _host(url: str) -> str:
