@@ -17,7 +17,7 @@ repository checks every write again against the account (``operators.accounts``)
 from __future__ import annotations
 
 import re
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 
 import pandas as pd
 import streamlit as st
@@ -122,6 +122,66 @@ def show_errors(reasons: pd.Series, rows: pd.Series) -> None:
                  column_config={"Ligne": st.column_config.TextColumn(width="small"),
                                 "Champ": st.column_config.TextColumn(width="medium"),
                                 "Erreur": st.column_config.TextColumn(width="large")})
+
+
+# The outcome of the last write, kept across the rerun that follows it (see :func:`_written`).
+DONE_KEY = "offre_import_fait"
+
+
+@dataclass
+class WriteOutcome:
+    """What a write into the registry told the user: shown once, after the page is drawn again
+    on the registry as it now is."""
+
+    place: str  # "import" (the file's section) or "demo"
+    summary: str
+    messages: list[str] = field(default_factory=list)
+    outcomes: pd.DataFrame | None = None
+    rejects: bytes | None = None
+    rejects_name: str = ""
+    rejected: int = 0
+    by_blocks: bool = False  # a large file: errors drawn from the outcomes, first 1 000 rows
+
+
+def _written(outcome: WriteOutcome) -> None:
+    """After a write: forget the registry's cached version and draw the page again.
+
+    The page (its list of sites, counts and map, and the FICTIF banner above every page) is
+    drawn before the import form in the same script run, so it showed the registry as it was
+    before the write until the next click. The rerun redraws everything on the new version;
+    the import's summary, messages, errors and rejected rows are kept for that rerun."""
+    sites_mod._fingerprint.clear()
+    st.session_state[DONE_KEY] = outcome
+    st.rerun()
+
+
+def _show_written(place: str) -> None:
+    """The summary of the write made just before this run (once)."""
+    outcome = st.session_state.get(DONE_KEY)
+    if not isinstance(outcome, WriteOutcome) or outcome.place != place:
+        return
+    del st.session_state[DONE_KEY]
+    st.success(outcome.summary)
+    for message in outcome.messages:
+        st.caption(message)
+    if outcome.rejects:
+        st.download_button(
+            f"Télécharger les {fr_number(outcome.rejected)} ligne(s) rejetée(s) (CSV)",
+            outcome.rejects, file_name=outcome.rejects_name, mime="text/csv",
+            key="offre_large_rejects", icon=":material/download:", on_click="ignore")
+    if outcome.outcomes is None:
+        return
+    outcomes = outcomes_fr(outcome.outcomes)
+    if outcome.by_blocks:
+        issues = outcomes.get("Issue", pd.Series("", index=outcomes.index))
+        refused = outcomes[issues.eq("rejeté")]
+        if len(refused):
+            show_errors(refused["Détail"].head(1000), refused["Ligne"].head(1000))
+        st.dataframe(french(outcomes.head(1000)), hide_index=True, width="stretch", height=240)
+        if len(outcomes) > 1000:
+            st.caption(f"Les 1 000 premières lignes sur {fr_number(len(outcomes))}.")
+        return
+    st.dataframe(french(outcomes), hide_index=True, width="stretch", height=240)
 
 
 def outcomes_fr(outcomes: pd.DataFrame) -> pd.DataFrame:
@@ -306,6 +366,7 @@ def _import_form(registry, actor) -> None:
     st.markdown(UPLOADER_FR, unsafe_allow_html=True)
     upload = st.file_uploader("Fichier CSV, XLSX ou GeoJSON", type=["csv", "txt", "xlsx", "geojson", "json"],
                               key="offre_file")
+    _show_written("import")
     if upload is None:
         return
     content = upload.getvalue()
@@ -454,23 +515,9 @@ def _import_large(content: bytes, name: str, registry, actor, mapping: dict[str,
             st.error(f"Import refusé, rien n'a été écrit : {exc}")
             return
         rejects = result.rejects_path.read_bytes() if result.rejects_path else None
-    sites_mod._fingerprint.clear()
-    st.success(result.summary_line())
-    for message in result.messages:
-        st.caption(message)
-    if rejects:
-        st.download_button(
-            f"Télécharger les {fr_number(result.rejected)} ligne(s) rejetée(s) (CSV)", rejects,
-            file_name=f"{name.rsplit('.', 1)[0]}_rejets.csv", mime="text/csv",
-            key="offre_large_rejects", icon=":material/download:")
-    outcomes = outcomes_fr(pd.DataFrame(result.outcomes))
-    issues = outcomes.get("Issue", pd.Series("", index=outcomes.index))
-    refused = outcomes[issues.eq("rejeté")]
-    if len(refused):
-        show_errors(refused["Détail"].head(1000), refused["Ligne"].head(1000))
-    st.dataframe(french(outcomes.head(1000)), hide_index=True, width="stretch", height=240)
-    if len(outcomes) > 1000:
-        st.caption(f"Les 1 000 premières lignes sur {fr_number(len(outcomes))}.")
+    _written(WriteOutcome("import", result.summary_line(), list(result.messages),
+                          pd.DataFrame(result.outcomes), rejects,
+                          f"{name.rsplit('.', 1)[0]}_rejets.csv", result.rejected, by_blocks=True))
 
 
 def _prepare(content: bytes, name: str, mapping: dict[str, str], operator: str, network: str,
@@ -526,12 +573,8 @@ def _preview(prepared, registry, key: str, operator: str, actor) -> None:
             st.error(f"Import refusé, rien n'a été écrit : {exc}")
             return
         st.session_state.pop(key, None)
-        st.success(result.summary_line())
-        for message in result.messages:
-            st.caption(message)
-        sites_mod._fingerprint.clear()
-        st.dataframe(french(outcomes_fr(pd.DataFrame(result.outcomes))), hide_index=True,
-                     width="stretch", height=240)
+        _written(WriteOutcome("import", result.summary_line(), list(result.messages),
+                              pd.DataFrame(result.outcomes)))
 
 
 def _demo(registry, actor) -> None:
@@ -547,8 +590,8 @@ def _demo(registry, actor) -> None:
         except Exception as exc:  # the registry stays as it was
             st.error(f"Import de démonstration impossible : {exc}")
             return
-        sites_mod._fingerprint.clear()
-        st.success(result.summary_line())
+        _written(WriteOutcome("demo", result.summary_line()))
+    _show_written("demo")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,96 @@
+"""« Offre des membres » after an import: the page shows the registry as it now is, in the same
+session, without a manual reload, and keeps the import's summary in sight.
+
+The page draws the registry's sites (list, counts) and the FICTIF banner before its import form;
+an import made in a script run used to be seen only at the next click. AppTest drives the page as
+an operator account: upload, « Vérifier le fichier », « Importer », then reads what the page
+shows right after. Files are hand-made in this test (Creuse communes).
+"""
+
+from __future__ import annotations
+
+from operators.importer import import_file
+from tests.test_accounts import ASSO_A, HEADER, PASSWORD, csv, people, registry  # noqa: F401
+from ui import fictif
+
+NEW_SITES = [
+    "Asso A;A3;Maison des Tilleuls;23008;Pension de famille;20;ouvert;public",
+    "Asso A;A4;Résidence du Lac;23008;Résidence sociale;30;ouvert;public",
+]
+SCRIPT = (
+    "from ui import fictif\n"
+    "from ui.auth import sidebar_login\n"
+    "from ui.pages import offre\n"
+    "fictif.banner()\n"  # as streamlit_app.py: the banner above the page, drawn before it
+    "sidebar_login()\n"
+    "offre.render()\n"
+)
+
+
+def _sites_listed(at) -> list[str]:
+    for frame in at.dataframe:
+        value = frame.value
+        if "Site" in value.columns and "Diffusion" in value.columns and "Adresse" not in value:
+            return value["Site"].astype(str).tolist()
+    return []
+
+
+def _named_count(at) -> str | None:
+    found = [m.value for m in at.metric if m.label == "Sites nommés"]
+    return found[0] if found else None
+
+
+def _has_banner(at) -> bool:
+    return any(fictif.BANNER_TEXT in str(m.value) for m in at.markdown)
+
+
+def _logged_in_app(registry, monkeypatch):  # noqa: F811
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv("DATABASE_URL", registry.url)
+    at = AppTest.from_string(SCRIPT, default_timeout=180)
+    at.query_params["territoire"] = "dep:23"
+    at.run()
+    at.sidebar.text_input(key="compte_identifiant").input("alice")
+    at.sidebar.text_input(key="compte_mdp").input(PASSWORD)
+    at.sidebar.button[0].click()
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def test_imported_sites_are_listed_right_after_the_import(registry, people, monkeypatch):  # noqa: F811
+    import_file(csv(ASSO_A[:1]), registry, name="a.csv", geocoder=None, actor=people["a"])
+    at = _logged_in_app(registry, monkeypatch)
+    assert _sites_listed(at) == ["Pension Guéret"]
+    assert _named_count(at) == "< 3"
+    assert not _has_banner(at)  # no fictional site yet
+
+    data = ("\n".join([HEADER + ";Fictif", *(f"{row};oui" for row in NEW_SITES)]) + "\n")
+    at.file_uploader(key="offre_file").upload("nouveaux_fait_main.csv", data.encode("utf-8"),
+                                               "text/csv")
+    at.run()
+    next(b for b in at.button if b.label == "Vérifier le fichier").click()
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert [m.value for m in at.metric if m.label == "Sites valides"] == ["2"]
+    next(b for b in at.button if b.label == "Importer 2 site(s) dans le registre").click()
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+
+    # The summary of the import is on screen...
+    assert any("importés : 2" in s.value for s in at.success), [s.value for s in at.success]
+    assert any(f.value.get("Issue") is not None and len(f.value) == 2 for f in at.dataframe
+               if "Issue" in f.value.columns)
+    # ...and the page already reads the registry as it now is: list, count, caption, banner.
+    assert sorted(_sites_listed(at)) == [
+        "Pension Guéret", "[FICTIF] Maison des Tilleuls", "[FICTIF] Résidence du Lac"]
+    assert _named_count(at) == "3"
+    assert any(": 3\xa0sites non confidentiels." in c.value for c in at.caption), [
+        c.value for c in at.caption]
+    assert _has_banner(at), "bandeau FICTIF absent juste après l'import de sites fictifs"
+
+    # The summary is shown once: the next click shows the page without it.
+    at.run()
+    assert not any("importés" in s.value for s in at.success)
+    assert _named_count(at) == "3"
