@@ -124,7 +124,7 @@ def render() -> None:
                "statistique) pour la commune ou au moins une commune de l'EPCI."
                + (" « FICTIF » : chiffre calculé sur l'offre de démonstration."
                   if bundle is not None and bundle.meta.get("offer_fictional") else ""))
-    _charts(numbers)
+    _charts(numbers, bool(bundle is not None and bundle.meta.get("offer_fictional")))
     table_downloads(numbers, "comparaison", "compare_dl", sheet="comparaison")
 
 
@@ -168,12 +168,25 @@ def _add_box() -> None:
         st.rerun()
 
 
-def _charts(numbers: pd.DataFrame) -> None:
+def offer_based_labels() -> set[str]:
+    """Labels of the key figures that rest on the registry's offer (FICTIF with the demo)."""
+    return {f.label for f in profile.KEY_FIGURES if f.numerator.startswith(profile.OFFER_BASED)}
+
+
+def _charts(numbers: pd.DataFrame, fictional: bool) -> None:
+    chart = comparison_chart(numbers, fictional)
+    if chart is not None:
+        st.altair_chart(charts.french(chart))
+
+
+def comparison_chart(numbers: pd.DataFrame, fictional: bool) -> alt.Chart | None:
+    """Bars of the need index, the places missing and the poverty rate by territory; titled
+    FICTIF when the places missing rest on the demo offer."""
     wanted = ["Indice de besoin", "Places manquantes pour atteindre la référence",
               "Taux de pauvreté des personnes (publié ou estimé)"]
     rows = numbers[numbers["Indicateur"].isin(wanted)]
     if rows.empty:
-        return
+        return None
     long = rows.drop(columns="Unité").melt(id_vars="Indicateur", var_name="territoire",
                                              value_name="valeur")
     long = long[np.isfinite(pd.to_numeric(long["valeur"], errors="coerce"))]
@@ -185,7 +198,9 @@ def _charts(numbers: pd.DataFrame) -> None:
         row=alt.Row("Indicateur:N", title=None, header=alt.Header(labelAngle=0, labelAlign="left")),
         tooltip=["territoire", "Indicateur", alt.Tooltip("valeur:Q", format=".1f")],
     ).resolve_scale(x="independent").properties(height=24 * long["territoire"].nunique() + 10)
-    st.altair_chart(charts.french(chart))
+    if fictional and offer_based_labels().intersection(long["Indicateur"]):
+        chart = charts.fictif(chart, "les places manquantes")
+    return chart
 
 
 if __name__ == "__main__":
