@@ -36,7 +36,8 @@ PATTERNS = {
         r"(?<![\d\u202f\u00a0 ,.])1[\u202f\u00a0 ](?!(?:mois|fois|pays|cas|accès|prix|sans|bis)\b)"
         r"[a-zàâçéèêëîïôûùüÿœ]{3,}s\b"),
     "deux-points collé": re.compile(r"[a-zàâçéèêëîïôûùüÿœ]: "),
-    "taille à l'anglaise": re.compile(r"\b\d+(?:[.,]\d+)?\s?(?:KB|MB|GB|kB)\b"),
+    # Streamlit's uploader: « 0.7KB », « 481.0B » (a bare « 2B » is Haute-Corse's code).
+    "taille à l'anglaise": re.compile(r"\b\d+(?:[.,]\d+)?\s?(?:KB|MB|GB|kB)\b|\b\d+[.,]\d+\s?B\b"),
 }
 # Texts that look like an identifier but are French or a citation (checked by hand).
 ALLOWED = [
@@ -107,6 +108,7 @@ def test_offences_are_found():
     assert offences(["{'step': 'impute'}"])
     assert offences(["3 EPCIs couverts"]) and offences(["1 adresses géocodées"])
     assert offences(["importés: 4"]) and offences(["Fichier de 0.7KB"]) and offences(["200 MB"])
+    assert offences(["offre.csv\n481.0B"]) and not offences(["Haute-Corse (2B)"])
     assert not offences(["1 mois", "1 site", "11 adresses", "1 000 ménages", "Source : INSEE"])
     assert not offences(["1 234,5 ménages en besoin (INSEE, Filosofi 2021)",
                          "Licence Ouverte / Etalab 2.0", "12,5 %"])

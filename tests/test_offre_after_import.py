@@ -9,6 +9,7 @@ shows right after. Files are hand-made in this test (Creuse communes).
 
 from __future__ import annotations
 
+import settings
 from operators.importer import import_file
 from tests.test_accounts import ASSO_A, HEADER, PASSWORD, csv, people, registry  # noqa: F401
 from ui import fictif
@@ -17,13 +18,16 @@ NEW_SITES = [
     "Asso A;A3;Maison des Tilleuls;23008;Pension de famille;20;ouvert;public",
     "Asso A;A4;Résidence du Lac;23008;Résidence sociale;30;ouvert;public",
 ]
+# As streamlit_app.py runs it: the banner above the page, drawn before it; the page's file
+# executed afresh at every run, as st.navigation does (its classes are new objects each time).
 SCRIPT = (
+    "import runpy\n"
     "from ui import fictif\n"
     "from ui.auth import sidebar_login\n"
-    "from ui.pages import offre\n"
-    "fictif.banner()\n"  # as streamlit_app.py: the banner above the page, drawn before it
+    "fictif.banner()\n"
     "sidebar_login()\n"
-    "offre.render()\n"
+    f"runpy.run_path({str(settings.PROJECT_ROOT / 'ui' / 'pages' / 'offre.py')!r}, "
+    "run_name='__main__')\n"
 )
 
 

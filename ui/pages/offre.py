@@ -24,7 +24,7 @@ import streamlit as st
 
 import settings
 from diagnostics.exports import csv_bytes
-from diagnostics.formatting import fr_number
+from diagnostics.formatting import fr_bytes, fr_number
 from diagnostics.sections.common import plural
 from geodata.codes import is_among
 from operators.exports import FICTIONAL_MARK
@@ -41,6 +41,10 @@ from ui.picker import communes_of, territory_label
 from ui.tables import french
 
 NONE = "— aucune —"
+# The uploader's own English texts, replaced or hidden. The last rule hides the size Streamlit
+# writes after the file's name (« 0.7KB »: English unit, decimal point; in 1.67 that element has
+# no test id of its own, it follows ``stFileChipName``): the page's own caption gives the name
+# and the size in French (« 0,7 ko »).
 UPLOADER_FR = """
 <style>
 [data-testid="stFileUploaderDropzoneInstructions"] span,
@@ -50,9 +54,12 @@ UPLOADER_FR = """
 [data-testid="stFileUploaderDropzoneInstructions"] > div::after {
   content: "CSV, XLSX ou GeoJSON · 50 Mo au plus"; display: block; font-size: 0.85em;
   color: rgba(49, 51, 63, 0.6); }
-[data-testid="stFileUploaderDropzone"] button,
-[data-testid="stFileUploaderDropzone"] button * { font-size: 0 !important; }
-[data-testid="stFileUploaderDropzone"] button::after { content: "Parcourir"; font-size: 0.9rem !important; }
+[data-testid="stFileUploaderDropzone"] button:not([data-testid="stFileChipDeleteBtn"] *),
+[data-testid="stFileUploaderDropzone"] button:not([data-testid="stFileChipDeleteBtn"] *) * {
+  font-size: 0 !important; }
+[data-testid="stFileUploaderDropzone"] button:not([data-testid="stFileChipDeleteBtn"] *)::after {
+  content: "Parcourir"; font-size: 0.9rem !important; }
+[data-testid="stFileChip"] [data-testid="stFileChipName"] ~ * { display: none; }
 </style>
 """
 # The registry's import log: French titles, without the server's paths and internal ids.
@@ -149,18 +156,27 @@ def _written(outcome: WriteOutcome) -> None:
     The page (its list of sites, counts and map, and the FICTIF banner above every page) is
     drawn before the import form in the same script run, so it showed the registry as it was
     before the write until the next click. The rerun redraws everything on the new version;
-    the import's summary, messages, errors and rejected rows are kept for that rerun."""
+    the import's summary, messages, errors and rejected rows are kept for that rerun (as a
+    plain dict: this page's file is executed afresh at every run, its classes with it)."""
     sites_mod._fingerprint.clear()
-    st.session_state[DONE_KEY] = outcome
+    st.session_state[DONE_KEY] = dict(vars(outcome))
     st.rerun()
 
 
-def _show_written(place: str) -> None:
-    """The summary of the write made just before this run (once)."""
-    outcome = st.session_state.get(DONE_KEY)
-    if not isinstance(outcome, WriteOutcome) or outcome.place != place:
-        return
+def _take_written(place: str) -> WriteOutcome | None:
+    """The outcome of the write made just before this run in ``place``, taken from the session
+    (shown once, wherever the run stops)."""
+    stored = st.session_state.get(DONE_KEY)
+    if not isinstance(stored, dict) or stored.get("place") != place:
+        return None
     del st.session_state[DONE_KEY]
+    return WriteOutcome(**stored)
+
+
+def _show_written(outcome: WriteOutcome | None) -> None:
+    """The summary, messages, errors and rejected rows of a write (where its button was)."""
+    if outcome is None:
+        return
     st.success(outcome.summary)
     for message in outcome.messages:
         st.caption(message)
@@ -366,7 +382,7 @@ def _import_form(registry, actor) -> None:
     st.markdown(UPLOADER_FR, unsafe_allow_html=True)
     upload = st.file_uploader("Fichier CSV, XLSX ou GeoJSON", type=["csv", "txt", "xlsx", "geojson", "json"],
                               key="offre_file")
-    _show_written("import")
+    done = _take_written("import")
     if upload is None:
         return
     content = upload.getvalue()
@@ -385,12 +401,13 @@ def _import_form(registry, actor) -> None:
         st.error(str(exc))
         return
     if large:
-        st.caption(f"« {upload.name} » : {fr_number(rows)} lignes de données. Au-delà de "
+        st.caption(f"« {upload.name} » ({fr_bytes(len(content))}) : {fr_number(rows)} "
+                   "lignes de données. Au-delà de "
                    f"{fr_number(PREVIEW_MAX_ROWS)} lignes, le fichier est vérifié et écrit par "
                    "blocs, sans aperçu ligne à ligne : les lignes rejetées restent "
                    "téléchargeables après l'import.")
     else:
-        st.caption(f"« {upload.name} » : {raw.describe_fr()}.")
+        st.caption(f"« {upload.name} » ({fr_bytes(len(content))}) : {raw.describe_fr()}.")
     columns = [c for c in raw.frame.columns if not c.startswith("_")]
     try:
         auto = match_columns(columns)
@@ -441,6 +458,7 @@ def _import_form(registry, actor) -> None:
         if checked:
             _import_large(content, upload.name, registry, actor, mapping, operator, network,
                           fictional, geocode, confirm)
+        _show_written(done)
         return
     key = f"offre_prepared_{upload.file_id}"
     if checked:
@@ -458,6 +476,7 @@ def _import_form(registry, actor) -> None:
             return
     prepared = st.session_state.get(key)
     if prepared is None:
+        _show_written(done)  # the file just written: its preview gave way to the outcome
         return
     _preview(prepared, registry, key, operator, actor)
 
@@ -581,6 +600,7 @@ def _demo(registry, actor) -> None:
     st.header("Offre de démonstration")
     st.caption("130 sites FICTIFS de trois réseaux dans le Nord, la Creuse, l'Ardèche et la "
                "Seine-Saint-Denis, pour essayer l'application sans données réelles.")
+    done = _take_written("demo")
     if st.button("Charger l'offre de démonstration (FICTIVE)", key="offre_demo"):
         from operators.demo import load_demo
 
@@ -591,7 +611,7 @@ def _demo(registry, actor) -> None:
             st.error(f"Import de démonstration impossible : {exc}")
             return
         _written(WriteOutcome("demo", result.summary_line()))
-    _show_written("demo")
+    _show_written(done)
 
 
 if __name__ == "__main__":
