@@ -12,6 +12,7 @@ from __future__ import annotations
 import settings
 from operators.importer import import_file
 from tests.test_accounts import ASSO_A, HEADER, PASSWORD, csv, people, registry  # noqa: F401
+from tests.test_app_french import offences, page_texts
 from ui import fictif
 
 NEW_SITES = [
@@ -71,7 +72,7 @@ def test_imported_sites_are_listed_right_after_the_import(registry, people, monk
     assert not _has_banner(at)  # no fictional site yet
 
     data = ("\n".join([HEADER + ";Fictif", *(f"{row};oui" for row in NEW_SITES)]) + "\n")
-    at.file_uploader(key="offre_file").upload("nouveaux_fait_main.csv", data.encode("utf-8"),
+    at.file_uploader(key="offre_file").upload("nouveaux-sites-fait-main.csv", data.encode("utf-8"),
                                                "text/csv")
     at.run()
     next(b for b in at.button if b.label == "Vérifier le fichier").click()
@@ -93,8 +94,29 @@ def test_imported_sites_are_listed_right_after_the_import(registry, people, monk
     assert any(": 3\xa0sites non confidentiels." in c.value for c in at.caption), [
         c.value for c in at.caption]
     assert _has_banner(at), "bandeau FICTIF absent juste après l'import de sites fictifs"
+    # The page after the import reads in French: rows' outcomes included (no « None », no
+    # « point_commune »).
+    found = offences(page_texts(at))
+    assert not found, "\n".join(found)
 
     # The summary is shown once: the next click shows the page without it.
     at.run()
     assert not any("importés" in s.value for s in at.success)
     assert _named_count(at) == "3"
+
+
+def test_rows_outcomes_read_in_french():
+    """A rejected row's missing commune and location read « — », a method in words."""
+    import pandas as pd
+
+    from ui.pages.offre import outcomes_fr
+
+    shown = outcomes_fr(pd.DataFrame({
+        "ligne": ["ligne 2", "ligne 4"], "issue": ["importé", "rejeté"],
+        "detail": ["nouveau", "ligne 4 : champ « capacité » : vide"],
+        "commune_code": ["23096", None], "geocode_method": ["point_commune", None]}))
+    assert shown.to_dict("records") == [
+        {"Ligne": "ligne 2", "Issue": "importé", "Détail": "nouveau", "Commune": "23096",
+         "Localisation": "au point de la commune"},
+        {"Ligne": "ligne 4", "Issue": "rejeté", "Détail": "ligne 4 : champ « capacité » : vide",
+         "Commune": "—", "Localisation": "—"}]

@@ -24,7 +24,7 @@ import streamlit as st
 
 import settings
 from diagnostics.exports import csv_bytes
-from diagnostics.formatting import fr_bytes, fr_number
+from diagnostics.formatting import MISSING, fr_bytes, fr_number
 from diagnostics.sections.common import plural
 from geodata.codes import is_among
 from operators.exports import FICTIONAL_MARK
@@ -201,8 +201,17 @@ def _show_written(outcome: WriteOutcome | None) -> None:
 
 
 def outcomes_fr(outcomes: pd.DataFrame) -> pd.DataFrame:
+    """The rows' outcomes with French titles and the location method in words."""
+    from operators.schema import GEO_SHORT
+
     keep = [c for c in OUTCOME_COLUMNS if c in outcomes.columns]
-    return outcomes[keep].rename(columns=OUTCOME_COLUMNS)
+    out = outcomes[keep].rename(columns=OUTCOME_COLUMNS)
+    if "Localisation" in out:
+        out["Localisation"] = out["Localisation"].map(
+            lambda v: GEO_SHORT.get(v, v) if isinstance(v, str) else v)
+    # A rejected row has no commune nor location: « — » in the cells themselves (the browser
+    # draws a missing cell as « None » whatever the table's display values say).
+    return out.astype(object).where(out.notna(), MISSING)
 
 
 def render() -> None:
