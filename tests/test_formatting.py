@@ -33,4 +33,3 @@ def test_file_sizes_in_french_units():
     assert fr_bytes(481) == "481\u00a0octets" and fr_bytes(1) == "1\u00a0octet"
     assert fr_bytes(1536) == "1,5\u00a0ko" and fr_bytes(20 * 1024) == "20\u00a0ko"
     assert fr_bytes(3_500_000) == "3,3\u00a0Mo" and fr_bytes(50 * 1024 * 1024) == "50\u00a0Mo"
-
