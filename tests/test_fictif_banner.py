@@ -19,7 +19,13 @@ import pandas as pd
 import pytest
 
 from tests.test_app_french import page_texts
-from tests.test_app_pages import CREUSE, GUERET, need_ready, run_app  # noqa: F401
+from tests.test_app_pages import (  # noqa: F401
+    CREUSE,
+    GUERET,
+    element_protos,
+    need_ready,
+    run_app,
+)
 from ui import fictif, navigation
 from ui.pages import comparer
 
@@ -31,20 +37,12 @@ def chart_specs(at) -> list[tuple[dict, list[pd.DataFrame]]]:
     from streamlit import dataframe_util
 
     found = []
-
-    def walk(node):
-        children = getattr(node, "children", None)
-        for child in (children.values() if isinstance(children, dict) else children or []):
-            walk(child)
-        proto = getattr(node, "proto", None)
-        if proto is not None and hasattr(proto, "spec") and hasattr(proto, "datasets"):
-            frames = [dataframe_util.convert_arrow_bytes_to_pandas_df(d.data.data)
-                      for d in proto.datasets]
-            if proto.HasField("data"):
-                frames.append(dataframe_util.convert_arrow_bytes_to_pandas_df(proto.data.data))
-            found.append((json.loads(proto.spec), frames))
-
-    walk(at._tree)
+    for proto in element_protos(at, lambda p: hasattr(p, "spec") and hasattr(p, "datasets")):
+        frames = [dataframe_util.convert_arrow_bytes_to_pandas_df(d.data.data)
+                  for d in proto.datasets]
+        if proto.HasField("data"):
+            frames.append(dataframe_util.convert_arrow_bytes_to_pandas_df(proto.data.data))
+        found.append((json.loads(proto.spec), frames))
     return found
 
 

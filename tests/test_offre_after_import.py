@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import settings
 from operators.importer import import_file
-from tests.test_accounts import ASSO_A, HEADER, PASSWORD, csv, people, registry  # noqa: F401
+from tests.account_support import app_session, log_in
+from tests.test_accounts import ASSO_A, HEADER, csv
 from tests.test_app_french import offences, page_texts
 from ui import fictif
 
@@ -49,24 +50,9 @@ def _has_banner(at) -> bool:
     return any(fictif.BANNER_TEXT in str(m.value) for m in at.markdown)
 
 
-def _logged_in_app(registry, monkeypatch):  # noqa: F811
-    from streamlit.testing.v1 import AppTest
-
-    monkeypatch.setenv("DATABASE_URL", registry.url)
-    at = AppTest.from_string(SCRIPT, default_timeout=180)
-    at.query_params["territoire"] = "dep:23"
-    at.run()
-    at.sidebar.text_input(key="compte_identifiant").input("alice")
-    at.sidebar.text_input(key="compte_mdp").input(PASSWORD)
-    at.sidebar.button[0].click()
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
-
-
-def test_imported_sites_are_listed_right_after_the_import(registry, people, monkeypatch):  # noqa: F811
-    import_file(csv(ASSO_A[:1]), registry, name="a.csv", geocoder=None, actor=people["a"])
-    at = _logged_in_app(registry, monkeypatch)
+def test_imported_sites_are_listed_right_after_the_import(registry, people, monkeypatch):
+    import_file(csv(ASSO_A[:1]), registry, name="a.csv", geocoder=None, actor=people["alice"])
+    at = log_in(app_session(registry, monkeypatch, SCRIPT, timeout=180), "alice")
     assert _sites_listed(at) == ["Pension Guéret"]
     assert _named_count(at) == "< 3"
     assert not _has_banner(at)  # no fictional site yet
