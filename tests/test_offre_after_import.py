@@ -9,6 +9,8 @@ shows right after. Files are hand-made in this test (Creuse communes).
 
 from __future__ import annotations
 
+import re
+
 import settings
 from operators.importer import import_file
 from tests.account_support import app_session, log_in
@@ -106,3 +108,20 @@ def test_rows_outcomes_read_in_french():
          "Localisation": "au point de la commune"},
         {"Ligne": "ligne 4", "Issue": "rejeté", "Détail": "ligne 4 : champ « capacité » : vide",
          "Commune": "—", "Localisation": "—"}]
+
+
+def test_the_demo_offer_shows_at_once_with_its_banner(registry, people, monkeypatch):
+    """An administrator loads the demo offer: the banner above the page and the count of sites
+    follow in the same session, the summary under the button."""
+    at = log_in(app_session(registry, monkeypatch, SCRIPT, timeout=300), "admin")
+    assert not _has_banner(at)
+    assert any("Le registre est vide" in i.value for i in at.info)
+    at.button(key="offre_demo").click()
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert _has_banner(at), "bandeau FICTIF absent juste après le chargement de la démonstration"
+    assert any("importés : " in s.value for s in at.success), [s.value for s in at.success]
+    assert not any("Le registre est vide" in i.value for i in at.info)
+    counted = [int(re.sub(r"\D", "", c.value.split(" : ")[1].split("sites")[0]))
+               for c in at.caption if "sites non confidentiels." in c.value]
+    assert counted and counted[0] > 100, counted  # 130 demo sites, a few of them confidential
