@@ -13,6 +13,7 @@ import re
 import pandas as pd
 import pytest
 
+import settings
 from tests.test_app_pages import CREUSE, GUERET, need_ready, run_app  # noqa: F401
 from ui import navigation
 
@@ -118,4 +119,24 @@ def test_offences_are_found():
 def test_page_text_is_french(page, need_ready):  # noqa: F811
     at = run_app({"territoire": CREUSE, "commune": GUERET}, None if page == "carte" else page)
     found = offences(page_texts(at))
+    assert not found, "\n".join(dict.fromkeys(found))
+
+
+def test_offer_page_with_a_file_checked_is_french(registry, people, monkeypatch):
+    """The import's states that only an account reaches: a file chosen, its columns matched, its
+    rows checked with errors (the anonymous page above shows none of them). The file's own name
+    is the user's, not ours."""
+    from tests.account_support import app_session, log_in
+
+    fixture = settings.PROJECT_ROOT / "tests" / "fixtures" / "app" / "offre_avec_erreurs_fait_main.csv"
+    at = log_in(app_session(registry, monkeypatch), "admin")
+    at.file_uploader(key="offre_file").upload(fixture.name, fixture.read_bytes(), "text/csv")
+    at.run()
+    next(b for b in at.button if b.label == "Vérifier le fichier").click()
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert [m.value for m in at.metric if m.label == "Lignes rejetées"] == ["3"]
+    texts = [t.replace(fixture.name, "fichier.csv").replace(fixture.stem, "fichier")
+             for t in page_texts(at)]
+    found = offences(texts)
     assert not found, "\n".join(dict.fromkeys(found))
