@@ -192,12 +192,16 @@ def comparison_chart(numbers: pd.DataFrame, fictional: bool) -> alt.Chart | None
     long = long[np.isfinite(pd.to_numeric(long["valeur"], errors="coerce"))]
     chart = alt.Chart(long).mark_bar().encode(
         x=alt.X("valeur:Q", title=None),
-        y=alt.Y("territoire:N", title=None),
+        y=alt.Y("territoire:N", title=None, axis=alt.Axis(labelLimit=320)),
         color=alt.Color("territoire:N", legend=None,
                         scale=alt.Scale(range=["#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e"])),
-        row=alt.Row("Indicateur:N", title=None, header=alt.Header(labelAngle=0, labelAlign="left")),
+        # Each indicator above its bars: the names of the territories keep the width.
+        row=alt.Row("Indicateur:N", title=None, header=alt.Header(
+            labelAngle=0, labelAlign="left", labelOrient="top", labelAnchor="start",
+            labelFontWeight="bold", labelFontSize=12)),
         tooltip=["territoire", "Indicateur", alt.Tooltip("valeur:Q", format=".1f")],
-    ).resolve_scale(x="independent").properties(height=24 * long["territoire"].nunique() + 10)
+    ).resolve_scale(x="independent").properties(height=24 * long["territoire"].nunique() + 10,
+                                                 width=280)
     if fictional and offer_based_labels().intersection(long["Indicateur"]):
         chart = charts.fictif(chart, "les places manquantes")
     return chart
