@@ -125,3 +125,12 @@ def test_the_demo_offer_shows_at_once_with_its_banner(registry, people, monkeypa
     counted = [int(re.sub(r"\D", "", c.value.split(" : ")[1].split("sites")[0]))
                for c in at.caption if "sites non confidentiels." in c.value]
     assert counted and counted[0] > 100, counted  # 130 demo sites, a few of them confidential
+
+
+def test_a_one_row_file_is_described_in_french():
+    """The caption under the uploader (« 1 lignes de données » was seen on a one-row file)."""
+    from operators.readers import read_table
+
+    described = read_table(csv(ASSO_A[:1]), "un-site.csv").describe_fr()
+    assert described.endswith("1 ligne de données") and not offences([described]), described
+    assert read_table(csv(ASSO_A), "deux.csv").describe_fr().endswith("2 lignes de données")
