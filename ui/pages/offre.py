@@ -224,6 +224,7 @@ def render() -> None:
     _content(registry, actor)
     st.header("Importer un fichier d'opérateur")
     if not actor.can_write:
+        st.session_state.pop(DONE_KEY, None)  # a write's outcome never outlives its account
         st.info("Consultation publique : connectez-vous avec un compte opérateur ou "
                 "administrateur (barre latérale, « Compte ») pour importer un fichier.")
         return
