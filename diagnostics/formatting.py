@@ -42,6 +42,20 @@ def fr_percent(value, decimals: int = 1, missing: str = MISSING, scale: float = 
     return f"{fr_number(float(value) * scale, decimals)}\u00a0%"
 
 
+def fr_bytes(size: int) -> str:
+    """A file size in French units (binary multiples, as the 50 Mo bound of the imports):
+    ``481 → "481 octets"``, ``1536 → "1,5 ko"``, ``3_500_000 → "3,3 Mo"``; a decimal under ten
+    only."""
+    value, unit = float(size), "octets"
+    for bigger in ("ko", "Mo", "Go"):
+        if value < 1000:
+            break
+        value, unit = value / 1024, bigger
+    if unit == "octets":
+        return f"{fr_number(value, 0)}\u00a0{'octet' if value < 2 else 'octets'}"
+    return f"{fr_number(value, 1 if value < 10 else 0)}\u00a0{unit}"
+
+
 def fr_signed(value, decimals: int = 1, unit: str = "", missing: str = MISSING) -> str:
     """``2.5 → "+2,5"``, ``-1 → "−1,0"`` (true minus sign)."""
     if _is_missing(value):

@@ -76,10 +76,15 @@ class RawTable:
             parts.append(f"feuille « {self.sheet} »")
         if self.file_format != "geojson":
             parts.append(f"en-tête en ligne {self.header_row}")
-        unit = "entités" if self.file_format == "geojson" else "lignes de données"
-        parts.append(f"{len(self)} {unit}")
+        n = len(self)
+        if self.file_format == "geojson":
+            parts.append(f"{n} entité" if n == 1 else f"{n} entités")
+        else:
+            parts.append(f"{n} ligne de données" if n == 1 else f"{n} lignes de données")
         if self.empty_rows:
-            parts.append(f"{len(self.empty_rows)} lignes vides ignorées")
+            empty = len(self.empty_rows)
+            parts.append(f"{empty} ligne vide ignorée" if empty == 1
+                         else f"{empty} lignes vides ignorées")
         return ", ".join(parts)
 
 

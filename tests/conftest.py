@@ -68,3 +68,29 @@ def communes(store):
 @pytest.fixture(scope="session")
 def passage(store):
     return store.read("cog_passage")
+
+
+# -- a registry of its own and its accounts (test_accounts*.py, test_import_stored_*.py…) -------
+@pytest.fixture
+def registry(tmp_path, store):
+    """A fresh registry in the test's temporary folder (a module may define its own)."""
+    from operators.repository import Registry
+
+    registry = Registry(tmp_path / "registre.gpkg")
+    yield registry
+    registry.dispose()
+
+
+@pytest.fixture
+def people(registry):
+    """An administrator (the first account), two operators (« alice » of Asso A, « bob » of
+    Asso B), a delegate (« dora », FAPIL); password ``account_support.PASSWORD``."""
+    from operators.accounts import ROLE_ADMIN, ROLE_DELEGATE, ROLE_OPERATOR, Accounts
+    from tests.account_support import PASSWORD
+
+    accounts = Accounts(registry)
+    admin = accounts.add(None, "admin", ROLE_ADMIN, PASSWORD, name="Administratrice")
+    alice = accounts.add(admin, "alice", ROLE_OPERATOR, PASSWORD, operator="Asso A")
+    bob = accounts.add(admin, "bob", ROLE_OPERATOR, PASSWORD, operator="Asso B")
+    dora = accounts.add(admin, "dora", ROLE_DELEGATE, PASSWORD, network="FAPIL")
+    return {"admin": admin, "alice": alice, "bob": bob, "dora": dora}

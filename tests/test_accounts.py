@@ -18,7 +18,6 @@ import settings
 from operators.accounts import (
     ANONYMOUS,
     ROLE_ADMIN,
-    ROLE_DELEGATE,
     ROLE_OPERATOR,
     AccessDenied,
     Account,
@@ -28,8 +27,8 @@ from operators.accounts import (
 from operators.demo import load_demo
 from operators.importer import import_file
 from operators.repository import Registry
+from tests.account_support import PASSWORD, app_session, log_in
 
-PASSWORD = "correct horse battery staple"
 HEADER = "Opérateur;Identifiant;Nom;Code INSEE;Type;Nb places;Statut;Confidentialité"
 ASSO_A = [
     "Asso A;A1;Pension Guéret;23096;Pension de famille;25;ouvert;public",
@@ -42,24 +41,6 @@ def csv(rows: list[str]) -> bytes:
     return ("\n".join([HEADER, *rows]) + "\n").encode("utf-8")
 
 
-@pytest.fixture
-def registry(tmp_path, store):
-    registry = Registry(tmp_path / "registre.gpkg")
-    yield registry
-    registry.dispose()
-
-
-@pytest.fixture
-def people(registry):
-    """An administrator (the first account), two operators, a delegate."""
-    accounts = Accounts(registry)
-    admin = accounts.add(None, "admin", ROLE_ADMIN, PASSWORD, name="Administratrice")
-    a = accounts.add(admin, "alice", ROLE_OPERATOR, PASSWORD, operator="Asso A")
-    b = accounts.add(admin, "bob", ROLE_OPERATOR, PASSWORD, operator="Asso B")
-    d = accounts.add(admin, "dora", ROLE_DELEGATE, PASSWORD, network="FAPIL")
-    return {"admin": admin, "a": a, "b": b, "d": d}
-
-
 def sites_of(registry) -> pd.DataFrame:
     return pd.DataFrame(registry.sites()).set_index("source_id")
 
@@ -69,18 +50,18 @@ def test_passwords_are_argon2id_hashes_and_checked(registry, people):
         hashes = [r[0] for r in conn.execute(sa.text("SELECT password_hash FROM accounts"))]
     assert all(h.startswith("$argon2id$") for h in hashes) and PASSWORD not in "".join(hashes)
     accounts = Accounts(registry)
-    assert accounts.authenticate("alice", PASSWORD) == people["a"]
-    assert accounts.authenticate("ALICE ", PASSWORD) == people["a"]
+    assert accounts.authenticate("alice", PASSWORD) == people["alice"]
+    assert accounts.authenticate("ALICE ", PASSWORD) == people["alice"]
     assert accounts.authenticate("alice", PASSWORD + "x") is None
     assert accounts.authenticate("personne", PASSWORD) is None
     with pytest.raises(AccountError, match="trop court"):
         accounts.add(people["admin"], "eve", ROLE_ADMIN, "court")
     with pytest.raises(AccessDenied, match="réservé aux administrateurs"):
-        accounts.add(people["a"], "eve", ROLE_ADMIN, PASSWORD)
+        accounts.add(people["alice"], "eve", ROLE_ADMIN, PASSWORD)
     with pytest.raises(AccessDenied, match="refusé"):
-        accounts.set_password(people["a"], "bob", "un autre mot de passe")
-    accounts.set_password(people["a"], "alice", "un autre mot de passe")
-    assert accounts.authenticate("alice", "un autre mot de passe") == people["a"]
+        accounts.set_password(people["alice"], "bob", "un autre mot de passe")
+    accounts.set_password(people["alice"], "alice", "un autre mot de passe")
+    assert accounts.authenticate("alice", "un autre mot de passe") == people["alice"]
     accounts.deactivate(people["admin"], "bob")
     assert accounts.authenticate("bob", PASSWORD) is None
 
@@ -91,11 +72,11 @@ def test_first_account_must_be_an_administrator(registry):
 
 
 def test_anonymous_and_delegate_cannot_write_anything(registry, people):
-    import_file(csv(ASSO_A), registry, name="a.csv", geocoder=None, actor=people["a"])
+    import_file(csv(ASSO_A), registry, name="a.csv", geocoder=None, actor=people["alice"])
     before = sites_of(registry)
     # The attack of the issue: capacity 25 → 0, status → en projet, by an anonymous visitor.
     attack = csv(["Asso A;A1;Pension Guéret;23096;Pension de famille;0;en projet;public"])
-    for who in (None, ANONYMOUS, people["d"]):
+    for who in (None, ANONYMOUS, people["dora"]):
         with pytest.raises(AccessDenied, match="Écriture refusée"):
             import_file(attack, registry, name="attaque.csv", geocoder=None, actor=who)
         with pytest.raises(AccessDenied, match="réservé aux administrateurs"):
@@ -105,31 +86,31 @@ def test_anonymous_and_delegate_cannot_write_anything(registry, people):
 
 
 def test_an_operator_writes_only_its_own_sites(registry, people, tmp_path):
-    import_file(csv(ASSO_A), registry, name="a.csv", geocoder=None, actor=people["a"])
+    import_file(csv(ASSO_A), registry, name="a.csv", geocoder=None, actor=people["alice"])
     before = sites_of(registry)
     attack = csv(["Asso A;A1;Pension Guéret;23096;Pension de famille;0;en projet;public"])
     with pytest.raises(AccessDenied, match="que les sites de son opérateur"):
-        import_file(attack, registry, name="b.csv", geocoder=None, actor=people["b"])
+        import_file(attack, registry, name="b.csv", geocoder=None, actor=people["bob"])
     pd.testing.assert_frame_equal(sites_of(registry), before)
     log = registry.import_log()
     assert log["status"].tolist() == ["réussi", "échoué"]
     assert log["imported_by"].tolist() == ["alice (opérateur)", "bob (opérateur)"]
     with pytest.raises(AccessDenied):
-        load_demo(registry, people["b"])
+        load_demo(registry, people["bob"])
     # Its own file, without an operator column: its operator's sites.
     own = "Identifiant;Nom;Code INSEE;Type;Nb places\nB1;Résidence Lille;59350;Résidence sociale;40\n"
-    result = import_file(own.encode(), registry, name="b.csv", geocoder=None, actor=people["b"])
+    result = import_file(own.encode(), registry, name="b.csv", geocoder=None, actor=people["bob"])
     assert result.imported == 1
     assert sites_of(registry).loc["B1", "operator_name"] == "Asso B"
 
 
 def test_confidential_to_public_needs_an_explicit_confirmation_and_is_logged(registry, people):
-    import_file(csv(ASSO_A), registry, name="a.csv", geocoder=None, actor=people["a"])
+    import_file(csv(ASSO_A), registry, name="a.csv", geocoder=None, actor=people["alice"])
     disclose = csv([ASSO_A[0], ASSO_A[1].replace("confidentiel", "public")])
     with pytest.raises(AccessDenied, match=r"moins confidentiel.*Refuge Guéret"):
-        import_file(disclose, registry, name="a2.csv", geocoder=None, actor=people["a"])
+        import_file(disclose, registry, name="a2.csv", geocoder=None, actor=people["alice"])
     assert sites_of(registry).loc["A2", "confidentiality"] == "confidentiel"
-    result = import_file(disclose, registry, name="a2.csv", geocoder=None, actor=people["a"],
+    result = import_file(disclose, registry, name="a2.csv", geocoder=None, actor=people["alice"],
                          confirm_disclosure=True)
     assert result.updated == 2
     assert sites_of(registry).loc["A2", "confidentiality"] == "public"
@@ -141,15 +122,15 @@ def test_confidential_to_public_needs_an_explicit_confirmation_and_is_logged(reg
 def test_each_user_reads_only_its_own_journal(registry, people, tmp_path):
     rejects = csv([*ASSO_A, "Asso A;A3;Mauvais;23096;CHRS;douze;ouvert;public"])
     import_file(rejects, registry, name="secret_nom_de_fichier_a.csv", geocoder=None,
-                actor=people["a"], rejects_dir=tmp_path)
-    import_file(csv(ASSO_B), registry, name="fichier_b.csv", geocoder=None, actor=people["b"])
+                actor=people["alice"], rejects_dir=tmp_path)
+    import_file(csv(ASSO_B), registry, name="fichier_b.csv", geocoder=None, actor=people["bob"])
     full = registry.import_log()
     assert len(full) == 2 and full["rejects_path"].notna().any()
     assert registry.visible_import_log(people["admin"]).equals(full)
-    mine = registry.visible_import_log(people["b"])
+    mine = registry.visible_import_log(people["bob"])
     assert mine["file_name"].tolist() == ["fichier_b.csv"]
     assert "rejects_path" not in mine.columns
-    for who in (None, ANONYMOUS, people["d"]):
+    for who in (None, ANONYMOUS, people["dora"]):
         shown = registry.visible_import_log(who)
         assert shown.empty and "file_name" not in shown.columns
 
@@ -231,19 +212,9 @@ def test_command_line_checks_the_account_as_the_app_does(store, tmp_path):
 
 
 def test_offer_page_lets_an_anonymous_visitor_change_nothing(registry, people, monkeypatch):
-    from streamlit.testing.v1 import AppTest
 
-    import_file(csv(ASSO_A), registry, name="a.csv", geocoder=None, actor=people["a"])
-    monkeypatch.setenv("DATABASE_URL", registry.url)
-    script = (
-        "from ui.auth import sidebar_login\n"
-        "from ui.pages import offre\n"
-        "sidebar_login()\n"
-        "offre.render()\n"
-    )
-    at = AppTest.from_string(script, default_timeout=120)
-    at.query_params["territoire"] = "dep:23"
-    at.run()
+    import_file(csv(ASSO_A), registry, name="a.csv", geocoder=None, actor=people["alice"])
+    at = app_session(registry, monkeypatch)
     assert not at.exception, [e.value for e in at.exception]
     assert not at.get("file_uploader")
     assert not [b for b in at.button if "démonstration" in str(b.label)]
@@ -251,11 +222,7 @@ def test_offer_page_lets_an_anonymous_visitor_change_nothing(registry, people, m
     assert not [e for e in at.expander if "Journal" in e.label]
     assert "registre.gpkg" not in " ".join(c.value for c in at.caption)
     # Alice logs in from the sidebar: she may import, sees her journal, not the demo button.
-    at.sidebar.text_input(key="compte_identifiant").input("alice")
-    at.sidebar.text_input(key="compte_mdp").input(PASSWORD)
-    at.sidebar.button[0].click()
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
+    log_in(at, "alice")
     assert at.get("file_uploader")
     assert [e for e in at.expander if "Journal" in e.label]
     assert [e for e in at.expander if "Vos sites" in e.label]
@@ -303,7 +270,6 @@ def test_the_sidebar_names_an_oidc_identity_and_its_role(registry, people, monke
 
 def test_a_delegate_reads_and_exports_its_network_without_confidential_sites(
         registry, people, monkeypatch):
-    from streamlit.testing.v1 import AppTest
 
     from ui.pages.offre import own_sites_table
 
@@ -311,8 +277,8 @@ def test_a_delegate_reads_and_exports_its_network_without_confidential_sites(
             "Asso A;A2;Refuge Guéret;23096;CHRS;12;ouvert;confidentiel;FAPIL",
             "Asso A;A3;Foyer Aubusson;23008;Résidence sociale;30;ouvert;public;Autre réseau"]
     data = ("\n".join([HEADER + ";Réseau", *rows]) + "\n").encode("utf-8")
-    import_file(data, registry, name="a.csv", geocoder=None, actor=people["a"])
-    title, table = own_sites_table(registry, people["d"])
+    import_file(data, registry, name="a.csv", geocoder=None, actor=people["alice"])
+    title, table = own_sites_table(registry, people["dora"])
     assert title == "Sites non confidentiels du réseau FAPIL (détail)"
     assert table["Site"].tolist() == ["=Pension Guéret"]  # neither the shelter nor another network
     assert table.loc[0, "Capacité"] == 25 and table.loc[0, "Statut"] == "Ouvert"
@@ -321,17 +287,7 @@ def test_a_delegate_reads_and_exports_its_network_without_confidential_sites(
     from diagnostics.exports import csv_bytes
 
     assert "'=Pension Guéret" in csv_bytes(table).decode("utf-8-sig")
-    monkeypatch.setenv("DATABASE_URL", registry.url)
-    script = ("from ui.auth import sidebar_login\nfrom ui.pages import offre\n"
-              "sidebar_login()\noffre.render()\n")
-    at = AppTest.from_string(script, default_timeout=120)
-    at.query_params["territoire"] = "dep:23"
-    at.run()
-    at.sidebar.text_input(key="compte_identifiant").input("dora")
-    at.sidebar.text_input(key="compte_mdp").input(PASSWORD)
-    at.sidebar.button[0].click()
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
+    at = log_in(app_session(registry, monkeypatch), "dora")
     assert [e for e in at.expander if e.label.startswith("Sites non confidentiels du réseau FAPIL")]
     assert [b for b in at.get("download_button") if "Télécharger ce tableau" in str(b.proto.label)]
     assert not at.get("file_uploader")  # a delegate never imports

@@ -29,8 +29,8 @@ from operators.accounts import (
 )
 from operators.importer import import_file
 from operators.repository import Registry
+from tests.account_support import PASSWORD, app_session, log_in
 
-PASSWORD = "correct horse battery staple"
 HEADER = "Opérateur;Identifiant;Nom;Code INSEE;Type;Nb places;Statut;Confidentialité"
 ROWS = ["Asso A;A1;Pension Guéret;23096;Pension de famille;25;ouvert;public",
         "Asso A;A2;Refuge Guéret;23096;CHRS;12;ouvert;confidentiel",
@@ -39,21 +39,6 @@ ROWS = ["Asso A;A1;Pension Guéret;23096;Pension de famille;25;ouvert;public",
 
 def csv(rows: list[str]) -> bytes:
     return ("\n".join([HEADER, *rows]) + "\n").encode("utf-8")
-
-
-@pytest.fixture
-def registry(tmp_path, store):
-    registry = Registry(tmp_path / "registre.gpkg")
-    yield registry
-    registry.dispose()
-
-
-@pytest.fixture
-def people(registry):
-    accounts = Accounts(registry)
-    admin = accounts.add(None, "admin", ROLE_ADMIN, PASSWORD)
-    alice = accounts.add(admin, "alice", ROLE_OPERATOR, PASSWORD, operator="Asso A")
-    return {"admin": admin, "alice": alice}
 
 
 # -- failed logins ---------------------------------------------------------------------------
@@ -144,19 +129,8 @@ def test_a_demoted_administrator_loses_its_rights_inside_the_transaction(registr
 
 
 def test_the_page_rereads_the_account_at_each_run(registry, people, monkeypatch):
-    from streamlit.testing.v1 import AppTest
 
-    monkeypatch.setenv("DATABASE_URL", registry.url)
-    script = ("from ui.auth import sidebar_login\nfrom ui.pages import offre\n"
-              "sidebar_login()\noffre.render()\n")
-    at = AppTest.from_string(script, default_timeout=120)
-    at.query_params["territoire"] = "dep:23"
-    at.run()
-    at.sidebar.text_input(key="compte_identifiant").input("alice")
-    at.sidebar.text_input(key="compte_mdp").input(PASSWORD)
-    at.sidebar.button[0].click()
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
+    at = log_in(app_session(registry, monkeypatch), "alice")
     assert at.get("file_uploader")
     Accounts(registry).deactivate(people["admin"], "alice")
     at.run()

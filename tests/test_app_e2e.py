@@ -10,13 +10,16 @@ the import test never writes into the project's registry.
 
 from __future__ import annotations
 
+import re
 import shutil
 
 import pandas as pd
 import pytest
 
 import settings
+from diagnostics.formatting import fr_bytes
 from tests import e2e_support as e2e
+from tests.test_app_french import offences
 from ui import navigation
 
 pytestmark = pytest.mark.e2e
@@ -219,6 +222,13 @@ def test_national_map_by_commune(app_url, page, store):
     check_clean(page)
 
 
+def registry_count(page) -> int:
+    """The page's count of the registry's non-confidential sites (its first caption)."""
+    text = page.get_by_text(re.compile(r"sites? non confidentiels?\.")).first.inner_text()
+    return int(re.search(r": ([\d\u202f\u00a0 ]+)\s*sites?", text).group(1).replace(
+        "\u202f", "").replace("\u00a0", "").replace(" ", ""))
+
+
 def test_import_lists_row_errors_and_offers_the_rejects(app_url, page):
     page.goto(f"{app_url}/offre")
     e2e.wait_rendered(page)
@@ -230,7 +240,21 @@ def test_import_lists_row_errors_and_offers_the_rejects(app_url, page):
     page.get_by_role("button", name="Se connecter").click()
     page.locator('input[type="file"]').wait_for(state="attached", timeout=60_000)
     e2e.wait_rendered(page)
+    before = registry_count(page)
     page.locator('input[type="file"]').set_input_files(str(FIXTURE))
+    page.get_by_role("button", name="Vérifier le fichier").wait_for(timeout=60_000)
+    e2e.wait_rendered(page)
+    # The uploader as the browser shows it: the file's name, never Streamlit's « 0.5KB »; the
+    # page's own caption gives the size in French.
+    name = page.locator('[data-testid="stFileChipName"]')
+    assert name.get_attribute("title") == FIXTURE.name
+    # Everything the uploader shows but the file's own name (an identifier-like file name).
+    uploader = page.locator('[data-testid="stFileUploader"]').inner_text().replace(
+        name.inner_text(), " ")
+    assert not offences([uploader]), offences([uploader])
+    assert page.get_by_text(f"« {FIXTURE.name} » ({fr_bytes(FIXTURE.stat().st_size)})").first.is_visible()
+    page.locator('[data-testid="stFileUploader"]').screenshot(
+        path=str(e2e.ARTIFACTS / "offre_fichier_choisi.png"))
     page.get_by_role("button", name="Vérifier le fichier").click()
     page.get_by_text("Lignes rejetées").first.wait_for(timeout=60_000)
     e2e.wait_rendered(page)
@@ -240,6 +264,10 @@ def test_import_lists_row_errors_and_offers_the_rejects(app_url, page):
     e2e.screenshot(page, "offre_verification")
     page.get_by_role("button", name="Importer 2 site(s) dans le registre").click()
     page.get_by_text("importés : 2").wait_for(timeout=60_000)
+    e2e.wait_rendered(page)
+    # The page already counts the two new sites (no reload), the summary still in sight.
+    assert registry_count(page) == before + 2
+    assert page.get_by_text("importés : 2").first.is_visible()
     e2e.screenshot(page, "offre_import")
     check_clean(page)
 

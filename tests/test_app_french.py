@@ -13,6 +13,7 @@ import re
 import pandas as pd
 import pytest
 
+import settings
 from tests.test_app_pages import CREUSE, GUERET, need_ready, run_app  # noqa: F401
 from ui import navigation
 
@@ -36,7 +37,8 @@ PATTERNS = {
         r"(?<![\d\u202f\u00a0 ,.])1[\u202f\u00a0 ](?!(?:mois|fois|pays|cas|accès|prix|sans|bis)\b)"
         r"[a-zàâçéèêëîïôûùüÿœ]{3,}s\b"),
     "deux-points collé": re.compile(r"[a-zàâçéèêëîïôûùüÿœ]: "),
-    "taille à l'anglaise": re.compile(r"\b\d+(?:[.,]\d+)?\s?(?:KB|MB|GB|kB)\b"),
+    # Streamlit's uploader: « 0.7KB », « 481.0B » (a bare « 2B » is Haute-Corse's code).
+    "taille à l'anglaise": re.compile(r"\b\d+(?:[.,]\d+)?\s?(?:KB|MB|GB|kB)\b|\b\d+[.,]\d+\s?B\b"),
 }
 # Texts that look like an identifier but are French or a citation (checked by hand).
 ALLOWED = [
@@ -107,6 +109,7 @@ def test_offences_are_found():
     assert offences(["{'step': 'impute'}"])
     assert offences(["3 EPCIs couverts"]) and offences(["1 adresses géocodées"])
     assert offences(["importés: 4"]) and offences(["Fichier de 0.7KB"]) and offences(["200 MB"])
+    assert offences(["offre.csv\n481.0B"]) and not offences(["Haute-Corse (2B)"])
     assert not offences(["1 mois", "1 site", "11 adresses", "1 000 ménages", "Source : INSEE"])
     assert not offences(["1 234,5 ménages en besoin (INSEE, Filosofi 2021)",
                          "Licence Ouverte / Etalab 2.0", "12,5 %"])
@@ -116,4 +119,24 @@ def test_offences_are_found():
 def test_page_text_is_french(page, need_ready):  # noqa: F811
     at = run_app({"territoire": CREUSE, "commune": GUERET}, None if page == "carte" else page)
     found = offences(page_texts(at))
+    assert not found, "\n".join(dict.fromkeys(found))
+
+
+def test_offer_page_with_a_file_checked_is_french(registry, people, monkeypatch):
+    """The import's states that only an account reaches: a file chosen, its columns matched, its
+    rows checked with errors (the anonymous page above shows none of them). The file's own name
+    is the user's, not ours."""
+    from tests.account_support import app_session, log_in
+
+    fixture = settings.PROJECT_ROOT / "tests" / "fixtures" / "app" / "offre_avec_erreurs_fait_main.csv"
+    at = log_in(app_session(registry, monkeypatch), "admin")
+    at.file_uploader(key="offre_file").upload(fixture.name, fixture.read_bytes(), "text/csv")
+    at.run()
+    next(b for b in at.button if b.label == "Vérifier le fichier").click()
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert [m.value for m in at.metric if m.label == "Lignes rejetées"] == ["3"]
+    texts = [t.replace(fixture.name, "fichier.csv").replace(fixture.stem, "fichier")
+             for t in page_texts(at)]
+    found = offences(texts)
     assert not found, "\n".join(dict.fromkeys(found))

@@ -45,9 +45,9 @@ def run_app(query: dict | None = None, page: str | None = None):
     return at
 
 
-def folium_args(at, index: int | None = None) -> dict:
-    """Arguments of the st_folium component (the map script, its links, the styling); the
-    page's only map, or its ``index``-th one."""
+def element_protos(at, keep) -> list:
+    """The protos of every element of the page (in the order drawn) for which ``keep(proto)``
+    holds: components and charts, which AppTest does not list by kind."""
     found = []
 
     def walk(node):
@@ -55,10 +55,18 @@ def folium_args(at, index: int | None = None) -> dict:
         for child in (children.values() if isinstance(children, dict) else children or []):
             walk(child)
         proto = getattr(node, "proto", None)
-        if getattr(proto, "component_name", "") == "streamlit_folium.st_folium":
-            found.append(json.loads(proto.json_args))
+        if proto is not None and keep(proto):
+            found.append(proto)
 
     walk(at._tree)
+    return found
+
+
+def folium_args(at, index: int | None = None) -> dict:
+    """Arguments of the st_folium component (the map script, its links, the styling); the
+    page's only map, or its ``index``-th one."""
+    found = [json.loads(proto.json_args) for proto in element_protos(
+        at, lambda proto: getattr(proto, "component_name", "") == "streamlit_folium.st_folium")]
     if index is not None:
         return found[index]
     assert len(found) == 1, f"{len(found)} cartes sur la page"

@@ -6,7 +6,7 @@ import math
 
 import pandas as pd
 
-from diagnostics.formatting import fr_number, fr_percent, fr_signed
+from diagnostics.formatting import fr_bytes, fr_number, fr_percent, fr_signed
 
 
 def test_numbers():
@@ -27,3 +27,9 @@ def test_percent_and_signed():
     assert fr_percent(0.123, scale=100) == "12,3\u00a0%"
     assert fr_signed(2.5) == "+2,5"
     assert fr_signed(-1, unit="pts") == "\u22121,0\u00a0pts"
+
+
+def test_file_sizes_in_french_units():
+    assert fr_bytes(481) == "481\u00a0octets" and fr_bytes(1) == "1\u00a0octet"
+    assert fr_bytes(1536) == "1,5\u00a0ko" and fr_bytes(20 * 1024) == "20\u00a0ko"
+    assert fr_bytes(3_500_000) == "3,3\u00a0Mo" and fr_bytes(50 * 1024 * 1024) == "50\u00a0Mo"

@@ -11,11 +11,9 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from operators.accounts import ANONYMOUS, ROLE_ADMIN, ROLE_OPERATOR, AccessDenied, Accounts
+from operators.accounts import ANONYMOUS, AccessDenied
 from operators.importer import import_file, prepare_import, write_prepared
-from operators.repository import Registry
 
-PASSWORD = "correct horse battery staple"
 FULL = "Opérateur;Identifiant;Nom;Adresse;Code INSEE;Type;Nb places;Statut;Confidentialité"
 FIRST = [
     "Asso A;A1;Pension Guéret;3 rue Public;23096;Pension de famille;25;ouvert;public",
@@ -53,21 +51,10 @@ class RecordingBan:
         return out
 
 
-@pytest.fixture
-def registry(tmp_path, store):
-    registry = Registry(tmp_path / "registre.gpkg")
-    yield registry
-    registry.dispose()
-
-
-@pytest.fixture
-def people(registry):
-    accounts = Accounts(registry)
-    admin = accounts.add(None, "admin", ROLE_ADMIN, PASSWORD)
-    alice = accounts.add(admin, "alice", ROLE_OPERATOR, PASSWORD, operator="Asso A")
-    bob = accounts.add(admin, "bob", ROLE_OPERATOR, PASSWORD, operator="Asso B")
-    import_file(data(FULL, FIRST), registry, name="a.csv", geocoder=None, actor=alice)
-    return {"admin": admin, "alice": alice, "bob": bob}
+@pytest.fixture(autouse=True)
+def first_file(registry, people):
+    """Alice's sites stored before each test: public, confidential, located at the commune."""
+    import_file(data(FULL, FIRST), registry, name="a.csv", geocoder=None, actor=people["alice"])
 
 
 def levels(registry) -> dict[str, str]:

@@ -2,6 +2,9 @@
 
 Vega-Lite formats numbers with its locale (English by default: « 22,000 », « 0.5 »); the
 French locale is set in each chart's configuration.
+
+A chart drawing figures that rest on the FICTIF demo offer carries the mark in its own title
+(:func:`fictif`), in the banner's red: a screenshot of the chart alone still says so.
 """
 
 from __future__ import annotations
@@ -27,3 +30,17 @@ FRENCH_LOCALE = {
 def french(chart: alt.TopLevelMixin) -> alt.TopLevelMixin:
     """The chart with the French number and date formats."""
     return chart.configure(locale=FRENCH_LOCALE)
+
+
+FICTIF_COLOUR = "#b2182b"  # the page banner's red (ui/fictif.py)
+FICTIF_TITLE = ("FICTIF — offre de démonstration", "{what} reposent sur des sites inventés")
+
+
+def fictif(chart: alt.TopLevelMixin, what: str = "ces chiffres") -> alt.TopLevelMixin:
+    """The chart titled « FICTIF — offre de démonstration » over « {What} reposent sur des
+    sites inventés » (two short lines: a narrow chart never cuts the mark)."""
+    first, second = FICTIF_TITLE
+    second = second.format(what=what)
+    title = alt.TitleParams([first, second[:1].upper() + second[1:]], color=FICTIF_COLOUR,
+                            fontWeight="bold", anchor="start", fontSize=13)
+    return chart.properties(title=title)

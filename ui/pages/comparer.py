@@ -124,7 +124,7 @@ def render() -> None:
                "statistique) pour la commune ou au moins une commune de l'EPCI."
                + (" « FICTIF » : chiffre calculé sur l'offre de démonstration."
                   if bundle is not None and bundle.meta.get("offer_fictional") else ""))
-    _charts(numbers)
+    _charts(numbers, bool(bundle is not None and bundle.meta.get("offer_fictional")))
     table_downloads(numbers, "comparaison", "compare_dl", sheet="comparaison")
 
 
@@ -168,24 +168,43 @@ def _add_box() -> None:
         st.rerun()
 
 
-def _charts(numbers: pd.DataFrame) -> None:
+def offer_based_labels() -> set[str]:
+    """Labels of the key figures that rest on the registry's offer (FICTIF with the demo)."""
+    return {f.label for f in profile.KEY_FIGURES if f.numerator.startswith(profile.OFFER_BASED)}
+
+
+def _charts(numbers: pd.DataFrame, fictional: bool) -> None:
+    chart = comparison_chart(numbers, fictional)
+    if chart is not None:
+        st.altair_chart(charts.french(chart))
+
+
+def comparison_chart(numbers: pd.DataFrame, fictional: bool) -> alt.Chart | None:
+    """Bars of the need index, the places missing and the poverty rate by territory; titled
+    FICTIF when the places missing rest on the demo offer."""
     wanted = ["Indice de besoin", "Places manquantes pour atteindre la référence",
               "Taux de pauvreté des personnes (publié ou estimé)"]
     rows = numbers[numbers["Indicateur"].isin(wanted)]
     if rows.empty:
-        return
+        return None
     long = rows.drop(columns="Unité").melt(id_vars="Indicateur", var_name="territoire",
                                              value_name="valeur")
     long = long[np.isfinite(pd.to_numeric(long["valeur"], errors="coerce"))]
     chart = alt.Chart(long).mark_bar().encode(
         x=alt.X("valeur:Q", title=None),
-        y=alt.Y("territoire:N", title=None),
+        y=alt.Y("territoire:N", title=None, axis=alt.Axis(labelLimit=320)),
         color=alt.Color("territoire:N", legend=None,
                         scale=alt.Scale(range=["#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e"])),
-        row=alt.Row("Indicateur:N", title=None, header=alt.Header(labelAngle=0, labelAlign="left")),
+        # Each indicator above its bars: the names of the territories keep the width.
+        row=alt.Row("Indicateur:N", title=None, header=alt.Header(
+            labelAngle=0, labelAlign="left", labelOrient="top", labelAnchor="start",
+            labelFontWeight="bold", labelFontSize=12)),
         tooltip=["territoire", "Indicateur", alt.Tooltip("valeur:Q", format=".1f")],
-    ).resolve_scale(x="independent").properties(height=24 * long["territoire"].nunique() + 10)
-    st.altair_chart(charts.french(chart))
+    ).resolve_scale(x="independent").properties(height=24 * long["territoire"].nunique() + 10,
+                                                 width=280)
+    if fictional and offer_based_labels().intersection(long["Indicateur"]):
+        chart = charts.fictif(chart, "les places manquantes")
+    return chart
 
 
 if __name__ == "__main__":

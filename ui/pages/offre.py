@@ -17,14 +17,14 @@ repository checks every write again against the account (``operators.accounts``)
 from __future__ import annotations
 
 import re
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 
 import pandas as pd
 import streamlit as st
 
 import settings
 from diagnostics.exports import csv_bytes
-from diagnostics.formatting import fr_number
+from diagnostics.formatting import MISSING, fr_bytes, fr_number
 from diagnostics.sections.common import plural
 from geodata.codes import is_among
 from operators.exports import FICTIONAL_MARK
@@ -41,6 +41,10 @@ from ui.picker import communes_of, territory_label
 from ui.tables import french
 
 NONE = "— aucune —"
+# The uploader's own English texts, replaced or hidden. The last rule hides the size Streamlit
+# writes after the file's name (« 0.7KB »: English unit, decimal point; in 1.67 that element has
+# no test id of its own, it follows ``stFileChipName``): the page's own caption gives the name
+# and the size in French (« 0,7 ko »).
 UPLOADER_FR = """
 <style>
 [data-testid="stFileUploaderDropzoneInstructions"] span,
@@ -50,9 +54,12 @@ UPLOADER_FR = """
 [data-testid="stFileUploaderDropzoneInstructions"] > div::after {
   content: "CSV, XLSX ou GeoJSON · 50 Mo au plus"; display: block; font-size: 0.85em;
   color: rgba(49, 51, 63, 0.6); }
-[data-testid="stFileUploaderDropzone"] button,
-[data-testid="stFileUploaderDropzone"] button * { font-size: 0 !important; }
-[data-testid="stFileUploaderDropzone"] button::after { content: "Parcourir"; font-size: 0.9rem !important; }
+[data-testid="stFileUploaderDropzone"] button:not([data-testid="stFileChipDeleteBtn"] *),
+[data-testid="stFileUploaderDropzone"] button:not([data-testid="stFileChipDeleteBtn"] *) * {
+  font-size: 0 !important; }
+[data-testid="stFileUploaderDropzone"] button:not([data-testid="stFileChipDeleteBtn"] *)::after {
+  content: "Parcourir"; font-size: 0.9rem !important; }
+[data-testid="stFileChip"] [data-testid="stFileChipName"] ~ * { display: none; }
 </style>
 """
 # The registry's import log: French titles, without the server's paths and internal ids.
@@ -124,9 +131,87 @@ def show_errors(reasons: pd.Series, rows: pd.Series) -> None:
                                 "Erreur": st.column_config.TextColumn(width="large")})
 
 
+# The outcome of the last write, kept across the rerun that follows it (see :func:`_written`).
+DONE_KEY = "offre_import_fait"
+
+
+@dataclass
+class WriteOutcome:
+    """What a write into the registry told the user: shown once, after the page is drawn again
+    on the registry as it now is."""
+
+    place: str  # "import" (the file's section) or "demo"
+    summary: str
+    messages: list[str] = field(default_factory=list)
+    outcomes: pd.DataFrame | None = None
+    rejects: bytes | None = None
+    rejects_name: str = ""
+    rejected: int = 0
+    by_blocks: bool = False  # a large file: errors drawn from the outcomes, first 1 000 rows
+
+
+def _written(outcome: WriteOutcome) -> None:
+    """After a write: forget the registry's cached version and draw the page again.
+
+    The page (its list of sites, counts and map, and the FICTIF banner above every page) is
+    drawn before the import form in the same script run, so it showed the registry as it was
+    before the write until the next click. The rerun redraws everything on the new version;
+    the import's summary, messages, errors and rejected rows are kept for that rerun (as a
+    plain dict: this page's file is executed afresh at every run, its classes with it)."""
+    sites_mod._fingerprint.clear()
+    st.session_state[DONE_KEY] = dict(vars(outcome))
+    st.rerun()
+
+
+def _take_written(place: str) -> WriteOutcome | None:
+    """The outcome of the write made just before this run in ``place``, taken from the session
+    (shown once, wherever the run stops)."""
+    stored = st.session_state.get(DONE_KEY)
+    if not isinstance(stored, dict) or stored.get("place") != place:
+        return None
+    del st.session_state[DONE_KEY]
+    return WriteOutcome(**stored)
+
+
+def _show_written(outcome: WriteOutcome | None) -> None:
+    """The summary, messages, errors and rejected rows of a write (where its button was)."""
+    if outcome is None:
+        return
+    st.success(outcome.summary)
+    for message in outcome.messages:
+        st.caption(message)
+    if outcome.rejects:
+        st.download_button(
+            f"Télécharger les {fr_number(outcome.rejected)} ligne(s) rejetée(s) (CSV)",
+            outcome.rejects, file_name=outcome.rejects_name, mime="text/csv",
+            key="offre_large_rejects", icon=":material/download:", on_click="ignore")
+    if outcome.outcomes is None:
+        return
+    outcomes = outcomes_fr(outcome.outcomes)
+    if outcome.by_blocks:
+        issues = outcomes.get("Issue", pd.Series("", index=outcomes.index))
+        refused = outcomes[issues.eq("rejeté")]
+        if len(refused):
+            show_errors(refused["Détail"].head(1000), refused["Ligne"].head(1000))
+        st.dataframe(french(outcomes.head(1000)), hide_index=True, width="stretch", height=240)
+        if len(outcomes) > 1000:
+            st.caption(f"Les 1 000 premières lignes sur {fr_number(len(outcomes))}.")
+        return
+    st.dataframe(french(outcomes), hide_index=True, width="stretch", height=240)
+
+
 def outcomes_fr(outcomes: pd.DataFrame) -> pd.DataFrame:
+    """The rows' outcomes with French titles and the location method in words."""
+    from operators.schema import GEO_SHORT
+
     keep = [c for c in OUTCOME_COLUMNS if c in outcomes.columns]
-    return outcomes[keep].rename(columns=OUTCOME_COLUMNS)
+    out = outcomes[keep].rename(columns=OUTCOME_COLUMNS)
+    if "Localisation" in out:
+        out["Localisation"] = out["Localisation"].map(
+            lambda v: GEO_SHORT.get(v, v) if isinstance(v, str) else v)
+    # A rejected row has no commune nor location: « — » in the cells themselves (the browser
+    # draws a missing cell as « None » whatever the table's display values say).
+    return out.astype(object).where(out.notna(), MISSING)
 
 
 def render() -> None:
@@ -139,6 +224,7 @@ def render() -> None:
     _content(registry, actor)
     st.header("Importer un fichier d'opérateur")
     if not actor.can_write:
+        st.session_state.pop(DONE_KEY, None)  # a write's outcome never outlives its account
         st.info("Consultation publique : connectez-vous avec un compte opérateur ou "
                 "administrateur (barre latérale, « Compte ») pour importer un fichier.")
         return
@@ -306,6 +392,7 @@ def _import_form(registry, actor) -> None:
     st.markdown(UPLOADER_FR, unsafe_allow_html=True)
     upload = st.file_uploader("Fichier CSV, XLSX ou GeoJSON", type=["csv", "txt", "xlsx", "geojson", "json"],
                               key="offre_file")
+    done = _take_written("import")
     if upload is None:
         return
     content = upload.getvalue()
@@ -324,12 +411,13 @@ def _import_form(registry, actor) -> None:
         st.error(str(exc))
         return
     if large:
-        st.caption(f"« {upload.name} » : {fr_number(rows)} lignes de données. Au-delà de "
+        st.caption(f"« {upload.name} » ({fr_bytes(len(content))}) : {fr_number(rows)} "
+                   "lignes de données. Au-delà de "
                    f"{fr_number(PREVIEW_MAX_ROWS)} lignes, le fichier est vérifié et écrit par "
                    "blocs, sans aperçu ligne à ligne : les lignes rejetées restent "
                    "téléchargeables après l'import.")
     else:
-        st.caption(f"« {upload.name} » : {raw.describe_fr()}.")
+        st.caption(f"« {upload.name} » ({fr_bytes(len(content))}) : {raw.describe_fr()}.")
     columns = [c for c in raw.frame.columns if not c.startswith("_")]
     try:
         auto = match_columns(columns)
@@ -380,6 +468,7 @@ def _import_form(registry, actor) -> None:
         if checked:
             _import_large(content, upload.name, registry, actor, mapping, operator, network,
                           fictional, geocode, confirm)
+        _show_written(done)
         return
     key = f"offre_prepared_{upload.file_id}"
     if checked:
@@ -397,6 +486,7 @@ def _import_form(registry, actor) -> None:
             return
     prepared = st.session_state.get(key)
     if prepared is None:
+        _show_written(done)  # the file just written: its preview gave way to the outcome
         return
     _preview(prepared, registry, key, operator, actor)
 
@@ -454,23 +544,9 @@ def _import_large(content: bytes, name: str, registry, actor, mapping: dict[str,
             st.error(f"Import refusé, rien n'a été écrit : {exc}")
             return
         rejects = result.rejects_path.read_bytes() if result.rejects_path else None
-    sites_mod._fingerprint.clear()
-    st.success(result.summary_line())
-    for message in result.messages:
-        st.caption(message)
-    if rejects:
-        st.download_button(
-            f"Télécharger les {fr_number(result.rejected)} ligne(s) rejetée(s) (CSV)", rejects,
-            file_name=f"{name.rsplit('.', 1)[0]}_rejets.csv", mime="text/csv",
-            key="offre_large_rejects", icon=":material/download:")
-    outcomes = outcomes_fr(pd.DataFrame(result.outcomes))
-    issues = outcomes.get("Issue", pd.Series("", index=outcomes.index))
-    refused = outcomes[issues.eq("rejeté")]
-    if len(refused):
-        show_errors(refused["Détail"].head(1000), refused["Ligne"].head(1000))
-    st.dataframe(french(outcomes.head(1000)), hide_index=True, width="stretch", height=240)
-    if len(outcomes) > 1000:
-        st.caption(f"Les 1 000 premières lignes sur {fr_number(len(outcomes))}.")
+    _written(WriteOutcome("import", result.summary_line(), list(result.messages),
+                          pd.DataFrame(result.outcomes), rejects,
+                          f"{name.rsplit('.', 1)[0]}_rejets.csv", result.rejected, by_blocks=True))
 
 
 def _prepare(content: bytes, name: str, mapping: dict[str, str], operator: str, network: str,
@@ -526,18 +602,15 @@ def _preview(prepared, registry, key: str, operator: str, actor) -> None:
             st.error(f"Import refusé, rien n'a été écrit : {exc}")
             return
         st.session_state.pop(key, None)
-        st.success(result.summary_line())
-        for message in result.messages:
-            st.caption(message)
-        sites_mod._fingerprint.clear()
-        st.dataframe(french(outcomes_fr(pd.DataFrame(result.outcomes))), hide_index=True,
-                     width="stretch", height=240)
+        _written(WriteOutcome("import", result.summary_line(), list(result.messages),
+                              pd.DataFrame(result.outcomes)))
 
 
 def _demo(registry, actor) -> None:
     st.header("Offre de démonstration")
     st.caption("130 sites FICTIFS de trois réseaux dans le Nord, la Creuse, l'Ardèche et la "
                "Seine-Saint-Denis, pour essayer l'application sans données réelles.")
+    done = _take_written("demo")
     if st.button("Charger l'offre de démonstration (FICTIVE)", key="offre_demo"):
         from operators.demo import load_demo
 
@@ -547,8 +620,8 @@ def _demo(registry, actor) -> None:
         except Exception as exc:  # the registry stays as it was
             st.error(f"Import de démonstration impossible : {exc}")
             return
-        sites_mod._fingerprint.clear()
-        st.success(result.summary_line())
+        _written(WriteOutcome("demo", result.summary_line()))
+    _show_written(done)
 
 
 if __name__ == "__main__":
