@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from tests.test_app_pages import need_ready, run_app  # noqa: F401
 
 ROUBAIX = "59512"
@@ -60,3 +62,41 @@ def test_arrenes_headline_class_and_table_agree(need_ready):  # noqa: F811
     for column in ("Places des structures à portée (FICTIF)", "Places allouées à la commune",
                    "Places manquantes"):
         assert not any("," in str(v) for v in table[column]), column  # whole places
+
+
+AUBUSSON = "23008"
+
+
+def test_aubusson_scenario_table_and_sentence_agree(need_ready):  # noqa: F811
+    # 25 pension de famille places at Aubusson once read « places manquantes 24,9 → 24,7 »
+    # beside « au-delà de la référence » rising by 24,5, with no word to join the two. The
+    # sentence now says where the places went, from the table's own figures.
+    at = run_app({"territoire": "dep:23"}, "scenarios")
+    next(s for s in at.selectbox if s.label == "Commune").set_value(AUBUSSON)
+    next(s for s in at.selectbox if s.label == "Type d'offre").set_value("pension_de_famille")
+    next(n for n in at.number_input if n.label == "Places").set_value(25)
+    next(b for b in at.button if b.label == "Ajouter au scénario").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    changes = next(str(m.value) for m in at.markdown if "Changements du scénario" in str(m.value))
+    assert "25 places" in changes and "Aubusson" in changes
+    summary = at.dataframe[0].value.set_index("Indicateur")
+    before, after = summary.columns[0], summary.columns[1]
+    missing = summary.loc["Places manquantes pour atteindre la référence"]
+    surplus = summary.loc["Places au-delà de la référence"]
+    fewer = float(missing[before]) - float(missing[after])
+    beyond = float(surplus[after]) - float(surplus[before])
+    allocated = summary.loc["Places accessibles allouées"]
+    gained = float(allocated.iloc[-1])  # within the Creuse (catchments cross its border)
+    assert 20 < gained <= 25 + 1e-6
+    assert fewer >= -1e-6 and beyond >= -1e-6
+    # Each place the Creuse's communes gain either closes a gap or goes beyond the reference
+    # (within a tenth of a place: the reference's allocation per family and the table's
+    # allocation over all the offer's types differ a little).
+    assert fewer + beyond == pytest.approx(gained, abs=0.1)
+    sentences = [str(c.value) for c in at.caption if "vont au-delà de la référence" in str(c.value)]
+    if beyond > fewer + 0.5:
+        assert len(sentences) == 1
+        numbers = re.findall(r"environ (\d+) vont au-delà.*\(− (\d+)\)", sentences[0])
+        assert numbers == [(str(round(beyond)), str(round(max(fewer, 0.0))))]
+    else:
+        assert not sentences
