@@ -123,7 +123,8 @@ def _what_if(bundle, scenario, codes: list[str], names: pd.Series, labels: dict)
     st.dataframe(french(summary, {c: 0 for c in summary.columns[1:]}), hide_index=True,
                  width="stretch")
     totals = comparison.summary
-    if {"missing_total", "surplus_total"} <= set(totals.index) and totals.shape[1] == 2:
+    if {"missing_total", "surplus_total"} <= set(totals.index) and totals.shape[1] >= 2:
+        # Columns: current situation, scenario (then their difference).
         fewer = float(totals.loc["missing_total"].iloc[0] - totals.loc["missing_total"].iloc[1])
         beyond = float(totals.loc["surplus_total"].iloc[1] - totals.loc["surplus_total"].iloc[0])
         if beyond > fewer + 0.5:
