@@ -548,6 +548,7 @@ class IndexedGeoJson(JSCSSMixin, MacroElement):
                 map.on("mouseout zoomstart movestart", hide);
                 D.afterStyled = D.afterStyled || [];
                 D.afterStyled.push(loadHover);
+                D.afterStyled.push(fitFill);  // a shared link may open the map zoomed in
             }
             {% if this.data %}
             build({{ this.data }});

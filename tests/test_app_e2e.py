@@ -277,6 +277,19 @@ def test_national_map_by_commune(app_url, page, store):
     assert "Indice de besoin" in page.evaluate(TOOLTIP_JS)
     e2e.screenshot(page, "carte_france_communes_clic")
 
+    # Another weighting: a new picture in the same map.
+    before = e2e.style_state(page)
+    preset = page.get_by_role("combobox", name="Pondération de l'indice")
+    target = "ruralité" if "ruralit" not in preset.input_value() else "équilibré"
+    preset.click()
+    page.keyboard.type(target[:6])
+    page.keyboard.press("Enter")
+    after = e2e.wait_styled(page, before["count"])
+    assert after["probe"] == 1 and after["classes"] != before["classes"]
+    assert after["image"] != before["image"]
+    page.wait_for_function(f"() => ({PICTURE_JS})().src === {after['image']!r}", timeout=30_000)
+    assert page.evaluate(PICTURE_JS)["complete"]
+
     # Zoomed in beyond the picture's resolution: every outline drawn, the picture hidden.
     page.evaluate("""() => { for (const f of document.querySelectorAll('iframe')) {
         const w = f.contentWindow;
