@@ -431,7 +431,25 @@ class IndexedGeoJson(JSCSSMixin, MacroElement):
             }
             // Colours, tooltips and highlight from the styler (LayerStyler), then ``done``
             // once they are on the screen.
-            entry.apply = function (done) {
+            function loadTips() {
+                var wanted = state.tipsScript;
+                if (!wanted) { return; }
+                var have = (window.__diag_data || {})[wanted[1]];
+                if (have) { state.tips = have; return; }
+                var script = document.createElement("script");
+                script.src = wanted[0];
+                script.onload = function () {
+                    if (state.tipsScript === wanted) {
+                        state.tips = (window.__diag_data || {})[wanted[1]];
+                    }
+                };
+                document.head.appendChild(script);
+            }
+            entry.apply = function (shown) {
+                var done = function () {
+                    shown();
+                    if (state.tipsScript) { setTimeout(loadTips, 0); }
+                };
                 restyle();
                 if (entry.picture && state.image) {
                     var ready = function () {
@@ -614,7 +632,9 @@ class LayerStyler(folium.FeatureGroup):
     (-1: missing value, grey; None: not styled), ``tips[i]`` its formatted value; codes in
     ``highlight`` get a thick outline (the chosen commune). When the styling is done the page
     records ``window.__diag.styledAt`` (a time stamp, for the speed measurements). ``image``:
-    address of the picture of the colours, for a layer drawn as a picture (``picture``).
+    address of the picture of the colours, for a layer drawn as a picture (``picture``);
+    ``tips_script``: (address, data key) of a script holding ``tips``, loaded after the map is
+    shown (``tips`` is then None).
     """
 
     _template = Template(
@@ -632,8 +652,10 @@ class LayerStyler(folium.FeatureGroup):
                 e.state.label = {{ this.label|tojson }};
                 e.state.highlight = {{ this.highlight|tojson }};
                 e.state.image = {{ this.image|tojson }};
+                e.state.tipsScript = {{ this.tips_script|tojson }};
                 var drawn = function () {
                     D.styledAt = Date.now();
+                    D.firstStyledAt = D.firstStyledAt || D.styledAt;
                     D.styledCount = (D.styledCount || 0) + 1;
                     var next = D.afterStyled || [];
                     D.afterStyled = [];
@@ -665,6 +687,7 @@ class LayerStyler(folium.FeatureGroup):
         highlight: Sequence[str] = (),
         name: str = "style",
         image: str | None = None,
+        tips_script: tuple[str, str] | None = None,
     ) -> None:
         super().__init__(name=name, control=False)
         # Keep folium's element name: streamlit-folium adds the group to the map by the
@@ -678,6 +701,7 @@ class LayerStyler(folium.FeatureGroup):
         self.legend = legend
         self.highlight = list(highlight)
         self.image = image
+        self.tips_script = list(tips_script) if tips_script else None
 
 
 class PointMarkers(MacroElement):

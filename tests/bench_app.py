@@ -60,8 +60,8 @@ OUTLINES_SIZE_JS = """() => {
   for (const f of document.querySelectorAll('iframe')) {
     try {
       const w = f.contentWindow;
-      if (!w.__diag || !w.__diag.styledAt) continue;
-      const shown = w.__diag.styledAt - w.performance.timeOrigin;
+      if (!w.__diag || !w.__diag.firstStyledAt) continue;
+      const shown = w.__diag.firstStyledAt - w.performance.timeOrigin;
       for (const e of w.performance.getEntriesByType('resource')) {
         if (e.name.includes('/generated/') && e.responseEnd <= shown) total += e.decodedBodySize || 0;
       }

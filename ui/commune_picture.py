@@ -26,6 +26,7 @@ from dataclasses import dataclass
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import shapely
 import streamlit as st
 from PIL import Image
@@ -33,11 +34,14 @@ from pyproj import Transformer
 from rasterio import features
 from rasterio.transform import from_bounds
 
+from diagnostics import webmap
 from diagnostics.palettes import MISSING_COLOUR
 from ui.geometry import GENERATED, ViewGeometry, script_file, static_serving, static_url
+from ui.variables import Variable, format_series
 
 PICTURE_WIDTH = 2000  # px: about 3.5 × France's width on the map at its national zoom
 KEEP_PICTURES = 120
+TIPS_VERSION = "1"  # change when the tooltips' formatting changes (their files are reused)
 _MERCATOR = Transformer.from_crs("EPSG:4326", "EPSG:3857", always_xy=True)
 
 
@@ -158,6 +162,26 @@ def _hover_files(view_key: str, _view: ViewGeometry) -> dict:
     names_url = script_file(names_key, {names_key: json.dumps(pairs, ensure_ascii=False)})
     return {"index_url": static_url(f"generated/{name}"), "names_url": names_url,
             "names_key": names_key}
+
+
+def tips_script(view: ViewGeometry, variable: Variable, values: pd.Series) -> tuple[str, str] | None:
+    """(address, data key) of a static script holding the tooltips' values of this colouring
+    (35,000 formatted values: 0.1 s to format and 0.6 MB that the map's styling message no
+    longer carries), written once, named by a digest of the values; None without static
+    serving (the styler then carries them)."""
+    if not static_serving():
+        return None
+    hashed = pd.util.hash_pandas_object(values.reset_index(drop=True), index=False)
+    digest = hashlib.sha256("|".join(
+        [TIPS_VERSION, view.key, variable.id, variable.unit, str(variable.decimals),
+         variable.kind]).encode() + hashed.to_numpy().tobytes()).hexdigest()[:20]
+    key = f"tips_{digest}"
+    target = GENERATED / f"{key}.js"
+    if not target.exists():
+        GENERATED.mkdir(parents=True, exist_ok=True)
+        text = json.dumps(format_series(values, variable), ensure_ascii=False)
+        _write(target, webmap.geojson_script(key, text).encode("utf-8"))
+    return static_url(f"generated/{key}.js"), key
 
 
 def _write(target, content: bytes) -> None:

@@ -28,7 +28,7 @@ from catalogues import datasets
 from diagnostics import webmap
 from geodata.codes import is_among
 from ui import classify, data
-from ui.commune_picture import picture_option, picture_url
+from ui.commune_picture import picture_option, picture_url, tips_script
 from ui.geometry import ViewGeometry, map_assets, view_layers
 from ui.sites import FICTIONAL_LABEL
 from ui.variables import Variable, format_series
@@ -261,12 +261,14 @@ def styler(view: ViewGeometry, variable: Variable, values: pd.Series, styled: cl
            estimated: pd.Series | None = None) -> webmap.LayerStyler:
     """Colours (aligned on the view's features), tooltips, legend and overlays; communes whose
     value is estimated (``estimated``, boolean by code) are hatched."""
-    tips = format_series(values, variable)
     classes = styled.classes.tolist()
     image = picture_url(view, classes, styled.palette) if view.as_picture else None
+    # France by commune: the tooltips' 35,000 values in a static script, loaded after the map.
+    tips_file = tips_script(view, variable, values) if image is not None else None
+    tips = None if tips_file else format_series(values, variable)
     layer = webmap.LayerStyler(
         "main", classes, styled.palette, tips, variable.label, legend_text,
-        highlight=list(highlight), image=image,
+        highlight=list(highlight), image=image, tips_script=tips_file,
     )
     if image is not None and len(highlight):  # the chosen commune over the picture
         chosen = view.frame[is_among(view.frame["code"], list(highlight))]
