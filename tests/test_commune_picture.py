@@ -6,9 +6,11 @@ commune back; the view uses it only for France by commune. Outlines here are han
 from __future__ import annotations
 
 import io
+import json
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import pytest
 import shapely
 from PIL import Image
@@ -141,3 +143,25 @@ def test_real_communes_of_france_each_found_at_a_point_inside(store):
     hits = np.mean(np.asarray(found) == sample.index.to_numpy())
     assert hits >= 0.97, hits  # a point on the surface may sit on a pixel of a neighbour
     assert (grid.index >= 0).sum() > 0.3 * grid.index.size
+
+
+def test_tooltips_script_holds_the_formatted_values_and_is_reused(tmp_path, monkeypatch):
+    from ui.variables import Variable, format_series
+
+    score = Variable("need:score", "Indice de besoin", "Besoin", "/100",
+                     "Indice de besoin du projet (INSEE, Filosofi 2021).", palette="besoin")
+    view = ViewGeometry("tips-test", "communes", SQUARES, "", (2.0, 43.0, 3.0, 48.5),
+                        national=True)
+    values = pd.Series([12.34, None, 56.0, 7.0], index=SQUARES["code"])
+    monkeypatch.setattr(cp, "GENERATED", tmp_path)
+    monkeypatch.setattr(cp, "static_serving", lambda: True)
+    url, key = cp.tips_script(view, score, values)
+    assert url == f"/app/static/generated/{key}.js"
+    text = (tmp_path / f"{key}.js").read_text(encoding="utf-8")
+    assert text.startswith("window.__diag_data")
+    held = json.loads(text.strip().splitlines()[-1].split(" = ", 1)[1].rstrip(";"))
+    assert held == format_series(values, score) and held[1] is None and "," in held[0]
+    assert cp.tips_script(view, score, values) == (url, key)  # same values: same file
+    assert cp.tips_script(view, score, values * 2)[1] != key
+    monkeypatch.setattr(cp, "static_serving", lambda: False)
+    assert cp.tips_script(view, score, values) is None  # the styler carries them
