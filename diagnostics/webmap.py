@@ -531,7 +531,66 @@ class IndexedGeoJson(JSCSSMixin, MacroElement):
                 var o = (y * hover.width + x) * 4, px = hover.pixels;
                 var i = ((px[o] << 16) | (px[o + 1] << 8) | px[o + 2]) - 1;
                 if (i < 0 || i >= hover.names.length) { return null; }
-                return {i: i, n: hover.names[i][0], c: hover.names[i][1]};
+                return {i: i, n: hover.names[i][0], c: hover.names[i][1], x: x, y: y};
+            }
+            // The commune under the pointer outlined, as the vector maps do: its edge pixels,
+            // found in the numbers' picture around the pointer, drawn as a small picture.
+            var marked = {layer: null, i: -1};
+            function outline(hit) {
+                if (!hit) {
+                    if (marked.layer) { map.removeLayer(marked.layer); }
+                    marked.layer = null;
+                    marked.i = -1;
+                    return;
+                }
+                if (hit.i === marked.i) { return; }
+                marked.i = hit.i;
+                var w = hover.width, h = hover.height, px = hover.pixels, R = 200;
+                var thick = Math.max(1, Math.round(w / Math.max(pictureWidth(), 1)));
+                var x0 = Math.max(0, hit.x - R), y0 = Math.max(0, hit.y - R);
+                var x1 = Math.min(w, hit.x + R + 1), y1 = Math.min(h, hit.y + R + 1);
+                var cw = x1 - x0, ch = y1 - y0, want = hit.i + 1;
+                var inside = new Uint8Array(cw * ch);
+                for (var y = 0; y < ch; y++) {
+                    for (var x = 0; x < cw; x++) {
+                        var o = ((y0 + y) * w + x0 + x) * 4;
+                        inside[y * cw + x] = ((px[o] << 16) | (px[o + 1] << 8) | px[o + 2]) === want;
+                    }
+                }
+                var canvas = document.createElement("canvas");
+                canvas.width = cw;
+                canvas.height = ch;
+                var g = canvas.getContext("2d");
+                var image = g.createImageData(cw, ch);
+                for (var yy = 0; yy < ch; yy++) {
+                    for (var xx = 0; xx < cw; xx++) {
+                        if (!inside[yy * cw + xx]) { continue; }
+                        var edge = false;
+                        for (var d = 1; d <= thick && !edge; d++) {
+                            // (beyond the window's side: unknown, not an edge)
+                            edge = (xx >= d && !inside[yy * cw + xx - d]) ||
+                                (xx + d < cw && !inside[yy * cw + xx + d]) ||
+                                (yy >= d && !inside[(yy - d) * cw + xx]) ||
+                                (yy + d < ch && !inside[(yy + d) * cw + xx]);
+                        }
+                        if (edge) { image.data[(yy * cw + xx) * 4 + 3] = 255; }
+                    }
+                }
+                g.putImageData(image, 0, 0);
+                var b = opts.picture.bounds, z = map.getZoom();
+                var nw = map.project([b[1][0], b[0][1]], z), se = map.project([b[0][0], b[1][1]], z);
+                var sx = (se.x - nw.x) / w, sy = (se.y - nw.y) / h;
+                var corners = [map.unproject([nw.x + x0 * sx, nw.y + y1 * sy], z),
+                               map.unproject([nw.x + x1 * sx, nw.y + y0 * sy], z)];
+                var url = canvas.toDataURL();
+                if (marked.layer) {
+                    marked.layer.setUrl(url);
+                    marked.layer.setBounds(L.latLngBounds(corners));
+                } else {
+                    marked.layer = L.imageOverlay(url, corners, {
+                        pane: "diagPicture", interactive: false, className: "diag-hover"
+                    }).addTo(map);
+                }
             }
             if (opts.picture) {
                 if (!map.getPane("diagPicture")) {
@@ -555,9 +614,13 @@ class IndexedGeoJson(JSCSSMixin, MacroElement):
                     relay.fire("click", {latlng: e.latlng, originalEvent: e.originalEvent});
                 });
                 var tooltip = L.tooltip({sticky: true, direction: "top", opacity: 0.95});
-                var hide = function () { if (tooltip._map) { map.closeTooltip(tooltip); } };
+                var hide = function () {
+                    if (tooltip._map) { map.closeTooltip(tooltip); }
+                    outline(null);
+                };
                 map.on("mousemove", function (e) {
                     var hit = entry.layer ? null : communeAt(e.latlng);
+                    outline(hit);
                     if (!hit) { hide(); return; }
                     tooltip.setContent(tipHtml(hit.n, hit.c, hit.i));
                     if (tooltip._map) { tooltip.setLatLng(e.latlng); }

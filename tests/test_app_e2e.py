@@ -222,6 +222,13 @@ COMMUNE_AT_JS = """(points) => {
   }
   return null;
 }"""
+HOVER_OUTLINE_JS = """() => {
+  for (const f of document.querySelectorAll('iframe')) {
+    const img = f.contentDocument && f.contentDocument.querySelector('img.diag-hover');
+    if (img && img.complete && img.naturalWidth > 0) return true;
+  }
+  return false;
+}"""
 TOOLTIP_JS = """() => {
   for (const f of document.querySelectorAll('iframe')) {
     const t = f.contentDocument && f.contentDocument.querySelector('.leaflet-tooltip');
@@ -275,6 +282,7 @@ def test_national_map_by_commune(app_url, page, store):
     page.wait_for_function(f"() => ({TOOLTIP_JS})() && ({TOOLTIP_JS})().includes('Arles (13004)')",
                            timeout=10_000)
     assert "Indice de besoin" in page.evaluate(TOOLTIP_JS)
+    page.wait_for_function(HOVER_OUTLINE_JS, timeout=10_000)  # the commune outlined
     e2e.screenshot(page, "carte_france_communes_clic")
 
     # Another weighting: a new picture in the same map.
