@@ -114,10 +114,10 @@ def _national(geometry, level: str) -> None:
     view = geometry.national_view(level)
     if geometry.static_serving():
         geometry.view_script(view)
-    if view.as_picture:  # France by commune: its communes burnt into the picture's grid
-        from ui.commune_picture import view_grid
+    if view.as_picture:  # France by commune: its picture's grid, numbers and names
+        from ui.commune_picture import picture_option
 
-        view_grid(view.key, view)
+        picture_option(view)
 
 
 def main(argv: list[str] | None = None) -> None:

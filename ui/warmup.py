@@ -26,10 +26,10 @@ def _work(store_key: str, static: bool) -> None:
             view = geometry.national_view(level)
             if static:
                 geometry.view_script(view)
-            if view.as_picture:
-                from ui.commune_picture import view_grid
+            if view.as_picture:  # the picture's grid, numbers and names
+                from ui.commune_picture import picture_option
 
-                view_grid(view.key, view)
+                picture_option(view)
     except Exception as exc:  # a warm-up failure only costs speed
         log.warning("Préchauffage interrompu : %s", exc)
 
