@@ -165,3 +165,21 @@ def test_tooltips_script_holds_the_formatted_values_and_is_reused(tmp_path, monk
     assert cp.tips_script(view, score, values * 2)[1] != key
     monkeypatch.setattr(cp, "static_serving", lambda: False)
     assert cp.tips_script(view, score, values) is None  # the styler carries them
+
+
+def test_grid_is_kept_on_disk_and_read_back(tmp_path, monkeypatch):
+    real = cp.commune_grid
+    monkeypatch.setattr(cp, "GENERATED", tmp_path)
+    monkeypatch.setattr(cp, "PICTURE_WIDTH", 150)
+    monkeypatch.setattr(cp, "commune_grid", lambda frame: real(frame, width=150))
+    view = ViewGeometry("grid-test", "communes", SQUARES, "", (2.0, 43.0, 3.0, 48.5),
+                        national=True)
+    made = cp.view_grid.__wrapped__(view.key, view)
+    saved = tmp_path / "grid_grid-test_150.npz"
+    assert saved.exists() and made.index.shape[1] == 150
+    monkeypatch.setattr(cp, "commune_grid", lambda frame: pytest.fail("communes burnt again"))
+    again = cp.view_grid.__wrapped__(view.key, view)
+    assert np.array_equal(again.index, made.index) and again.bounds == pytest.approx(made.bounds)
+    saved.write_bytes(b"abime")  # a damaged file is made again, not an error
+    monkeypatch.setattr(cp, "commune_grid", lambda frame: real(frame, width=150))
+    assert np.array_equal(cp.view_grid.__wrapped__(view.key, view).index, made.index)
