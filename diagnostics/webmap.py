@@ -451,7 +451,13 @@ class IndexedGeoJson(JSCSSMixin, MacroElement):
                     if (state.tipsScript) { setTimeout(loadTips, 0); }
                 };
                 restyle();
-                if (entry.picture && state.image) {
+                var image = entry.picture && entry.picture._image;
+                var same = image && entry.picture._map && entry.picture._url === state.image &&
+                    image.complete && image.naturalWidth > 0;
+                if (same) {  // the same colours (another chosen commune): nothing to load
+                    if (window.requestAnimationFrame) { window.requestAnimationFrame(done); }
+                    else { done(); }
+                } else if (entry.picture && state.image) {
                     var ready = function () {
                         entry.picture.off("load", ready);
                         done();

@@ -276,7 +276,8 @@ def test_national_map_by_commune(app_url, page, store):
         timeout=30_000,
     )
     e2e.wait_for_app(page, min_maps=1)
-    assert e2e.style_state(page)["probe"] == 1  # the map was re-styled, not reloaded
+    clicked = e2e.wait_styled(page, state["count"])  # the same picture, the commune outlined
+    assert clicked["probe"] == 1 and clicked["image"] == state["image"]  # re-styled in place
     point = page.evaluate(e2e.POINT_JS, [lat, lon])
     page.mouse.move(point["x"] + 1, point["y"] + 1)
     page.wait_for_function(f"() => ({TOOLTIP_JS})() && ({TOOLTIP_JS})().includes('Arles (13004)')",
