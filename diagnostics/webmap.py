@@ -334,6 +334,18 @@ class IndexedGeoJson(JSCSSMixin, MacroElement):
         Outline width and colour, fill opacity of styled features.
     interactive
         Tooltips, highlight and clicks (False for a background layer).
+    lazy
+        With ``picture``: load the script at ``data_url`` only when the map is zoomed beyond
+        the picture's resolution (or an overlay needs the outlines).
+    picture
+        ``{"bounds": [[south, west], [north, east]], "width": px, "index_url": ...,
+        "names_url": ..., "names_key": ...}``: the styler's colours are shown as a picture
+        (``LayerStyler(image=...)``, :mod:`ui.commune_picture`); the tooltips read the
+        commune's number in the picture at ``index_url`` and its name and code in the script
+        at ``names_url``; the outlines, transparent, fill the communes once zoomed in.
+    pane
+        A map pane of its own for the outlines, above the others and transparent to the mouse
+        (context outlines drawn over the communes).
     """
 
     _template = Template(
@@ -342,17 +354,28 @@ class IndexedGeoJson(JSCSSMixin, MacroElement):
         (function (map) {
             var D = window.__diag = window.__diag || {layers: {}};
             var opts = {{ this.options|tojson }};
-            var data = {% if this.data %}{{ this.data }}{% else -%}
-                (window.__diag_data || {})[opts.data_key]{% endif %};
             D.data = D.data || {};
-            D.data[opts.data_key] = data;
-            var state = {classes: null, palette: [], tips: null, label: "", highlight: []};
-            var renderer = L.canvas({padding: 0.5, tolerance: 2});
+            D.pending = D.pending || {};
+            var state = {classes: null, palette: [], tips: null, label: "", highlight: [],
+                         image: null};
+            var entry = {layer: null, state: state, style: style, picture: null,
+                         vectorFill: !opts.picture};
+            D.layers[opts.key] = entry;
+            if (opts.pane && !map.getPane(opts.pane)) {
+                // Outlines drawn over the map but transparent to the mouse (the communes
+                // below keep their tooltips and clicks).
+                var own = map.createPane(opts.pane);
+                own.style.zIndex = 410;
+                own.style.pointerEvents = "none";
+            }
+            var renderer = L.canvas({padding: 0.5, tolerance: 2,
+                                     pane: opts.pane || "overlayPane"});
             function style(f) {
                 var i = f.properties.i;
                 var k = state.classes ? state.classes[i] : null;
                 var fill = (k === null || k === undefined) ? null :
                     (k < 0 ? opts.missing : state.palette[k]);
+                if (!entry.vectorFill) { fill = null; }  // the picture shows the colours
                 var chosen = state.highlight.indexOf(f.properties.c) >= 0;
                 return {
                     renderer: renderer,
@@ -364,29 +387,261 @@ class IndexedGeoJson(JSCSSMixin, MacroElement):
                     interactive: opts.interactive
                 };
             }
-            var layer = L.geoJson(data, {
-                renderer: renderer,
-                smoothFactor: opts.smooth,
-                interactive: opts.interactive,
-                style: style
-            }).addTo(map);
-            if (opts.interactive) {
-                layer.bindTooltip(function (l) {
-                    var p = l.feature.properties;
-                    var title = p.n ? (p.c ? p.n + " (" + p.c + ")" : p.n) : (p.c || "");
-                    var tip = state.tips ? state.tips[p.i] : null;
-                    var body = (tip !== null && tip !== undefined) ?
-                        "<br>" + state.label + " : <b>" + tip + "</b>" : "";
-                    return "<b>" + title + "</b>" + body;
-                }, {sticky: true, direction: "top", opacity: 0.95});
-                layer.on("mouseover", function (e) {
-                    e.propagatedFrom.setStyle({weight: opts.weight + 2, color: "#000000"});
-                });
-                layer.on("mouseout", function (e) {
-                    e.propagatedFrom.setStyle(style(e.propagatedFrom.feature));
+            function tipHtml(name, code, i) {
+                var title = name ? (code ? name + " (" + code + ")" : name) : (code || "");
+                var tip = state.tips ? state.tips[i] : null;
+                var body = (tip !== null && tip !== undefined) ?
+                    "<br>" + state.label + " : <b>" + tip + "</b>" : "";
+                return "<b>" + title + "</b>" + body;
+            }
+            function restyle() {
+                if (!entry.layer) { return; }
+                entry.layer.eachLayer(function (l) {
+                    l.setStyle(style(l.feature));
+                    if (state.highlight.indexOf(l.feature.properties.c) >= 0) { l.bringToFront(); }
                 });
             }
-            D.layers[opts.key] = {layer: layer, state: state, style: style};
+            function build(data) {
+                D.data[opts.data_key] = data;
+                var layer = L.geoJson(data, {
+                    renderer: renderer,
+                    pane: opts.pane || "overlayPane",
+                    smoothFactor: opts.smooth,
+                    interactive: opts.interactive,
+                    style: style
+                }).addTo(map);
+                if (opts.interactive) {
+                    layer.bindTooltip(function (l) {
+                        var p = l.feature.properties;
+                        return tipHtml(p.n, p.c, p.i);
+                    }, {sticky: true, direction: "top", opacity: 0.95});
+                    layer.on("mouseover", function (e) {
+                        e.propagatedFrom.setStyle({weight: opts.weight + 2, color: "#000000"});
+                    });
+                    layer.on("mouseout", function (e) {
+                        e.propagatedFrom.setStyle(style(e.propagatedFrom.feature));
+                    });
+                }
+                entry.layer = layer;
+                var waiting = D.pending[opts.data_key] || [];
+                D.pending[opts.data_key] = [];
+                for (var w = 0; w < waiting.length; w++) { waiting[w](data); }
+                if (entry.picture) { fitFill(); }
+                D.vectorsAt = Date.now();
+            }
+            // Colours, tooltips and highlight from the styler (LayerStyler), then ``done``
+            // once they are on the screen.
+            function loadTips() {
+                var wanted = state.tipsScript;
+                if (!wanted) { return; }
+                var have = (window.__diag_data || {})[wanted[1]];
+                if (have) { state.tips = have; return; }
+                var script = document.createElement("script");
+                script.src = wanted[0];
+                script.onload = function () {
+                    if (state.tipsScript === wanted) {
+                        state.tips = (window.__diag_data || {})[wanted[1]];
+                    }
+                };
+                document.head.appendChild(script);
+            }
+            entry.apply = function (shown) {
+                var done = function () {
+                    shown();
+                    if (state.tipsScript) { setTimeout(loadTips, 0); }
+                };
+                restyle();
+                var image = entry.picture && entry.picture._image;
+                var same = image && entry.picture._map && entry.picture._url === state.image &&
+                    image.complete && image.naturalWidth > 0;
+                if (same) {  // the same colours (another chosen commune): nothing to load
+                    if (window.requestAnimationFrame) { window.requestAnimationFrame(done); }
+                    else { done(); }
+                } else if (entry.picture && state.image) {
+                    var ready = function () {
+                        entry.picture.off("load", ready);
+                        done();
+                    };
+                    entry.picture.on("load", ready);
+                    if (!entry.picture._map) {
+                        entry.picture.setUrl(state.image);
+                        entry.picture.addTo(map);
+                    } else { entry.picture.setUrl(state.image); }
+                } else if (window.requestAnimationFrame) { window.requestAnimationFrame(done); }
+                else { done(); }
+            };
+            // France by commune: a picture of the classes (ui/commune_picture.py). Its
+            // tooltips read a second picture whose pixels hold the commune's number, loaded
+            // once the map is shown; the outlines are loaded only when the map is zoomed
+            // beyond the picture's resolution, and then fill the communes themselves.
+            var hover = {pixels: null, names: null, width: 0, height: 0};
+            function pictureWidth() {
+                var b = opts.picture.bounds;
+                return map.latLngToLayerPoint([b[1][0], b[1][1]]).x
+                    - map.latLngToLayerPoint([b[0][0], b[0][1]]).x;
+            }
+            function loadOutlines() {
+                if (entry.layer || entry.loading || !opts.lazy) { return; }
+                entry.loading = true;
+                var script = document.createElement("script");
+                script.src = opts.lazy;
+                script.onload = function () {
+                    build((window.__diag_data || {})[opts.data_key]);
+                };
+                document.head.appendChild(script);
+            }
+            function fitFill() {
+                var zoomed = pictureWidth() > opts.picture.width;
+                if (zoomed && !entry.layer) { loadOutlines(); }
+                var vectors = !!entry.layer && zoomed;
+                if (vectors === entry.vectorFill) { return; }
+                entry.vectorFill = vectors;
+                entry.picture.setOpacity(vectors ? 0.0 : 1.0);
+                restyle();
+            }
+            function loadHover() {
+                var pic = opts.picture;
+                if (!pic.index_url || !window.createImageBitmap) { return; }
+                fetch(pic.index_url).then(function (r) { return r.blob(); })
+                    .then(function (blob) {
+                        return createImageBitmap(blob, {colorSpaceConversion: "none",
+                                                        premultiplyAlpha: "none"});
+                    })
+                    .then(function (bitmap) {
+                        var canvas = document.createElement("canvas");
+                        canvas.width = bitmap.width;
+                        canvas.height = bitmap.height;
+                        var g = canvas.getContext("2d", {willReadFrequently: true});
+                        g.drawImage(bitmap, 0, 0);
+                        hover.width = bitmap.width;
+                        hover.height = bitmap.height;
+                        hover.pixels = g.getImageData(0, 0, bitmap.width, bitmap.height).data;
+                        D.hoverAt = Date.now();
+                    });
+                var script = document.createElement("script");
+                script.src = pic.names_url;
+                script.onload = function () {
+                    hover.names = (window.__diag_data || {})[pic.names_key];
+                };
+                document.head.appendChild(script);
+            }
+            // The commune under a point of the map, read in the numbers' picture.
+            function communeAt(latlng) {
+                if (!hover.pixels || !hover.names) { return null; }
+                var b = opts.picture.bounds, z = map.getZoom();
+                var nw = map.project([b[1][0], b[0][1]], z), se = map.project([b[0][0], b[1][1]], z);
+                var p = map.project(latlng, z);
+                var x = Math.floor((p.x - nw.x) / (se.x - nw.x) * hover.width);
+                var y = Math.floor((p.y - nw.y) / (se.y - nw.y) * hover.height);
+                if (x < 0 || y < 0 || x >= hover.width || y >= hover.height) { return null; }
+                var o = (y * hover.width + x) * 4, px = hover.pixels;
+                var i = ((px[o] << 16) | (px[o + 1] << 8) | px[o + 2]) - 1;
+                if (i < 0 || i >= hover.names.length) { return null; }
+                return {i: i, n: hover.names[i][0], c: hover.names[i][1], x: x, y: y};
+            }
+            // The commune under the pointer outlined, as the vector maps do: its edge pixels,
+            // found in the numbers' picture around the pointer, drawn as a small picture.
+            var marked = {layer: null, i: -1};
+            function outline(hit) {
+                if (!hit) {
+                    if (marked.layer) { map.removeLayer(marked.layer); }
+                    marked.layer = null;
+                    marked.i = -1;
+                    return;
+                }
+                if (hit.i === marked.i) { return; }
+                marked.i = hit.i;
+                var w = hover.width, h = hover.height, px = hover.pixels, R = 200;
+                var thick = Math.max(1, Math.round(w / Math.max(pictureWidth(), 1)));
+                var x0 = Math.max(0, hit.x - R), y0 = Math.max(0, hit.y - R);
+                var x1 = Math.min(w, hit.x + R + 1), y1 = Math.min(h, hit.y + R + 1);
+                var cw = x1 - x0, ch = y1 - y0, want = hit.i + 1;
+                var inside = new Uint8Array(cw * ch);
+                for (var y = 0; y < ch; y++) {
+                    for (var x = 0; x < cw; x++) {
+                        var o = ((y0 + y) * w + x0 + x) * 4;
+                        inside[y * cw + x] = ((px[o] << 16) | (px[o + 1] << 8) | px[o + 2]) === want;
+                    }
+                }
+                var canvas = document.createElement("canvas");
+                canvas.width = cw;
+                canvas.height = ch;
+                var g = canvas.getContext("2d");
+                var image = g.createImageData(cw, ch);
+                for (var yy = 0; yy < ch; yy++) {
+                    for (var xx = 0; xx < cw; xx++) {
+                        if (!inside[yy * cw + xx]) { continue; }
+                        var edge = false;
+                        for (var d = 1; d <= thick && !edge; d++) {
+                            // (beyond the window's side: unknown, not an edge)
+                            edge = (xx >= d && !inside[yy * cw + xx - d]) ||
+                                (xx + d < cw && !inside[yy * cw + xx + d]) ||
+                                (yy >= d && !inside[(yy - d) * cw + xx]) ||
+                                (yy + d < ch && !inside[(yy + d) * cw + xx]);
+                        }
+                        if (edge) { image.data[(yy * cw + xx) * 4 + 3] = 255; }
+                    }
+                }
+                g.putImageData(image, 0, 0);
+                var b = opts.picture.bounds, z = map.getZoom();
+                var nw = map.project([b[1][0], b[0][1]], z), se = map.project([b[0][0], b[1][1]], z);
+                var sx = (se.x - nw.x) / w, sy = (se.y - nw.y) / h;
+                var corners = [map.unproject([nw.x + x0 * sx, nw.y + y1 * sy], z),
+                               map.unproject([nw.x + x1 * sx, nw.y + y0 * sy], z)];
+                var url = canvas.toDataURL();
+                if (marked.layer) {
+                    marked.layer.setUrl(url);
+                    marked.layer.setBounds(L.latLngBounds(corners));
+                } else {
+                    marked.layer = L.imageOverlay(url, corners, {
+                        pane: "diagPicture", interactive: false, className: "diag-hover"
+                    }).addTo(map);
+                }
+            }
+            if (opts.picture) {
+                if (!map.getPane("diagPicture")) {
+                    var pane = map.createPane("diagPicture");
+                    pane.style.zIndex = 350;
+                    pane.style.pointerEvents = "none";
+                }
+                entry.picture = L.imageOverlay(
+                    "data:image/gif;base64,R0lGODlhAQABAAAAACH5BAEKAAEALAAAAAABAAEAAAICTAEAOw==",
+                    opts.picture.bounds,
+                    {pane: "diagPicture", interactive: false, className: "diag-picture"});
+                map.on("zoomend", fitFill);
+                D.loaders = D.loaders || {};
+                D.loaders[opts.data_key] = loadOutlines;
+                D.communeAt = communeAt;
+                // streamlit-folium reports clicks on layers (« last_object_clicked »): a click
+                // anywhere on the map is passed on by a layer of its own, and the server finds
+                // the commune under it.
+                var relay = L.layerGroup().addTo(map);
+                map.on("click", function (e) {
+                    relay.fire("click", {latlng: e.latlng, originalEvent: e.originalEvent});
+                });
+                var tooltip = L.tooltip({sticky: true, direction: "top", opacity: 0.95});
+                var hide = function () {
+                    if (tooltip._map) { map.closeTooltip(tooltip); }
+                    outline(null);
+                };
+                map.on("mousemove", function (e) {
+                    var hit = entry.layer ? null : communeAt(e.latlng);
+                    outline(hit);
+                    if (!hit) { hide(); return; }
+                    tooltip.setContent(tipHtml(hit.n, hit.c, hit.i));
+                    if (tooltip._map) { tooltip.setLatLng(e.latlng); }
+                    else { map.openTooltip(tooltip, e.latlng); }
+                });
+                map.on("mouseout zoomstart movestart", hide);
+                D.afterStyled = D.afterStyled || [];
+                D.afterStyled.push(loadHover);
+                D.afterStyled.push(fitFill);  // a shared link may open the map zoomed in
+            }
+            {% if this.data %}
+            build({{ this.data }});
+            {% else %}
+            if (!opts.lazy) { build((window.__diag_data || {})[opts.data_key]); }
+            {% endif %}
         })({{ this._parent.get_name() }});
         {% endmacro %}
         """
@@ -403,13 +658,18 @@ class IndexedGeoJson(JSCSSMixin, MacroElement):
         fill_opacity: float = 0.8,
         interactive: bool = True,
         smooth: float = 0.5,
+        lazy: bool = False,
+        picture: dict | None = None,
+        pane: str | None = None,
     ) -> None:
         super().__init__()
         if (data is None) == (data_url is None):
             raise ValueError("IndexedGeoJson : donnez soit « data », soit « data_url ».")
         self._name = "IndexedGeoJson"
         self.data = data
-        self.default_js = [(f"diag_data_{data_key or key}", data_url)] if data_url else []
+        lazy = bool(lazy and data_url)
+        self.default_js = ([(f"diag_data_{data_key or key}", data_url)]
+                           if data_url and not lazy else [])
         self.options = {
             "key": key,
             "data_key": data_key or key,
@@ -419,6 +679,9 @@ class IndexedGeoJson(JSCSSMixin, MacroElement):
             "interactive": interactive,
             "smooth": smooth,
             "missing": MISSING_COLOUR,
+            "lazy": data_url if lazy else None,
+            "picture": picture,
+            "pane": pane,
         }
 
 
@@ -437,7 +700,10 @@ class LayerStyler(folium.FeatureGroup):
     indexed layer ``key`` in place. ``classes[i]`` is the palette index of feature ``i``
     (-1: missing value, grey; None: not styled), ``tips[i]`` its formatted value; codes in
     ``highlight`` get a thick outline (the chosen commune). When the styling is done the page
-    records ``window.__diag.styledAt`` (a time stamp, for the speed measurements).
+    records ``window.__diag.styledAt`` (a time stamp, for the speed measurements). ``image``:
+    address of the picture of the colours, for a layer drawn as a picture (``picture``);
+    ``tips_script``: (address, data key) of a script holding ``tips``, loaded after the map is
+    shown (``tips`` is then None).
     """
 
     _template = Template(
@@ -454,16 +720,20 @@ class LayerStyler(folium.FeatureGroup):
                 e.state.tips = {{ this.tips|tojson }};
                 e.state.label = {{ this.label|tojson }};
                 e.state.highlight = {{ this.highlight|tojson }};
-                e.layer.eachLayer(function (l) {
-                    l.setStyle(e.style(l.feature));
-                    if (e.state.highlight.indexOf(l.feature.properties.c) >= 0) { l.bringToFront(); }
-                });
+                e.state.image = {{ this.image|tojson }};
+                e.state.tipsScript = {{ this.tips_script|tojson }};
                 var drawn = function () {
                     D.styledAt = Date.now();
+                    D.firstStyledAt = D.firstStyledAt || D.styledAt;
                     D.styledCount = (D.styledCount || 0) + 1;
+                    var next = D.afterStyled || [];
+                    D.afterStyled = [];
+                    for (var n = 0; n < next.length; n++) { setTimeout(next[n], 0); }
                 };
-                if (window.requestAnimationFrame) { window.requestAnimationFrame(drawn); }
-                else { drawn(); }
+                e.apply(function () {
+                    if (window.requestAnimationFrame) { window.requestAnimationFrame(drawn); }
+                    else { drawn(); }
+                });
             }
             var slots = document.querySelectorAll(".diag-legend-slot");
             for (var s = 0; s < slots.length; s++) {
@@ -485,6 +755,8 @@ class LayerStyler(folium.FeatureGroup):
         legend: str = "",
         highlight: Sequence[str] = (),
         name: str = "style",
+        image: str | None = None,
+        tips_script: tuple[str, str] | None = None,
     ) -> None:
         super().__init__(name=name, control=False)
         # Keep folium's element name: streamlit-folium adds the group to the map by the
@@ -497,6 +769,8 @@ class LayerStyler(folium.FeatureGroup):
         self.label = label
         self.legend = legend
         self.highlight = list(highlight)
+        self.image = image
+        self.tips_script = list(tips_script) if tips_script else None
 
 
 class PointMarkers(MacroElement):
@@ -562,7 +836,6 @@ class IndexedOverlay(MacroElement):
         (function (group) {
             var D = window.__diag;
             var data = D && D.data && D.data[{{ this.data_key|tojson }}];
-            if (!data) { return; }
             var classes = {{ this.classes|tojson }};
             var palette = {{ this.palette|tojson }};
             var hatch = null;
@@ -602,7 +875,15 @@ class IndexedOverlay(MacroElement):
                     }
                 }).addTo(group);
             }
-            if (group._map) { draw(); } else { group.once("add", draw); }
+            function start() {
+                if (group._map) { draw(); } else { group.once("add", draw); }
+            }
+            if (data) { start(); }
+            else if (D && D.pending) {  // outlines not loaded yet: asked for, drawn when here
+                var key = {{ this.data_key|tojson }};
+                (D.pending[key] = D.pending[key] || []).push(function (d) { data = d; start(); });
+                if (D.loaders && D.loaders[key]) { D.loaders[key](); }
+            }
         })({{ this._parent.get_name() }});
         {% endmacro %}
         """
@@ -617,6 +898,40 @@ class IndexedOverlay(MacroElement):
         self.classes = [None if c is None else int(c) for c in classes]
         self.palette = list(palette)
         self.opacity = float(opacity)
+        self.weight = float(weight)
+
+
+class Outlines(MacroElement):
+    """A few outlines (GeoJSON text) drawn as thick lines over the map, not interactive: the
+    chosen commune on a map whose colours are a picture."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        (function (group) {
+            function draw() {
+                var map = group._map;
+                var pane = map.getPane("diagContext") ? "diagContext" : "overlayPane";
+                L.geoJson({{ this.data }}, {
+                    pane: pane, interactive: false,
+                    renderer: L.canvas({padding: 0.5, pane: pane}),
+                    style: function () {
+                        return {color: {{ this.colour|tojson }}, weight: {{ this.weight }},
+                                fill: false, interactive: false};
+                    }
+                }).addTo(group);
+            }
+            if (group._map) { draw(); } else { group.once("add", draw); }
+        })({{ this._parent.get_name() }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, data: str, colour: str = "#000000", weight: float = 3.0) -> None:
+        super().__init__()
+        self._name = "Outlines"
+        self.data = data
+        self.colour = colour
         self.weight = float(weight)
 
 

@@ -155,10 +155,13 @@ STYLE_STATE_JS = """() => {
   for (const f of document.querySelectorAll('iframe')) {
     const w = f.contentWindow;
     if (!w || !w.__diag || !w.__diag.layers || !w.__diag.layers.main) continue;
-    const s = w.__diag.layers.main.state;
+    const e = w.__diag.layers.main;
+    const s = e.state;
+    // features: outlines drawn (France by commune: loaded only once zoomed in, 0 before);
+    // image: the picture of the colours (France by commune), null otherwise.
     return {count: w.__diag.styledCount || 0, at: w.__diag.styledAt || 0,
             classes: (s.classes || []).join(','), label: s.label, probe: w.__probe || 0,
-            features: w.__diag.layers.main.layer.getLayers().length};
+            features: e.layer ? e.layer.getLayers().length : 0, image: s.image || null};
   }
   return null;
 }"""

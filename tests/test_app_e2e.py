@@ -209,16 +209,107 @@ def test_changing_the_weights_recolours_the_map(app_url, page):
     check_clean(page)
 
 
+PICTURE_JS = """() => {
+  for (const f of document.querySelectorAll('iframe')) {
+    const img = f.contentDocument && f.contentDocument.querySelector('img.diag-picture');
+    if (img) return {src: img.getAttribute('src'), width: img.naturalWidth,
+                     complete: img.complete, opacity: getComputedStyle(img).opacity};
+  }
+  return null;
+}"""
+COMMUNE_AT_JS = """(points) => {
+  for (const f of document.querySelectorAll('iframe')) {
+    const w = f.contentWindow;
+    if (w && w.__diag && w.__diag.communeAt && w.__diag.hoverAt)
+      return points.map(p => { const hit = w.__diag.communeAt(p); return hit ? hit.c : null; });
+  }
+  return null;
+}"""
+HOVER_OUTLINE_JS = """() => {
+  for (const f of document.querySelectorAll('iframe')) {
+    const img = f.contentDocument && f.contentDocument.querySelector('img.diag-hover');
+    if (img && img.complete && img.naturalWidth > 0) return true;
+  }
+  return false;
+}"""
+TOOLTIP_JS = """() => {
+  for (const f of document.querySelectorAll('iframe')) {
+    const t = f.contentDocument && f.contentDocument.querySelector('.leaflet-tooltip');
+    if (t) return t.innerText;
+  }
+  return null;
+}"""
+
+
 def test_national_map_by_commune(app_url, page, store):
-    outlines = store.read("communes_grossier", columns=["code", "geometry"])
+    """France by commune is a picture of the classes: tooltips read the commune under the
+    pointer in a picture of numbers, a click opens the commune, the outlines come on zoom."""
+    import shapely
+
+    outlines = store.read("communes_grossier", columns=["code", "name", "dep_code", "geometry"])
     assert len(outlines) == FRANCE_COMMUNES
     drawable = int(outlines.geometry.notna().sum())  # a few communes have no outline
-    page.goto(f"{app_url}/?echelle=communes")
+    # No overlay (« couches= »): a click on the map must land on a commune, not on a cluster.
+    page.goto(f"{app_url}/?echelle=communes&couches=")
     e2e.wait_for_app(page, min_maps=1, timeout_s=120)
     state = e2e.wait_styled(page, timeout_s=120)
-    assert state["features"] == drawable
     assert state["label"] == "Indice de besoin"
+    assert len(state["classes"].split(",")) == FRANCE_COMMUNES
+    assert state["features"] == 0  # no outline parsed before the picture is shown
+    picture = page.evaluate(PICTURE_JS)
+    assert picture["complete"] and picture["width"] == 2000
+    assert picture["src"] == state["image"] and "/app/static/generated/img_" in picture["src"]
     e2e.screenshot(page, "carte_france_communes")
+
+    # The commune under a point, read in the browser, is the one whose outline holds it.
+    mainland = outlines[outlines["dep_code"].str.len() == 2].dropna(subset=["geometry"])
+    sample = mainland.sample(60, random_state=7)
+    points = shapely.point_on_surface(sample.geometry.values)
+    asked = [[float(p.y), float(p.x)] for p in points]
+    page.wait_for_function(f"() => ({COMMUNE_AT_JS})([[46.17, 1.87]]) !== null", timeout=60_000)
+    assert page.evaluate(COMMUNE_AT_JS, asked) == sample["code"].tolist()
+
+    # A click: the commune's profile beside the map; a real pointer over it: its tooltip. At
+    # this zoom a pixel is 2 to 3 km: Arles (13004, 759 km²) rather than a small commune.
+    page.evaluate(e2e.MARK_FRAME_JS)
+    lat, lon = rep_point(store, "13004")
+    e2e.click_map_at(page, lat, lon)
+    page.wait_for_function(
+        "() => Array.from(document.querySelectorAll('h3')).some(h => h.innerText.includes('(13004)'))",
+        timeout=30_000,
+    )
+    e2e.wait_for_app(page, min_maps=1)
+    clicked = e2e.wait_styled(page, state["count"])  # the same picture, the commune outlined
+    assert clicked["probe"] == 1 and clicked["image"] == state["image"]  # re-styled in place
+    point = page.evaluate(e2e.POINT_JS, [lat, lon])
+    page.mouse.move(point["x"] + 1, point["y"] + 1)
+    page.wait_for_function(f"() => ({TOOLTIP_JS})() && ({TOOLTIP_JS})().includes('Arles (13004)')",
+                           timeout=10_000)
+    assert "Indice de besoin" in page.evaluate(TOOLTIP_JS)
+    page.wait_for_function(HOVER_OUTLINE_JS, timeout=10_000)  # the commune outlined
+    e2e.screenshot(page, "carte_france_communes_clic")
+
+    # Another weighting: a new picture in the same map.
+    before = e2e.style_state(page)
+    preset = page.get_by_role("combobox", name="Pondération de l'indice")
+    target = "ruralité" if "ruralit" not in preset.input_value() else "équilibré"
+    preset.click()
+    page.keyboard.type(target[:6])
+    page.keyboard.press("Enter")
+    after = e2e.wait_styled(page, before["count"])
+    assert after["probe"] == 1 and after["classes"] != before["classes"]
+    assert after["image"] != before["image"]
+    page.wait_for_function(f"() => ({PICTURE_JS})().src === {after['image']!r}", timeout=30_000)
+    assert page.evaluate(PICTURE_JS)["complete"]
+
+    # Zoomed in beyond the picture's resolution: every outline drawn, the picture hidden.
+    page.evaluate("""() => { for (const f of document.querySelectorAll('iframe')) {
+        const w = f.contentWindow;
+        if (w && w.map_div && w.__diag) w.map_div.setView([46.17, 1.87], 10); } }""")
+    page.wait_for_function(f"() => ({e2e.STYLE_STATE_JS.strip()})().features === {drawable}",
+                           timeout=120_000)
+    page.wait_for_function(f"() => ({PICTURE_JS})().opacity === '0'", timeout=30_000)
+    e2e.screenshot(page, "carte_france_communes_zoom")
     check_clean(page)
 
 

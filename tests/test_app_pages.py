@@ -125,6 +125,34 @@ def test_france_map_by_departement_without_external_links(need_ready):
     assert len(classes) == 101 and max(classes) >= 3  # the need index in several classes
 
 
+def test_france_by_commune_is_a_picture_with_its_outlines_left_for_later(need_ready):
+    """France by commune: the styler sends the picture of the classes (written once, named by
+    its content); the map's scripts hold the départements' outlines only, the communes' 10 MB
+    are named for later (zoom), and the numbers' picture and the names for the tooltips."""
+    at = run_app({"echelle": "communes"})
+    assert titles(at) == ["Carte de France"]
+    args = folium_args(at)
+    links = [*args["js_links"], *args["css_links"]]
+    assert all(link.startswith(("data:", "/app/static/")) for link in links), links
+    assert "http://" not in args["script"] and "https://" not in args["script"]
+    assert not any("/generated/view_" in link for link in links)  # not loaded with the map
+    assert any("/generated/ctx_" in link for link in links)
+    image = styler_values(args, "image")
+    assert image.startswith("/app/static/generated/img_") and image.endswith(".png")
+    picture = settings.PROJECT_ROOT / "static" / image.split("/app/static/", 1)[1]
+    assert picture.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    classes = styler_values(args, "classes")
+    assert len(classes) == 34_875 and max(classes) >= 3
+    options = re.findall(r"var opts = (\{.*?\});\n", args["script"])
+    main = next(json.loads(o) for o in options if json.loads(o)["key"] == "main")
+    assert "/generated/view_" in main["lazy"]
+    assert main["picture"]["width"] == 2000
+    assert main["picture"]["index_url"].endswith(".png") and "names_" in main["picture"]["names_url"]
+    # The same colouring again: the same picture, not a new one.
+    again = run_app({"echelle": "communes"})
+    assert styler_values(folium_args(again), "image") == image
+
+
 # -- picker and shared state -------------------------------------------------------------------------
 def test_cascade_picks_region_then_departement(need_ready):
     at = run_app()

@@ -53,6 +53,12 @@ class ViewGeometry:
     context_text: str | None = None
 
     @property
+    def as_picture(self) -> bool:
+        """France by commune: the only view whose colours are drawn as a picture
+        (:mod:`ui.commune_picture`); the others have a few thousand features at most."""
+        return self.national and self.level == "communes"
+
+    @property
     def codes(self) -> pd.Index:
         return pd.Index(self.frame["code"])
 
@@ -171,18 +177,37 @@ def map_assets() -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
 
 
 def view_script(view: ViewGeometry) -> str:
-    """Address of the static script holding the view's outlines (written once)."""
+    """Address of the static script holding the view's outlines (written once). A view drawn
+    as a picture (France by commune) has its context outlines in a script of their own,
+    :func:`context_script`, loaded with the map; its communes' script comes after the picture.
+    """
+    if view.as_picture:
+        context_script(view)
+        return script_file(f"view_{view.key}", {f"geo_{view.key}": view.text})
     texts = {f"ctx_{view.key}": view.context_text, f"geo_{view.key}": view.text}
     return script_file(f"view_{view.key}", {k: t for k, t in texts.items() if t})
 
 
-def view_layers(view: ViewGeometry, main: dict, context: dict) -> list[webmap.IndexedGeoJson]:
+def context_script(view: ViewGeometry) -> str | None:
+    """Address of the static script of the view's context outlines alone (None without)."""
+    if not view.context_text:
+        return None
+    return script_file(f"ctx_{view.key}", {f"ctx_{view.key}": view.context_text})
+
+
+def view_layers(view: ViewGeometry, main: dict, context: dict,
+                picture: dict | None = None) -> list[webmap.IndexedGeoJson]:
     """The view's layers (context outlines, then the interactive ones), reading their outlines
-    from one cached static script when Streamlit serves static files, else inlined."""
+    from one cached static script when Streamlit serves static files, else inlined.
+
+    ``picture`` (the ``picture`` option of :class:`~diagnostics.webmap.IndexedGeoJson`): the
+    view's colours are shown as a picture (France by commune, :mod:`ui.commune_picture`); the
+    context outlines (départements) are drawn over it at once, the communes' outlines are
+    loaded once the picture is on the screen."""
+    if picture is not None:
+        return _picture_layers(view, main, context, picture)
     parts = [("context", f"ctx_{view.key}", view.context_text, context),
              ("main", f"geo_{view.key}", view.text, main)]
-    if view.national and view.level == "communes":
-        parts.reverse()  # the départements' outlines over the borderless communes
     parts = [p for p in parts if p[2]]
     if static_serving():
         url = view_script(view)
@@ -190,3 +215,17 @@ def view_layers(view: ViewGeometry, main: dict, context: dict) -> list[webmap.In
                 for key, data_key, _text, options in parts]
     return [webmap.IndexedGeoJson(key, data=text, data_key=data_key, **options)
             for key, data_key, text, options in parts]
+
+
+def _picture_layers(view: ViewGeometry, main: dict, context: dict,
+                    picture: dict) -> list[webmap.IndexedGeoJson]:
+    layers = []
+    static = static_serving()
+    if view.context_text:
+        source = ({"data_url": context_script(view)} if static else {"data": view.context_text})
+        layers.append(webmap.IndexedGeoJson("context", data_key=f"ctx_{view.key}",
+                                            pane="diagContext", **source, **context))
+    source = {"data_url": view_script(view), "lazy": True} if static else {"data": view.text}
+    layers.append(webmap.IndexedGeoJson("main", data_key=f"geo_{view.key}", picture=picture,
+                                        **source, **main))
+    return layers

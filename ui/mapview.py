@@ -28,6 +28,7 @@ from catalogues import datasets
 from diagnostics import webmap
 from geodata.codes import is_among
 from ui import classify, data
+from ui.commune_picture import picture_option, picture_url, tips_script
 from ui.geometry import ViewGeometry, map_assets, view_layers
 from ui.sites import FICTIONAL_LABEL
 from ui.variables import Variable, format_series
@@ -199,7 +200,8 @@ def base_map(view: ViewGeometry, height: int, basemap: bool = False,
     # the départements drawn over the colours.
     weight = {"departements": 0.8, "epci": 0.5}.get(view.level, 0.0 if view.national else 0.4)
     context = {"weight": 1.0 if view.national else 1.2, "line_colour": "#777777", "interactive": False}
-    for layer in view_layers(view, {"weight": weight}, context):
+    picture = picture_option(view) if view.as_picture else None
+    for layer in view_layers(view, {"weight": weight}, context, picture):
         layer.add_to(fmap)
     webmap.add_legend_slot(fmap, "bottomright")
     return fmap
@@ -259,11 +261,19 @@ def styler(view: ViewGeometry, variable: Variable, values: pd.Series, styled: cl
            estimated: pd.Series | None = None) -> webmap.LayerStyler:
     """Colours (aligned on the view's features), tooltips, legend and overlays; communes whose
     value is estimated (``estimated``, boolean by code) are hatched."""
-    tips = format_series(values, variable)
+    classes = styled.classes.tolist()
+    image = picture_url(view, classes, styled.palette) if view.as_picture else None
+    # France by commune: the tooltips' 35,000 values in a static script, loaded after the map.
+    tips_file = tips_script(view, variable, values) if image is not None else None
+    tips = None if tips_file else format_series(values, variable)
     layer = webmap.LayerStyler(
-        "main", styled.classes.tolist(), styled.palette, tips, variable.label, legend_text,
-        highlight=list(highlight),
+        "main", classes, styled.palette, tips, variable.label, legend_text,
+        highlight=list(highlight), image=image, tips_script=tips_file,
     )
+    if image is not None and len(highlight):  # the chosen commune over the picture
+        chosen = view.frame[is_among(view.frame["code"], list(highlight))]
+        if len(chosen):
+            webmap.Outlines(webmap.compact_geojson(chosen, 4)).add_to(layer)
     if overlays is not None:
         _add_overlays(layer, view, overlays)
     if estimated is not None and view.level == "communes" and not view.national:

@@ -114,6 +114,10 @@ def _national(geometry, level: str) -> None:
     view = geometry.national_view(level)
     if geometry.static_serving():
         geometry.view_script(view)
+    if view.as_picture:  # France by commune: its picture's grid, numbers and names
+        from ui.commune_picture import picture_option
+
+        picture_option(view)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -26,6 +26,10 @@ def _work(store_key: str, static: bool) -> None:
             view = geometry.national_view(level)
             if static:
                 geometry.view_script(view)
+            if view.as_picture:  # the picture's grid, numbers and names
+                from ui.commune_picture import picture_option
+
+                picture_option(view)
     except Exception as exc:  # a warm-up failure only costs speed
         log.warning("Préchauffage interrompu : %s", exc)
 
