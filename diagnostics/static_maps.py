@@ -35,6 +35,7 @@ CONTEXT_EDGE = "#9e9e9e"
 HATCH = "//////"
 HATCH_COLOUR = "#555555"
 HATCH_WIDTH = 0.7  # points
+LABELLED_COMMUNES = 8  # names of the most populous communes on every map
 HATCH_PER_INCH = 12  # lines an inch of map, along its width
 
 
@@ -54,6 +55,7 @@ class MapBase:
     outline: gpd.GeoSeries
     crs: str
     bounds: tuple[float, float, float, float]
+    labels: list[tuple[float, float, str]] = field(default_factory=list)  # main communes
     _paths: dict = field(default_factory=dict, repr=False)
 
     def paths(self, which: str) -> tuple[list, np.ndarray]:
@@ -147,13 +149,53 @@ def _hatch(ax, base: MapBase, codes: set[str], axes_width_in: float) -> None:
 
 def map_base(geo: gpd.GeoDataFrame, context: gpd.GeoDataFrame) -> MapBase:
     crs = metric_crs(geo)
-    communes = geo[["code", "geometry"]].to_crs(crs)
+    communes = geo[[c for c in ("code", "name", "population", "geometry")
+                    if c in geo.columns]].to_crs(crs)
     outline = gpd.GeoSeries([communes.geometry.union_all()], crs=crs)
     minx, miny, maxx, maxy = communes.total_bounds
     pad_x, pad_y = (maxx - minx) * 0.04 + 500, (maxy - miny) * 0.04 + 500
     bounds = (minx - pad_x, miny - pad_y, maxx + pad_x, maxy + pad_y)
     ctx = context.to_crs(crs) if len(context) else context
-    return MapBase(communes, ctx, outline, crs, bounds)
+    return MapBase(communes, ctx, outline, crs, bounds, labels=main_communes(communes, bounds))
+
+
+def main_communes(communes: gpd.GeoDataFrame, bounds: tuple[float, float, float, float],
+                  count: int = LABELLED_COMMUNES) -> list[tuple[float, float, str]]:
+    """``(x, y, name)`` of the territory's most populous communes, to name on the maps.
+
+    The largest first; a commune closer than a tenth of the map's width to one already named
+    is skipped (two names would overlap), so that the names spread over the territory. A
+    point inside each commune (``representative_point``) carries its name. None without the
+    communes' population or names.
+    """
+    if not {"name", "population"} <= set(communes.columns) or communes.empty:
+        return []
+    ranked = communes[communes["population"].notna() & communes.geometry.notna()
+                      & ~communes.geometry.is_empty].sort_values(
+        ["population", "code"], ascending=[False, True])
+    if ranked.empty:
+        return []
+    spacing = (bounds[2] - bounds[0]) / 10
+    points = ranked.geometry.representative_point()
+    chosen: list[tuple[float, float, str]] = []
+    for point, name in zip(points, ranked["name"], strict=True):
+        if any((point.x - x) ** 2 + (point.y - y) ** 2 < spacing ** 2 for x, y, _ in chosen):
+            continue
+        chosen.append((point.x, point.y, str(name)))
+        if len(chosen) == count:
+            break
+    return chosen
+
+
+def _names(ax, base: MapBase) -> None:
+    """The main communes' names, dark on a white halo, above the colours and hatching."""
+    from matplotlib import patheffects
+
+    halo = [patheffects.withStroke(linewidth=2.2, foreground="white")]
+    for x, y, name in base.labels:
+        ax.plot([x], [y], marker="o", markersize=2.2, color="#111111", zorder=6)
+        ax.annotate(name, (x, y), xytext=(0, 3.5), textcoords="offset points", ha="center",
+                    va="bottom", fontsize=6.5, color="#111111", zorder=7, path_effects=halo)
 
 
 def _aspect_size(bounds: tuple[float, float, float, float]) -> tuple[float, float]:
@@ -188,6 +230,7 @@ def render_map(spec: MapSpec, base: MapBase, dpi: int = DPI) -> bytes:
     if hatched:
         _hatch(ax, base, hatched, fig.get_size_inches()[0] * 0.62)
     base.outline.boundary.plot(ax=ax, color="#222222", linewidth=0.8)
+    _names(ax, base)
     if spec.points is not None and len(spec.points):
         pts = gpd.GeoDataFrame(
             spec.points, geometry=gpd.points_from_xy(spec.points["lon"], spec.points["lat"]),

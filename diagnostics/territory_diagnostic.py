@@ -182,7 +182,8 @@ def build_diagnostic(
         generated_on=french_date(today),
         audience=audience,
         sections=sections,
-        geo=inputs.communes[["code", "name", "geometry", "metric_crs"]].copy(),
+        geo=inputs.communes[[c for c in ("code", "name", "geometry", "metric_crs", "population")
+                             if c in inputs.communes.columns]].copy(),
         context=inputs.context,
         sources=sources,
         missing=dict(inputs.missing),
