@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import shapely
 from matplotlib.collections import PathCollection
 from matplotlib.figure import Figure
@@ -25,6 +26,7 @@ import settings
 from diagnostics.background_maps import drawing_of
 from diagnostics.document import MapSpec
 from diagnostics.palettes import MISSING_COLOUR
+from geodata.main_places import LABELLED_COMMUNES, spread_largest
 
 DPI = 150
 WIDTH_IN = 6.9  # A4 text width at 2 cm margins
@@ -35,7 +37,6 @@ CONTEXT_EDGE = "#9e9e9e"
 HATCH = "//////"
 HATCH_COLOUR = "#555555"
 HATCH_WIDTH = 0.7  # points
-LABELLED_COMMUNES = 8  # names of the most populous communes on every map
 HATCH_PER_INCH = 12  # lines an inch of map, along its width
 
 
@@ -161,30 +162,18 @@ def map_base(geo: gpd.GeoDataFrame, context: gpd.GeoDataFrame) -> MapBase:
 
 def main_communes(communes: gpd.GeoDataFrame, bounds: tuple[float, float, float, float],
                   count: int = LABELLED_COMMUNES) -> list[tuple[float, float, str]]:
-    """``(x, y, name)`` of the territory's most populous communes, to name on the maps.
-
-    The largest first; a commune closer than a tenth of the map's width to one already named
-    is skipped (two names would overlap), so that the names spread over the territory. A
-    point inside each commune (``representative_point``) carries its name. None without the
-    communes' population or names.
-    """
+    """``(x, y, name)`` of the territory's communes to name on the maps
+    (:func:`geodata.main_places.spread_largest`, a tenth of the map's width apart), each at a
+    point inside the commune (``representative_point``). None without population or names."""
     if not {"name", "population"} <= set(communes.columns) or communes.empty:
         return []
-    ranked = communes[communes["population"].notna() & communes.geometry.notna()
-                      & ~communes.geometry.is_empty].sort_values(
-        ["population", "code"], ascending=[False, True])
-    if ranked.empty:
-        return []
-    spacing = (bounds[2] - bounds[0]) / 10
-    points = ranked.geometry.representative_point()
-    chosen: list[tuple[float, float, str]] = []
-    for point, name in zip(points, ranked["name"], strict=True):
-        if any((point.x - x) ** 2 + (point.y - y) ** 2 < spacing ** 2 for x, y, _ in chosen):
-            continue
-        chosen.append((point.x, point.y, str(name)))
-        if len(chosen) == count:
-            break
-    return chosen
+    present = communes[communes.geometry.notna() & ~communes.geometry.is_empty]
+    points = present.geometry.representative_point()
+    frame = pd.DataFrame({"code": present["code"].to_numpy(), "name": present["name"].to_numpy(),
+                          "population": present["population"].to_numpy(),
+                          "x": points.x.to_numpy(), "y": points.y.to_numpy()})
+    chosen = spread_largest(frame, (bounds[2] - bounds[0]) / 10, count)
+    return [(float(r.x), float(r.y), str(r.name)) for r in chosen.itertuples()]
 
 
 def _names(ax, base: MapBase) -> None:

@@ -9,6 +9,7 @@ import pandas as pd
 from shapely.geometry import box
 
 from diagnostics.static_maps import main_communes, map_base, render_map
+from tests.test_app_pages import need_ready  # noqa: F401
 
 
 def _communes(populations: list[float | None], step: float = 10_000) -> gpd.GeoDataFrame:
@@ -59,3 +60,26 @@ def test_a_map_with_names_is_drawn(tmp_path):
     png = render_map(spec, base)
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 1000
     assert np.isfinite([x for x, _, _ in base.labels]).all()
+
+
+# -- the app's maps ------------------------------------------------------------------------------
+def test_spread_largest_on_kilometres():
+    from geodata.main_places import lonlat_to_km, spread_largest
+
+    frame = pd.DataFrame({"code": ["a", "b", "c", "d"], "population": [100, 5_000, 4_000, None],
+                          "lon": [2.00, 2.35, 2.36, 2.50], "lat": [46.0, 46.0, 46.0, 46.0]})
+    x, y = lonlat_to_km(frame["lon"], frame["lat"])
+    assert abs((x[2] - x[1]) - 0.01 * 111.32 * np.cos(np.deg2rad(46.0))) < 1e-6  # about 770 m
+    chosen = spread_largest(frame.assign(x=x, y=y), spacing=5.0)
+    assert chosen["code"].tolist() == ["b", "a"]  # c is 770 m from b; d has no population
+
+
+def test_the_territory_map_names_its_main_communes(need_ready):  # noqa: F811
+    from tests.test_app_pages import folium_args, run_app
+
+    at = run_app({"territoire": "dep:23"}, "carte")
+    script = folium_args(at, 0)["script"]
+    assert script.count("diag-nom") >= 5
+    assert "Aubusson" in script
+    assert "Guéret" in script or "Gu\\u00e9ret" in script  # folium escapes accents in its JS
+    assert "pointer-events:none" in script  # a click on a name reaches the commune beneath

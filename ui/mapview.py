@@ -203,8 +203,47 @@ def base_map(view: ViewGeometry, height: int, basemap: bool = False,
     picture = picture_option(view) if view.as_picture else None
     for layer in view_layers(view, {"weight": weight}, context, picture):
         layer.add_to(fmap)
+    if not view.national and view.level == "communes":
+        add_commune_names(fmap, view)
     webmap.add_legend_slot(fmap, "bottomright")
     return fmap
+
+
+NAME_STYLE = ("font:600 11px/1.1 'DejaVu Sans',sans-serif;color:#111;white-space:nowrap;"
+              "pointer-events:none;text-shadow:0 0 2px #fff,0 0 2px #fff,0 0 3px #fff,0 0 4px #fff;"
+              "transform:translate(-50%,-100%)")
+
+
+def commune_names(view: ViewGeometry) -> pd.DataFrame:
+    """The territory's communes to name on its map (``code, name, rep_lon, rep_lat``): the most
+    populous, spread over the map, as on the report's maps (:mod:`geodata.main_places`)."""
+    from geodata.main_places import lonlat_to_km, spread_largest
+
+    table = data.communes_table()
+    table = table[table["code"].isin(set(view.codes))]
+    if table.empty or "population" not in table.columns:
+        return table.iloc[0:0]
+    x, y = lonlat_to_km(table["rep_lon"], table["rep_lat"])
+    minx, miny, maxx, maxy = view.bounds
+    corner_x, _ = lonlat_to_km(pd.Series([minx, maxx]), pd.Series([(miny + maxy) / 2] * 2))
+    spacing = abs(corner_x[1] - corner_x[0]) / 10
+    frame = table.assign(x=x, y=y)[["code", "name", "population", "rep_lon", "rep_lat", "x", "y"]]
+    return spread_largest(frame, spacing)[["code", "name", "rep_lon", "rep_lat"]]
+
+
+def add_commune_names(fmap: folium.Map, view: ViewGeometry) -> None:
+    """Names of the main communes, dark on a white halo; they let clicks through to the
+    communes beneath (``pointer-events: none``, non-interactive markers)."""
+    names = commune_names(view)
+    if names.empty:
+        return
+    group = folium.FeatureGroup(name="Noms des communes", control=False)
+    for row in names.itertuples():
+        icon = folium.DivIcon(html=f'<div style="{NAME_STYLE}">{html.escape(str(row.name))}</div>',
+                              icon_size=(0, 0), icon_anchor=(0, 0), class_name="diag-nom")
+        folium.Marker([row.rep_lat, row.rep_lon], icon=icon, interactive=False,
+                      keyboard=False).add_to(group)
+    group.add_to(fmap)
 
 
 class _FillHeight(MacroElement):
