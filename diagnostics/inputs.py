@@ -595,8 +595,8 @@ def gather(
     if gap_out is None and use_models:
         from diagnostics.forked import ForkedCall
 
-        gap_call = ForkedCall(_gap_without_writer, store, territory.codes, need_full, all_sites,
-                              coverage, label="écart du territoire")
+        gap_call = ForkedCall(territory_gap_output, store, territory.codes, need_full,
+                              all_sites, coverage, with_writer=False, label="écart du territoire")
 
     step("Géographie de référence")
     reference = _reference(store, territory.codes)
@@ -703,27 +703,19 @@ def national_need_output(store: Store) -> tuple[ModelOutput | None, str | None]:
                        source=need.source), None
 
 
-def _gap_without_writer(
-    store: Store,
-    codes: list[str],
-    need: pd.DataFrame | None,
-    sites: pd.DataFrame | None,
-    coverage: pd.DataFrame | None,
-) -> tuple[ModelOutput | None, str | None]:
-    """:func:`territory_gap_output` without its raster writer (a closure over the gap model,
-    which a child process cannot send back; :func:`gather` gives a lazy one instead)."""
-    out, reason = territory_gap_output(store, codes, need, sites, coverage)
-    return (replace(out, raster_writer=None) if out is not None else None), reason
-
-
 def territory_gap_output(
     store: Store,
     codes: list[str],
     need: pd.DataFrame | None,
     sites: pd.DataFrame | None,
     coverage: pd.DataFrame | None,
+    with_writer: bool = True,
 ) -> tuple[ModelOutput | None, str | None]:
-    """The gap of the territory as a report input, or the French reason it is not available."""
+    """The gap of the territory as a report input, or the French reason it is not available.
+
+    ``with_writer`` False leaves out the raster writer: a closure over the gap model, which a
+    child process cannot send back (:func:`gather` then gives a lazy one).
+    """
     if need is None:
         return None, "donnée non disponible : écart non calculable sans le modèle de besoin"
     try:
@@ -731,7 +723,10 @@ def territory_gap_output(
     except results.ResultsUnavailable as exc:
         return None, f"donnée non disponible : {exc}"
     return ModelOutput(frame=gap.frame, meta=gap.meta, tables=gap.tables, source=gap.source,
-                       raster_writer=gap.raster_writer, programme=gap.programme), None
+                       raster_writer=gap.raster_writer if with_writer else None,
+                       programme=gap.programme), None
+
+
 def _public_offer(store: Store, codes: list[str]) -> Any:
     """FINESS establishments of the territory (``available`` False when FINESS is absent)."""
     from models import supply
