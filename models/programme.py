@@ -303,7 +303,14 @@ class ProgrammeResult:
     def totals(self, variant: str = "central", group: str | None = None,
                family: str | None = None) -> dict[str, float]:
         """One-off amounts in all, the yearly running in full régime (every operation open),
-        and the running over the horizon (Σ of the years)."""
+        and the running over the horizon (Σ of the years). Computed once per (variant, group,
+        family): the summaries ask for one amount at a time."""
+        key = ("totals", variant, group, family)
+        if key not in self._memo:
+            self._memo[key] = self._totals(variant, group, family)
+        return dict(self._memo[key])
+
+    def _totals(self, variant: str, group: str | None, family: str | None) -> dict[str, float]:
         by_year = self._slice(variant, group, family)
         out = dict(zip(_CUBE_COLUMNS, by_year.sum(axis=0).tolist(), strict=True))
         running = np.cumsum(by_year, axis=0).sum(axis=0)
