@@ -9,7 +9,8 @@ from __future__ import annotations
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.test_app_pages import APP, TIMEOUT, apptest, need_ready  # noqa: F401 (fixture)
+from tests.test_app_links import open_link
+from tests.test_app_pages import need_ready  # noqa: F401 (fixture)
 from ui import links, navigation
 
 
@@ -30,22 +31,12 @@ def test_bad_classes_and_weights_are_set_aside_with_a_notice():
     assert rejected and "zoom" in rejected[0]
 
 
-def _open(query: dict[str, str], page: str):
-    at = apptest.AppTest.from_file(APP, default_timeout=TIMEOUT)
-    for key, value in query.items():
-        at.query_params[key] = value
-    if page != "carte":
-        at.switch_page(navigation.script(page))
-    at.run()
-    return at
-
-
 def test_the_links_of_the_issue_open_with_a_french_notice(need_ready):  # noqa: F811
     for query in ({"nb": "0"}, {"nb": "99999999"}, {"poids": "poverty_rate:nan"},
                   {"poids": "poverty_rate:inf"}, {"poids": "poverty_rate:1e308"},
                   {"poids": "poverty_rate:0"}, {"normalisation": "inconnue"},
                   {"agregation": "harmonique"}, {"ponderation": "pas_un_preset"}):
-        at = _open(query, "carte")
+        at = open_link(query, "carte")
         assert not at.exception, (query, [e.value for e in at.exception])
         warnings = " ".join(w.value for w in at.warning)
         assert "Lien partagé" in warnings, (query, warnings)
@@ -66,7 +57,7 @@ _TEXT = st.one_of(
 @given(page=st.sampled_from(list(navigation.PAGES)),
        query=st.dictionaries(st.sampled_from(list(links.PARAMETERS)), _TEXT, max_size=5))
 def test_fuzz_every_page_opens_with_any_link_parameters(need_ready, page, query):  # noqa: F811
-    at = _open({k: v for k, v in query.items() if "\x00" not in v}, page)
+    at = open_link({k: v for k, v in query.items() if "\x00" not in v}, page)
     assert not at.exception, (page, query, [e.value for e in at.exception])
 
 
@@ -74,7 +65,7 @@ def test_a_link_naming_no_territory_opens_every_page_on_france_with_a_notice(nee
     # Found by the fuzz test above: « ?territoire=0 » on the Commune page raised the territory
     # parser's error. The link's territory is checked once, set aside with a French notice.
     for page in ("commune", "carte", "classement", "scenarios"):
-        at = _open({"territoire": "0"}, page)
+        at = open_link({"territoire": "0"}, page)
         assert not at.exception, (page, [e.value for e in at.exception])
         warnings = " ".join(w.value for w in at.warning)
         assert "Lien partagé" in warnings and "territoire=0" in warnings, (page, warnings)

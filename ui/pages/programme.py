@@ -13,9 +13,8 @@ import pandas as pd
 import streamlit as st
 
 from diagnostics.formatting import fr_number
-from ui import data, need, state
-from ui import gap as gap_mod
-from ui.picker import territory_label
+from ui import data
+from ui.territory_page import open_with_gap
 
 NBSP = "\u00a0"
 NONE = "aucun (non chiffré)"
@@ -57,19 +56,10 @@ def render() -> None:
     from models import programme as pg
     from models import programme_costs as pc
 
-    spec = state.current_spec()
-    st.title(f"Programme — {territory_label(spec)}")
-    territory = state.current_territory() if spec else None
-    if territory is None:
-        st.info("Choisissez un territoire (un département, un EPCI…) dans le panneau de gauche : "
-                "le programme comble ses places manquantes.")
+    opened = open_with_gap("Programme", "le programme comble ses places manquantes.")
+    if opened is None:
         return
-    model = need.need_model()
-    bundle = gap_mod.gap_bundle(model) if model else None
-    if bundle is None:
-        st.warning(gap_mod.unavailable_reason(model) if model else
-                   (need.unavailable_reason() or need.NOT_COMPUTED))
-        return
+    territory, bundle = opened
     if bundle.model.reference is None:
         st.warning("Programme non calculable : les ménages cibles (écart à la référence) ne sont "
                    "pas disponibles.")

@@ -14,12 +14,11 @@ import pandas as pd
 import streamlit as st
 
 from diagnostics.formatting import fr_number, fr_signed
-from ui import classify, data, mapview, need, state, variables
-from ui import gap as gap_mod
+from ui import classify, data, mapview, state, variables
 from ui import sites as sites_mod
 from ui.geometry import territory_view
-from ui.picker import territory_label
 from ui.tables import french
+from ui.territory_page import open_with_gap
 
 SCENARIO_KEY = "scenario"
 SITING_KEY = "siting_picks"
@@ -52,19 +51,10 @@ def _reset() -> None:
 
 
 def render() -> None:
-    spec = state.current_spec()
-    st.title(f"Scénarios — {territory_label(spec)}")
-    territory = state.current_territory() if spec else None
-    if territory is None:
-        st.info("Choisissez un territoire (un département, un EPCI…) dans le panneau de gauche : "
-                "les scénarios portent sur ses communes.")
+    opened = open_with_gap("Scénarios", "les scénarios portent sur ses communes.")
+    if opened is None:
         return
-    model = need.need_model()
-    bundle = gap_mod.gap_bundle(model) if model else None
-    if bundle is None:
-        st.warning(gap_mod.unavailable_reason(model) if model else
-                   (need.unavailable_reason() or need.NOT_COMPUTED))
-        return
+    territory, bundle = opened
     codes = list(territory.codes)
     scenario = _scenario(bundle)
     names = data.communes_table().set_index("code")["name"]
