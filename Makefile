@@ -12,7 +12,8 @@ SHARED_DATA ?= $(wildcard ../shared/data)
 export DIAG_SOURCE_DIR ?= $(if $(SHARED_DATA),$(abspath $(SHARED_DATA)),)
 HOST ?= 127.0.0.1
 PORT ?= 8501
-# Debian packages: Chromium for the end-to-end tests and screenshots, poppler for PDF checks,
+# Debian packages: Chromium for the PDF reports (WeasyPrint is the fallback), the end-to-end tests
+# and screenshots, poppler for PDF checks,
 # pango and fonts for WeasyPrint (PDF reports), PostgreSQL/PostGIS for the registry's tests on a
 # throw-away server (the registry itself uses SQLite unless DATABASE_URL is set).
 APT_PACKAGES := chromium chromium-driver poppler-utils libpango-1.0-0 libpangoft2-1.0-0 \
@@ -67,14 +68,14 @@ data: install
 	$(PY) -m models build
 	$(PY) -m geodata sceller
 
-run: install data
+run: install system data
 	$(PY) -m ui.serve --server.address $(HOST) --server.port $(PORT) \
 		--server.headless true --browser.gatherUsageStats false
 
 test: install system data
 	$(PY) -m pytest
 
-bench: install data
+bench: install system data
 	$(PY) -m tests.benchmarks
 
 lint: install
@@ -84,7 +85,7 @@ import: install
 	@test -n "$(FILE)" || { echo "Indiquez le fichier : make import FILE=chemin/fichier.csv"; exit 2; }
 	$(PY) -m operators import "$(FILE)"
 
-report: install data
+report: install system data
 	@test -n "$(TERRITOIRE)" || { echo "Indiquez le territoire : make report TERRITOIRE=dep:59 FORMAT=pdf OUT=rapport.pdf"; exit 2; }
 	$(PY) -m diagnostics report "$(TERRITOIRE)" --format $(or $(FORMAT),pdf) $(if $(OUT),--out "$(OUT)",)
 

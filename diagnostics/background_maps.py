@@ -52,8 +52,12 @@ class BackgroundMaps(Mapping[str, bytes]):
         self._same = drawing_of(specs)  # one address for a map repeated under another key
         self._call = ForkedCall(_draw, diag, dpi, label="cartes du rapport")
 
+    def drawing(self, key: str) -> str:
+        """The key under which ``key``'s map is drawn (itself, or the map it repeats)."""
+        return self._same.get(key, key)
+
     def uri(self, key: str) -> str:
-        return f"{SCHEME}:{self._same.get(key, key)}"
+        return f"{SCHEME}:{self.drawing(key)}"
 
     def close(self) -> None:
         self._call.close()

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import io
+import logging
 from collections.abc import Callable
 from functools import cache
 from pathlib import Path
@@ -25,6 +26,7 @@ from diagnostics import document as doc
 from diagnostics.document import Diagnostic
 
 TEMPLATES = Path(__file__).with_name("templates")
+log = logging.getLogger(__name__)
 
 
 class ReportError(RuntimeError):
@@ -40,7 +42,17 @@ def environment() -> jinja2.Environment:
         lstrip_blocks=True,
     )
     env.globals["kind"] = lambda block: type(block).__name__
+    env.filters["css_string"] = css_string
     return env
+
+
+def css_string(text: str) -> jinja2.utils.markupsafe.Markup:
+    """``text`` as the inside of a double-quoted CSS string in a ``<style>`` element: quotes,
+    backslashes, line ends and ``<`` written as CSS escapes (no ``</style>`` can close it)."""
+    escaped = "".join(
+        f"\\{ord(c):X} " if c in '"\\<>&\n\r\'' else c for c in str(text)
+    )
+    return jinja2.utils.markupsafe.Markup(escaped)
 
 
 # Printed at the top of every page (PDF) and of the HTML when the demo offer enters the report.
@@ -76,10 +88,13 @@ def render_html(
     interactive: bool = True,
     mode: str = "html",
     uris: dict[str, str] | None = None,
+    engine: str = "weasyprint",
 ) -> str:
     """The report as one HTML document (``mode`` "html" for screen, "pdf" for print).
 
     ``uris``: each map's address when it is not its data URI (the PDF's placeholders).
+    ``engine``: the PDF engine the print mode is written for ("weasyprint" or "chromium":
+    :mod:`diagnostics.pdf_chromium`).
     """
     if uris is None:
         uris = {k: png_data_uri(v) for k, v in (static_images(diag) if images is None
@@ -97,6 +112,8 @@ def render_html(
         interactive=map_page,
         mode=mode,
         fictif_banner=FICTIF_BANNER,
+        engine=engine,
+        territory_name=diag.title.split(" — ")[-1],
     )
 
 
@@ -120,22 +137,51 @@ def data_only_fetcher(maps=None):
 def render_pdf(diag: Diagnostic, images=None) -> bytes:
     """The report as PDF bytes (A4, paginated, with table of contents).
 
-    Without ``images``, or with maps still being drawn (:func:`background_images`), the
-    document is parsed and styled while the maps are drawn: WeasyPrint reads each map through
-    its ``diagmap:`` address when it builds the page boxes.
+    Printed by Chromium where it is installed (:mod:`diagnostics.pdf_chromium`), by WeasyPrint
+    otherwise or if Chromium fails (the same document, slower). Without ``images``, or with
+    maps still being drawn (:func:`background_images`), the document is parsed while the maps
+    are drawn: each engine reads a map through its address when it needs its pixels.
     """
+    from diagnostics import pdf_chromium
+    from diagnostics.background_maps import BackgroundMaps
+
+    maps = background_images(diag) if images is None else images
+    try:
+        if pdf_chromium.wanted():
+            try:
+                return _chromium_pdf(diag, maps)
+            except Exception as exc:  # any failure of the fast engine: the slow one prints
+                log.warning("PDF : Chromium n'a pas imprimé le rapport (%s) ; impression par "
+                            "WeasyPrint.", exc, exc_info=not isinstance(exc, pdf_chromium.ChromiumError))
+        return _weasyprint_pdf(diag, maps)
+    finally:
+        if isinstance(maps, BackgroundMaps):
+            maps.close()
+
+
+def _chromium_pdf(diag: Diagnostic, maps) -> bytes:
+    from diagnostics import pdf_chromium
+
+    drawing = getattr(maps, "drawing", None)
+    if drawing is None:  # drawn already: a map repeated under another key has the same bytes
+        first: dict[bytes, str] = {}
+        same = {key: first.setdefault(png, key) for key, png in maps.items()}
+        drawing = same.__getitem__
+    uris = {key: f"{pdf_chromium.MAP_ORIGIN}{drawing(key)}.png" for key in maps}
+    html = render_html(diag, images=maps, interactive=False, mode="pdf", uris=uris,
+                       engine="chromium")
+    return pdf_chromium.print_pdf(html, maps, [(s.id, s.title) for s in diag.sections])
+
+
+def _weasyprint_pdf(diag: Diagnostic, maps) -> bytes:
     import weasyprint
 
     from diagnostics.background_maps import BackgroundMaps
 
-    maps = background_images(diag) if images is None else images
     if isinstance(maps, BackgroundMaps):
-        try:
-            html = render_html(diag, images=maps, interactive=False, mode="pdf",
-                               uris={key: maps.uri(key) for key in maps})
-            return weasyprint.HTML(string=html, url_fetcher=data_only_fetcher(maps)).write_pdf()
-        finally:
-            maps.close()
+        html = render_html(diag, images=maps, interactive=False, mode="pdf",
+                           uris={key: maps.uri(key) for key in maps})
+        return weasyprint.HTML(string=html, url_fetcher=data_only_fetcher(maps)).write_pdf()
     html = render_html(diag, images=maps, interactive=False, mode="pdf")
     return weasyprint.HTML(string=html, url_fetcher=data_only_fetcher()).write_pdf()
 

@@ -106,10 +106,19 @@ def test_synthesis_says_fictif_beside_demo_figures(territory, pdf_words):
 
 
 def test_pdf_has_a_table_of_contents_with_page_numbers(pdf_text):
-    toc = pdf_text[pdf_text.index("Sommaire"):]
+    """Each entry of the contents gives the page where its section's title is printed (the
+    leader is dots with WeasyPrint, a dotted line with Chromium)."""
+    pages = pdf_text.split("\f")
+    toc_page = next(i for i, page in enumerate(pages) if "Sommaire" in page)
+    toc = pages[toc_page]
     for title in ("Synthèse", "Portrait du territoire", "Besoins", "Offre des adhérents",
                   "Écarts entre besoins et offre", "Leviers d'action", "Méthode et sources"):
-        assert re.search(rf"{re.escape(title)}\s*\.+\s*\d+", toc), f"« {title} » sans numéro de page"
+        found = re.search(rf"^\s*{re.escape(title)}[\s.]*?(\d+)\s*$", toc, re.MULTILINE)
+        assert found, f"« {title} » sans numéro de page"
+        number = int(found.group(1))
+        assert number > toc_page + 1
+        assert re.search(rf"^\s*\d+\. {re.escape(title)}\s*$", pages[number - 1], re.MULTILINE), (
+            f"« {title} » : la page {number} ne commence pas la section")
     assert re.search(r"Page \d+ sur \d+", pdf_text)
 
 
