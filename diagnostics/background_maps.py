@@ -33,10 +33,79 @@ def drawing_of(specs: list[MapSpec]) -> dict[str, str]:
     return same
 
 
-def _draw(diag: Diagnostic, dpi: int) -> dict[str, bytes]:
+def appearance(spec: MapSpec, geo_codes: list[str], dpi: int) -> str:
+    """A digest of everything that decides a map's pixels (not its title, which the PNG does
+    not show): two specs with the same digest over the same communes draw the same PNG."""
+    import hashlib
+
+    import pandas as pd
+
+    digest = hashlib.sha256()
+
+    def add(value) -> None:
+        digest.update(repr(value).encode("utf-8"))
+        digest.update(b"\x00")
+
+    add((dpi, spec.legend_title, spec.legend, spec.points_legend, spec.missing_label,
+         spec.hatched_label))
+    add(list(geo_codes))
+    add(list(pd.Series(spec.colours).astype(str).items()))
+    add(sorted(spec.hatched_codes()))
+    points = spec.points
+    add(None if points is None else
+        points[[c for c in ("lon", "lat", "colour") if c in points.columns]].to_csv(index=False))
+    return digest.hexdigest()
+
+
+def _draw_gap_free(inputs, dpi: int) -> dict[str, bytes]:
+    """PNG of each map that needs no gap, by :func:`appearance` (run while it is computed)."""
+    from diagnostics.static_maps import map_base, render_map
+    from diagnostics.territory_diagnostic import gap_free_maps, map_geo
+
+    specs = gap_free_maps(inputs)
+    geo = map_geo(inputs)
+    codes = geo["code"].tolist()
+    base = map_base(geo, inputs.context)
+    drawn: dict[str, bytes] = {}
+    for spec in specs:
+        key = appearance(spec, codes, dpi)
+        if key not in drawn:
+            drawn[key] = render_map(spec, base, dpi)
+    return drawn
+
+
+class EarlyMaps:
+    """The maps that need no gap, drawn in a child while the territory's gap is computed in
+    another (``gather``'s ``while_waiting``); :class:`BackgroundMaps` takes those that the
+    finished report shows unchanged."""
+
+    def __init__(self, inputs, dpi: int = 150) -> None:
+        self.dpi = dpi
+        self._call = ForkedCall(_draw_gap_free, inputs, dpi, label="cartes sans écart")
+
+    def drawn(self) -> dict[str, bytes]:
+        """PNG by :func:`appearance` (empty when no child could draw them)."""
+        if not self._call.forked:
+            return {}
+        return self._call.result()
+
+    def close(self) -> None:
+        self._call.close()
+
+
+def _draw(diag: Diagnostic, dpi: int, keys: list[str] | None = None) -> dict[str, bytes]:
+    """The maps of ``diag`` (those of ``keys`` only, when given)."""
     from diagnostics.static_maps import render_maps
 
-    return render_maps(diag.maps(), diag.geo, diag.context, dpi=dpi)
+    specs = diag.maps()
+    if keys is not None:
+        specs = [spec for spec in specs if spec.key in keys]
+    return render_maps(specs, diag.geo, diag.context, dpi=dpi)
+
+
+def shares(keys: list[str], parts: int) -> list[list[str]]:
+    """``keys`` dealt in turn into ``parts`` lists (maps of a report cost about the same)."""
+    return [part for part in (keys[i::parts] for i in range(parts)) if part]
 
 
 class BackgroundMaps(Mapping[str, bytes]):
@@ -46,11 +115,26 @@ class BackgroundMaps(Mapping[str, bytes]):
     placeholder address that the report's URL fetcher resolves for WeasyPrint.
     """
 
-    def __init__(self, diag: Diagnostic, dpi: int = 150) -> None:
+    def __init__(self, diag: Diagnostic, dpi: int = 150, children: int = 2,
+                 early: EarlyMaps | None = None) -> None:
         specs = diag.maps()
         self._keys = [spec.key for spec in specs]
         self._same = drawing_of(specs)  # one address for a map repeated under another key
-        self._call = ForkedCall(_draw, diag, dpi, label="cartes du rapport")
+        self._ready: dict[str, bytes] = {}
+        if early is not None and early.dpi == dpi:
+            made = early.drawn()
+            codes = diag.geo["code"].tolist()
+            for spec in specs:
+                png = made.get(appearance(spec, codes, dpi)) if made else None
+                if png is not None and self._same[spec.key] == spec.key:
+                    self._ready[spec.key] = png
+        drawn = [key for key in self._keys if self._same[key] == key and key not in self._ready]
+        # Two children where the machine has two cores: the parent mostly waits (Chromium
+        # starts and parses the document meanwhile).
+        self._calls = [ForkedCall(_draw, diag, dpi, part, label="cartes du rapport")
+                       for part in shares(drawn, children)]
+        self._call_of = {key: call for call, part in zip(self._calls, shares(drawn, children),
+                                                          strict=True) for key in part}
 
     def drawing(self, key: str) -> str:
         """The key under which ``key``'s map is drawn (itself, or the map it repeats)."""
@@ -60,12 +144,21 @@ class BackgroundMaps(Mapping[str, bytes]):
         return f"{SCHEME}:{self.drawing(key)}"
 
     def close(self) -> None:
-        self._call.close()
+        for call in self._calls:
+            call.close()
+
+    @property
+    def forked(self) -> bool:
+        """True while children draw the maps."""
+        return any(call.forked for call in self._calls)
 
     def __getitem__(self, key: str) -> bytes:
         if key not in self._keys:
             raise KeyError(key)
-        return self._call.result()[key]
+        drawn = self.drawing(key)
+        if drawn in self._ready:
+            return self._ready[drawn]
+        return self._call_of[drawn].result()[drawn]
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._keys)

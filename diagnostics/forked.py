@@ -7,7 +7,8 @@ do not depend on each other. :class:`ForkedCall` starts one of them in a child m
 :meth:`ForkedCall.result` waits for its answer, sent back pickled.
 
 A child is forked only where that is safe and useful: on Linux, with at least two cores, and
-from a process running a single thread (the command line, the benchmarks). The app's server
+from a process running a single thread (the command line, the benchmarks; the thread that
+only waits for the PDF's Chromium driver to exit does not count). The app's server
 runs many threads, one of which may hold a lock at the moment of the fork: there, as anywhere
 the child cannot be used or fails for any reason, the call runs in the process itself when its
 result is asked for. The result is the same either way; only the time differs.
@@ -30,6 +31,9 @@ log = logging.getLogger(__name__)
 
 ENV_SWITCH = "DIAG_CALCUL_EN_PARALLELE"  # "0": every call runs in the process itself
 T = TypeVar("T")
+# Threads that cannot hold a lock a child would need: asyncio's watcher of a subprocess (the
+# PDF's Playwright driver) spends its life blocked in ``os.waitpid``.
+WAITING_THREADS = ("asyncio-waitpid-",)
 
 
 def can_fork() -> bool:
@@ -38,7 +42,8 @@ def can_fork() -> bool:
         return False
     if not sys.platform.startswith("linux") or (os.cpu_count() or 1) < 2:
         return False
-    return threading.active_count() == 1
+    return all(thread is threading.main_thread() or thread.name.startswith(WAITING_THREADS)
+               for thread in threading.enumerate())
 
 
 _MISSING = object()

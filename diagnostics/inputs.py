@@ -535,6 +535,7 @@ def gather(
     registry_url: str | None = None,
     use_models: bool = True,
     progress: Callable[[str], None] | None = None,
+    while_waiting: Callable[[ReportInputs], object] | None = None,
 ) -> ReportInputs:
     """Read everything the report of ``spec`` needs.
 
@@ -555,6 +556,10 @@ def gather(
         the national results (:mod:`models.results`) when ``use_models``.
     progress
         Called with a short French label at each step (progress bars).
+    while_waiting
+        Called once when the territory's gap, computed in a child, is about to be waited for,
+        with the inputs known so far (``gap`` None): work that needs no gap can use this time
+        (the PDF's printer starts there, and the maps that need no gap are drawn).
     """
     store = store or Store()
     step = progress or (lambda _label: None)
@@ -633,8 +638,15 @@ def gather(
     if need_out is not None:
         need_out = replace(need_out, frame=_restrict(need_out.frame, territory.codes))
 
+    known = dict(territory=territory, communes=communes, context=context, sources=sources,
+                 need=need_out, sites=sites, coverage=coverage, national=national, notes=notes,
+                 public_offer=public_offer, confidential=confidential_figure,
+                 policies=policies)
     step("Modèle d'écart")
     if gap_call is not None:
+        if while_waiting is not None and gap_call.forked:
+            while_waiting(ReportInputs(**known, missing=dict(missing), gap=None,
+                                       raster_writer=None))
         gap_out, reason = gap_call.result()
         if reason:
             missing["ecart"] = reason
@@ -652,23 +664,7 @@ def gather(
         def raster(path, _writer=writer, _outlines=outlines):
             return _writer(path, _outlines)
 
-    return ReportInputs(
-        territory=territory,
-        communes=communes,
-        context=context,
-        sources=sources,
-        missing=missing,
-        need=need_out,
-        gap=gap_out,
-        sites=sites,
-        coverage=coverage,
-        national=national,
-        raster_writer=raster,
-        notes=notes,
-        public_offer=public_offer,
-        confidential=confidential_figure,
-        policies=policies,
-    )
+    return ReportInputs(**known, missing=missing, gap=gap_out, raster_writer=raster)
 
 
 def _policy_layer(store: Store, sources: list[SourceRef], titles: dict) -> pd.DataFrame | None:

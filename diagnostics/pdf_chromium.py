@@ -161,56 +161,108 @@ def _server(images: Mapping[str, bytes], refused: list[str]):
     return handle
 
 
+class Printer:
+    """One headless Chromium, started when :meth:`start` is called (early, while something
+    else is computed: :func:`diagnostics.produce.build`'s wait for the territory's gap) or
+    when the first document is printed; :meth:`close` stops it.
+
+    Starting takes about a second (Playwright's driver, then Chromium). A failure to start is
+    kept and raised as :class:`ChromiumError` by :meth:`print`, so the caller falls back.
+    """
+
+    def __init__(self) -> None:
+        self._manager = self._playwright = self._browser = None
+        self._failure: str | None = None
+
+    def start(self) -> Printer:
+        if self._browser is not None or self._failure is not None:
+            return self
+        from playwright.sync_api import sync_playwright
+
+        path = executable()
+        if path is None:
+            self._failure = "Chromium introuvable"
+            return self
+        try:
+            self._manager = sync_playwright()
+            self._playwright = self._manager.__enter__()
+            self._browser = self._playwright.chromium.launch(executable_path=path,
+                                                             args=list(ARGS), headless=True)
+        except Exception as exc:  # no driver, no browser, no display of any kind
+            self._failure = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            self.close()
+        return self
+
+    def print(self, html: str, images: Mapping[str, bytes], sections: list[tuple[str, str]],
+              refused: list[str] | None = None) -> bytes:
+        """Print ``html`` (made with ``engine="chromium"``) to PDF.
+
+        Parameters
+        ----------
+        html
+            The report in print mode; its maps at ``MAP_ORIGIN<clé>.png``.
+        images
+            Map key → PNG; reading a value may wait for it to be drawn.
+        sections
+            ``(id, title)`` of the sections listed in the table of contents, in order (their
+            pages fill the contents and the bookmarks).
+        refused
+            Receives the address of every request refused (tests).
+        """
+        from playwright.sync_api import Error as PlaywrightError
+
+        self.start()
+        if self._browser is None:
+            raise ChromiumError(self._failure or "Chromium non démarré")
+        refused = [] if refused is None else refused
+        try:
+            context = self._browser.new_context(java_script_enabled=False)
+            try:
+                return self._print(context, html, images, sections, refused)
+            finally:
+                context.close()
+        except PlaywrightError as exc:
+            raise ChromiumError(str(exc).splitlines()[0] if str(exc) else "erreur") from exc
+
+    @staticmethod
+    def _print(context, html, images, sections, refused) -> bytes:
+        page = context.new_page()
+        page.set_default_timeout(TIMEOUT_MS)
+        page.route("**/*", _server(images, refused))
+        page.set_content(html, wait_until="load")
+        pdf = page.pdf(**PDF_OPTIONS)
+        if not sections:
+            return pdf
+        with _quiet_pypdf():
+            numbers = section_pages(pdf, [key for key, _title in sections])
+        bookmarks = [(f"{rank}. {title}", numbers[key])
+                     for rank, (key, title) in enumerate(sections, start=1)]
+        first_section = min(numbers.values())
+        toc = None
+        if first_section > 2:  # contents between the cover and the first section
+            page.evaluate(FILL_TOC_JS, numbers)
+            toc = page.pdf(**PDF_OPTIONS, page_ranges=f"2-{first_section - 1}")
+        with _quiet_pypdf():
+            if toc is not None and _page_count(toc) != first_section - 2:
+                raise ChromiumError("le sommaire a changé de longueur")
+            return finish(pdf, toc, 1, bookmarks)
+
+    def close(self) -> None:
+        """Stop Chromium and Playwright's driver (the driver takes the browser down with it)."""
+        manager, self._manager, self._playwright, self._browser = self._manager, None, None, None
+        if manager is not None:
+            with contextlib.suppress(Exception):
+                manager.__exit__(None, None, None)
+
+    def __enter__(self) -> Printer:
+        return self.start()
+
+    def __exit__(self, *_exc) -> None:
+        self.close()
+
+
 def print_pdf(html: str, images: Mapping[str, bytes], sections: list[tuple[str, str]],
               refused: list[str] | None = None) -> bytes:
-    """Print ``html`` (made with ``engine="chromium"``) to PDF.
-
-    Parameters
-    ----------
-    html
-        The report in print mode; its maps at ``MAP_ORIGIN<clé>.png``.
-    images
-        Map key → PNG; reading a value may wait for it to be drawn.
-    sections
-        ``(id, title)`` of the sections listed in the table of contents, in order (their
-        pages fill the contents and the bookmarks).
-    refused
-        Receives the address of every request refused (tests).
-    """
-    from playwright.sync_api import Error as PlaywrightError
-    from playwright.sync_api import sync_playwright
-
-    path = executable()
-    if path is None:
-        raise ChromiumError("Chromium introuvable")
-    refused = [] if refused is None else refused
-    try:
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=path, args=list(ARGS),
-                                                 headless=True)
-            try:
-                context = browser.new_context(java_script_enabled=False)
-                page = context.new_page()
-                page.set_default_timeout(TIMEOUT_MS)
-                page.route("**/*", _server(images, refused))
-                page.set_content(html, wait_until="load")
-                pdf = page.pdf(**PDF_OPTIONS)
-                if not sections:
-                    return pdf
-                with _quiet_pypdf():
-                    numbers = section_pages(pdf, [key for key, _title in sections])
-                bookmarks = [(f"{rank}. {title}", numbers[key])
-                             for rank, (key, title) in enumerate(sections, start=1)]
-                first_section = min(numbers.values())
-                toc = None
-                if first_section > 2:  # contents between the cover and the first section
-                    page.evaluate(FILL_TOC_JS, numbers)
-                    toc = page.pdf(**PDF_OPTIONS, page_ranges=f"2-{first_section - 1}")
-                with _quiet_pypdf():
-                    if toc is not None and _page_count(toc) != first_section - 2:
-                        raise ChromiumError("le sommaire a changé de longueur")
-                    return finish(pdf, toc, 1, bookmarks)
-            finally:
-                browser.close()
-    except PlaywrightError as exc:
-        raise ChromiumError(str(exc).splitlines()[0] if str(exc) else type(exc).__name__) from exc
+    """:meth:`Printer.print` with a Chromium started and stopped for this document."""
+    with Printer() as printer:
+        return printer.print(html, images, sections, refused)

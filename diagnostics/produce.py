@@ -6,6 +6,7 @@ diagnostic once, draws the static maps once, and writes each requested format.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -80,10 +81,12 @@ def build(
     return build_diagnostic(inputs, operations=operations)
 
 
-def render(diag: Diagnostic, fmt: str, images: dict[str, bytes] | None = None) -> bytes:
-    """The bytes of one report format (pdf, html, docx) or of an export (xlsx, csv)."""
+def render(diag: Diagnostic, fmt: str, images: dict[str, bytes] | None = None,
+           printer=None) -> bytes:
+    """The bytes of one report format (pdf, html, docx) or of an export (xlsx, csv)
+    (``printer``: the PDF's Chromium when the caller started it, :func:`pdf_printer`)."""
     if fmt == "pdf":
-        return report.render_pdf(diag, images)
+        return report.render_pdf(diag, images, printer)
     if fmt == "html":
         return report.render_html(diag, images).encode("utf-8")
     if fmt == "docx":
@@ -95,11 +98,12 @@ def render(diag: Diagnostic, fmt: str, images: dict[str, bytes] | None = None) -
     raise FormatError(f"Le format « {fmt} » s'écrit dans un fichier (utilisez write).")
 
 
-def write(diag: Diagnostic, fmt: str, path: Path, images: dict[str, bytes] | None = None) -> list[Path]:
+def write(diag: Diagnostic, fmt: str, path: Path, images: dict[str, bytes] | None = None,
+          printer=None) -> list[Path]:
     """Write one format to ``path``; return the files written."""
     path = Path(path)
     if fmt in REPORT_FORMATS:
-        exports._atomic_bytes(path, render(diag, fmt, images))
+        exports._atomic_bytes(path, render(diag, fmt, images, printer))
         return [path]
     return exports.WRITERS[fmt](diag, path)
 
@@ -121,30 +125,81 @@ def produce(
     """
     formats = check_formats(formats)
     step = progress or (lambda _label: None)
-    diag = build(spec, store, progress=step, **gather_options)
-    images = None
-    if any(f in ("pdf", "html", "docx") for f in formats):
-        step("Cartes")
-        images = report.background_images(diag)  # drawn on the other core where possible
-    out = Path(out)
-    as_dir = out_is_dir if out_is_dir is not None else (len(formats) > 1 or out.is_dir())
-    produced = Produced(spec, diag)
-    for fmt in formats:
-        step(f"Écriture {fmt.upper()}")
-        target = out / default_file_name(diag, fmt) if as_dir else out
-        produced.files[fmt] = write(diag, fmt, target, images)
+    with pdf_printer("pdf" in formats) as printer, _Meanwhile(
+            printer, bool(set(REPORT_FORMATS) & set(formats))) as meanwhile:
+        diag = build(spec, store, progress=step, while_waiting=meanwhile, **gather_options)
+        images = None
+        if any(f in ("pdf", "html", "docx") for f in formats):
+            step("Cartes")
+            images = report.background_images(diag, early=meanwhile.early)  # other cores
+        out = Path(out)
+        as_dir = out_is_dir if out_is_dir is not None else (len(formats) > 1 or out.is_dir())
+        produced = Produced(spec, diag)
+        for fmt in formats:
+            step(f"Écriture {fmt.upper()}")
+            target = out / default_file_name(diag, fmt) if as_dir else out
+            produced.files[fmt] = write(diag, fmt, target, images, printer)
     return produced
+
+
+class _Meanwhile:
+    """What the build does while it waits for the territory's gap (``gather``'s
+    ``while_waiting``): where maps will be drawn, load matplotlib (the children inherit it) and
+    draw the maps that need no gap in a child; start the PDF's Chromium."""
+
+    def __init__(self, printer, maps: bool) -> None:
+        self.printer, self.maps = printer, maps
+        self.early = None
+
+    def __call__(self, known) -> None:
+        if self.maps:
+            from diagnostics.background_maps import EarlyMaps
+            from diagnostics.static_maps import warm_up
+
+            warm_up()
+            self.early = EarlyMaps(known)
+        if self.printer is not None:
+            self.printer.start()
+
+    def __enter__(self) -> _Meanwhile:
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        if self.early is not None:
+            self.early.close()
+
+
+@contextlib.contextmanager
+def pdf_printer(wanted: bool):
+    """The PDF's Chromium (:class:`~diagnostics.pdf_chromium.Printer`) when a PDF is to be
+    printed by it, started by whoever calls its ``start`` first (the build, while it waits
+    for the territory's gap; otherwise the PDF itself, after its maps' child is forked) and
+    closed at the end; None otherwise."""
+    from diagnostics import pdf_chromium
+
+    if not (wanted and pdf_chromium.wanted()):
+        yield None
+        return
+    printer = pdf_chromium.Printer()
+    try:
+        yield printer
+    finally:
+        printer.close()
 
 
 def report_bytes(spec: str, fmt: str, store: Store | None = None, **gather_options) -> tuple[bytes, str, str]:
     """``(content, file name, MIME type)`` of one format, for a download button."""
     (fmt,) = check_formats([fmt])
-    diag = build(spec, store, **gather_options)
-    if fmt in ("gpkg", "tif"):
-        import tempfile
+    with pdf_printer(fmt == "pdf") as printer, _Meanwhile(
+            printer, fmt in REPORT_FORMATS) as meanwhile:
+        diag = build(spec, store, while_waiting=meanwhile, **gather_options)
+        if fmt in ("gpkg", "tif"):
+            import tempfile
 
-        with tempfile.TemporaryDirectory() as folder:
-            files = write(diag, fmt, Path(folder) / default_file_name(diag, fmt))
-            return files[0].read_bytes(), default_file_name(diag, fmt), MIME_TYPES[fmt]
-    images = report.background_images(diag) if fmt in REPORT_FORMATS else None
-    return render(diag, fmt, images), default_file_name(diag, fmt), MIME_TYPES[fmt]
+            with tempfile.TemporaryDirectory() as folder:
+                files = write(diag, fmt, Path(folder) / default_file_name(diag, fmt))
+                return files[0].read_bytes(), default_file_name(diag, fmt), MIME_TYPES[fmt]
+        images = (report.background_images(diag, early=meanwhile.early)
+                  if fmt in REPORT_FORMATS else None)
+        return (render(diag, fmt, images, printer), default_file_name(diag, fmt),
+                MIME_TYPES[fmt])

@@ -74,12 +74,13 @@ def static_images(diag: Diagnostic, dpi: int = 150) -> dict[str, bytes]:
     return render_maps(diag.maps(), diag.geo, diag.context, dpi=dpi)
 
 
-def background_images(diag: Diagnostic, dpi: int = 150):
+def background_images(diag: Diagnostic, dpi: int = 150, early=None):
     """The same maps, drawn on another core while the caller goes on (a mapping whose values
-    wait for the drawing; :mod:`diagnostics.background_maps`)."""
+    wait for the drawing; :mod:`diagnostics.background_maps`; ``early``: the maps drawn while
+    the gap was computed, :class:`~diagnostics.background_maps.EarlyMaps`)."""
     from diagnostics.background_maps import BackgroundMaps
 
-    return BackgroundMaps(diag, dpi=dpi)
+    return BackgroundMaps(diag, dpi=dpi, early=early)
 
 
 def render_html(
@@ -134,22 +135,26 @@ def data_only_fetcher(maps=None):
     return ReportFetcher(allowed_protocols={"data"}, allow_redirects=False, fail_on_errors=True)
 
 
-def render_pdf(diag: Diagnostic, images=None) -> bytes:
+def render_pdf(diag: Diagnostic, images=None, printer=None) -> bytes:
     """The report as PDF bytes (A4, paginated, with table of contents).
 
-    Printed by Chromium where it is installed (:mod:`diagnostics.pdf_chromium`), by WeasyPrint
-    otherwise or if Chromium fails (the same document, slower). Without ``images``, or with
-    maps still being drawn (:func:`background_images`), the document is parsed while the maps
-    are drawn: each engine reads a map through its address when it needs its pixels.
+    Printed by Chromium where it is installed (:mod:`diagnostics.pdf_chromium`; ``printer``:
+    a :class:`~diagnostics.pdf_chromium.Printer` the caller started early and will close), by
+    WeasyPrint otherwise or if Chromium fails (the same document, slower). Without ``images``,
+    or with maps still being drawn (:func:`background_images`), the document is parsed while
+    the maps are drawn: each engine reads a map through its address when it needs its pixels.
     """
     from diagnostics import pdf_chromium
     from diagnostics.background_maps import BackgroundMaps
 
-    maps = background_images(diag) if images is None else images
+    maps = background_images(diag) if images is None else images  # forked before Chromium
     try:
         if pdf_chromium.wanted():
             try:
-                return _chromium_pdf(diag, maps)
+                if printer is not None:
+                    return _chromium_pdf(diag, maps, printer)
+                with pdf_chromium.Printer() as own:
+                    return _chromium_pdf(diag, maps, own)
             except Exception as exc:  # any failure of the fast engine: the slow one prints
                 log.warning("PDF : Chromium n'a pas imprimé le rapport (%s) ; impression par "
                             "WeasyPrint.", exc, exc_info=not isinstance(exc, pdf_chromium.ChromiumError))
@@ -159,7 +164,7 @@ def render_pdf(diag: Diagnostic, images=None) -> bytes:
             maps.close()
 
 
-def _chromium_pdf(diag: Diagnostic, maps) -> bytes:
+def _chromium_pdf(diag: Diagnostic, maps, printer) -> bytes:
     from diagnostics import pdf_chromium
 
     drawing = getattr(maps, "drawing", None)
@@ -170,7 +175,7 @@ def _chromium_pdf(diag: Diagnostic, maps) -> bytes:
     uris = {key: f"{pdf_chromium.MAP_ORIGIN}{drawing(key)}.png" for key in maps}
     html = render_html(diag, images=maps, interactive=False, mode="pdf", uris=uris,
                        engine="chromium")
-    return pdf_chromium.print_pdf(html, maps, [(s.id, s.title) for s in diag.sections])
+    return printer.print(html, maps, [(s.id, s.title) for s in diag.sections])
 
 
 def _weasyprint_pdf(diag: Diagnostic, maps) -> bytes:

@@ -106,6 +106,22 @@ def public_sites_table(public: PublicSites | None) -> pd.DataFrame:
     })
 
 
+def map_geo(inputs: ReportInputs):
+    """The communes as the maps draw them (outline, name, population for the labels)."""
+    return inputs.communes[[c for c in ("code", "name", "geometry", "metric_crs", "population")
+                            if c in inputs.communes.columns]].copy()
+
+
+def gap_free_maps(inputs: ReportInputs) -> list:
+    """The maps of the sections that do not read the territory's gap (portrait, policies,
+    need, offer), from inputs whose gap may not be known yet: they are drawn while it is
+    computed (:mod:`diagnostics.background_maps`). A map that turns out different in the
+    finished report is drawn again."""
+    public = public_view(inputs.sites, inputs.coverage, inputs.codes, inputs.confidential)
+    return [*portrait_section(inputs)[0].maps(), *policies_section(inputs)[0].maps(),
+            *need_section(inputs).maps(), *offer_section(inputs, public).maps()]
+
+
 def build_diagnostic(
     inputs: ReportInputs, audience: str = AUDIENCE_PUBLIC, today: date | None = None,
     operations: list[dict] | None = None,
@@ -182,8 +198,7 @@ def build_diagnostic(
         generated_on=french_date(today),
         audience=audience,
         sections=sections,
-        geo=inputs.communes[[c for c in ("code", "name", "geometry", "metric_crs", "population")
-                             if c in inputs.communes.columns]].copy(),
+        geo=map_geo(inputs),
         context=inputs.context,
         sources=sources,
         missing=dict(inputs.missing),

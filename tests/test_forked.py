@@ -97,6 +97,46 @@ def test_switched_off_or_threaded_the_parent_computes(monkeypatch):
     assert seen["can_fork"] is False  # another thread may hold a lock: never fork then
 
 
+def _blocked_thread(name: str):
+    import threading
+
+    release = threading.Event()
+    thread = threading.Thread(target=release.wait, args=(10,), name=name, daemon=True)
+    thread.start()
+    return thread, release
+
+
+def test_a_thread_waiting_for_a_subprocess_does_not_stop_the_fork():
+    """asyncio's subprocess watcher (the PDF's Playwright driver) only waits in os.waitpid."""
+    if not forked.can_fork():
+        pytest.skip("pas de fork ici")
+    thread, release = _blocked_thread("asyncio-waitpid-7")
+    try:
+        assert forked.can_fork()
+        call = ForkedCall(_pid)
+        assert call.forked and call.result() != os.getpid()
+    finally:
+        release.set()
+        thread.join()
+    thread, release = _blocked_thread("asyncio-waitpid-7-mais-pas-seul")
+    other, release_other = _blocked_thread("travail")
+    try:
+        assert not forked.can_fork()  # any other thread still forbids it
+    finally:
+        release.set()
+        release_other.set()
+        thread.join()
+        other.join()
+
+
+def test_maps_are_dealt_between_two_children():
+    from diagnostics.background_maps import shares
+
+    assert shares(["a", "b", "c", "d", "e"], 2) == [["a", "c", "e"], ["b", "d"]]
+    assert shares(["a"], 2) == [["a"]]
+    assert shares([], 2) == []
+
+
 # -- the report --------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def creuse_both_ways(shared_data):
@@ -152,7 +192,7 @@ def test_pdf_with_maps_drawn_in_a_child_has_the_same_pages(creuse_both_ways):
 
     diag = creuse_both_ways[0]
     maps = report.background_images(diag)
-    assert maps._call.forked == forked.can_fork()
+    assert maps.forked == forked.can_fork()
     in_child = report.render_pdf(diag, maps)
     drawn_here = report.render_pdf(diag, report.static_images(diag))
     pages_child, pages_here = _pages(in_child), _pages(drawn_here)
@@ -173,3 +213,99 @@ def _image_objects(pdf: bytes) -> int:
         for ref in (page.get("/Resources") or {}).get("/XObject", {}).values():
             found.add(ref.idnum)
     return len(found)
+
+
+@needs_fork
+def test_work_waits_with_the_parent_for_the_gap(shared_data, monkeypatch):
+    """``while_waiting`` runs once, while the gap's child computes (the PDF's Chromium starts
+    there); without a child there is no wait, and it is not called."""
+    from diagnostics.inputs import gather
+
+    calls = []
+    gather("dep:23", support.report_store(), registry_url=support.registry_url(),
+           while_waiting=lambda known: calls.append((forked.can_fork(), known.gap)))
+    assert calls == [(True, None)]  # the inputs known so far, without the gap
+    monkeypatch.setenv(forked.ENV_SWITCH, "0")
+    gather("dep:23", support.report_store(), registry_url=support.registry_url(),
+           while_waiting=lambda known: calls.append("sans enfant"))
+    assert calls == [(True, None)]
+
+
+def _descendants() -> set[int]:
+    """Processes below this one (read from /proc)."""
+    from pathlib import Path
+
+    parents = {}
+    for status in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = status.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parents[int(status.parent.name)] = int(fields[1])
+    found, frontier = set(), {os.getpid()}
+    while frontier:
+        frontier = {pid for pid, parent in parents.items() if parent in frontier} - found
+        found |= frontier
+    return found
+
+
+@needs_fork
+def test_pdf_download_starts_chromium_during_the_gap_and_leaves_no_process(shared_data,
+                                                                           monkeypatch):
+    from diagnostics import pdf_chromium
+    from diagnostics.produce import report_bytes
+
+    if not pdf_chromium.wanted():
+        pytest.skip("Chromium absent")
+    started = []
+    original = pdf_chromium.Printer.start
+
+    def start(self):
+        started.append([t.name for t in __import__("threading").enumerate()])
+        return original(self)
+
+    monkeypatch.setattr(pdf_chromium.Printer, "start", start)
+    before = _descendants()
+    pdf, name, _mime = report_bytes("dep:23", "pdf", support.report_store(),
+                                    registry_url=support.registry_url())
+    assert pdf.startswith(b"%PDF") and name == "diagnostic_creuse.pdf"
+    from pypdf import PdfReader
+
+    assert "Skia" in PdfReader(io.BytesIO(pdf)).metadata.producer  # printed by Chromium
+    assert started and len(started[0]) == 1  # first started from the gap's wait: no thread yet
+    import time
+
+    for _ in range(50):  # the driver and the browser are gone (their exit may take a moment)
+        if not (_descendants() - before):
+            break
+        time.sleep(0.1)
+    assert not (_descendants() - before)
+
+
+@needs_fork
+def test_maps_drawn_while_the_gap_is_computed_are_the_reports_maps(shared_data):
+    """The maps that need no gap, drawn from the inputs known before it, are taken by the
+    report only where they draw the same PNG; the others are drawn after."""
+    from diagnostics import report
+    from diagnostics.background_maps import EarlyMaps
+    from diagnostics.produce import build
+
+    holder = {}
+
+    def meanwhile(known):
+        holder["early"] = EarlyMaps(known)
+
+    diag = build("dep:23", support.report_store(), registry_url=support.registry_url(),
+                 while_waiting=meanwhile)
+    early = holder["early"]
+    maps = report.background_images(diag, early=early)
+    try:
+        taken = set(maps._ready)
+        # No gap in them (the need map is drawn once, under the synthesis' key).
+        assert {maps.drawing(key) for key in ("densite", "politiques", "besoin", "offre")} <= taken
+        assert "ecart" not in taken and "zones_blanches" not in taken
+        alone = report.static_images(diag)
+        assert {key: maps[key] for key in maps} == alone  # byte for byte
+    finally:
+        maps.close()
+        early.close()

@@ -123,7 +123,7 @@ def test_weasyprint_prints_when_chromium_fails(creuse, monkeypatch, caplog):
     def broken(*_args, **_kwargs):
         raise pdf_chromium.ChromiumError("panne simulée")
 
-    monkeypatch.setattr(pdf_chromium, "print_pdf", broken)
+    monkeypatch.setattr(pdf_chromium.Printer, "print", broken)
     with caplog.at_level(logging.WARNING, logger="diagnostics.report"):
         pdf = report.render_pdf(creuse, report.static_images(creuse))
     assert "WeasyPrint" in pypdf.PdfReader(io.BytesIO(pdf)).metadata.producer
