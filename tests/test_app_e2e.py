@@ -332,9 +332,22 @@ def test_import_lists_row_errors_and_offers_the_rejects(app_url, page):
     page.locator('input[type="file"]').wait_for(state="attached", timeout=60_000)
     e2e.wait_rendered(page)
     before = registry_count(page)
+    # What a screen reader reads of the uploader: French (Streamlit's « Upload » text and its
+    # « file upload » input once were read too).
+    uploader = page.locator('[data-testid="stFileUploader"]')
+    read = uploader.aria_snapshot()
+    assert 'button "Parcourir"' in read and "Glissez-déposez le fichier ici" in read, read
+    assert not re.search(r"[Uu]pload|[Bb]rowse|[Dd]rag|[Ff]iles?\b|per file", read), read
+    with page.expect_file_chooser(timeout=10_000):  # the button still opens the hidden input
+        uploader.get_by_role("button", name="Parcourir", exact=True).click()
     page.locator('input[type="file"]').set_input_files(str(FIXTURE))
     page.get_by_role("button", name="Vérifier le fichier").wait_for(timeout=60_000)
     e2e.wait_rendered(page)
+    # Once a file is chosen, the only English left is in two aria-labels that Streamlit 1.67
+    # writes in its frontend with no parameter to change them (ui/pages/offre.py, UPLOADER_FR).
+    read = uploader.aria_snapshot()
+    left = read.replace('"Add files"', "").replace(f'"Remove {FIXTURE.name}"', "")
+    assert not re.search(r"[Uu]pload|[Bb]rowse|[Ff]iles?\b|\d(?:\.\d)?\s?[KM]?B\b", left), read
     # The uploader as the browser shows it: the file's name, never Streamlit's « 0.5KB »; the
     # page's own caption gives the size in French.
     name = page.locator('[data-testid="stFileChipName"]')
