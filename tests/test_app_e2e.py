@@ -370,8 +370,10 @@ def test_import_lists_row_errors_and_offers_the_rejects(app_url, page):
     page.locator('input[type="file"]').set_input_files(str(FIXTURE))
     page.get_by_role("button", name="Vérifier le fichier").wait_for(timeout=60_000)
     e2e.wait_rendered(page)
-    # Once a file is chosen, the only English left is in two aria-labels that Streamlit 1.67
-    # writes in its frontend with no parameter to change them (ui/pages/offre.py, UPLOADER_FR).
+    # Once a file is chosen, the only English left is in aria-labels that Streamlit 1.67 writes
+    # in its frontend with no parameter to change them (ui/pages/offre.py, UPLOADER_FR): the two
+    # buttons' here, and the file chip's « <file>, 481.0B », a plain container that this
+    # snapshot (as most screen readers) leaves out.
     read = uploader.aria_snapshot()
     left = read.replace('"Add files"', "").replace(f'"Remove {FIXTURE.name}"', "")
     assert not re.search(r"[Uu]pload|[Bb]rowse|[Ff]iles?\b|\d(?:\.\d)?\s?[KM]?B\b", left), read

@@ -48,9 +48,10 @@ NONE = "— aucune —"
 # (the button still opens it). The last rule hides the size Streamlit writes after the file's
 # name (« 0.7KB »: English unit, decimal point; in 1.67 that element has no test id of its own,
 # it follows ``stFileChipName``): the page's own caption gives the name and the size in French
-# (« 0,7 ko »). Streamlit 1.67 offers no way to change the rest, which screen readers still
-# read in English: the « Add files » name of the browse button once a file is chosen and the
-# « Remove <file> » name of the delete button (``aria-label`` written by its frontend).
+# (« 0,7 ko »). Streamlit 1.67 offers no way to change the rest, ``aria-label`` texts written
+# by its frontend that a screen reader may still read in English: « Add files » (the browse
+# button once a file is chosen), « Remove <file> » (the delete button) and « <file>, 0.7KB »
+# (the file's chip: a plain container, whose name screen readers usually skip).
 UPLOADER_FR = """
 <style>
 [data-testid="stFileUploaderDropzoneInstructions"] span,
