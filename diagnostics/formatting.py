@@ -32,6 +32,8 @@ def fr_number(value, decimals: int = 0, missing: str = MISSING) -> str:
         except (TypeError, ValueError):
             return str(value)
     text = f"{float(value):,.{decimals}f}"
+    if text.startswith("-") and not any(ch in "123456789" for ch in text):
+        text = text[1:]  # -0.2 → "0", not « -0 »
     return text.replace(",", THOUSANDS).replace(".", ",")
 
 
@@ -57,9 +59,13 @@ def fr_bytes(size: int) -> str:
 
 
 def fr_signed(value, decimals: int = 1, unit: str = "", missing: str = MISSING) -> str:
-    """``2.5 → "+2,5"``, ``-1 → "−1,0"`` (true minus sign)."""
+    """``2.5 → "+2,5"``, ``-1 → "−1,0"`` (true minus sign); no sign on a figure that rounds to
+    zero (``-0.2 → "0"`` with no decimal, never « −0 » or « +0 »)."""
     if _is_missing(value):
         return missing
+    text = fr_number(abs(value), decimals)
+    if not any(ch in "123456789" for ch in text):
+        value = 0
     sign = "+" if value > 0 else "\u2212" if value < 0 else ""
     suffix = f"\u00a0{unit}" if unit else ""
-    return f"{sign}{fr_number(abs(value), decimals)}{suffix}"
+    return f"{sign}{text}{suffix}"

@@ -223,3 +223,84 @@ def compare(a: Scenario, b: Scenario, codes: list[str] | None = None) -> Compari
     totals = pd.DataFrame({name_a: summary(gap_a), name_b: summary(gap_b)}).fillna(0.0)
     totals["différence (b − a)"] = totals[name_b] - totals[name_a]
     return Comparison(communes=out, summary=totals, changes={name_a: a.changes, name_b: b.changes})
+
+
+# Rows of a summary whose changes (b − a) are tied by an identity, as {row: coefficient} summing
+# to zero: each place allocated either closes a missing place or goes beyond the reference,
+# and each place allocated is one household less without a place within reach.
+SUMMARY_IDENTITIES: tuple[dict[str, float], ...] = (
+    {"places_allocated": 1.0, "missing_total": 1.0, "surplus_total": -1.0},
+    {"places_allocated": 1.0, "gap_households": 1.0},
+)
+IDENTITY_TOLERANCE = 0.5  # an identity is kept only where the exact figures meet it this closely
+
+
+def whole_summary(totals: pd.DataFrame) -> pd.DataFrame:
+    """The summary of :func:`compare` in whole numbers that add up as the exact figures do.
+
+    Rounding each cell alone can show « +25 » places allocated, « −0 » places missing and
+    « +24 » beyond the reference. Here the change column is always the scenario's whole number
+    minus the current one's, and the rows tied by :data:`SUMMARY_IDENTITIES` are rounded
+    together (controlled rounding): each of their figures, changes included, is its exact value
+    rounded down or up, the changes meet the identities, and the sum of the rounding errors is
+    the smallest. An identity that the exact figures do not meet (an offer type outside the
+    reference families) is not forced.
+
+    Parameters
+    ----------
+    totals : pd.DataFrame
+        ``Comparison.summary``: rows are indicators; columns the current situation, the
+        scenario and their difference.
+
+    Returns
+    -------
+    pd.DataFrame
+        Same rows and columns, in ``int64``; the table and the sentence of the page read it.
+    """
+    before, after = totals.columns[0], totals.columns[1]
+    change = totals.columns[2] if totals.shape[1] > 2 else "différence (b − a)"
+    exact = totals[[before, after]].astype(float).fillna(0.0)
+    shown = exact.round().astype("int64")
+    delta = exact[after] - exact[before]
+    identities = [i for i in SUMMARY_IDENTITIES if set(i) <= set(exact.index)
+                  and abs(sum(c * delta[r] for r, c in i.items())) <= IDENTITY_TOLERANCE]
+    rows = list(dict.fromkeys(r for i in identities for r in i))
+    if rows:
+        chosen = _controlled_rounding(exact.loc[rows, before].to_dict(),
+                                      exact.loc[rows, after].to_dict(), identities)
+        if chosen is not None:
+            for row, (first, second) in chosen.items():
+                shown.loc[row, before], shown.loc[row, after] = first, second
+    shown[change] = shown[after] - shown[before]
+    return shown
+
+
+def _controlled_rounding(before: dict[str, float], after: dict[str, float],
+                         identities: list[dict[str, float]]) -> dict[str, tuple[int, int]] | None:
+    """Whole (before, after) per row: each rounded down or up, the changes rounded down or up
+    and meeting ``identities``, with the smallest total rounding error (None when no choice
+    meets them). Four rows give eight cells, hence at most 2⁸ choices."""
+    from itertools import product
+
+    rows = list(before)
+
+    def ways(value: float) -> list[int]:
+        return sorted({int(np.floor(value)), int(np.ceil(value))},
+                      key=lambda v: (abs(v - value), v))
+
+    cells = [ways(before[r]) for r in rows] + [ways(after[r]) for r in rows]
+    best, best_cost = None, float("inf")
+    for choice in product(*cells):
+        firsts, seconds = choice[: len(rows)], choice[len(rows):]
+        changes = {r: s - f for r, f, s in zip(rows, firsts, seconds, strict=True)}
+        exact_changes = {r: after[r] - before[r] for r in rows}
+        if any(abs(changes[r] - exact_changes[r]) >= 1 for r in rows):
+            continue
+        if any(sum(c * changes[r] for r, c in i.items()) != 0 for i in identities):
+            continue
+        cost = (sum(abs(f - before[r]) + abs(s - after[r])
+                    for r, f, s in zip(rows, firsts, seconds, strict=True))
+                + sum(abs(changes[r] - exact_changes[r]) for r in rows))
+        if cost < best_cost - 1e-12:
+            best, best_cost = {r: (f, s) for r, f, s in zip(rows, firsts, seconds, strict=True)}, cost
+    return best

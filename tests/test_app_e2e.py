@@ -217,6 +217,21 @@ PICTURE_JS = """() => {
   }
   return null;
 }"""
+# How much of the map's frame France takes (west of the insets to Corsica's east, Dunkirk to
+# Corsica's south) and where the legend lies.
+FRAME_JS = """() => {
+  for (const f of document.querySelectorAll('iframe')) {
+    const w = f.contentWindow;
+    if (!w || !w.map_div || !w.__diagLegendFit) continue;
+    const m = w.map_div, size = m.getSize();
+    const nw = m.latLngToContainerPoint([51.1, -8.3]), se = m.latLngToContainerPoint([41.3, 9.6]);
+    const legend = f.contentDocument.querySelector('.diag-legend');
+    const box = m.getContainer().getBoundingClientRect(), l = legend.getBoundingClientRect();
+    return {fit: w.__diagLegendFit, width_share: (se.x - nw.x) / size.x, france_bottom: se.y,
+            legend_top: l.top - box.top, legend: legend.innerText};
+  }
+  return null;
+}"""
 COMMUNE_AT_JS = """(points) => {
   for (const f of document.querySelectorAll('iframe')) {
     const w = f.contentWindow;
@@ -259,6 +274,18 @@ def test_national_map_by_commune(app_url, page, store):
     picture = page.evaluate(PICTURE_JS)
     assert picture["complete"] and picture["width"] == 2000
     assert picture["src"] == state["image"] and "/app/static/generated/img_" in picture["src"]
+    # France fills the frame: in this 1280 px window the legend beside France would leave it
+    # 360 px of a 600 px frame; the legend goes in a band under it, whole, and hides no land.
+    page.wait_for_function("() => Array.from(document.querySelectorAll('iframe')).some(f => "
+                           "f.contentWindow && f.contentWindow.__diagLegendFit)", timeout=30_000)
+    frame = page.evaluate(FRAME_JS)
+    assert frame["fit"]["layout"] == "band" and frame["fit"]["under"] > frame["fit"]["beside"]
+    assert frame["fit"]["zoom"] == pytest.approx(frame["fit"]["under"])
+    assert frame["width_share"] > 0.65, frame  # mainland France and the overseas insets
+    assert frame["legend_top"] >= frame["france_bottom"], frame
+    assert all(line in frame["legend"] for line in (
+        "Indice de besoin", "Plus foncé = besoin plus fort", "Échelle de 0 à 100",
+        "Classes : quantiles", "Source")), frame["legend"]
     e2e.screenshot(page, "carte_france_communes")
 
     # The commune under a point, read in the browser, is the one whose outline holds it.
@@ -332,9 +359,24 @@ def test_import_lists_row_errors_and_offers_the_rejects(app_url, page):
     page.locator('input[type="file"]').wait_for(state="attached", timeout=60_000)
     e2e.wait_rendered(page)
     before = registry_count(page)
+    # What a screen reader reads of the uploader: French (Streamlit's « Upload » text and its
+    # « file upload » input once were read too).
+    uploader = page.locator('[data-testid="stFileUploader"]')
+    read = uploader.aria_snapshot()
+    assert 'button "Parcourir"' in read and "Glissez-déposez le fichier ici" in read, read
+    assert not re.search(r"[Uu]pload|[Bb]rowse|[Dd]rag|[Ff]iles?\b|per file", read), read
+    with page.expect_file_chooser(timeout=10_000):  # the button still opens the hidden input
+        uploader.get_by_role("button", name="Parcourir", exact=True).click()
     page.locator('input[type="file"]').set_input_files(str(FIXTURE))
     page.get_by_role("button", name="Vérifier le fichier").wait_for(timeout=60_000)
     e2e.wait_rendered(page)
+    # Once a file is chosen, the only English left is in aria-labels that Streamlit 1.67 writes
+    # in its frontend with no parameter to change them (ui/pages/offre.py, UPLOADER_FR): the two
+    # buttons' here, and the file chip's « <file>, 481.0B », a plain container that this
+    # snapshot (as most screen readers) leaves out.
+    read = uploader.aria_snapshot()
+    left = read.replace('"Add files"', "").replace(f'"Remove {FIXTURE.name}"', "")
+    assert not re.search(r"[Uu]pload|[Bb]rowse|[Ff]iles?\b|\d(?:\.\d)?\s?[KM]?B\b", left), read
     # The uploader as the browser shows it: the file's name, never Streamlit's « 0.5KB »; the
     # page's own caption gives the size in French.
     name = page.locator('[data-testid="stFileChipName"]')

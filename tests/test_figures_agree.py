@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import re
 
-import pytest
-
 from tests.test_app_pages import need_ready, run_app  # noqa: F401
 
 ROUBAIX = "59512"
@@ -69,8 +67,9 @@ AUBUSSON = "23008"
 
 def test_aubusson_scenario_table_and_sentence_agree(need_ready):  # noqa: F811
     # 25 pension de famille places at Aubusson once read « places manquantes 24,9 → 24,7 »
-    # beside « au-delà de la référence » rising by 24,5, with no word to join the two. The
-    # sentence now says where the places went, from the table's own figures.
+    # beside « au-delà de la référence » rising by 24,5, with no word to join the two, then in
+    # whole numbers « +25 » allocated, « −0 » missing and « +24 » beyond. The table's whole
+    # numbers add up and the sentence says where the places went from them.
     at = run_app({"territoire": "dep:23"}, "scenarios")
     next(s for s in at.selectbox if s.label == "Commune").set_value(AUBUSSON)
     next(s for s in at.selectbox if s.label == "Type d'offre").set_value("pension_de_famille")
@@ -80,23 +79,37 @@ def test_aubusson_scenario_table_and_sentence_agree(need_ready):  # noqa: F811
     changes = next(str(m.value) for m in at.markdown if "Changements du scénario" in str(m.value))
     assert "25 places" in changes and "Aubusson" in changes
     summary = at.dataframe[0].value.set_index("Indicateur")
-    before, after = summary.columns[0], summary.columns[1]
+    before, after, change = summary.columns
     missing = summary.loc["Places manquantes pour atteindre la référence"]
     surplus = summary.loc["Places au-delà de la référence"]
-    fewer = float(missing[before]) - float(missing[after])
-    beyond = float(surplus[after]) - float(surplus[before])
     allocated = summary.loc["Places accessibles allouées"]
-    gained = float(allocated.iloc[-1])  # within the Creuse (catchments cross its border)
-    assert 20 < gained <= 25 + 1e-6
-    assert fewer >= -1e-6 and beyond >= -1e-6
-    # Each place the Creuse's communes gain either closes a gap or goes beyond the reference
-    # (within a tenth of a place: the reference's allocation per family and the table's
-    # allocation over all the offer's types differ a little).
-    assert fewer + beyond == pytest.approx(gained, abs=0.1)
-    sentences = [str(c.value) for c in at.caption if "vont au-delà de la référence" in str(c.value)]
-    if beyond > fewer + 0.5:
+    fewer = int(missing[before] - missing[after])
+    beyond = int(surplus[after] - surplus[before])
+    gained = int(allocated[change])  # within the Creuse (catchments cross its border)
+    assert 20 < gained <= 25
+    assert fewer >= 0 and beyond >= 0
+    # Each place the Creuse's communes gain either closes a gap or goes beyond the reference:
+    # the whole numbers shown add up, and each row's change is its two figures' difference.
+    assert fewer + beyond == gained
+    assert (summary[before] + summary[change] == summary[after]).all()
+    # As the browser shows it: whole numbers, a signed change, never « −0 » or « +0 ».
+    from tests.test_app_french import shown
+
+    display = shown(at.dataframe[0]).set_index("Indicateur")
+    cells = [str(v) for v in display.to_numpy().ravel()]
+    assert not [c for c in cells if re.fullmatch(r"[+\-\u2212]\s?0(,0*)?", c)], cells
+    assert not [c for c in cells if "," in c], cells
+    assert display.loc["Places accessibles allouées", change] == f"+{gained}"
+    assert display.loc["Places manquantes pour atteindre la référence", change] == (
+        f"\u2212{fewer}" if fewer else "0")
+    sentences = [str(c.value) for c in at.caption
+                 if "au-delà de la référence, dans des communes" in str(c.value)]
+    if beyond > fewer:
         assert len(sentences) == 1
-        numbers = re.findall(r"environ (\d+) vont au-delà.*\(− (\d+)\)", sentences[0])
-        assert numbers == [(str(round(beyond)), str(round(max(fewer, 0.0))))]
+        numbers = re.findall(r"environ (\d+) (?:va|vont) au-delà.*; (aucune|une seule|\d+)",
+                             sentences[0])
+        assert numbers == [(str(beyond), {0: "aucune", 1: "une seule"}.get(fewer, str(fewer)))]
     else:
         assert not sentences
+    households = next(str(c.value) for c in at.caption if "voient leur écart changer" in str(c.value))
+    assert households.endswith(f"\u2212{gained}\u00a0ménages.")

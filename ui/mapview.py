@@ -187,6 +187,9 @@ def base_map(view: ViewGeometry, height: int, basemap: bool = False,
     the right, so that the legend never hides it.
     """
     bounds = view.bounds  # all France: the mainland and the overseas insets
+    # France: the legend goes beside the country or in a band under it, whichever leaves France
+    # the larger zoom (decided in the browser, on the legend's own size).
+    legend_fit = view.national and zoom is None and legend_room == LEGEND_WIDTH and not legend_below
     if zoom is not None:
         fmap = webmap.offline_map(basemap=basemap, location=[zoom[0], zoom[1]],
                                   zoom_start=zoom[2], zoom_snap=0.25, zoom_delta=0.5)
@@ -206,7 +209,111 @@ def base_map(view: ViewGeometry, height: int, basemap: bool = False,
     if not view.national and view.level == "communes":
         add_commune_names(fmap, view)
     webmap.add_legend_slot(fmap, "bottomright")
+    if legend_fit:
+        fmap.add_child(_LegendFit(bounds))
     return fmap
+
+
+class _LegendFit(MacroElement):
+    """Fit France to the map's frame with the legend beside it or in a band under it.
+
+    A legend kept beside the map takes about 275 px of its width: in a 650 px frame (a laptop's
+    1366 px window with the side panels) France then had 360 px. Once the legend is written (and
+    each time it changes or the window is resized, until the user moves the map), the browser
+    measures it both ways, beside (its own width) and as a band across the map's bottom (classes
+    side by side, reading lines and source in full), and fits France with the layout that gives
+    the larger zoom. A wide frame keeps the legend beside France, where France's height limits
+    the zoom anyway.
+    """
+
+    _template = Template(
+        """
+        {% macro header(this, kwargs) %}
+        <style>
+        .diag-legend-band .leaflet-bottom.leaflet-right { left: 0; }
+        .diag-legend-band .leaflet-bottom.leaflet-right .diag-control {
+            width: calc(100% - 20px); }
+        .diag-legend-band .diag-legend { max-width: none !important; }
+        .diag-legend-band .diag-legend > b { display: block; }
+        .diag-legend-band .diag-legend > div:not(:last-child) {
+            display: inline-block; margin-right: 14px; }
+        </style>
+        {% endmacro %}
+        {% macro script(this, kwargs) %}
+        (function (map) {
+            var bounds = L.latLngBounds({{ this.bounds|tojson }});
+            var FIT_SNAP = 0.05;
+            var box = map.getContainer();
+            var moved = false, pending = null;
+            ["mousedown", "wheel", "touchstart", "keydown", "dblclick"].forEach(function (name) {
+                box.addEventListener(name, function () { moved = true; }, {passive: true});
+            });
+            function fit() {
+                pending = null;
+                if (moved) { return; }
+                // The fit in finer steps than the buttons' (France fills the frame); the next
+                // zoom by the user comes back to the map's steps. Never animated: a fit asked
+                // during a zoom animation is dropped by Leaflet.
+                var snap = map.options.zoomSnap;
+                map.options.zoomSnap = FIT_SNAP;
+                try { place(); } finally { map.options.zoomSnap = snap; }
+            }
+            function place() {
+                var slot = box.querySelector(".diag-legend-slot");
+                var legend = slot && slot.style.display !== "none" ? slot.firstElementChild : null;
+                var left = box.querySelector(".leaflet-bottom.leaflet-left");
+                box.classList.remove("diag-legend-band");
+                if (left) { left.style.bottom = ""; }
+                if (!legend) {
+                    map.fitBounds(bounds, {padding: [10, 10], animate: false});
+                    return;
+                }
+                var side = legend.offsetWidth + 20;
+                var beside = map.getBoundsZoom(bounds, false, L.point(10 + side, 20));
+                box.classList.add("diag-legend-band");
+                // From the map's bottom to the band's top (the attribution lies under it).
+                var top = box.getBoundingClientRect().bottom
+                    - slot.parentNode.getBoundingClientRect().top;
+                var band = Math.ceil(top) + 10;
+                var under = map.getBoundsZoom(bounds, false, L.point(20, 10 + band));
+                if (under > beside) {
+                    if (left) { left.style.bottom = Math.ceil(top) + "px"; }  // the scale above
+                    map.fitBounds(bounds, {paddingTopLeft: [10, 10], animate: false,
+                                           paddingBottomRight: [10, band]});
+                } else {
+                    box.classList.remove("diag-legend-band");
+                    map.fitBounds(bounds, {paddingTopLeft: [10, 10], animate: false,
+                                           paddingBottomRight: [side, 10]});
+                }
+                // For the end-to-end tests: the layout chosen and the zooms compared.
+                window.__diagLegendFit = {layout: under > beside ? "band" : "beside",
+                                          beside: beside, under: under, zoom: map.getZoom()};
+            }
+            function later() {
+                if (pending === null) { pending = setTimeout(fit, 0); }
+            }
+            var slot = box.querySelector(".diag-legend-slot");
+            if (slot && window.MutationObserver) {
+                new MutationObserver(later).observe(slot, {childList: true, attributes: true,
+                                                           subtree: true});
+            }
+            window.addEventListener("resize", later);
+            map.on("resize", later);
+            // The component sizes its frame after the map's script has run, and the first fit
+            // may come before it: fitted again shortly after.
+            later();
+            setTimeout(later, 300);
+            setTimeout(later, 1000);
+        })({{ this._parent.get_name() }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, bounds: Sequence[float]) -> None:
+        super().__init__()
+        self._name = "LegendFit"
+        minx, miny, maxx, maxy = bounds
+        self.bounds = [[miny, minx], [maxy, maxx]]
 
 
 NAME_STYLE = ("font:600 11px/1.1 'DejaVu Sans',sans-serif;color:#111;white-space:nowrap;"

@@ -41,10 +41,17 @@ from ui.picker import communes_of, territory_label
 from ui.tables import french
 
 NONE = "— aucune —"
-# The uploader's own English texts, replaced or hidden. The last rule hides the size Streamlit
-# writes after the file's name (« 0.7KB »: English unit, decimal point; in 1.67 that element has
-# no test id of its own, it follows ``stFileChipName``): the page's own caption gives the name
-# and the size in French (« 0,7 ko »).
+# The uploader's own English texts, replaced or hidden. ``display: none`` and ``visibility:
+# hidden`` take a text out of what a screen reader reads too (``font-size: 0`` did not: the
+# button read « Upload Parcourir »). The browse button keeps only its French « Parcourir »; the
+# file input, 0 × 0 and out of the tab order, named « file upload » by Streamlit, is hidden
+# (the button still opens it). The last rule hides the size Streamlit writes after the file's
+# name (« 0.7KB »: English unit, decimal point; in 1.67 that element has no test id of its own,
+# it follows ``stFileChipName``): the page's own caption gives the name and the size in French
+# (« 0,7 ko »). Streamlit 1.67 offers no way to change the rest, ``aria-label`` texts written
+# by its frontend that a screen reader may still read in English: « Add files » (the browse
+# button once a file is chosen), « Remove <file> » (the delete button) and « <file>, 0.7KB »
+# (the file's chip: a plain container, whose name screen readers usually skip).
 UPLOADER_FR = """
 <style>
 [data-testid="stFileUploaderDropzoneInstructions"] span,
@@ -54,9 +61,9 @@ UPLOADER_FR = """
 [data-testid="stFileUploaderDropzoneInstructions"] > div::after {
   content: "CSV, XLSX ou GeoJSON · 50 Mo au plus"; display: block; font-size: 0.85em;
   color: rgba(49, 51, 63, 0.6); }
-[data-testid="stFileUploaderDropzone"] button:not([data-testid="stFileChipDeleteBtn"] *),
+[data-testid="stFileUploaderDropzoneInput"] { visibility: hidden; }
 [data-testid="stFileUploaderDropzone"] button:not([data-testid="stFileChipDeleteBtn"] *) * {
-  font-size: 0 !important; }
+  display: none !important; }
 [data-testid="stFileUploaderDropzone"] button:not([data-testid="stFileChipDeleteBtn"] *)::after {
   content: "Parcourir"; font-size: 0.9rem !important; }
 [data-testid="stFileChip"] [data-testid="stFileChipName"] ~ * { display: none; }

@@ -76,7 +76,7 @@ def render() -> None:
 
 def _what_if(bundle, scenario, codes: list[str], names: pd.Series, labels: dict) -> None:
     from models.gap import GapError
-    from models.scenarios import Scenario, compare
+    from models.scenarios import Scenario, compare, whole_summary
 
     st.caption("Ajoutez des places dans une commune du territoire : l'écart est recalculé pour "
                "les communes à portée du nouveau site. Le scénario n'est pas enregistré dans le "
@@ -108,23 +108,19 @@ def _what_if(bundle, scenario, codes: list[str], names: pd.Series, labels: dict)
         f"{c.action} de {fr_number(c.capacity)} places ({labels.get(c.offer_type, c.offer_type)}) "
         f"à {names.get(c.code, c.code)}" for c in scenario.changes))
     comparison = compare(Scenario(bundle.model, "situation actuelle"), scenario, codes)
-    summary = comparison.summary.rename(index=SUMMARY_LABELS).rename_axis("Indicateur").reset_index()
-    # Communes, households and places: whole numbers.
-    st.dataframe(french(summary, {c: 0 for c in summary.columns[1:]}), hide_index=True,
-                 width="stretch")
-    totals = comparison.summary
-    if {"missing_total", "surplus_total"} <= set(totals.index) and totals.shape[1] >= 2:
-        # Columns: current situation, scenario (then their difference).
-        fewer = float(totals.loc["missing_total"].iloc[0] - totals.loc["missing_total"].iloc[1])
-        beyond = float(totals.loc["surplus_total"].iloc[1] - totals.loc["surplus_total"].iloc[0])
-        if beyond > fewer + 0.5:
-            st.caption(f"Sur les places ajoutées, environ {fr_number(beyond)} vont au-delà de la "
-                       "référence, dans des communes où la famille l'atteint déjà : elles ne "
-                       f"réduisent pas les places manquantes (− {fr_number(max(fewer, 0.0))}).")
+    # Whole numbers that add up (models.scenarios.whole_summary): the table and the sentence.
+    whole = whole_summary(comparison.summary)
+    change = whole.columns[-1]
+    summary = whole.rename(index=SUMMARY_LABELS).rename_axis("Indicateur").reset_index()
+    st.dataframe(french(summary, {c: 0 for c in summary.columns[1:]})
+                 .format({change: lambda v: fr_signed(v, 0)}), hide_index=True, width="stretch")
+    sentence = _places_sentence(whole)
+    if sentence:
+        st.caption(sentence)
     changed = comparison.communes[comparison.communes["delta_gap_households"].abs() > 1e-9]
     st.caption(f"{fr_number(len(changed))} commune(s) voient leur écart changer ; "
                "ménages pauvres estimés sans place à portée : "
-               f"{fr_signed(changed['delta_gap_households'].sum(), 1, 'ménages')}.")
+               f"{fr_signed(whole.loc['gap_households'].iloc[-1], 0, 'ménages')}.")
     _economics(bundle, scenario, codes, names, labels)
     gap = scenario.gap(codes)
     catalogue = {v.id: v for v in variables.gap_variables(bundle.meta)}
@@ -140,6 +136,24 @@ def _what_if(bundle, scenario, codes: list[str], names: pd.Series, labels: dict)
                 + (" (FICTIF)" if bundle.meta.get("offer_fictional") else "")
                 + " (contour épais : communes où une offre est ajoutée)")
     mapview.show(view, fmap, layer, "scenario", MAP_HEIGHT)
+
+
+def _places_sentence(whole: pd.DataFrame) -> str | None:
+    """Where the added places went, when most of them go beyond the reference; from the
+    table's own whole numbers (``whole``: rows of ``models.scenarios.summary``, columns
+    current, scenario, change)."""
+    if not {"missing_total", "surplus_total"} <= set(whole.index) or whole.shape[1] < 3:
+        return None
+    fewer = max(int(-whole.loc["missing_total"].iloc[-1]), 0)
+    beyond = int(whole.loc["surplus_total"].iloc[-1])
+    if beyond <= fewer:
+        return None
+    closed = ("aucune ne réduit" if fewer == 0 else "une seule réduit" if fewer == 1
+              else f"{fr_number(fewer)} seulement réduisent")
+    goes = "va" if beyond == 1 else "vont"
+    return (f"Sur les places ajoutées, environ {fr_number(beyond)} {goes} au-delà de la "
+            f"référence, dans des communes où la famille l'atteint déjà ; {closed} les places "
+            "manquantes.")
 
 
 MAX_ECONOMICS_SITES = 10
