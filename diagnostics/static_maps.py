@@ -128,11 +128,24 @@ def _hatch(ax, base: MapBase, codes: set[str], axes_width_in: float) -> None:
     """
     from matplotlib.collections import LineCollection
 
+    minx, _miny, maxx, _maxy = base.bounds
+    step = (maxx - minx) / max(axes_width_in, 0.1) / HATCH_PER_INCH
+    key = ("hatch", frozenset(codes), round(step, 3))
+    if key not in base._paths:  # the need's maps hatch the same communes
+        base._paths[key] = _hatch_segments(base, codes, step)
+    segments = base._paths[key]
+    if segments:
+        ax.add_collection(LineCollection(segments, colors=HATCH_COLOUR, linewidths=HATCH_WIDTH,
+                                         zorder=2))
+
+
+def _hatch_segments(base: MapBase, codes: set[str], step: float) -> list[np.ndarray]:
+    """The hatching's segments over the communes ``codes``, ``step`` apart (map units): about
+    0.1 s for the Nord, so kept for the report's other maps hatching the same communes."""
     area = base.union_of(codes)
     if area is None:
-        return
+        return []
     minx, miny, maxx, maxy = base.bounds
-    step = (maxx - minx) / max(axes_width_in, 0.1) / HATCH_PER_INCH
     height = maxy - miny
     starts = np.arange(minx - height, maxx + step, step)
     # « / » lines from (x, miny) to (x + height, maxy), enough of them to cover the frame.
@@ -141,11 +154,8 @@ def _hatch(ax, base: MapBase, codes: set[str], axes_width_in: float) -> None:
         np.column_stack([starts + height, np.full_like(starts, maxy)])], axis=1))
     cut = shapely.intersection(lines, area)
     parts = shapely.get_parts(cut[~shapely.is_empty(cut)])
-    segments = [np.asarray(shapely.get_coordinates(part)) for part in parts
-                if part.geom_type == "LineString"]
-    if segments:
-        ax.add_collection(LineCollection(segments, colors=HATCH_COLOUR, linewidths=HATCH_WIDTH,
-                                         zorder=2))
+    return [np.asarray(shapely.get_coordinates(part)) for part in parts
+            if part.geom_type == "LineString"]
 
 
 def map_base(geo: gpd.GeoDataFrame, context: gpd.GeoDataFrame) -> MapBase:
