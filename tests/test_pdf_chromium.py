@@ -175,3 +175,29 @@ def test_chromium_prints_every_word_of_the_report(creuse, tmp_path):
     assert not missing, sorted(missing)[:30]
     assert len({image.name for page in pypdf.PdfReader(io.BytesIO(pdf)).pages
                 for image in page.images}) >= 5  # the maps, each drawn once
+
+
+def test_the_apps_download_is_printed_by_chromium_from_a_script_thread(shared_data):
+    """The app prepares a PDF in Streamlit's script thread (no event loop there, other threads
+    around, so no child is forked): Playwright's synchronous API runs there too."""
+    import threading
+
+    from diagnostics.produce import report_bytes
+    from tests import report_support as support
+
+    found = {}
+
+    def prepare() -> None:
+        try:
+            pdf, name, _mime = report_bytes("dep:23", "pdf", support.report_store(),
+                                            registry_url=support.registry_url())
+            found["producer"] = pypdf.PdfReader(io.BytesIO(pdf)).metadata.producer
+            found["name"] = name
+        except Exception as exc:  # reported below
+            found["error"] = repr(exc)
+
+    thread = threading.Thread(target=prepare, name="ScriptRunner.scriptThread")
+    thread.start()
+    thread.join(300)
+    assert "error" not in found, found
+    assert "Skia" in found["producer"] and found["name"] == "diagnostic_creuse.pdf"
