@@ -1,10 +1,11 @@
-"""The territory report printed to PDF by headless Chromium (Playwright), in about a quarter of
+"""The territory report printed to PDF by headless Chromium (Playwright), in less than half of
 WeasyPrint's time.
 
 The Nord's report is 30 to 40 A4 pages of tables, text and eleven maps. WeasyPrint, a
-pure-Python layout engine, takes 4.5 to 5.5 s on this machine to lay them out and write them;
-Chromium's print engine takes about 1.5 s for the same HTML, the same stylesheet (``@page``
-margin boxes with the page number and the FICTIF banner) and the same maps.
+pure-Python layout engine, took 5.7 to 6.5 s on this machine (bench line
+``report_weasyprint_dep59_s``) to lay them out and write them; Chromium 2.4 to 2.7 s, its
+start included (``report_chromium_dep59_s``), for the same HTML, the same stylesheet
+(``@page`` margin boxes with the page number and the FICTIF banner) and the same maps.
 
 What Chromium does not implement is handled here, with the same result on paper:
 
