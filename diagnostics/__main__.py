@@ -124,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
     from geodata.territory import TerritoryError
 
     # No monitor thread: a report's steps run in forked children only from a single-threaded
-    # process (diagnostics.forked), and the bars are updated at each step anyway.
+    # process (models.forked), and the bars are updated at each step anyway.
     tqdm_module.tqdm.monitor_interval = 0
 
     failures = 0

@@ -4,7 +4,7 @@ A département's report spends about a second drawing its eleven maps (matplotli
 laying out and writing its pages (WeasyPrint), one after the other on one core. WeasyPrint
 needs a map's pixels only when it builds the page boxes, after parsing the document and
 computing every element's style: :class:`BackgroundMaps` draws the maps in a forked child
-meanwhile (:mod:`diagnostics.forked`: only where that is safe), and the PDF's URL fetcher
+meanwhile (:mod:`models.forked`: only where that is safe), and the PDF's URL fetcher
 waits for them (``diagmap:<clé>`` addresses in the document). Where no child can be used, the
 maps are drawn in the process itself when first needed. The pages are the same either way
 (their images compared pixel for pixel in the tests).
@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 
 from diagnostics.document import Diagnostic, MapSpec
-from diagnostics.forked import ForkedCall
+from models.forked import ForkedCall
 
 SCHEME = "diagmap"
 

@@ -568,7 +568,7 @@ def gather(
     territory = load_territory(spec, store)
 
     # The registry and the need first: the territory's gap (the longest step) needs only them,
-    # and runs on the other core (diagnostics.forked) while the sources are read.
+    # and runs on the other core (models.forked) while the sources are read.
     step("Registre des opérateurs")
     registry_reason = None
     if sites is None and use_registry:
@@ -598,7 +598,7 @@ def gather(
     gap_out = _as_output(gap)
     gap_call = None
     if gap_out is None and use_models:
-        from diagnostics.forked import ForkedCall
+        from models.forked import ForkedCall
 
         gap_call = ForkedCall(territory_gap_output, store, territory.codes, need_full,
                               all_sites, coverage, with_writer=False, label="écart du territoire")

@@ -388,12 +388,13 @@ def plan(
     family_rows, op_parts, notes = [], [], []
     parts = {key: frame.reset_index(drop=True)
              for key, frame in missing.groupby(["group", "family"], sort=False)}
+    placed = _placed_by_group(parts, list(groups), options, reach)
     for group in groups:
         for family, choice in options.choices.items():
             rows = parts.get((group, family))
             if rows is None or rows.empty:
                 continue
-            ops, unplaced = place_family(rows, choice, options.max_share_of_target, reach)
+            ops, unplaced = placed[(group, family)]
             if len(ops):
                 ops["group"], ops["family"], ops["kind"] = group, family, choice.kind
                 ops["year"] = schedule(ops, options.horizon)
@@ -432,6 +433,40 @@ def plan(
                          "places manquantes non chiffrée (aucune place à l'estimation centrale).")
     return ProgrammeResult(name=name, options=options, families=families,
                            operations=ops[OPERATION_COLUMNS], groups=groups, notes=notes)
+
+
+def _place_groups(parts: Mapping[tuple[str, str], pd.DataFrame], groups: list[str],
+                  options: ProgrammeOptions, reach: Reach
+                  ) -> dict[tuple[str, str], tuple[pd.DataFrame, float]]:
+    """:func:`place_family` for every family of ``groups``."""
+    placed = {}
+    for group in groups:
+        for family, choice in options.choices.items():
+            rows = parts.get((group, family))
+            if rows is not None and not rows.empty:
+                placed[(group, family)] = place_family(rows, choice,
+                                                       options.max_share_of_target, reach)
+    return placed
+
+
+def _placed_by_group(parts: Mapping[tuple[str, str], pd.DataFrame], groups: list[str],
+                     options: ProgrammeOptions, reach: Reach
+                     ) -> dict[tuple[str, str], tuple[pd.DataFrame, float]]:
+    """The operations of every group and family. Groups are placed apart (each région of
+    France within itself): where a child can be forked (:mod:`models.forked`), every other
+    group is placed there while this process places the rest. The result is the same."""
+    from models.forked import ForkedCall, can_fork
+
+    if len(groups) < 2 or not can_fork():
+        return _place_groups(parts, groups, options, reach)
+    weight = {g: sum(len(v) for (group, _f), v in parts.items() if group == g) for g in groups}
+    order = sorted(groups, key=lambda g: -weight[g])  # deal the largest first, in turn
+    theirs, ours = order[0::2], order[1::2]
+    call = ForkedCall(_place_groups, {k: v for k, v in parts.items() if k[0] in theirs},
+                      theirs, options, reach, label="programme : régions")
+    placed = _place_groups(parts, ours, options, reach)
+    placed.update(call.result())
+    return placed
 
 
 def _with_money(ops: pd.DataFrame, options: ProgrammeOptions,

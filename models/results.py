@@ -431,7 +431,7 @@ def lazy_raster_writer(
 ) -> Callable[[Any, Any], Any]:
     """The territory's raster writer (as :attr:`GapResults.raster_writer`) building its gap
     model only when a raster is asked for: the report's gap may have been computed in another
-    process, which cannot send its model back (:mod:`diagnostics.forked`)."""
+    process, which cannot send its model back (:mod:`models.forked`)."""
     from models import gap
 
     territory_codes = list(codes)

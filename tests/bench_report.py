@@ -12,12 +12,12 @@ maps, WeasyPrint):
 * ``report_cli_dep23_s`` and ``report_pdf_dep23_peak_mb``: ``python -m diagnostics report dep:23
   --format pdf`` run in a child process (imports included), its wall time and its peak resident
   memory read from ``/usr/bin/time -v`` (target: at most 400 MB). GNU time reports the largest
-  of the process and its own children (``diagnostics.forked``: the territory's gap and the maps
+  of the process and its own children (``models.forked``: the territory's gap and the maps
   are computed in forked children), each counting the pages it shares with its parent.
 
 ``report_pdf_dep59_s`` is measured as a user gets it on this machine, through
 ``produce.report_bytes`` (the app's download; the command line goes the same way): the
-territory's gap and the maps are computed on the second core (``diagnostics.forked``) while
+territory's gap and the maps are computed on the second core (``models.forked``) while
 the parent reads the sources, Chromium starts while the gap is computed and parses the
 document while the maps are drawn (``diagnostics.pdf_chromium``). The breakdown lines below it
 (build, maps, Chromium, WeasyPrint for comparison) are each measured alone, one after the

@@ -1,4 +1,4 @@
-"""The report's work on the second core (``diagnostics.forked``): a child computes, the parent
+"""Work on the second core (``models.forked``): a child computes, the parent
 gets the same result as when it computes alone, and a failing child costs only time.
 
 The report-level tests build the Creuse's diagnostic twice, with and without children, and
@@ -14,8 +14,8 @@ import os
 import pandas as pd
 import pytest
 
-from diagnostics import forked
-from diagnostics.forked import ForkedCall
+from models import forked
+from models.forked import ForkedCall
 from tests import report_support as support
 
 needs_fork = pytest.mark.skipif(not forked.can_fork(), reason="pas de fork ici (un seul cœur ?)")

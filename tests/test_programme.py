@@ -197,3 +197,43 @@ def test_bad_options_are_refused_in_french():
     assert chosen.choices["pension_de_famille"] == pg.FamilyChoice(
         "pension_famille_acquisition", 20.0, 10.0)
     assert chosen.horizon == 4
+
+
+def _grouped_plan(monkeypatch) -> pg.ProgrammeResult:
+    """The hand case as four groups (A and B, each twice under another group's code)."""
+    monkeypatch.setattr(pc, "operation_costs", known_costs)
+    rows = []
+    for group in ("g1", "g2", "g3", "g4"):
+        part = MISSING.copy()
+        part["code"] = part["code"] + group
+        part["group"] = group
+        rows.append(part)
+    missing = pd.concat(rows, ignore_index=True)
+    terms = {code: pc.CommuneTerms(code) for code in missing["code"]}
+    return pg.plan(missing, options(), alone, terms,
+                   groups={g: g.upper() for g in ("g1", "g2", "g3", "g4")})
+
+
+def test_groups_placed_in_a_child_give_the_same_programme(monkeypatch):
+    """Where a child can be forked, every other group is placed there (models.forked): the
+    operations, their order and the families' rows are those placed in one process."""
+    from models import forked
+
+    if not forked.can_fork():
+        pytest.skip("pas de fork ici")
+    calls = []
+    original = forked.ForkedCall.__init__
+
+    def counted(self, *args, **kwargs):
+        calls.append(kwargs.get("label"))
+        original(self, *args, **kwargs)
+
+    monkeypatch.setattr(forked.ForkedCall, "__init__", counted)
+    parallel = _grouped_plan(monkeypatch)
+    assert calls == ["programme : régions"]
+    monkeypatch.setenv(forked.ENV_SWITCH, "0")
+    alone_result = _grouped_plan(monkeypatch)
+    pd.testing.assert_frame_equal(parallel.operations, alone_result.operations)
+    pd.testing.assert_frame_equal(parallel.families, alone_result.families)
+    assert list(parallel.operations["group"].drop_duplicates()) == ["g1", "g2", "g3", "g4"]
+    assert parallel.notes == alone_result.notes
