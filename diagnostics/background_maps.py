@@ -131,10 +131,11 @@ class BackgroundMaps(Mapping[str, bytes]):
         drawn = [key for key in self._keys if self._same[key] == key and key not in self._ready]
         # Two children where the machine has two cores: the parent mostly waits (Chromium
         # starts and parses the document meanwhile).
+        parts = shares(drawn, children)
         self._calls = [ForkedCall(_draw, diag, dpi, part, label="cartes du rapport")
-                       for part in shares(drawn, children)]
-        self._call_of = {key: call for call, part in zip(self._calls, shares(drawn, children),
-                                                          strict=True) for key in part}
+                       for part in parts]
+        self._call_of = {key: call for call, part in zip(self._calls, parts, strict=True)
+                         for key in part}
 
     def drawing(self, key: str) -> str:
         """The key under which ``key``'s map is drawn (itself, or the map it repeats)."""

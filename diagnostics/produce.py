@@ -125,11 +125,11 @@ def produce(
     """
     formats = check_formats(formats)
     step = progress or (lambda _label: None)
-    with pdf_printer("pdf" in formats) as printer, _Meanwhile(
-            printer, bool(set(REPORT_FORMATS) & set(formats))) as meanwhile:
+    maps = any(f in REPORT_FORMATS for f in formats)
+    with pdf_printer("pdf" in formats) as printer, _Meanwhile(printer, maps) as meanwhile:
         diag = build(spec, store, progress=step, while_waiting=meanwhile, **gather_options)
         images = None
-        if any(f in ("pdf", "html", "docx") for f in formats):
+        if maps:
             step("Cartes")
             images = report.background_images(diag, early=meanwhile.early)  # other cores
         out = Path(out)
