@@ -251,11 +251,15 @@ def load_sources(path: Path | None = None) -> dict[str, CatalogueEntry]:
     return dict(_load(str(path or CATALOGUE_PATH)))
 
 
+# libyaml's safe loader where PyYAML was built with it (five times faster on the catalogues).
+SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def read_yaml(path: str, error: type[Exception], what: str) -> Any:
     """A YAML file of the project, or ``error`` with a French message naming ``what``."""
     try:
         with open(path, encoding="utf-8") as handle:
-            return yaml.safe_load(handle)
+            return yaml.load(handle, Loader=SAFE_LOADER)
     except FileNotFoundError as exc:
         raise error(f"{what} introuvable : {path}.") from exc
     except yaml.YAMLError as exc:

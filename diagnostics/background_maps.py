@@ -57,12 +57,13 @@ def appearance(spec: MapSpec, geo_codes: list[str], dpi: int) -> str:
     return digest.hexdigest()
 
 
-def _draw_gap_free(inputs, dpi: int) -> dict[str, bytes]:
-    """PNG of each map that needs no gap, by :func:`appearance` (run while it is computed)."""
+def _draw_early(inputs, dpi: int, stage: str) -> dict[str, bytes]:
+    """PNG of each map of ``stage`` (:data:`STAGES`) drawn from ``inputs``, by
+    :func:`appearance`."""
     from diagnostics.static_maps import map_base, render_map
-    from diagnostics.territory_diagnostic import gap_free_maps, map_geo
+    from diagnostics.territory_diagnostic import map_geo
 
-    specs = gap_free_maps(inputs)
+    specs = STAGES[stage](inputs)
     geo = map_geo(inputs)
     codes = geo["code"].tolist()
     base = map_base(geo, inputs.context)
@@ -74,20 +75,37 @@ def _draw_gap_free(inputs, dpi: int) -> dict[str, bytes]:
     return drawn
 
 
-class EarlyMaps:
-    """The maps that need no gap, drawn in a child while the territory's gap is computed in
-    another (``gather``'s ``while_waiting``); :class:`BackgroundMaps` takes those that the
-    finished report shows unchanged."""
+def _gap_free(inputs) -> list[MapSpec]:
+    from diagnostics.territory_diagnostic import gap_free_maps
 
-    def __init__(self, inputs, dpi: int = 150) -> None:
+    return gap_free_maps(inputs)
+
+
+def _gap(inputs) -> list[MapSpec]:
+    from diagnostics.territory_diagnostic import gap_maps
+
+    return gap_maps(inputs)
+
+
+# The maps drawn before the report is built: those that need no gap (while it is computed),
+# those of the gap (as soon as it is known, while the parent builds the sections).
+STAGES = {"sans écart": _gap_free, "écart": _gap}
+
+
+class EarlyMaps:
+    """Maps drawn in a child from the report's inputs before the report is built
+    (``stage``: :data:`STAGES`): those that need no gap while the territory's gap is computed
+    in another child (``gather``'s ``while_waiting``), those of the gap once it is known.
+    :class:`BackgroundMaps` takes those that the finished report shows unchanged."""
+
+    def __init__(self, inputs, dpi: int = 150, stage: str = "sans écart") -> None:
         self.dpi = dpi
-        self._call = ForkedCall(_draw_gap_free, inputs, dpi, label="cartes sans écart")
+        self._call = ForkedCall(_draw_early, inputs, dpi, stage, label=f"cartes ({stage})")
+        self._forked = self._call.forked  # otherwise nothing is drawn early
 
     def drawn(self) -> dict[str, bytes]:
         """PNG by :func:`appearance` (empty when no child could draw them)."""
-        if not self._call.forked:
-            return {}
-        return self._call.result()
+        return self._call.result() if self._forked else {}
 
     def close(self) -> None:
         self._call.close()
@@ -116,16 +134,19 @@ class BackgroundMaps(Mapping[str, bytes]):
     """
 
     def __init__(self, diag: Diagnostic, dpi: int = 150, children: int = 2,
-                 early: EarlyMaps | None = None) -> None:
+                 early: EarlyMaps | list[EarlyMaps] | None = None) -> None:
         specs = diag.maps()
         self._keys = [spec.key for spec in specs]
         self._same = drawing_of(specs)  # one address for a map repeated under another key
         self._ready: dict[str, bytes] = {}
-        if early is not None and early.dpi == dpi:
-            made = early.drawn()
+        made: dict[str, bytes] = {}
+        for one in [early] if isinstance(early, EarlyMaps) else early or []:
+            if one.dpi == dpi:
+                made.update(one.drawn())
+        if made:
             codes = diag.geo["code"].tolist()
             for spec in specs:
-                png = made.get(appearance(spec, codes, dpi)) if made else None
+                png = made.get(appearance(spec, codes, dpi))
                 if png is not None and self._same[spec.key] == spec.key:
                     self._ready[spec.key] = png
         drawn = [key for key in self._keys if self._same[key] == key and key not in self._ready]

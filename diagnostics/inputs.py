@@ -598,8 +598,10 @@ def gather(
     gap_out = _as_output(gap)
     gap_call = None
     if gap_out is None and use_models:
-        from models.forked import ForkedCall
+        from models.forked import ForkedCall, can_fork
 
+        if need_full is not None and all_sites is not None and can_fork():
+            results.prepare_gap(store)  # inherited by the child, kept for the next report
         gap_call = ForkedCall(territory_gap_output, store, territory.codes, need_full,
                               all_sites, coverage, with_writer=False, label="écart du territoire")
 

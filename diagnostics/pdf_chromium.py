@@ -174,6 +174,7 @@ class Printer:
     def __init__(self) -> None:
         self._manager = self._playwright = self._browser = None
         self._failure: str | None = None
+        self._opened = None  # (context, page) opened by start for the first document
 
     def start(self) -> Printer:
         if self._browser is not None or self._failure is not None:
@@ -189,6 +190,8 @@ class Printer:
             self._playwright = self._manager.__enter__()
             self._browser = self._playwright.chromium.launch(executable_path=path,
                                                              args=list(ARGS), headless=True)
+            # The first page's renderer process starts now too (0.15 to 0.2 s).
+            self._opened = self._open()
         except Exception as exc:  # no driver, no browser, no display of any kind
             self._failure = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             self.close()
@@ -217,18 +220,24 @@ class Printer:
             raise ChromiumError(self._failure or "Chromium non démarré")
         refused = [] if refused is None else refused
         try:
-            context = self._browser.new_context(java_script_enabled=False)
+            opened, self._opened = self._opened, None
+            context, page = opened or self._open()
             try:
-                return self._print(context, html, images, sections, refused)
+                return self._print(page, html, images, sections, refused)
             finally:
                 context.close()
         except PlaywrightError as exc:
             raise ChromiumError(str(exc).splitlines()[0] if str(exc) else "erreur") from exc
 
-    @staticmethod
-    def _print(context, html, images, sections, refused) -> bytes:
+    def _open(self):
+        """A new context (scripts off) and its page."""
+        context = self._browser.new_context(java_script_enabled=False)
         page = context.new_page()
         page.set_default_timeout(TIMEOUT_MS)
+        return context, page
+
+    @staticmethod
+    def _print(page, html, images, sections, refused) -> bytes:
         page.route("**/*", _server(images, refused))
         page.set_content(html, wait_until="load")
         pdf = page.pdf(**PDF_OPTIONS)
@@ -251,6 +260,7 @@ class Printer:
     def close(self) -> None:
         """Stop Chromium and Playwright's driver (the driver takes the browser down with it)."""
         manager, self._manager, self._playwright, self._browser = self._manager, None, None, None
+        self._opened = None
         if manager is not None:
             with contextlib.suppress(Exception):
                 manager.__exit__(None, None, None)

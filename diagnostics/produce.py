@@ -70,13 +70,17 @@ def build(
     spec: str,
     store: Store | None = None,
     progress: Callable[[str], None] | None = None,
+    when_gathered: Callable[[object], object] | None = None,
     **gather_options,
 ) -> Diagnostic:
     """Gather the inputs of ``spec`` and build its diagnostic (``operations``: the saved
-    operations of « Montage d'opération », for the section « Modèle économique »)."""
+    operations of « Montage d'opération », for the section « Modèle économique »;
+    ``when_gathered``: called with the inputs before the sections are built)."""
     step = progress or (lambda _label: None)
     operations = gather_options.pop("operations", None)
     inputs = gather(spec, store, progress=step, **gather_options)
+    if when_gathered is not None:
+        when_gathered(inputs)
     step("Assemblage du diagnostic")
     return build_diagnostic(inputs, operations=operations)
 
@@ -127,7 +131,8 @@ def produce(
     step = progress or (lambda _label: None)
     maps = any(f in REPORT_FORMATS for f in formats)
     with pdf_printer("pdf" in formats) as printer, _Meanwhile(printer, maps) as meanwhile:
-        diag = build(spec, store, progress=step, while_waiting=meanwhile, **gather_options)
+        diag = build(spec, store, progress=step, while_waiting=meanwhile,
+                     when_gathered=meanwhile.gathered, **gather_options)
         images = None
         if maps:
             step("Cartes")
@@ -145,11 +150,12 @@ def produce(
 class _Meanwhile:
     """What the build does while it waits for the territory's gap (``gather``'s
     ``while_waiting``): where maps will be drawn, load matplotlib (the children inherit it) and
-    draw the maps that need no gap in a child; start the PDF's Chromium."""
+    draw the maps that need no gap in a child; start the PDF's Chromium. Then, once the gap is
+    known (:meth:`gathered`), draw the gap's maps in a child while the sections are built."""
 
     def __init__(self, printer, maps: bool) -> None:
         self.printer, self.maps = printer, maps
-        self.early = None
+        self.early: list = []
 
     def __call__(self, known) -> None:
         if self.maps:
@@ -157,16 +163,22 @@ class _Meanwhile:
             from diagnostics.static_maps import warm_up
 
             warm_up()
-            self.early = EarlyMaps(known)
+            self.early.append(EarlyMaps(known))
         if self.printer is not None:
             self.printer.start()
+
+    def gathered(self, inputs) -> None:
+        if self.early and inputs.gap is not None:  # children are used (the first one forked)
+            from diagnostics.background_maps import EarlyMaps
+
+            self.early.append(EarlyMaps(inputs, stage="écart"))
 
     def __enter__(self) -> _Meanwhile:
         return self
 
     def __exit__(self, *_exc) -> None:
-        if self.early is not None:
-            self.early.close()
+        for early in self.early:
+            early.close()
 
 
 @contextlib.contextmanager
@@ -192,7 +204,8 @@ def report_bytes(spec: str, fmt: str, store: Store | None = None, **gather_optio
     (fmt,) = check_formats([fmt])
     with pdf_printer(fmt == "pdf") as printer, _Meanwhile(
             printer, fmt in REPORT_FORMATS) as meanwhile:
-        diag = build(spec, store, while_waiting=meanwhile, **gather_options)
+        diag = build(spec, store, while_waiting=meanwhile, when_gathered=meanwhile.gathered,
+                     **gather_options)
         if fmt in ("gpkg", "tif"):
             import tempfile
 

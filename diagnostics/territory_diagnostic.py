@@ -122,6 +122,12 @@ def gap_free_maps(inputs: ReportInputs) -> list:
             *need_section(inputs).maps(), *offer_section(inputs, public).maps()]
 
 
+def gap_maps(inputs: ReportInputs) -> list:
+    """The maps that read the territory's gap (section « Écarts »), drawn as soon as it is
+    known while the sections are built (:mod:`diagnostics.background_maps`)."""
+    return gap_section(inputs).maps()
+
+
 def build_diagnostic(
     inputs: ReportInputs, audience: str = AUDIENCE_PUBLIC, today: date | None = None,
     operations: list[dict] | None = None,

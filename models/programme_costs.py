@@ -24,6 +24,7 @@ is the yearly result when negative.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -149,6 +150,18 @@ def _terms_table(root: str, _stamp: tuple) -> dict[str, CommuneTerms]:
         text = None if z is None or pd.isna(z) else str(z)
         out[code] = CommuneTerms(code, oc.estimated_apl_zone(text, dep), bool(f), text)
     return out
+
+
+def prepare(store: Store | None = None) -> None:
+    """Load once in this process what every programme's money reads whatever its territory:
+    the economic model's parameters, the communes' terms, and the values of OpenFisca-France
+    that each kind of operation reads (:mod:`models.household_aid` keeps them). See
+    :func:`models.results.prepare_gap`."""
+    commune_terms([], store)
+    for kind in _parameters().kinds:
+        for zone in (1, 2, 3):
+            with contextlib.suppress(ProgrammeCostError):
+                operation_costs(kind, CommuneTerms("", zone), kind_default_size(kind))
 
 
 def terms_notes(store: Store | None = None) -> list[str]:

@@ -284,28 +284,95 @@ def test_pdf_download_starts_chromium_during_the_gap_and_leaves_no_process(share
 
 @needs_fork
 def test_maps_drawn_while_the_gap_is_computed_are_the_reports_maps(shared_data):
-    """The maps that need no gap, drawn from the inputs known before it, are taken by the
-    report only where they draw the same PNG; the others are drawn after."""
+    """The maps that need no gap, drawn from the inputs known before it, and the gap's maps,
+    drawn from the gathered inputs while the sections are built, are taken by the report only
+    where they draw the same PNG as the report's own maps."""
     from diagnostics import report
     from diagnostics.background_maps import EarlyMaps
     from diagnostics.produce import build
 
-    holder = {}
+    early = []
 
     def meanwhile(known):
-        holder["early"] = EarlyMaps(known)
+        early.append(EarlyMaps(known))
+
+    def gathered(inputs):
+        assert inputs.gap is not None
+        early.append(EarlyMaps(inputs, stage="écart"))
 
     diag = build("dep:23", support.report_store(), registry_url=support.registry_url(),
-                 while_waiting=meanwhile)
-    early = holder["early"]
-    maps = report.background_images(diag, early=early)
+                 while_waiting=meanwhile, when_gathered=gathered)
+    maps = report.background_images(diag, early=early[:1])
+    both = report.background_images(diag, early=early)
     try:
         taken = set(maps._ready)
         # No gap in them (the need map is drawn once, under the synthesis' key).
         assert {maps.drawing(key) for key in ("densite", "politiques", "besoin", "offre")} <= taken
         assert "ecart" not in taken and "zones_blanches" not in taken
+        assert {"ecart", "zones_blanches"} <= set(both._ready)
+        assert not both._calls  # nothing left to draw after the report is built
         alone = report.static_images(diag)
         assert {key: maps[key] for key in maps} == alone  # byte for byte
+        assert {key: both[key] for key in both} == alone
     finally:
         maps.close()
-        early.close()
+        both.close()
+        for one in early:
+            one.close()
+
+
+@needs_fork
+def test_a_map_drawn_early_from_other_inputs_is_drawn_again(shared_data):
+    """An early map whose appearance differs from the report's (here: the gap's maps drawn
+    from another territory's inputs) is not taken: the report draws its own."""
+    from diagnostics import report
+    from diagnostics.background_maps import EarlyMaps
+    from diagnostics.inputs import gather
+    from diagnostics.produce import build
+
+    store, url = support.report_store(), support.registry_url()
+    other = EarlyMaps(gather("dep:87", store, registry_url=url), stage="écart")
+    diag = build("dep:23", store, registry_url=url)
+    maps = report.background_images(diag, early=[other])
+    try:
+        assert not {"ecart", "zones_blanches"} & set(maps._ready)
+        assert {key: maps[key] for key in maps} == report.static_images(diag)
+    finally:
+        maps.close()
+        other.close()
+
+
+def test_the_gaps_shared_tables_loaded_beforehand_change_no_figure(shared_data, monkeypatch):
+    """``results.prepare_gap`` loads what every territory's gap reads (so that a forked child
+    inherits it instead of reading it again): the economic model's parameters, the communes'
+    terms, OpenFisca-France's values; the Creuse's gap and programme are the same with them
+    loaded beforehand as when the gap loads them itself."""
+    from diagnostics.inputs import gather
+    from models import household_aid, programme_costs, results
+
+    monkeypatch.setenv(forked.ENV_SWITCH, "0")  # the gap in this process: its caches seen here
+    store, url = support.report_store(), support.registry_url()
+
+    def forget() -> None:
+        programme_costs.clear_cache()
+        programme_costs._terms_table.cache_clear()
+        for value in vars(household_aid).values():  # every value read, and what depends on it
+            if callable(getattr(value, "cache_clear", None)):
+                value.cache_clear()
+
+    forget()
+    alone = gather("dep:23", store, registry_url=url).gap
+    forget()
+    results.prepare_gap(store)
+    assert programme_costs._terms_table.cache_info().currsize == 1
+    assert programme_costs._evaluate.cache_info().currsize >= len(programme_costs.kinds())
+    read = household_aid._read.cache_info().currsize
+    assert read > 10  # the values each kind of operation reads
+    prepared = gather("dep:23", store, registry_url=url).gap
+    assert household_aid._read.cache_info().currsize == read  # nothing left to read
+    pd.testing.assert_frame_equal(alone.frame, prepared.frame)
+    pd.testing.assert_frame_equal(alone.programme.operations, prepared.programme.operations)
+    pd.testing.assert_frame_equal(alone.programme.families, prepared.programme.families)
+    for variant in ("central", "low", "high"):
+        pd.testing.assert_frame_equal(alone.programme.yearly(variant),
+                                      prepared.programme.yearly(variant))

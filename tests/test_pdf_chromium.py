@@ -100,6 +100,24 @@ def test_nothing_but_the_reports_maps_is_requested_and_no_script_runs(tmp_path):
     assert sizes.count((1, 1)) == 1, sizes  # the map served (refused images: an icon at most)
 
 
+def test_one_printer_prints_one_document_after_another_with_the_same_guards(tmp_path):
+    """The first document goes to the page opened when Chromium started (its renderer ready
+    before the document is), the next ones to new pages: each refuses the same requests, and
+    the second document shows nothing of the first."""
+    attack = '<img src="http://example.com/pixel.png"><script>document.title = "x";</script>'
+    with pdf_chromium.Printer() as printer:
+        assert printer._opened is not None  # opened while something else was computed
+        refused: list[str] = []
+        first = printer.print(_document(attack + "<p>PREMIER</p>"), {}, SECTIONS, refused)
+        assert printer._opened is None
+        second_refused: list[str] = []
+        second = printer.print(_document(attack), {}, SECTIONS, second_refused)
+    assert refused == second_refused == ["http://example.com/pixel.png"]
+    assert "PREMIER" in "".join(_pages(first, tmp_path))
+    assert "PREMIER" not in "".join(_pages(second, tmp_path))
+    assert _pages(second, tmp_path)[1].split() == _pages(first, tmp_path)[1].split()
+
+
 def test_css_string_cannot_close_the_style_element():
     escaped = css_string('Côtes-d\'Armor "x" </style><script>')
     assert "<" not in escaped and ">" not in escaped and '"' not in escaped
