@@ -28,12 +28,16 @@ uses WeasyPrint (the same document; slower). ``DIAG_MOTEUR_PDF=weasyprint`` forc
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import io
 import logging
 import os
+import queue
 import shutil
+import threading
 from collections.abc import Mapping
+from concurrent.futures import Future
 from pathlib import Path
 
 log = logging.getLogger(__name__)
@@ -167,35 +171,73 @@ class Printer:
     else is computed: :func:`diagnostics.produce.build`'s wait for the territory's gap) or
     when the first document is printed; :meth:`close` stops it.
 
-    Starting takes about a second (Playwright's driver, then Chromium). A failure to start is
-    kept and raised as :class:`ChromiumError` by :meth:`print`, so the caller falls back.
+    Starting takes about a second (Playwright's driver, then Chromium), and a page's renderer
+    0.2 s more: :func:`shared` keeps one printer for the whole process, so that only its first
+    document waits for them. Playwright's synchronous API belongs to the thread that started
+    it: every call runs in the printer's own thread (named with
+    :data:`models.forked.SERVING_PREFIX`), while the calling thread waits for the answer;
+    so any thread may print (the app's script threads), one document at a time.
+
+    A failure to start is kept and raised as :class:`ChromiumError` by :meth:`print`, so the
+    caller falls back; a failure while printing stops Chromium, which the next document
+    starts again.
     """
 
     def __init__(self) -> None:
         self._manager = self._playwright = self._browser = None
         self._failure: str | None = None
-        self._opened = None  # (context, page) opened by start for the first document
+        self._opened = None  # (context, page) opened beforehand for the next document
+        self._jobs: queue.SimpleQueue | None = None
+        self._thread: threading.Thread | None = None
+        self._pid = os.getpid()
+        self._lock = threading.Lock()  # one document (or start, or close) at a time
+
+    # -- the thread that owns Playwright -----------------------------------------------------
+    def _call(self, function, *args):
+        """``function(*args)`` run in the printer's thread (started on first use)."""
+        if self._pid != os.getpid():  # a forked child's copy: its parent's thread is not here
+            self.__init__()
+        if self._thread is None:
+            from models.forked import SERVING_PREFIX
+
+            self._jobs = queue.SimpleQueue()
+            self._thread = threading.Thread(target=_serve, args=(self._jobs,), daemon=True,
+                                            name=f"{SERVING_PREFIX}chromium")
+            self._thread.start()
+        done: Future = Future()
+        self._jobs.put((function, args, done))
+        return done.result()
 
     def start(self) -> Printer:
-        if self._browser is not None or self._failure is not None:
-            return self
-        from playwright.sync_api import sync_playwright
-
-        path = executable()
-        if path is None:
-            self._failure = "Chromium introuvable"
-            return self
-        try:
-            self._manager = sync_playwright()
-            self._playwright = self._manager.__enter__()
-            self._browser = self._playwright.chromium.launch(executable_path=path,
-                                                             args=list(ARGS), headless=True)
-            # The first page's renderer process starts now too (0.15 to 0.2 s).
-            self._opened = self._open()
-        except Exception as exc:  # no driver, no browser, no display of any kind
-            self._failure = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            self.close()
+        """Start Chromium and open the next document's page, if not done yet."""
+        with self._lock:
+            self._call(self._start_here)
         return self
+
+    def _start_here(self) -> None:
+        if self._failure is not None:
+            return
+        if self._browser is None:
+            from playwright.sync_api import sync_playwright
+
+            path = executable()
+            if path is None:
+                self._failure = "Chromium introuvable"
+                return
+            try:
+                self._manager = sync_playwright()
+                self._playwright = self._manager.__enter__()
+                self._browser = self._playwright.chromium.launch(executable_path=path,
+                                                                 args=list(ARGS), headless=True)
+            except Exception as exc:  # no driver, no browser, no display of any kind
+                self._failure = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+                self._close_here()
+                return
+        if self._opened is None:
+            try:
+                self._opened = self._open()  # the page's renderer process starts now
+            except Exception:  # the browser went away: started again for the document
+                self._close_here()
 
     def print(self, html: str, images: Mapping[str, bytes], sections: list[tuple[str, str]],
               refused: list[str] | None = None) -> bytes:
@@ -213,12 +255,16 @@ class Printer:
         refused
             Receives the address of every request refused (tests).
         """
+        refused = [] if refused is None else refused
+        with self._lock:
+            return self._call(self._print_here, html, images, sections, refused)
+
+    def _print_here(self, html, images, sections, refused) -> bytes:
         from playwright.sync_api import Error as PlaywrightError
 
-        self.start()
+        self._start_here()
         if self._browser is None:
             raise ChromiumError(self._failure or "Chromium non démarré")
-        refused = [] if refused is None else refused
         try:
             opened, self._opened = self._opened, None
             context, page = opened or self._open()
@@ -227,6 +273,7 @@ class Printer:
             finally:
                 context.close()
         except PlaywrightError as exc:
+            self._close_here()  # maybe gone: the next document starts it again
             raise ChromiumError(str(exc).splitlines()[0] if str(exc) else "erreur") from exc
 
     def _open(self):
@@ -257,8 +304,26 @@ class Printer:
                 raise ChromiumError("le sommaire a changé de longueur")
             return finish(pdf, toc, 1, bookmarks)
 
+    @property
+    def running(self) -> bool:
+        """True while Chromium is started."""
+        return self._browser is not None and self._pid == os.getpid()
+
     def close(self) -> None:
-        """Stop Chromium and Playwright's driver (the driver takes the browser down with it)."""
+        """Stop Chromium and Playwright's driver (the driver takes the browser down with it),
+        then the printer's thread."""
+        if self._pid != os.getpid():
+            return
+        with self._lock:
+            thread, jobs = self._thread, self._jobs
+            if thread is None:
+                return
+            self._call(self._close_here)
+            self._thread = self._jobs = None
+            jobs.put(None)
+            thread.join(timeout=30)
+
+    def _close_here(self) -> None:
         manager, self._manager, self._playwright, self._browser = self._manager, None, None, None
         self._opened = None
         if manager is not None:
@@ -270,6 +335,40 @@ class Printer:
 
     def __exit__(self, *_exc) -> None:
         self.close()
+
+
+def _serve(jobs: queue.SimpleQueue) -> None:
+    """The printer's thread: run each ``(function, args, future)`` until told to stop."""
+    while (job := jobs.get()) is not None:
+        function, args, done = job
+        try:
+            done.set_result(function(*args))
+        except BaseException as exc:  # given to the waiting caller
+            done.set_exception(exc)
+
+
+_shared: Printer | None = None
+_shared_lock = threading.Lock()
+
+
+def shared() -> Printer:
+    """The process's printer, kept from one document to the next (the app's downloads, the
+    command line's formats, the benchmarks) and stopped when the process ends."""
+    global _shared
+    with _shared_lock:
+        if _shared is None or _shared._pid != os.getpid():
+            _shared = Printer()
+            atexit.register(_shared.close)
+        return _shared
+
+
+def shutdown() -> None:
+    """Stop the process's printer now (the next document starts another)."""
+    global _shared
+    with _shared_lock:
+        printer, _shared = _shared, None
+    if printer is not None:
+        printer.close()
 
 
 def print_pdf(html: str, images: Mapping[str, bytes], sections: list[tuple[str, str]],

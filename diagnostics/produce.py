@@ -183,20 +183,13 @@ class _Meanwhile:
 
 @contextlib.contextmanager
 def pdf_printer(wanted: bool):
-    """The PDF's Chromium (:class:`~diagnostics.pdf_chromium.Printer`) when a PDF is to be
-    printed by it, started by whoever calls its ``start`` first (the build, while it waits
-    for the territory's gap; otherwise the PDF itself, after its maps' child is forked) and
-    closed at the end; None otherwise."""
+    """The PDF's Chromium (:func:`diagnostics.pdf_chromium.shared`: kept for the process's
+    next documents) when a PDF is to be printed by it, started by whoever calls its ``start``
+    first (the build, while it waits for the territory's gap; otherwise the PDF itself);
+    None otherwise."""
     from diagnostics import pdf_chromium
 
-    if not (wanted and pdf_chromium.wanted()):
-        yield None
-        return
-    printer = pdf_chromium.Printer()
-    try:
-        yield printer
-    finally:
-        printer.close()
+    yield pdf_chromium.shared() if wanted and pdf_chromium.wanted() else None
 
 
 def report_bytes(spec: str, fmt: str, store: Store | None = None, **gather_options) -> tuple[bytes, str, str]:

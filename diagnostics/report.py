@@ -139,7 +139,8 @@ def render_pdf(diag: Diagnostic, images=None, printer=None) -> bytes:
     """The report as PDF bytes (A4, paginated, with table of contents).
 
     Printed by Chromium where it is installed (:mod:`diagnostics.pdf_chromium`; ``printer``:
-    a :class:`~diagnostics.pdf_chromium.Printer` the caller started early and will close), by
+    a :class:`~diagnostics.pdf_chromium.Printer` the caller started early; otherwise the
+    process's, :func:`~diagnostics.pdf_chromium.shared`), by
     WeasyPrint otherwise or if Chromium fails (the same document, slower). Without ``images``,
     or with maps still being drawn (:func:`background_images`), the document is parsed while
     the maps are drawn: each engine reads a map through its address when it needs its pixels.
@@ -151,10 +152,7 @@ def render_pdf(diag: Diagnostic, images=None, printer=None) -> bytes:
     try:
         if pdf_chromium.wanted():
             try:
-                if printer is not None:
-                    return _chromium_pdf(diag, maps, printer)
-                with pdf_chromium.Printer() as own:
-                    return _chromium_pdf(diag, maps, own)
+                return _chromium_pdf(diag, maps, printer or pdf_chromium.shared())
             except Exception as exc:  # any failure of the fast engine: the slow one prints
                 log.warning("PDF : Chromium n'a pas imprimé le rapport (%s) ; impression par "
                             "WeasyPrint.", exc, exc_info=not isinstance(exc, pdf_chromium.ChromiumError))

@@ -9,7 +9,8 @@ do not depend on each other. :class:`ForkedCall` starts one of them in a child m
 
 A child is forked only where that is safe and useful: on Linux, with at least two cores, and
 from a process running a single thread (the command line, the benchmarks; the thread that
-only waits for the PDF's Chromium driver to exit does not count). The app's server
+only waits for the PDF's Chromium driver to exit and the one that drives Chromium while the
+main thread waits for it do not count). The app's server
 runs many threads, one of which may hold a lock at the moment of the fork: there, as anywhere
 the child cannot be used or fails for any reason, the call runs in the process itself when its
 result is asked for. The result is the same either way; only the time differs.
@@ -32,9 +33,13 @@ log = logging.getLogger(__name__)
 
 ENV_SWITCH = "DIAG_CALCUL_EN_PARALLELE"  # "0": every call runs in the process itself
 T = TypeVar("T")
+# A thread whose name starts with this works only while the thread that gave it the work
+# waits for the answer (:mod:`diagnostics.pdf_chromium`'s Playwright thread): when the main
+# thread forks, it is blocked on its queue of work, holding no lock a child would need.
+SERVING_PREFIX = "diag-service-"
 # Threads that cannot hold a lock a child would need: asyncio's watcher of a subprocess (the
-# PDF's Playwright driver) spends its life blocked in ``os.waitpid``.
-WAITING_THREADS = ("asyncio-waitpid-",)
+# PDF's Playwright driver) spends its life blocked in ``os.waitpid``; the serving threads.
+WAITING_THREADS = ("asyncio-waitpid-", SERVING_PREFIX)
 
 
 def can_fork() -> bool:

@@ -249,30 +249,58 @@ def _descendants() -> set[int]:
     return found
 
 
+def _main_processes(pids: set[int]) -> set[int]:
+    """The processes that are not one of Chromium's helpers (renderer, GPU, zygote…)."""
+    from pathlib import Path
+
+    found = set()
+    for pid in pids:
+        try:
+            command = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except OSError:
+            continue
+        if command and b"--type=" not in command:  # (a helper that exits has none)
+            found.add(pid)
+    return found
+
+
 @needs_fork
-def test_pdf_download_starts_chromium_during_the_gap_and_leaves_no_process(shared_data,
-                                                                           monkeypatch):
+def test_pdf_download_starts_chromium_during_the_gap_and_keeps_it_for_the_next(shared_data,
+                                                                              monkeypatch):
+    """The first PDF starts the process's Chromium while the gap is computed; the next one
+    prints with the same processes (none started again); stopping it leaves no process."""
     from diagnostics import pdf_chromium
     from diagnostics.produce import report_bytes
 
     if not pdf_chromium.wanted():
         pytest.skip("Chromium absent")
+    pdf_chromium.shutdown()
     started = []
     original = pdf_chromium.Printer.start
 
     def start(self):
-        started.append([t.name for t in __import__("threading").enumerate()])
+        started.append((self.running, forked.can_fork()))
         return original(self)
 
     monkeypatch.setattr(pdf_chromium.Printer, "start", start)
     before = _descendants()
-    pdf, name, _mime = report_bytes("dep:23", "pdf", support.report_store(),
-                                    registry_url=support.registry_url())
-    assert pdf.startswith(b"%PDF") and name == "diagnostic_creuse.pdf"
     from pypdf import PdfReader
 
+    store, url = support.report_store(), support.registry_url()
+    pdf, name, _mime = report_bytes("dep:23", "pdf", store, registry_url=url)
+    assert pdf.startswith(b"%PDF") and name == "diagnostic_creuse.pdf"
     assert "Skia" in PdfReader(io.BytesIO(pdf)).metadata.producer  # printed by Chromium
-    assert started and len(started[0]) == 1  # first started from the gap's wait: no thread yet
+    assert started == [(False, True)]  # started from the gap's wait, where children are forked
+    kept = _descendants() - before
+    assert kept  # Playwright's driver and Chromium, kept for the next document
+    again, _name, _mime = report_bytes("dep:23", "pdf", store, registry_url=url)
+    assert started == [(False, True), (True, True)]  # running already; children still forked
+    assert "Skia" in PdfReader(io.BytesIO(again)).metadata.producer
+    assert len(PdfReader(io.BytesIO(again)).pages) == len(PdfReader(io.BytesIO(pdf)).pages)
+    # The same driver and browser printed it (each document has a new page, whose renderer
+    # is a new process: ``--type=renderer``).
+    assert _main_processes(_descendants() - before) == _main_processes(kept)
+    pdf_chromium.shutdown()
     import time
 
     for _ in range(50):  # the driver and the browser are gone (their exit may take a moment)
