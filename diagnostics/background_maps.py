@@ -1,13 +1,14 @@
-"""The report's static maps drawn on the second core while the PDF is laid out.
+"""The report's static maps drawn on the second core while the report is built and laid out.
 
-A département's report spends about a second drawing its eleven maps (matplotlib) and three
-laying out and writing its pages (WeasyPrint), one after the other on one core. WeasyPrint
-needs a map's pixels only when it builds the page boxes, after parsing the document and
-computing every element's style: :class:`BackgroundMaps` draws the maps in a forked child
-meanwhile (:mod:`models.forked`: only where that is safe), and the PDF's URL fetcher
-waits for them (``diagmap:<clé>`` addresses in the document). Where no child can be used, the
-maps are drawn in the process itself when first needed. The pages are the same either way
-(their images compared pixel for pixel in the tests).
+A département's report draws ten maps (matplotlib, about 0.12 s each), which the PDF needs
+only once its document is parsed. They are drawn in forked children (:mod:`models.forked`:
+only where that is safe): those that need no gap while the territory's gap is computed
+(:class:`EarlyMaps`), the gap's own as soon as it is known, while the parent builds the
+sections; :class:`BackgroundMaps` takes each early map whose appearance (:func:`appearance`)
+is the finished report's, and draws the others in children. The PDF engine reads a map through
+its address and waits for it when needed. Where no child can be used, the maps are drawn in the
+process itself when first needed. The pages are the same either way (their images compared
+pixel for pixel in the tests).
 """
 
 from __future__ import annotations

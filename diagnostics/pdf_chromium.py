@@ -4,7 +4,7 @@ WeasyPrint's time.
 The Nord's report is 30 to 40 A4 pages of tables, text and eleven maps. WeasyPrint, a
 pure-Python layout engine, took 5.7 to 6.5 s on this machine (bench line
 ``report_weasyprint_dep59_s``) to lay them out and write them; Chromium 2.4 to 2.7 s, its
-start included (``report_chromium_dep59_s``), for the same HTML, the same stylesheet
+start included (2 s started: ``report_chromium_dep59_s``), for the same HTML, the same stylesheet
 (``@page`` margin boxes with the page number and the FICTIF banner) and the same maps.
 
 What Chromium does not implement is handled here, with the same result on paper:
@@ -21,6 +21,10 @@ Nothing reaches the network: scripts are disabled in the page, and every request
 except the report's own maps (``https://rapport.invalid/cartes/<clé>.png``), served from the
 bytes drawn by :mod:`diagnostics.static_maps` (maybe still being drawn on the other core:
 Chromium parses the document meanwhile). ``data:`` images (charts) are not requests.
+
+One Chromium serves the whole process (:func:`shared`): started while the first report's gap
+is computed, with the page of the next document already open, and stopped when the process
+ends. Each document has its own context and page (nothing of one is seen by the next).
 
 Where Chromium or Playwright is missing, or printing fails, :func:`diagnostics.report.render_pdf`
 uses WeasyPrint (the same document; slower). ``DIAG_MOTEUR_PDF=weasyprint`` forces it.

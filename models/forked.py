@@ -1,6 +1,6 @@
 """A computation run on the machine's second core, in a forked child, while the caller goes on.
 
-A report is one long chain on one core: the territory's gap (about 1.5 s for the Nord) waits
+A report is one long chain on one core: the territory's gap (about 1 s for the Nord) waits
 for the statistical sources, the maps for the sections, the PDF for the maps; France's
 production programme places each région's operations one région after the other. Some links
 do not depend on each other. :class:`ForkedCall` starts one of them in a child made by
