@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 
 from diagnostics.document import Diagnostic, MapSpec
-from models.forked import ForkedCall
+from models.forked import ForkedCall, ForkedSteps
 
 SCHEME = "diagmap"
 
@@ -58,55 +58,75 @@ def appearance(spec: MapSpec, geo_codes: list[str], dpi: int) -> str:
     return digest.hexdigest()
 
 
-def _draw_early(inputs, dpi: int, stage: str) -> dict[str, bytes]:
-    """PNG of each map of ``stage`` (:data:`STAGES`) drawn from ``inputs``, by
-    :func:`appearance`."""
+def _plan(inputs, specs: list[MapSpec], dpi: int) -> dict[str, MapSpec]:
+    """The maps of ``specs`` to draw over the communes of ``inputs``, by :func:`appearance`
+    (a map drawn twice under two keys is drawn once)."""
+    from diagnostics.territory_diagnostic import map_geo
+
+    codes = map_geo(inputs)["code"].tolist()
+    plan: dict[str, MapSpec] = {}
+    for spec in specs:
+        plan.setdefault(appearance(spec, codes, dpi), spec)
+    return plan
+
+
+def _draw_plan(inputs, plan: dict[str, MapSpec], dpi: int) -> dict[str, bytes]:
+    """PNG of each map of ``plan``, by its key (:func:`appearance`)."""
     from diagnostics.static_maps import map_base, render_map
     from diagnostics.territory_diagnostic import map_geo
 
-    specs = STAGES[stage](inputs)
-    geo = map_geo(inputs)
-    codes = geo["code"].tolist()
-    base = map_base(geo, inputs.context)
-    drawn: dict[str, bytes] = {}
-    for spec in specs:
-        key = appearance(spec, codes, dpi)
-        if key not in drawn:
-            drawn[key] = render_map(spec, base, dpi)
-    return drawn
+    base = map_base(map_geo(inputs), inputs.context)
+    return {key: render_map(spec, base, dpi) for key, spec in plan.items()}
 
 
-def _gap_free(inputs) -> list[MapSpec]:
-    from diagnostics.territory_diagnostic import gap_free_maps
+def _early_steps(inputs, dpi: int, stage: str) -> Iterator:
+    """The steps of an early child: first what it will draw (the appearances of its maps) and,
+    for the stage :data:`GAP_FREE`, the sections they come from (sent without their inputs,
+    which the parent has); then the maps."""
+    from dataclasses import replace
 
-    return gap_free_maps(inputs)
+    from diagnostics.territory_diagnostic import gap_free_sections, gap_maps
+
+    sections = gap_free_sections(inputs) if stage == GAP_FREE else None
+    plan = _plan(inputs, sections.maps() if sections is not None else gap_maps(inputs), dpi)
+    yield (None if sections is None else replace(sections, inputs=None)), set(plan)
+    yield _draw_plan(inputs, plan, dpi)
 
 
-def _gap(inputs) -> list[MapSpec]:
-    from diagnostics.territory_diagnostic import gap_maps
-
-    return gap_maps(inputs)
-
-
-# The maps drawn before the report is built: those that need no gap (while it is computed),
-# those of the gap (as soon as it is known, while the parent builds the sections).
-STAGES = {"sans écart": _gap_free, "écart": _gap}
+GAP_FREE, GAP = "sans écart", "écart"  # the stages: while the gap is computed, once it is known
 
 
 class EarlyMaps:
-    """Maps drawn in a child from the report's inputs before the report is built
-    (``stage``: :data:`STAGES`): those that need no gap while the territory's gap is computed
-    in another child (``gather``'s ``while_waiting``), those of the gap once it is known.
-    :class:`BackgroundMaps` takes those that the finished report shows unchanged."""
+    """Maps drawn in a child from the report's inputs before the report is built: those that
+    need no gap while the territory's gap is computed in another child (``gather``'s
+    ``while_waiting``; the child sends the sections they come from first, so that the parent
+    need not build them: :meth:`sections`), those of the gap once it is known (``stage``
+    :data:`GAP`). :class:`BackgroundMaps` takes those that the finished report shows
+    unchanged."""
 
-    def __init__(self, inputs, dpi: int = 150, stage: str = "sans écart") -> None:
+    def __init__(self, inputs, dpi: int = 150, stage: str = GAP_FREE) -> None:
         self.dpi = dpi
-        self._call = ForkedCall(_draw_early, inputs, dpi, stage, label=f"cartes ({stage})")
+        self._inputs = inputs if stage == GAP_FREE else None
+        self._call = ForkedSteps(_early_steps, inputs, dpi, stage, label=f"cartes ({stage})")
         self._forked = self._call.forked  # otherwise nothing is drawn early
 
+    def sections(self):
+        """The :class:`~diagnostics.territory_diagnostic.GapFreeSections` built by the child
+        from the inputs it was given (None for the gap's stage, or without a child)."""
+        if not self._forked or self._inputs is None:
+            return None
+        from dataclasses import replace
+
+        return replace(self._call.step(0)[0], inputs=self._inputs)
+
+    def planned(self) -> set[str]:
+        """The appearances (:func:`appearance`) of the maps the child draws (waits only for
+        the child's first step; empty without a child)."""
+        return self._call.step(0)[1] if self._forked else set()
+
     def drawn(self) -> dict[str, bytes]:
-        """PNG by :func:`appearance` (empty when no child could draw them)."""
-        return self._call.result() if self._forked else {}
+        """PNG by :func:`appearance` (waits for the drawing; empty without a child)."""
+        return self._call.step(1) if self._forked else {}
 
     def close(self) -> None:
         self._call.close()
@@ -139,18 +159,18 @@ class BackgroundMaps(Mapping[str, bytes]):
         specs = diag.maps()
         self._keys = [spec.key for spec in specs]
         self._same = drawing_of(specs)  # one address for a map repeated under another key
-        self._ready: dict[str, bytes] = {}
-        made: dict[str, bytes] = {}
-        for one in [early] if isinstance(early, EarlyMaps) else early or []:
-            if one.dpi == dpi:
-                made.update(one.drawn())
-        if made:
+        # The maps an early child draws as the report shows them: read from it when asked for
+        # (the child may still be drawing them), by their appearance.
+        self._early: dict[str, tuple[EarlyMaps, str]] = {}
+        planned = {key: one for one in ([early] if isinstance(early, EarlyMaps) else early or [])
+                   if one.dpi == dpi for key in one.planned()}
+        if planned:
             codes = diag.geo["code"].tolist()
             for spec in specs:
-                png = made.get(appearance(spec, codes, dpi))
-                if png is not None and self._same[spec.key] == spec.key:
-                    self._ready[spec.key] = png
-        drawn = [key for key in self._keys if self._same[key] == key and key not in self._ready]
+                look = appearance(spec, codes, dpi)
+                if look in planned and self._same[spec.key] == spec.key:
+                    self._early[spec.key] = (planned[look], look)
+        drawn = [key for key in self._keys if self._same[key] == key and key not in self._early]
         # Two children where the machine has two cores: the parent mostly waits (Chromium
         # starts and parses the document meanwhile).
         parts = shares(drawn, children)
@@ -179,9 +199,14 @@ class BackgroundMaps(Mapping[str, bytes]):
         if key not in self._keys:
             raise KeyError(key)
         drawn = self.drawing(key)
-        if drawn in self._ready:
-            return self._ready[drawn]
+        if drawn in self._early:
+            one, look = self._early[drawn]
+            return one.drawn()[look]
         return self._call_of[drawn].result()[drawn]
+
+    def from_early(self) -> set[str]:
+        """The keys whose map is taken from an early child."""
+        return set(self._early)
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._keys)

@@ -75,14 +75,15 @@ def build(
 ) -> Diagnostic:
     """Gather the inputs of ``spec`` and build its diagnostic (``operations``: the saved
     operations of « Montage d'opération », for the section « Modèle économique »;
-    ``when_gathered``: called with the inputs before the sections are built)."""
+    ``when_gathered``: called with the inputs before the sections are built, returns the
+    sections built while the gap was computed or None,
+    :class:`~diagnostics.territory_diagnostic.GapFreeSections`)."""
     step = progress or (lambda _label: None)
     operations = gather_options.pop("operations", None)
     inputs = gather(spec, store, progress=step, **gather_options)
-    if when_gathered is not None:
-        when_gathered(inputs)
+    early = when_gathered(inputs) if when_gathered is not None else None
     step("Assemblage du diagnostic")
-    return build_diagnostic(inputs, operations=operations)
+    return build_diagnostic(inputs, operations=operations, early=early)
 
 
 def render(diag: Diagnostic, fmt: str, images: dict[str, bytes] | None = None,
@@ -149,9 +150,12 @@ def produce(
 
 class _Meanwhile:
     """What the build does while it waits for the territory's gap (``gather``'s
-    ``while_waiting``): where maps will be drawn, load matplotlib (the children inherit it) and
-    draw the maps that need no gap in a child; start the PDF's Chromium. Then, once the gap is
-    known (:meth:`gathered`), draw the gap's maps in a child while the sections are built."""
+    ``while_waiting``): where maps will be drawn, load matplotlib (the children inherit it),
+    then build the sections that need no gap and draw their maps in a child
+    (:class:`~diagnostics.background_maps.EarlyMaps`), which sends the sections first; start
+    the PDF's Chromium.
+    Once the gap is known (:meth:`gathered`), draw the gap's maps in a child while the other
+    sections are built."""
 
     def __init__(self, printer, maps: bool) -> None:
         self.printer, self.maps = printer, maps
@@ -164,14 +168,18 @@ class _Meanwhile:
 
             warm_up()
             self.early.append(EarlyMaps(known))
-        if self.printer is not None:
+        if self.printer is not None:  # the child is at work meanwhile
             self.printer.start()
 
-    def gathered(self, inputs) -> None:
-        if self.early and inputs.gap is not None:  # children are used (the first one forked)
-            from diagnostics.background_maps import EarlyMaps
+    def gathered(self, inputs):
+        """Start the gap's maps; return the sections built meanwhile (or None)."""
+        if not self.early:
+            return None
+        if inputs.gap is not None:
+            from diagnostics.background_maps import GAP, EarlyMaps
 
-            self.early.append(EarlyMaps(inputs, stage="écart"))
+            self.early.append(EarlyMaps(inputs, stage=GAP))
+        return self.early[0].sections()
 
     def __enter__(self) -> _Meanwhile:
         return self

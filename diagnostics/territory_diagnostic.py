@@ -7,6 +7,7 @@ public-audience data reach it: the sites go through :mod:`diagnostics.public_sit
 
 from __future__ import annotations
 
+from dataclasses import dataclass, fields, replace
 from datetime import date
 
 import pandas as pd
@@ -112,14 +113,55 @@ def map_geo(inputs: ReportInputs):
                             if c in inputs.communes.columns]].copy()
 
 
-def gap_free_maps(inputs: ReportInputs) -> list:
-    """The maps of the sections that do not read the territory's gap (portrait, policies,
-    need, offer), from inputs whose gap may not be known yet: they are drawn while it is
-    computed (:mod:`diagnostics.background_maps`). A map that turns out different in the
-    finished report is drawn again."""
-    public = public_view(inputs.sites, inputs.coverage, inputs.codes, inputs.confidential)
-    return [*portrait_section(inputs)[0].maps(), *policies_section(inputs)[0].maps(),
-            *need_section(inputs).maps(), *offer_section(inputs, public).maps()]
+@dataclass
+class GapFreeSections:
+    """The sections that read nothing of the territory's gap (portrait, policies, need, offer,
+    who does what), built from inputs whose gap is not known yet: while it is computed in a
+    child (:func:`diagnostics.inputs.gather`'s ``while_waiting``), then taken by
+    :func:`build_diagnostic` when the inputs are the same apart from the gap."""
+
+    inputs: ReportInputs | None  # None while sent from a child (the parent has them)
+    public: PublicSites | None
+    portrait: Section
+    totals: dict[str, float]
+    policies: Section
+    policy_rows: pd.DataFrame
+    need: Section
+    offer: Section
+    presence: Section
+    presence_tables: dict[str, pd.DataFrame]
+
+    def maps(self) -> list:
+        return [*self.portrait.maps(), *self.policies.maps(), *self.need.maps(),
+                *self.offer.maps()]
+
+    def built_from(self, inputs: ReportInputs) -> bool:
+        """True when ``inputs`` are those these sections were built from, the gap apart (the
+        same objects, and the same missing inputs but the gap's own)."""
+        def others(missing: dict) -> dict:
+            return {key: value for key, value in missing.items() if key != "ecart"}
+
+        return (self.inputs is not None and all(getattr(self.inputs, name) is getattr(inputs, name)
+                    for name in _GAP_FREE_FIELDS)
+                and others(self.inputs.missing) == others(inputs.missing))
+
+
+_GAP_FREE_FIELDS = tuple(f.name for f in fields(ReportInputs)
+                         if f.name not in ("gap", "raster_writer", "missing"))
+
+
+def gap_free_sections(inputs: ReportInputs) -> GapFreeSections:
+    """Build the sections of :class:`GapFreeSections` from ``inputs`` without their gap (so
+    that they are the same whether the gap is known yet or not)."""
+    unknown = replace(inputs, gap=None, raster_writer=None)
+    public = public_view(unknown.sites, unknown.coverage, unknown.codes, unknown.confidential)
+    portrait, totals = portrait_section(unknown)
+    policies, policy_rows = policies_section(unknown)
+    presence, presence_tables = presence_section(unknown)
+    return GapFreeSections(inputs=inputs, public=public, portrait=portrait, totals=totals,
+                           policies=policies, policy_rows=policy_rows,
+                           need=need_section(unknown), offer=offer_section(unknown, public),
+                           presence=presence, presence_tables=presence_tables)
 
 
 def gap_maps(inputs: ReportInputs) -> list:
@@ -130,25 +172,27 @@ def gap_maps(inputs: ReportInputs) -> list:
 
 def build_diagnostic(
     inputs: ReportInputs, audience: str = AUDIENCE_PUBLIC, today: date | None = None,
-    operations: list[dict] | None = None,
+    operations: list[dict] | None = None, early: GapFreeSections | None = None,
 ) -> Diagnostic:
     """The whole report of ``inputs.territory`` (public audience); ``operations`` are the saved
-    operations of « Montage d'opération » (section « Modèle économique » when there are some)."""
+    operations of « Montage d'opération » (section « Modèle économique » when there are some);
+    ``early``: the sections built while the gap was computed (:func:`gap_free_sections`), taken
+    when built from these inputs."""
     if audience != AUDIENCE_PUBLIC:
         raise ValueError("Seuls les rapports pour un public large sont produits (audience « public »).")
-    public = public_view(inputs.sites, inputs.coverage, inputs.codes, inputs.confidential)
-    portrait, totals = portrait_section(inputs)
-    need = need_section(inputs)
-    offer = offer_section(inputs, public)
+    if early is None or not early.built_from(inputs):
+        early = gap_free_sections(inputs)
+    public, portrait, totals = early.public, early.portrait, early.totals
+    need, offer = early.need, early.offer
     gaps = gap_section(inputs)
     levers, lever_list = levers_section(inputs, public.by_commune if public is not None else None)
     method = method_section(inputs)
     named = {"portrait": portrait, "besoins": need, "offre": offer, "ecarts": gaps}
     synthesis = synthesis_section(inputs, totals, named, lever_list, public)
     sections: list[Section] = [synthesis, portrait, need, offer, gaps, levers, method]
-    policies, policy_rows = policies_section(inputs)
+    policies, policy_rows = early.policies, early.policy_rows
     sections.insert(sections.index(portrait) + 1, policies)
-    who, who_tables = presence_section(inputs)
+    who, who_tables = early.presence, early.presence_tables
     sections.insert(sections.index(offer) + 1, who)
     programme = programme_section(inputs)
     if programme is not None:

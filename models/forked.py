@@ -77,6 +77,44 @@ def _child(connection, function: Callable[..., Any], args: tuple, kwargs: dict) 
         connection.close()
 
 
+class _End:
+    """What a child computing steps sends after its last one."""
+
+
+def _steps_child(connection, function: Callable[..., Any], args: tuple, kwargs: dict) -> None:
+    """Compute the steps and send each one; a thread sends them, so that computing the next
+    step does not wait for the parent to read the previous one (a pipe holds 64 KiB)."""
+    import queue
+
+    outbox: queue.SimpleQueue = queue.SimpleQueue()
+
+    def send() -> None:
+        while True:
+            value = outbox.get()
+            try:
+                connection.send(value)
+            except Exception as exc:
+                if isinstance(value, _Failed | _End):
+                    return
+                with contextlib.suppress(Exception):  # not picklable: the parent computes it
+                    connection.send(_Failed(f"valeur non transmissible ({exc})"))
+                return
+            if isinstance(value, _Failed | _End):
+                return
+
+    sender = threading.Thread(target=send, name="diag-envoi", daemon=True)
+    sender.start()
+    try:
+        for value in function(*args, **kwargs):
+            outbox.put(value)
+        outbox.put(_End())
+    except BaseException as exc:  # the parent computes the steps itself
+        outbox.put(_Failed(f"{type(exc).__name__}: {exc}"))
+    finally:
+        sender.join()
+        connection.close()
+
+
 class ForkedCall(Generic[T]):
     """``function(*args, **kwargs)`` computed in a forked child when possible.
 
@@ -92,6 +130,8 @@ class ForkedCall(Generic[T]):
                  **kwargs: Any) -> None:
         self._call = (function, args, kwargs)
         self.label = label
+        self._steps: list[Any] = []  # ForkedSteps' values received so far
+        self._local: Any = None  # ForkedSteps' generator, when the parent computes them
         self._done = False
         self._value: T | None = None
         self._process = self._connection = None
@@ -101,6 +141,8 @@ class ForkedCall(Generic[T]):
             except OSError as exc:  # no fork possible (limits): computed here later
                 log.info("%s : calcul dans le processus principal (%s)", label, exc)
                 self._process = self._connection = None
+
+    _target = staticmethod(_child)
 
     @property
     def forked(self) -> bool:
@@ -113,7 +155,8 @@ class ForkedCall(Generic[T]):
         function, args, kwargs = self._call
         context = multiprocessing.get_context("fork")
         receiver, sender = context.Pipe(duplex=False)
-        process = context.Process(target=_child, args=(sender, function, args, kwargs),
+        process = context.Process(target=self._target,
+                                  args=(sender, function, args, kwargs),
                                   name=f"diag-{self.label}", daemon=True)
         process.start()
         sender.close()
@@ -142,7 +185,8 @@ class ForkedCall(Generic[T]):
         return answer
 
     def close(self) -> None:
-        """Release the child (waits for it; kills it if it hangs)."""
+        """Release the child (waits for it; kills it if it hangs). Its end of the pipe is
+        closed first: a child still sending an answer stops at once."""
         process, connection = self._process, self._connection
         self._process = self._connection = None
         if connection is not None:
@@ -156,3 +200,57 @@ class ForkedCall(Generic[T]):
     def __del__(self) -> None:
         with contextlib.suppress(Exception):  # interpreter shutting down
             self.close()
+
+
+class ForkedSteps(ForkedCall[list]):
+    """``function(*args, **kwargs)``, a generator, run in a forked child when possible: each
+    value it yields is sent to the parent as soon as it is made, so that the parent may use
+    the first ones while the child computes the next (a report's sections that need no gap,
+    then their maps). Where no child is used, or it fails, the parent runs the generator itself
+    (and skips the values it already has). The values are the same either way.
+    """
+
+    _target = staticmethod(_steps_child)
+
+    def step(self, index: int) -> Any:
+        """The value yielded at ``index`` (from 0), waiting for it if needed."""
+        while len(self._steps) <= index:
+            if not self._next():
+                raise IndexError(f"{self.label} : pas de valeur {index}")
+        return self._steps[index]
+
+    def result(self) -> list:
+        """Every value yielded, in order."""
+        while self._next():
+            pass
+        return list(self._steps)
+
+    def _next(self) -> bool:
+        """Receive (or compute) one more value; False when there is none left."""
+        if self._done:
+            return False
+        if self._connection is not None:
+            try:
+                value = self._connection.recv()
+            except (EOFError, OSError) as exc:
+                value = _Failed(f"{type(exc).__name__}: {exc}")
+            if not isinstance(value, _End | _Failed):
+                self._steps.append(value)
+                return True
+            self.close()
+            if isinstance(value, _End):
+                self._done = True
+                return False
+            log.warning("%s : refait dans le processus principal (%s)", self.label, value.text)
+        if self._local is None:
+            function, args, kwargs = self._call
+            self._local = iter(function(*args, **kwargs))
+            for _ in self._steps:  # received from the child already
+                next(self._local)
+        try:
+            self._steps.append(next(self._local))
+            return True
+        except StopIteration:
+            self._done, self._local = True, None
+            self._call = (self._call[0], (), {})
+            return False

@@ -312,32 +312,39 @@ def test_pdf_download_starts_chromium_during_the_gap_and_keeps_it_for_the_next(s
 
 @needs_fork
 def test_maps_drawn_while_the_gap_is_computed_are_the_reports_maps(shared_data):
-    """The maps that need no gap, drawn from the inputs known before it, and the gap's maps,
-    drawn from the gathered inputs while the sections are built, are taken by the report only
-    where they draw the same PNG as the report's own maps."""
+    """The sections that need no gap and their maps, made by a child from the inputs known
+    before the gap, and the gap's maps, drawn from the gathered inputs while the sections are
+    built, are taken by the report only where they draw the same PNG as its own maps; the
+    report built with the child's sections is the one built without."""
     from diagnostics import report
-    from diagnostics.background_maps import EarlyMaps
+    from diagnostics.background_maps import GAP, EarlyMaps
     from diagnostics.produce import build
+    from diagnostics.territory_diagnostic import build_diagnostic
 
     early = []
 
     def meanwhile(known):
         early.append(EarlyMaps(known))
 
+    held = {}
+
     def gathered(inputs):
         assert inputs.gap is not None
-        early.append(EarlyMaps(inputs, stage="écart"))
+        early.append(EarlyMaps(inputs, stage=GAP))
+        held["inputs"], held["sections"] = inputs, early[0].sections()
+        return held["sections"]
 
     diag = build("dep:23", support.report_store(), registry_url=support.registry_url(),
                  while_waiting=meanwhile, when_gathered=gathered)
+    assert held["sections"].built_from(held["inputs"])  # taken by the build
     maps = report.background_images(diag, early=early[:1])
     both = report.background_images(diag, early=early)
     try:
-        taken = set(maps._ready)
+        taken = maps.from_early()
         # No gap in them (the need map is drawn once, under the synthesis' key).
         assert {maps.drawing(key) for key in ("densite", "politiques", "besoin", "offre")} <= taken
         assert "ecart" not in taken and "zones_blanches" not in taken
-        assert {"ecart", "zones_blanches"} <= set(both._ready)
+        assert {"ecart", "zones_blanches"} <= both.from_early()
         assert not both._calls  # nothing left to draw after the report is built
         alone = report.static_images(diag)
         assert {key: maps[key] for key in maps} == alone  # byte for byte
@@ -347,6 +354,16 @@ def test_maps_drawn_while_the_gap_is_computed_are_the_reports_maps(shared_data):
         both.close()
         for one in early:
             one.close()
+    # The same report as from sections built here, from the whole inputs.
+    assert _text(build_diagnostic(held["inputs"])) == _text(diag)
+
+
+def _text(diag) -> str:
+    from diagnostics import report
+
+    uris = {spec.key: "x" for spec in diag.maps()}
+    return report.render_html(diag, images={key: b"" for key in uris}, interactive=False,
+                              mode="pdf", uris=uris)
 
 
 @needs_fork
@@ -354,16 +371,16 @@ def test_a_map_drawn_early_from_other_inputs_is_drawn_again(shared_data):
     """An early map whose appearance differs from the report's (here: the gap's maps drawn
     from another territory's inputs) is not taken: the report draws its own."""
     from diagnostics import report
-    from diagnostics.background_maps import EarlyMaps
+    from diagnostics.background_maps import GAP, EarlyMaps
     from diagnostics.inputs import gather
     from diagnostics.produce import build
 
     store, url = support.report_store(), support.registry_url()
-    other = EarlyMaps(gather("dep:87", store, registry_url=url), stage="écart")
+    other = EarlyMaps(gather("dep:87", store, registry_url=url), stage=GAP)
     diag = build("dep:23", store, registry_url=url)
     maps = report.background_images(diag, early=[other])
     try:
-        assert not {"ecart", "zones_blanches"} & set(maps._ready)
+        assert not {"ecart", "zones_blanches"} & maps.from_early()
         assert {key: maps[key] for key in maps} == report.static_images(diag)
     finally:
         maps.close()
@@ -404,3 +421,41 @@ def test_the_gaps_shared_tables_loaded_beforehand_change_no_figure(shared_data, 
     for variant in ("central", "low", "high"):
         pd.testing.assert_frame_equal(alone.programme.yearly(variant),
                                       prepared.programme.yearly(variant))
+
+
+def _steps(parent: int, fail_after: int | None = None):
+    for index in range(3):
+        if fail_after is not None and index == fail_after and os.getpid() != parent:
+            raise RuntimeError("échec simulé dans l'enfant")
+        yield (index, os.getpid() == parent)
+
+
+def _big_steps():
+    yield b"x" * 1_000_000  # more than a pipe holds
+    yield "suite"
+
+
+@needs_fork
+def test_steps_reach_the_parent_one_by_one_and_the_same_without_a_child(monkeypatch):
+    """A child's steps come in order as soon as made (the first one read before the last is
+    asked for); a child failing after its first step is replaced by the parent for the others;
+    without a child the parent makes them all; the values are the same."""
+    from models.forked import ForkedSteps
+
+    parent = os.getpid()
+    steps = ForkedSteps(_steps, parent, label="test")
+    assert steps.forked
+    assert steps.step(0) == (0, False)  # made by the child
+    assert steps.result() == [(0, False), (1, False), (2, False)]
+    failing = ForkedSteps(_steps, parent, 1, label="test")
+    assert failing.result() == [(0, False), (1, True), (2, True)]
+    big = ForkedSteps(_big_steps, label="test")
+    assert big.step(1) == "suite" and len(big.step(0)) == 1_000_000
+    unread = ForkedSteps(_big_steps, label="test")
+    unread.close()  # a child still sending stops at once
+    monkeypatch.setenv(forked.ENV_SWITCH, "0")
+    alone = ForkedSteps(_steps, parent, label="test")
+    assert not alone.forked
+    assert alone.result() == [(0, True), (1, True), (2, True)]
+    with pytest.raises(IndexError):
+        alone.step(3)
