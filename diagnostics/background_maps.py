@@ -58,25 +58,13 @@ def appearance(spec: MapSpec, geo_codes: list[str], dpi: int) -> str:
     return digest.hexdigest()
 
 
-def _plan(inputs, specs: list[MapSpec], dpi: int) -> dict[str, MapSpec]:
-    """The maps of ``specs`` to draw over the communes of ``inputs``, by :func:`appearance`
-    (a map drawn twice under two keys is drawn once)."""
-    from diagnostics.territory_diagnostic import map_geo
-
-    codes = map_geo(inputs)["code"].tolist()
+def _plan(codes: list[str], specs: list[MapSpec], dpi: int) -> dict[str, MapSpec]:
+    """The maps of ``specs`` to draw over the communes ``codes``, by :func:`appearance` (a map
+    drawn twice under two keys is drawn once)."""
     plan: dict[str, MapSpec] = {}
     for spec in specs:
         plan.setdefault(appearance(spec, codes, dpi), spec)
     return plan
-
-
-def _draw_plan(inputs, plan: dict[str, MapSpec], dpi: int) -> dict[str, bytes]:
-    """PNG of each map of ``plan``, by its key (:func:`appearance`)."""
-    from diagnostics.static_maps import map_base, render_map
-    from diagnostics.territory_diagnostic import map_geo
-
-    base = map_base(map_geo(inputs), inputs.context)
-    return {key: render_map(spec, base, dpi) for key, spec in plan.items()}
 
 
 def _early_steps(inputs, dpi: int, stage: str) -> Iterator:
@@ -85,12 +73,16 @@ def _early_steps(inputs, dpi: int, stage: str) -> Iterator:
     which the parent has); then the maps."""
     from dataclasses import replace
 
-    from diagnostics.territory_diagnostic import gap_free_sections, gap_maps
+    from diagnostics.static_maps import map_base, render_map
+    from diagnostics.territory_diagnostic import gap_free_sections, gap_maps, map_geo
 
     sections = gap_free_sections(inputs) if stage == GAP_FREE else None
-    plan = _plan(inputs, sections.maps() if sections is not None else gap_maps(inputs), dpi)
+    geo = map_geo(inputs)
+    plan = _plan(geo["code"].tolist(),
+                 sections.maps() if sections is not None else gap_maps(inputs), dpi)
     yield (None if sections is None else replace(sections, inputs=None)), set(plan)
-    yield _draw_plan(inputs, plan, dpi)
+    base = map_base(geo, inputs.context)
+    yield {key: render_map(spec, base, dpi) for key, spec in plan.items()}
 
 
 GAP_FREE, GAP = "sans écart", "écart"  # the stages: while the gap is computed, once it is known

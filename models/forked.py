@@ -24,6 +24,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import queue
 import sys
 import threading
 from collections.abc import Callable
@@ -84,8 +85,6 @@ class _End:
 def _steps_child(connection, function: Callable[..., Any], args: tuple, kwargs: dict) -> None:
     """Compute the steps and send each one; a thread sends them, so that computing the next
     step does not wait for the parent to read the previous one (a pipe holds 64 KiB)."""
-    import queue
-
     outbox: queue.SimpleQueue = queue.SimpleQueue()
 
     def send() -> None:
@@ -130,8 +129,6 @@ class ForkedCall(Generic[T]):
                  **kwargs: Any) -> None:
         self._call = (function, args, kwargs)
         self.label = label
-        self._steps: list[Any] = []  # ForkedSteps' values received so far
-        self._local: Any = None  # ForkedSteps' generator, when the parent computes them
         self._done = False
         self._value: T | None = None
         self._process = self._connection = None
@@ -211,6 +208,12 @@ class ForkedSteps(ForkedCall[list]):
     """
 
     _target = staticmethod(_steps_child)
+
+    def __init__(self, function: Callable[..., Any], *args: Any, label: str = "calcul",
+                 **kwargs: Any) -> None:
+        self._steps: list[Any] = []  # values received (or computed) so far
+        self._local: Any = None  # the generator, when the parent computes the values
+        super().__init__(function, *args, label=label, **kwargs)
 
     def step(self, index: int) -> Any:
         """The value yielded at ``index`` (from 0), waiting for it if needed."""
